@@ -1,0 +1,87 @@
+"""What the data layer hands to the workloads: plain connection facts, engine-independent.
+
+Connections flow one way, from the data layer to n8n. Switching the database engine (RDS or Patroni) or the Redis
+mode (in-cluster or ElastiCache) changes the values in these objects and nothing in the n8n code. Secrets are never
+values here: a connection names the Kubernetes Secret key that holds them, and n8n reads them as files.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+import pulumi
+
+SECRETS_DIR = "/etc/n8n/secrets"
+"""Where the n8n Secret is mounted in every n8n container; n8n reads each value through a `*_FILE` variable."""
+
+CA_DIR = "/etc/n8n/ca"
+"""Where CA bundles that verify PostgreSQL and Redis are mounted."""
+
+
+@dataclass(frozen=True)
+class SecretKeyRef:
+    """One key of a Kubernetes Secret in the n8n namespace."""
+
+    secret: str
+    """Name of the Secret."""
+    key: str
+    """Key within the Secret; the file name when mounted."""
+
+
+@dataclass(frozen=True)
+class CaBundle:
+    """A CA certificate bundle that verifies a server, kept in a ConfigMap or Secret of the n8n namespace."""
+
+    source: Literal["configMap", "secret"]
+    """Kind of object holding the bundle."""
+    name: str
+    """Name of the ConfigMap or Secret."""
+    key: str
+    """Key of the PEM bundle in it."""
+
+    def path(self, purpose: str) -> str:
+        """Where the bundle is mounted for ``purpose`` (db or redis)."""
+        return f"{CA_DIR}/{purpose}/{self.key}"
+
+
+@dataclass(frozen=True)
+class DatabaseConnection:
+    """How n8n reaches PostgreSQL, whatever runs it."""
+
+    host: pulumi.Input[str]
+    """DNS name of the primary (RDS endpoint address or the Patroni primary Service)."""
+    port: int
+    """TCP port, normally 5432."""
+    database: str
+    """Database name."""
+    user: str
+    """Least-privilege login role of n8n."""
+    schema: str
+    """Schema owned by that role, where n8n migrates its tables."""
+    password: SecretKeyRef
+    """Where the role's password is kept."""
+    ssl: bool
+    """Connect with TLS."""
+    ca: CaBundle | None
+    """Bundle that verifies the server certificate; None when the server's CA is publicly trusted."""
+
+
+@dataclass(frozen=True)
+class RedisConnection:
+    """How n8n reaches Redis, whatever runs it."""
+
+    host: pulumi.Input[str]
+    """DNS name of the primary endpoint."""
+    port: int
+    """TCP port, normally 6379."""
+    tls: bool
+    """Connect with TLS."""
+    password: SecretKeyRef | None
+    """Where the password (AUTH token) is kept; None for no auth."""
+    ca: CaBundle | None
+    """Bundle that verifies the server certificate; None when publicly trusted (ElastiCache)."""
+    managed: bool
+    """True for ElastiCache: n8n's keep-alive and reconnect settings follow the engine."""
+    prefix: str = "bull"
+    """Bull key prefix (`QUEUE_BULL_PREFIX`); the backlog list is `<prefix>:jobs:wait`."""

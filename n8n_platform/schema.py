@@ -1,0 +1,260 @@
+"""A small declarative schema for stack settings: dataclasses in, validated values or a list of problems out.
+
+Each settings section is a frozen dataclass whose fields are declared with :func:`setting`. The parser walks the
+raw (JSON-like) stack config, converts camelCase config keys to the snake_case fields, rejects unknown keys, checks
+types and per-field rules, and collects *every* problem with the full key path, the value given and what is
+allowed, so that one run of the program shows the user everything to fix.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+import types
+import typing
+from collections.abc import Callable
+from typing import Any, Literal, get_args, get_origin
+
+Check = Callable[[Any], str | None]
+"""A rule on one value: returns what is allowed (as a phrase) when the value breaks it, else None."""
+
+MISSING = dataclasses.MISSING
+
+
+@dataclasses.dataclass(frozen=True)
+class Problem:
+    """One thing wrong with the stack config."""
+
+    key: str
+    value: Any
+    allowed: str
+
+    def __str__(self) -> str:
+        shown = "(not set)" if self.value is MISSING else repr(self.value)
+        return f"{self.key} = {shown}: {self.allowed}"
+
+
+class SettingsError(ValueError):
+    """Raised with every problem found in the stack config; the message lists one problem per line."""
+
+    def __init__(self, problems: list[Problem]):
+        self.problems = problems
+        lines = "\n".join(f"  - {p}" for p in problems)
+        super().__init__(f"invalid stack configuration ({len(problems)} problem(s)):\n{lines}")
+
+
+def setting(doc: str, default: Any = MISSING, *, check: Check | None = None, secret: bool = False) -> Any:
+    """Declare a settings field with its documentation, default (omit for required) and an optional rule."""
+    meta = {"doc": doc, "check": check, "secret": secret}
+    if isinstance(default, (list, dict)) or dataclasses.is_dataclass(default):
+        frozen = default
+        return dataclasses.field(default_factory=lambda: _copy(frozen), metadata=meta)
+    return dataclasses.field(default=default, metadata=meta)
+
+
+def _copy(value: Any) -> Any:
+    if isinstance(value, list):
+        return list(value)
+    if isinstance(value, dict):
+        return dict(value)
+    return dataclasses.replace(value)
+
+
+def camel(name: str) -> str:
+    """snake_case field name to the camelCase key users write in Pulumi config."""
+    head, *rest = name.split("_")
+    return head + "".join(part.capitalize() for part in rest)
+
+
+def join(path: str, key: str) -> str:
+    return f"{path}.{key}" if path else key
+
+
+# --- common rules -------------------------------------------------------------------------------------------------
+
+
+def at_least(low: float) -> Check:
+    return lambda v: None if v >= low else f"must be at least {low}"
+
+
+def between(low: float, high: float) -> Check:
+    return lambda v: None if low <= v <= high else f"must be between {low} and {high}"
+
+
+def matches(pattern: str, what: str) -> Check:
+    rx = re.compile(pattern)
+    return lambda v: None if rx.fullmatch(v) else f"must be {what}"
+
+
+def each(rule: Check) -> Check:
+    def check(values: list) -> str | None:
+        for item in values:
+            if (why := rule(item)) is not None:
+                return f"every item {why} (bad item: {item!r})"
+        return None
+
+    return check
+
+
+def non_empty(v: Any) -> str | None:
+    return None if v else "must not be empty"
+
+
+DNS_LABEL = matches(r"[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?", "a DNS label (lowercase letters, digits, '-', max 63)")
+CPU = matches(r"([0-9]+m|[0-9]+(\.[0-9]+)?)", "a Kubernetes CPU quantity such as 250m or 2")
+MEMORY = matches(r"[0-9]+(Ki|Mi|Gi|Ti|k|M|G|T)?", "a Kubernetes memory quantity such as 512Mi or 2Gi")
+CRON = matches(r"(\S+\s+){4}\S+", "a five-field cron schedule such as '15 2 * * *'")
+
+
+def quantity_bytes(quantity: str) -> int:
+    """Bytes in a Kubernetes memory quantity (already validated by MEMORY)."""
+    units = {"Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "Ti": 2**40, "k": 10**3, "M": 10**6, "G": 10**9, "T": 10**12}
+    number, unit = re.fullmatch(r"([0-9]+)([A-Za-z]*)", quantity).groups()
+    return int(number) * units.get(unit, 1)
+
+
+def cpu_millis(quantity: str) -> int:
+    """Millicores in a Kubernetes CPU quantity (already validated by CPU)."""
+    return int(quantity[:-1]) if quantity.endswith("m") else int(float(quantity) * 1000)
+
+
+# --- parsing ------------------------------------------------------------------------------------------------------
+
+
+def parse(cls: type, raw: Any, path: str, problems: list[Problem]) -> Any:
+    """Build ``cls`` from ``raw``; append a Problem for every defect and return None if any were found."""
+    if not isinstance(raw, dict):
+        problems.append(Problem(path or "(config)", raw, "must be an object with the keys " + _keys(cls)))
+        return None
+    hints = typing.get_type_hints(cls)
+    fields = {camel(f.name): f for f in dataclasses.fields(cls)}
+    for key in raw:
+        if key not in fields:
+            problems.append(Problem(join(path, key), raw[key], "unknown key; allowed keys: " + _keys(cls)))
+    values, before = {}, len(problems)
+    for key, f in fields.items():
+        where = join(path, key)
+        if key in raw:
+            values[f.name] = _convert(hints[f.name], raw[key], where, problems, f.metadata.get("check"))
+        elif f.default is MISSING and f.default_factory is MISSING:
+            problems.append(Problem(where, MISSING, f"required: {f.metadata['doc']}"))
+        elif dataclasses.is_dataclass(_plain(hints[f.name])) and f.default is not None:
+            values[f.name] = parse(_plain(hints[f.name]), {}, where, problems)
+    if len(problems) > before:
+        return None
+    return cls(**values)
+
+
+def _keys(cls: type) -> str:
+    return ", ".join(camel(f.name) for f in dataclasses.fields(cls))
+
+
+def _plain(hint: Any) -> Any:
+    """The non-None member of an Optional hint, else the hint itself."""
+    if get_origin(hint) in (typing.Union, types.UnionType):
+        members = [a for a in get_args(hint) if a is not type(None)]
+        if len(members) == 1:
+            return members[0]
+    return hint
+
+
+def _convert(hint: Any, value: Any, where: str, problems: list[Problem], check: Check | None) -> Any:
+    optional = _plain(hint) is not hint
+    hint = _plain(hint)
+    if value is None and optional:
+        return None
+    origin = get_origin(hint)
+    before = len(problems)
+    if dataclasses.is_dataclass(hint):
+        result = parse(hint, value, where, problems)
+    elif origin is Literal:
+        choices = get_args(hint)
+        if value not in choices:
+            problems.append(Problem(where, value, "must be one of " + ", ".join(repr(c) for c in choices)))
+        result = value
+    elif origin is list:
+        (item,) = get_args(hint)
+        if not isinstance(value, list):
+            problems.append(Problem(where, value, f"must be a list of {_name(item)}"))
+            return None
+        result = [_convert(item, v, f"{where}[{i}]", problems, None) for i, v in enumerate(value)]
+    elif origin is dict:
+        _, item = get_args(hint)
+        if not isinstance(value, dict):
+            problems.append(Problem(where, value, f"must be an object of {_name(item)} values"))
+            return None
+        result = {k: _convert(item, v, f"{where}.{k}", problems, None) for k, v in value.items()}
+    else:
+        result = _scalar(hint, value, where, problems)
+    if check is not None and len(problems) == before and (why := check(result)) is not None:
+        problems.append(Problem(where, value, why))
+    return result
+
+
+def _scalar(hint: type, value: Any, where: str, problems: list[Problem]) -> Any:
+    # Pulumi stores `pulumi config set n8n:x 3` as the string "3": accept the string form of numbers and booleans.
+    if hint is bool:
+        if isinstance(value, bool):
+            return value
+        if isinstance(value, str) and value.lower() in ("true", "false"):
+            return value.lower() == "true"
+    elif hint is int:
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+        if isinstance(value, str) and re.fullmatch(r"-?[0-9]+", value):
+            return int(value)
+    elif hint is float:
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return float(value)
+        if isinstance(value, str) and re.fullmatch(r"-?[0-9]+(\.[0-9]+)?", value):
+            return float(value)
+    elif hint is str:
+        if isinstance(value, str):
+            return value
+    problems.append(Problem(where, value, f"must be {_name(hint)}"))
+    return value
+
+
+def _name(hint: Any) -> str:
+    hint = _plain(hint)
+    if dataclasses.is_dataclass(hint):
+        return "an object"
+    if get_origin(hint) is Literal:
+        return "one of " + ", ".join(repr(c) for c in get_args(hint))
+    return {bool: "a boolean (true or false)", int: "a whole number", float: "a number", str: "a string"}.get(
+        hint, str(hint)
+    )
+
+
+def describe(cls: type, path: str = "") -> list[dict[str, Any]]:
+    """Every setting below ``cls`` as rows (key, type, default, doc), for the generated configuration reference."""
+    rows = []
+    hints = typing.get_type_hints(cls)
+    for f in dataclasses.fields(cls):
+        key, hint = join(path, camel(f.name)), _plain(hints[f.name])
+        if dataclasses.is_dataclass(hint):
+            rows.append({"key": key, "type": "object", "default": "", "doc": f.metadata["doc"]})
+            rows.extend(describe(hint, key))
+            continue
+        if f.default is not MISSING:
+            default = f.default
+        elif f.default_factory is not MISSING:
+            default = f.default_factory()
+        else:
+            default = "(required)"
+        rows.append({"key": key, "type": _type_name(hints[f.name]), "default": default, "doc": f.metadata["doc"]})
+    return rows
+
+
+def _type_name(hint: Any) -> str:
+    optional = _plain(hint) is not hint
+    hint = _plain(hint)
+    if get_origin(hint) is Literal:
+        name = " \\| ".join(f"`{c}`" for c in get_args(hint))
+    elif get_origin(hint) is list:
+        name = f"list of {_type_name(get_args(hint)[0])}"
+    elif get_origin(hint) is dict:
+        name = f"map of {_type_name(get_args(hint)[1])}"
+    else:
+        name = {bool: "boolean", int: "integer", float: "number", str: "string"}.get(hint, str(hint))
+    return f"{name} (optional)" if optional else name

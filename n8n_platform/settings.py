@@ -1,0 +1,502 @@
+"""The stack settings: one typed, validated model for a whole environment.
+
+This is the only module that reads ``pulumi.Config``. Every key lives in the ``n8n`` config namespace; sections
+are structured values (``pulumi config set --path n8n:database.engine patroni``). Defaults are the safe production
+choice; ``Pulumi.dev.yaml`` overrides them. :func:`load` raises :class:`SettingsError` listing every problem
+(key, value given, what is allowed) before any resource is registered.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from .schema import (
+    CPU,
+    CRON,
+    DNS_LABEL,
+    MEMORY,
+    Problem,
+    SettingsError,
+    at_least,
+    between,
+    cpu_millis,
+    each,
+    matches,
+    non_empty,
+    parse,
+    quantity_bytes,
+    setting,
+)
+
+NAMESPACE = "n8n"
+"""The Pulumi config namespace (the project name) all settings live in."""
+
+N8N_VERSION = "2.40.7"
+"""The n8n version the real-n8n end-to-end test runs; the default image tag, so what we deploy is what we proved."""
+
+SUBNET_ID = matches(r"subnet-[0-9a-f]{8,17}", "an EC2 subnet id such as subnet-0a1b2c3d4e5f60718")
+INSTANCE_TYPE = matches(r"[a-z][a-z0-9-]*\.[a-z0-9]+", "an EC2 instance type such as m6i.large")
+
+
+@dataclass(frozen=True, kw_only=True)
+class Resources:
+    """CPU and memory requests and limits of one container."""
+
+    cpu_request: str = setting("CPU the scheduler reserves.", "250m", check=CPU)
+    cpu_limit: str = setting("CPU ceiling; throttled above it.", "1", check=CPU)
+    memory_request: str = setting("Memory the scheduler reserves.", "512Mi", check=MEMORY)
+    memory_limit: str = setting("Memory ceiling; the container is OOM-killed above it.", "1Gi", check=MEMORY)
+
+
+def resources(cpu_request: str, cpu_limit: str, memory_request: str, memory_limit: str) -> Resources:
+    return Resources(cpu_request=cpu_request, cpu_limit=cpu_limit, memory_request=memory_request,
+                     memory_limit=memory_limit)
+
+
+@dataclass(frozen=True, kw_only=True)
+class AwsSettings:
+    """Where in AWS the stack runs."""
+
+    region: str = setting("AWS region of the cluster and every AWS resource.", check=matches(
+        r"[a-z]{2}(-gov)?-[a-z]+-[0-9]", "an AWS region such as eu-west-1"))
+    account_id: str | None = setting(
+        "Account guard: when set, the program refuses to run with credentials of any other account.", None,
+        check=matches(r"[0-9]{12}", "a 12-digit AWS account id"))
+    tags: dict[str, str] = setting("Tags added to every AWS resource.", {})
+
+
+@dataclass(frozen=True, kw_only=True)
+class ClusterSettings:
+    """The existing Kubernetes cluster (and, on EKS, its VPC) the stack deploys into."""
+
+    name: str | None = setting("Name of the existing EKS cluster; its endpoint, CA and OIDC issuer are looked up.",
+                               None, check=non_empty)
+    kubeconfig: str | None = setting(
+        "Path to a kubeconfig to use instead of an EKS lookup (any cluster; AWS-only features then need "
+        "`cluster.name` unset and stay off).", None, check=non_empty)
+    context: str | None = setting("kubeconfig context to use with `cluster.kubeconfig`.", None, check=non_empty)
+    vpc_id: str | None = setting("VPC of the EKS cluster (security groups for RDS and ElastiCache).", None,
+                                 check=matches(r"vpc-[0-9a-f]{8,17}", "a VPC id such as vpc-0a1b2c3d"))
+    private_subnet_ids: list[str] = setting("Private subnets for the data layer and the worker pool (one per AZ).",
+                                            [], check=each(SUBNET_ID))
+    node_security_group_id: str | None = setting(
+        "Security group of the cluster's nodes; the only source admitted to RDS and ElastiCache.", None,
+        check=matches(r"sg-[0-9a-f]{8,17}", "a security group id such as sg-0a1b2c3d"))
+    kubernetes_version: str = setting("Kubernetes minor version of the cluster (manifests are validated for it).",
+                                      "1.33", check=matches(r"1\.[0-9]{2}", "a minor version such as 1.33"))
+
+
+@dataclass(frozen=True, kw_only=True)
+class RoleSettings:
+    """Replicas and resources of one n8n role (main or webhook processors)."""
+
+    replicas: int = setting("Replicas (the minimum when autoscaled).", 1, check=at_least(0))
+    max_replicas: int = setting("Upper bound for the HorizontalPodAutoscaler (webhook processors).", 1,
+                                check=at_least(1))
+    resources: Resources = setting("Container resources.", Resources())
+
+
+@dataclass(frozen=True, kw_only=True)
+class WorkerSettings:
+    """The worker pool that runs executions."""
+
+    min_replicas: int = setting("Fewest workers; KEDA never scales below it.", 3, check=at_least(0))
+    max_replicas: int = setting("Most workers; KEDA never scales above it.", 20, check=at_least(1))
+    concurrency: int = setting("Executions one worker runs at once (`n8n worker --concurrency`); 5 or more.", 10,
+                               check=between(5, 200))
+    resources: Resources = setting("Container resources.", resources("500m", "2", "1Gi", "2Gi"))
+
+
+@dataclass(frozen=True, kw_only=True)
+class N8nSettings:
+    """The n8n application: version, roles, runners and execution-data policy."""
+
+    version: str = setting("n8n version; the tag of both the n8n and the n8nio/runners images.", N8N_VERSION,
+                           check=matches(r"2\.[0-9]+\.[0-9]+", "an n8n 2.x release such as 2.40.7 (pinned)"))
+    image: str = setting("n8n image repository.", "docker.n8n.io/n8nio/n8n", check=non_empty)
+    runners_image: str = setting("External task-runner image repository (same tag as n8n).",
+                                 "docker.n8n.io/n8nio/runners", check=non_empty)
+    multi_main: bool = setting("Run several mains (leader election). Needs an Enterprise license in "
+                               "`n8n:licenseActivationKey`.", False)
+    main: RoleSettings = setting("The main process: editor, REST API, triggers and timers.",
+                                 RoleSettings(replicas=1, max_replicas=1, resources=resources("500m", "2", "1Gi", "2Gi")))
+    webhook: RoleSettings = setting("Webhook processors: receive production webhooks and enqueue them.",
+                                    RoleSettings(replicas=2, max_replicas=10, resources=resources("250m", "1", "512Mi", "1Gi")))
+    worker: WorkerSettings = setting("Workers: run the queued executions.", WorkerSettings())
+    runners: Resources = setting("The n8nio/runners sidecar next to main and every worker.",
+                                 resources("100m", "1", "256Mi", "512Mi"))
+    graceful_shutdown_seconds: int = setting(
+        "`N8N_GRACEFUL_SHUTDOWN_TIMEOUT`: how long a stopping process lets running executions finish.", 60,
+        check=between(10, 3600))
+    execution_max_age_hours: int = setting("Prune execution data older than this (`EXECUTIONS_DATA_MAX_AGE`).", 336,
+                                           check=at_least(1))
+    execution_max_count: int = setting("Keep at most this many executions (`EXECUTIONS_DATA_PRUNE_MAX_COUNT`).",
+                                       50000, check=at_least(100))
+    timezone: str = setting("`GENERIC_TIMEZONE` for schedule triggers.", "UTC", check=non_empty)
+    log_level: Literal["error", "warn", "info", "debug"] = setting("`N8N_LOG_LEVEL`.", "info")
+
+
+@dataclass(frozen=True, kw_only=True)
+class RdsSettings:
+    """Amazon RDS for PostgreSQL (engine `rds`)."""
+
+    engine_version: str = setting("PostgreSQL engine version (16 or 17 line).", "17.6",
+                                  check=matches(r"1[67]\.[0-9]+", "a PostgreSQL 16.x or 17.x version"))
+    instance_class: str = setting("DB instance class.", "db.m7g.large",
+                                  check=matches(r"db\.[a-z0-9]+\.[a-z0-9]+", "an RDS class such as db.m7g.large"))
+    allocated_storage_gb: int = setting("Initial gp3 storage.", 100, check=between(20, 65536))
+    max_allocated_storage_gb: int | None = setting("Storage autoscaling ceiling; default twice the allocation.", None,
+                                                   check=between(20, 65536))
+    multi_az: bool = setting("Standby in a second AZ with automatic failover.", True)
+    backup_retention_days: int = setting("Automated backups and point-in-time recovery window.", 14,
+                                         check=between(1, 35))
+    performance_insights_retention_days: int = setting("Performance Insights retention (7, 731 or a multiple of 31).",
+                                                       7, check=lambda v: None if v in (7, 731) or v % 31 == 0
+                                                       else "must be 7, 731 or a multiple of 31")
+    monitoring_interval_seconds: int = setting("Enhanced Monitoring interval.", 60,
+                                               check=lambda v: None if v in (1, 5, 10, 15, 30, 60)
+                                               else "must be one of 1, 5, 10, 15, 30, 60")
+
+
+@dataclass(frozen=True, kw_only=True)
+class PitrRestore:
+    """Bootstrap a new Patroni cluster from the WAL archive of another one, at a point in time."""
+
+    source_cluster: str = setting("Name of the Patroni cluster whose archive to restore from.", check=DNS_LABEL)
+    target_time: str = setting("Recover up to this moment (RFC 3339 with zone, e.g. 2026-11-20T03:00:00+00:00).",
+                               check=matches(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?([+-]\d\d:\d\d|Z)",
+                                             "an RFC 3339 timestamp with a time zone"))
+
+
+@dataclass(frozen=True, kw_only=True)
+class PatroniSettings:
+    """In-cluster PostgreSQL run by the Zalando postgres-operator (Spilo: Patroni + WAL-G) (engine `patroni`)."""
+
+    members: int = setting("PostgreSQL members (1 primary + replicas); 3 for production HA.", 3, check=between(1, 9))
+    postgres_version: str = setting("PostgreSQL major version.", "17",
+                                    check=lambda v: None if v in ("16", "17") else "must be '16' or '17'")
+    synchronous: bool = setting("Synchronous replication: a commit waits for one standby (no acked-write loss).",
+                                True)
+    volume_size: str = setting("Data volume size per member.", "50Gi", check=MEMORY)
+    storage_class: str = setting("StorageClass of the data volumes.", "gp3", check=non_empty)
+    resources: Resources = setting("Resources of each PostgreSQL pod.", resources("500m", "2", "2Gi", "4Gi"))
+    base_backup_schedule: str = setting("Cron schedule of WAL-G base backups.", "0 1 * * *", check=CRON)
+    base_backups_to_retain: int = setting("Base backups WAL-G keeps.", 7, check=between(1, 100))
+    restore: PitrRestore | None = setting("Point-in-time restore used when the cluster is first created.", None)
+
+
+@dataclass(frozen=True, kw_only=True)
+class DatabaseSettings:
+    """PostgreSQL for n8n: which engine, and the least-privilege role n8n logs in as."""
+
+    engine: Literal["rds", "patroni"] = setting("`rds` (managed, Multi-AZ) or `patroni` (in-cluster HA).", "rds")
+    name: str = setting("Database name.", "n8n", check=matches(r"[a-z_][a-z0-9_]{0,62}", "a lowercase SQL name"))
+    user: str = setting("Login role n8n uses; owns only its schema.", "n8n",
+                        check=matches(r"[a-z_][a-z0-9_]{0,62}", "a lowercase SQL name"))
+    schema: str = setting("Schema n8n's tables live in (`DB_POSTGRESDB_SCHEMA`).", "n8n",
+                          check=matches(r"[a-z_][a-z0-9_]{0,62}", "a lowercase SQL name other than public"))
+    connection_limit: int = setting("CONNECTION LIMIT of the n8n role.", 200, check=between(10, 5000))
+    statement_timeout_seconds: int = setting("statement_timeout of the n8n role.", 300, check=at_least(1))
+    rds: RdsSettings = setting("Settings of engine `rds`.", RdsSettings())
+    patroni: PatroniSettings = setting("Settings of engine `patroni`.", PatroniSettings())
+
+
+@dataclass(frozen=True, kw_only=True)
+class InClusterRedisSettings:
+    """Redis as a StatefulSet in the cluster (mode `in-cluster`)."""
+
+    image: str = setting("Redis image, pinned.", "docker.io/library/redis:7.4.6-alpine", check=non_empty)
+    memory: str = setting("Container memory limit; `maxmemory` is set to 80% of it.", "1Gi", check=MEMORY)
+    storage_size: str = setting("PVC size for the append-only file.", "10Gi", check=MEMORY)
+    storage_class: str = setting("StorageClass of the PVC.", "gp3", check=non_empty)
+
+
+@dataclass(frozen=True, kw_only=True)
+class ElastiCacheSettings:
+    """Amazon ElastiCache (mode `elasticache`)."""
+
+    engine: Literal["redis", "valkey"] = setting("Cache engine.", "valkey")
+    engine_version: str = setting("Engine version.", "8.1", check=non_empty)
+    node_type: str = setting("Cache node type.", "cache.m7g.large",
+                             check=matches(r"cache\.[a-z0-9]+\.[a-z0-9]+", "a node type such as cache.m7g.large"))
+    nodes: int = setting("Primary + replicas; 2 or more for Multi-AZ failover.", 2, check=between(1, 6))
+    snapshot_retention_days: int = setting("Daily snapshots kept.", 7, check=between(0, 35))
+
+
+@dataclass(frozen=True, kw_only=True)
+class RedisSettings:
+    """Redis, the durable queue between webhook processors, main and workers."""
+
+    mode: Literal["in-cluster", "elasticache"] = setting("`in-cluster` StatefulSet or managed `elasticache`.",
+                                                         "elasticache")
+    in_cluster: InClusterRedisSettings = setting("Settings of mode `in-cluster`.", InClusterRedisSettings())
+    elasticache: ElastiCacheSettings = setting("Settings of mode `elasticache`.", ElastiCacheSettings())
+
+
+@dataclass(frozen=True, kw_only=True)
+class RateLimits:
+    """Per-client-IP request limits at the edge."""
+
+    webhook_per_minute: int = setting("Requests per minute per IP to `/webhook/` and `/form/`.", 1200,
+                                      check=at_least(10))
+    api_per_minute: int = setting("Requests per minute per IP to the editor, `/rest/` and `/api/`.", 600,
+                                  check=at_least(10))
+    login_per_minute: int = setting("Requests per minute per IP to `/rest/login`.", 10, check=at_least(1))
+
+
+@dataclass(frozen=True, kw_only=True)
+class EdgeSettings:
+    """How n8n is reached: hostname, TLS and rate limits."""
+
+    hostname: str = setting("Public hostname of n8n (editor and webhooks).", check=matches(
+        r"([a-z0-9]([-a-z0-9]*[a-z0-9])?\.)+[a-z]{2,}", "a fully qualified lowercase hostname"))
+    controller: Literal["alb", "gateway"] = setting(
+        "`alb` (AWS Load Balancer Controller, ACM, WAF) or `gateway` (Gateway API + cert-manager).", "alb")
+    certificate_arn: str | None = setting("ACM certificate for the ALB (controller `alb`).", None,
+                                          check=matches(r"arn:aws[a-z-]*:acm:.+", "an ACM certificate ARN"))
+    acme_server: Literal["staging", "production"] = setting("Let's Encrypt server for cert-manager certificates.",
+                                                            "production")
+    acme_email: str | None = setting("Contact e-mail for the ACME account.", None,
+                                     check=matches(r"[^@\s]+@[^@\s]+", "an e-mail address"))
+    waf: bool = setting("AWS WAF with rate-based rules in front of the ALB.", True)
+    editor_allowed_cidrs: list[str] = setting("Source CIDRs allowed to reach the editor and API (empty: all).", [],
+                                              check=each(matches(r"[0-9.]+/[0-9]+|[0-9a-f:]+/[0-9]+", "a CIDR")))
+    rate_limits: RateLimits = setting("Per-IP rate limits.", RateLimits())
+
+
+@dataclass(frozen=True, kw_only=True)
+class BackupSettings:
+    """WAL archive and logical dumps on S3."""
+
+    pitr_days: int = setting("Point-in-time-recovery window: WAL and base backups are object-locked this long.", 14,
+                             check=between(1, 365))
+    dumps: bool = setting("Nightly `pg_dump` to object-locked (COMPLIANCE) storage.", True)
+    dump_schedule: str = setting("Cron schedule of the nightly dump (UTC).", "15 2 * * *", check=CRON)
+    dump_retention_days: int = setting("Dumps are locked and kept this long.", 35, check=between(1, 3650))
+
+
+@dataclass(frozen=True, kw_only=True)
+class WorkerPoolSettings:
+    """The EKS managed node group on spot capacity dedicated to n8n workers."""
+
+    enabled: bool = setting("Create the spot node group (needs `cluster.name`).", True)
+    instance_types: list[str] = setting(
+        "Several instance types of similar size, for spot availability.",
+        ["m6i.xlarge", "m6a.xlarge", "m7i.xlarge", "m5.xlarge"], check=each(INSTANCE_TYPE))
+    min_nodes: int = setting("Fewest nodes.", 1, check=at_least(0))
+    max_nodes: int = setting("Most nodes.", 10, check=at_least(1))
+    desired_nodes: int = setting("Nodes at creation (later driven by the cluster autoscaler).", 2, check=at_least(0))
+    disk_size_gb: int = setting("Encrypted gp3 root volume size.", 50, check=between(20, 1000))
+
+
+@dataclass(frozen=True, kw_only=True)
+class AutoscalingSettings:
+    """How the worker count follows the queue."""
+
+    keda: bool = setting("Scale workers with KEDA on the Redis backlog; off: a CPU HorizontalPodAutoscaler.", True)
+    jobs_per_worker: int = setting("Waiting+active jobs one worker should carry before another is added; "
+                                   "defaults to the worker concurrency.", 0, check=at_least(0))
+    cooldown_seconds: int = setting("KEDA cooldown before scaling down; longer than the graceful shutdown.", 300,
+                                    check=at_least(30))
+
+
+@dataclass(frozen=True, kw_only=True)
+class AddonSettings:
+    """Cluster add-ons the stack installs; turn one off when the cluster already has it."""
+
+    cert_manager: bool = setting("cert-manager with a public ACME ClusterIssuer and an internal CA issuer.", True)
+    keda: bool = setting("KEDA, for queue-depth autoscaling.", True)
+    aws_load_balancer_controller: bool = setting("AWS Load Balancer Controller (edge controller `alb`).", True)
+    postgres_operator: bool = setting("Zalando postgres-operator (database engine `patroni`).", True)
+    prometheus_operator_crds: bool = setting("Prometheus Operator CRDs (ServiceMonitor, PrometheusRule).", True)
+
+
+@dataclass(frozen=True, kw_only=True)
+class ObservabilitySettings:
+    """Metrics scraping, alert rules and dashboards."""
+
+    enabled: bool = setting("ServiceMonitors, PrometheusRules and dashboards.", True)
+    prometheus_release: str = setting("Value of the `release` label kube-prometheus-stack selects on.",
+                                      "kube-prometheus-stack", check=non_empty)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Settings:
+    """Everything one stack (environment) is built from."""
+
+    environment: Literal["dev", "prod"] = setting("Environment name; picks nothing by itself, documents intent.")
+    aws: AwsSettings = setting("AWS region, account guard and tags.")
+    cluster: ClusterSettings = setting("The existing cluster to deploy into.", ClusterSettings())
+    namespace: str = setting("Kubernetes namespace of n8n and its data layer.", "n8n", check=DNS_LABEL)
+    n8n: N8nSettings = setting("The n8n application.", N8nSettings())
+    database: DatabaseSettings = setting("PostgreSQL.", DatabaseSettings())
+    redis: RedisSettings = setting("Redis.", RedisSettings())
+    edge: EdgeSettings = setting("Hostname, TLS, rate limits.")
+    backups: BackupSettings = setting("WAL archive and dumps.", BackupSettings())
+    worker_pool: WorkerPoolSettings = setting("Spot node group for workers.", WorkerPoolSettings())
+    autoscaling: AutoscalingSettings = setting("Worker autoscaling.", AutoscalingSettings())
+    addons: AddonSettings = setting("Cluster add-ons.", AddonSettings())
+    observability: ObservabilitySettings = setting("Monitoring.", ObservabilitySettings())
+    protect: bool = setting("Protect stateful resources (databases, buckets, keys, volumes) from deletion.", True)
+    encryption_key: str | None = setting(
+        "Existing `N8N_ENCRYPTION_KEY` when migrating an n8n instance (secret); generated when unset.", None,
+        secret=True, check=lambda v: None if len(v) >= 32 else "must be at least 32 characters")
+    license_activation_key: str | None = setting("n8n license activation key (secret); required by multiMain.", None,
+                                                 secret=True, check=non_empty)
+
+    @property
+    def on_eks(self) -> bool:
+        """True when the stack looks up an EKS cluster (AWS-side features available)."""
+        return self.cluster.name is not None
+
+
+def cross_field_problems(s: Settings) -> list[Problem]:
+    """Rules that involve more than one key."""
+    problems: list[Problem] = []
+
+    def bad(key: str, value: Any, allowed: str) -> None:
+        problems.append(Problem(key, value, allowed))
+
+    if (s.cluster.name is None) == (s.cluster.kubeconfig is None):
+        bad("cluster.name", s.cluster.name, "set exactly one of cluster.name (EKS lookup) and cluster.kubeconfig")
+    if s.cluster.context and not s.cluster.kubeconfig:
+        bad("cluster.context", s.cluster.context, "only valid together with cluster.kubeconfig")
+    aws_data = s.database.engine == "rds" or s.redis.mode == "elasticache"
+    if aws_data and not (s.cluster.vpc_id and s.cluster.private_subnet_ids and s.cluster.node_security_group_id):
+        bad("cluster.vpcId", s.cluster.vpc_id, "database.engine 'rds' and redis.mode 'elasticache' need "
+            "cluster.vpcId, cluster.privateSubnetIds and cluster.nodeSecurityGroupId")
+    if aws_data and not s.on_eks:
+        bad("cluster.name", s.cluster.name, "RDS and ElastiCache are created only for an EKS cluster (cluster.name)")
+    if s.n8n.multi_main and not s.license_activation_key:
+        bad("n8n.multiMain", True, "multi-main needs an Enterprise license: set the secret n8n:licenseActivationKey")
+    if not s.n8n.multi_main and s.n8n.main.replicas != 1:
+        bad("n8n.main.replicas", s.n8n.main.replicas, "must be 1 unless n8n.multiMain is true (licensed)")
+    if s.n8n.multi_main and s.n8n.main.replicas < 2:
+        bad("n8n.main.replicas", s.n8n.main.replicas, "multi-main needs at least 2 replicas")
+    for role in ("main", "webhook"):
+        r = getattr(s.n8n, role)
+        if r.max_replicas < r.replicas:
+            bad(f"n8n.{role}.maxReplicas", r.max_replicas, f"must be at least n8n.{role}.replicas ({r.replicas})")
+    w = s.n8n.worker
+    if w.min_replicas > w.max_replicas:
+        bad("n8n.worker.minReplicas", w.min_replicas, f"must not exceed n8n.worker.maxReplicas ({w.max_replicas})")
+    _resource_problems(s, bad)
+    if s.database.schema == "public":
+        bad("database.schema", "public", "must be a dedicated schema; n8n's role owns it and nothing else")
+    rds = s.database.rds
+    if rds.max_allocated_storage_gb is not None and rds.max_allocated_storage_gb < rds.allocated_storage_gb:
+        bad("database.rds.maxAllocatedStorageGb", rds.max_allocated_storage_gb,
+            f"must be at least database.rds.allocatedStorageGb ({rds.allocated_storage_gb})")
+    pat = s.database.patroni
+    if s.database.engine == "patroni":
+        if pat.synchronous and pat.members < 2:
+            bad("database.patroni.synchronous", True, "synchronous replication needs database.patroni.members >= 2")
+        if s.environment == "prod" and pat.members < 3:
+            bad("database.patroni.members", pat.members, "prod needs 3 or more members (a PDB of 1 unavailable)")
+    if s.redis.mode == "elasticache" and s.environment == "prod" and s.redis.elasticache.nodes < 2:
+        bad("redis.elasticache.nodes", s.redis.elasticache.nodes, "prod needs 2 or more nodes for Multi-AZ failover")
+    if s.edge.controller == "alb" and not s.edge.certificate_arn:
+        bad("edge.certificateArn", None, "edge.controller 'alb' terminates TLS with an ACM certificate: set it")
+    if s.edge.controller == "gateway" and not s.edge.acme_email:
+        bad("edge.acmeEmail", None, "edge.controller 'gateway' issues certificates with ACME: set a contact e-mail")
+    if s.edge.controller == "alb" and not s.on_eks:
+        bad("edge.controller", "alb", "the AWS Load Balancer Controller needs an EKS cluster (cluster.name)")
+    if s.backups.dumps and s.backups.dump_retention_days < 1:
+        bad("backups.dumpRetentionDays", s.backups.dump_retention_days, "must be at least 1")
+    if s.database.engine == "rds" and s.backups.pitr_days > 35:
+        bad("backups.pitrDays", s.backups.pitr_days, "RDS keeps at most 35 days of point-in-time recovery")
+    pool = s.worker_pool
+    if pool.enabled:
+        if not s.on_eks:
+            bad("workerPool.enabled", True, "the spot node group needs an EKS cluster (cluster.name)")
+        if not s.cluster.private_subnet_ids:
+            bad("cluster.privateSubnetIds", [], "the spot worker pool needs subnets")
+        if len(set(pool.instance_types)) < 3:
+            bad("workerPool.instanceTypes", pool.instance_types,
+                "list 3 or more distinct instance types of similar size (spot capacity diversification)")
+        if not pool.min_nodes <= pool.desired_nodes <= pool.max_nodes:
+            bad("workerPool.desiredNodes", pool.desired_nodes,
+                f"must lie between workerPool.minNodes ({pool.min_nodes}) and workerPool.maxNodes ({pool.max_nodes})")
+    if s.autoscaling.cooldown_seconds <= s.n8n.graceful_shutdown_seconds:
+        bad("autoscaling.cooldownSeconds", s.autoscaling.cooldown_seconds,
+            f"must exceed n8n.gracefulShutdownSeconds ({s.n8n.graceful_shutdown_seconds})")
+    if s.autoscaling.keda and not s.addons.keda:
+        pass  # KEDA may already be installed in the cluster: the add-on switch only says who installs it.
+    return problems
+
+
+def _resource_problems(s: Settings, bad: Any) -> None:
+    """A request above its limit can never be scheduled as written; name the container."""
+    containers = {
+        "n8n.main.resources": s.n8n.main.resources,
+        "n8n.webhook.resources": s.n8n.webhook.resources,
+        "n8n.worker.resources": s.n8n.worker.resources,
+        "n8n.runners": s.n8n.runners,
+        "database.patroni.resources": s.database.patroni.resources,
+    }
+    for key, r in containers.items():
+        if cpu_millis(r.cpu_request) > cpu_millis(r.cpu_limit):
+            bad(f"{key}.cpuRequest", r.cpu_request, f"must not exceed {key}.cpuLimit ({r.cpu_limit})")
+        if quantity_bytes(r.memory_request) > quantity_bytes(r.memory_limit):
+            bad(f"{key}.memoryRequest", r.memory_request, f"must not exceed {key}.memoryLimit ({r.memory_limit})")
+        if quantity_bytes(r.memory_limit) < 256 * 2**20 and key.startswith("n8n.") and key != "n8n.runners":
+            bad(f"{key}.memoryLimit", r.memory_limit, "n8n needs at least 256Mi")
+
+
+def from_config(raw: dict[str, Any]) -> Settings:
+    """Settings from the raw config of the ``n8n`` namespace (keys without the ``n8n:`` prefix).
+
+    Raises SettingsError with every problem found; nothing is built from invalid settings.
+    """
+    problems: list[Problem] = []
+    settings = parse(Settings, raw, "", problems)
+    if settings is not None:
+        problems.extend(cross_field_problems(settings))
+    if problems:
+        for p in problems:
+            if not p.key.startswith(f"{NAMESPACE}:"):
+                object.__setattr__(p, "key", f"{NAMESPACE}:{p.key}")
+        raise SettingsError(problems)
+    return settings
+
+
+def secret_keys() -> list[str]:
+    """Top-level config keys that hold secrets (stack files must use `secure:` for them)."""
+    from dataclasses import fields
+
+    from .schema import camel
+
+    return [camel(f.name) for f in fields(Settings) if f.metadata.get("secret")]
+
+
+def load() -> Settings:
+    """Read and validate the ``n8n`` config namespace of the current stack (the only reader of pulumi.Config)."""
+    import pulumi
+    from pulumi.runtime import config as runtime_config
+
+    prefix = f"{NAMESPACE}:"
+    raw: dict[str, Any] = {}
+    every = {**runtime_config.get_config_env(), **runtime_config.CONFIG.get()}
+    for full_key, text in every.items():
+        if not full_key.startswith(prefix):
+            continue
+        key = full_key[len(prefix):]
+        if key.startswith("config:"):  # pulumi's legacy `n8n:config:key` form
+            key = key[len("config:"):]
+        raw[key] = _decode(text)
+    settings = from_config(raw)
+    config = pulumi.Config(NAMESPACE)
+    for key in secret_keys():  # read through Config so Pulumi knows these values are secret
+        config.get_secret(key)
+    return settings
+
+
+def _decode(text: str) -> Any:
+    """Pulumi hands structured values over as JSON text and scalars as plain text."""
+    try:
+        value = json.loads(text)
+    except (TypeError, ValueError):
+        return text
+    return value if isinstance(value, (dict, list)) else text
