@@ -1,0 +1,62 @@
+"""IAM Roles for Service Accounts: one helper that makes a role trusted by exactly one Kubernetes service account.
+
+Every component that needs AWS access (WAL-G, dumps, the load balancer controller) uses :func:`irsa_role`; the trust
+policy is a pure builder so tests can check it names exactly one ``system:serviceaccount:<ns>:<sa>`` and the STS
+audience.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+import pulumi
+
+
+@dataclass(frozen=True)
+class OidcProvider:
+    """The cluster's IAM OIDC identity provider, which IRSA roles trust."""
+
+    arn: pulumi.Input[str]
+    """ARN of the IAM OIDC provider (arn:aws:iam::<account>:oidc-provider/<issuer host and path>)."""
+    issuer: pulumi.Input[str]
+    """Issuer URL of the cluster (https://oidc.eks.<region>.amazonaws.com/id/<id>)."""
+
+
+def trust_policy(provider_arn: str, issuer: str, namespace: str, service_account: str) -> dict[str, Any]:
+    """Trust policy admitting only ``system:serviceaccount:<namespace>:<service_account>`` via STS web identity."""
+    host = issuer.removeprefix("https://")
+    return {
+        "Version": "2012-10-17",
+        "Statement": [{
+            "Effect": "Allow",
+            "Principal": {"Federated": provider_arn},
+            "Action": "sts:AssumeRoleWithWebIdentity",
+            "Condition": {"StringEquals": {
+                f"{host}:sub": f"system:serviceaccount:{namespace}:{service_account}",
+                f"{host}:aud": "sts.amazonaws.com",
+            }},
+        }],
+    }
+
+
+def irsa_role(name: str, *, oidc: OidcProvider, namespace: str, service_account: str,
+              policy: pulumi.Input[str], description: str, opts: pulumi.ResourceOptions) -> Any:
+    """An IAM role assumable only by one service account, with one inline least-privilege ``policy`` (JSON).
+
+    Registers ``<name>-role`` and ``<name>-policy`` with ``opts`` (pass the caller's child options).
+    """
+    import pulumi_aws as aws
+
+    assume = pulumi.Output.all(oidc.arn, oidc.issuer).apply(
+        lambda a: json.dumps(trust_policy(a[0], a[1], namespace, service_account)))
+    role = aws.iam.Role(f"{name}-role", assume_role_policy=assume, description=description,
+                        max_session_duration=3600, opts=opts)
+    aws.iam.RolePolicy(f"{name}-policy", role=role.id, policy=policy, opts=opts)
+    return role
+
+
+def service_account_annotations(role_arn: pulumi.Input[str]) -> dict[str, Any]:
+    """Annotations that bind a Kubernetes service account to an IRSA role."""
+    return {"eks.amazonaws.com/role-arn": role_arn, "eks.amazonaws.com/sts-regional-endpoints": "true"}
