@@ -161,7 +161,7 @@ def _plain(hint: Any) -> Any:
 def _convert(hint: Any, value: Any, where: str, problems: list[Problem], check: Check | None) -> Any:
     optional = _plain(hint) is not hint
     hint = _plain(hint)
-    if value is None and optional:
+    if optional and (value is None or value == ""):  # `pulumi config set n8n:x ""` unsets an optional key
         return None
     origin = get_origin(hint)
     before = len(problems)
@@ -208,9 +208,8 @@ def _scalar(hint: type, value: Any, where: str, problems: list[Problem]) -> Any:
             return float(value)
         if isinstance(value, str) and re.fullmatch(r"-?[0-9]+(\.[0-9]+)?", value):
             return float(value)
-    elif hint is str:
-        if isinstance(value, str):
-            return value
+    elif hint is str and isinstance(value, str):
+        return value
     problems.append(Problem(where, value, f"must be {_name(hint)}"))
     return value
 
@@ -226,22 +225,28 @@ def _name(hint: Any) -> str:
     )
 
 
-def describe(cls: type, path: str = "") -> list[dict[str, Any]]:
-    """Every setting below ``cls`` as rows (key, type, default, doc), for the generated configuration reference."""
+def describe(cls: type, path: str = "", defaults: Any = None) -> list[dict[str, Any]]:
+    """Every setting below ``cls`` as rows (key, type, default, doc), for the generated configuration reference.
+
+    ``defaults`` is the instance whose values are the defaults (a section's default can differ from its class's,
+    e.g. the webhook role's replicas).
+    """
     rows = []
     hints = typing.get_type_hints(cls)
     for f in dataclasses.fields(cls):
         key, hint = join(path, camel(f.name)), _plain(hints[f.name])
-        if dataclasses.is_dataclass(hint):
-            rows.append({"key": key, "type": "object", "default": "", "doc": f.metadata["doc"]})
-            rows.extend(describe(hint, key))
-            continue
-        if f.default is not MISSING:
+        if defaults is not None:
+            default = getattr(defaults, f.name)
+        elif f.default is not MISSING:
             default = f.default
         elif f.default_factory is not MISSING:
             default = f.default_factory()
         else:
             default = "(required)"
+        if dataclasses.is_dataclass(hint):
+            rows.append({"key": key, "type": "object", "default": "", "doc": f.metadata["doc"]})
+            rows.extend(describe(hint, key, default if dataclasses.is_dataclass(default) else None))
+            continue
         rows.append({"key": key, "type": _type_name(hints[f.name]), "default": default, "doc": f.metadata["doc"]})
     return rows
 

@@ -121,9 +121,11 @@ class N8nSettings:
     multi_main: bool = setting("Run several mains (leader election). Needs an Enterprise license in "
                                "`n8n:licenseActivationKey`.", False)
     main: RoleSettings = setting("The main process: editor, REST API, triggers and timers.",
-                                 RoleSettings(replicas=1, max_replicas=1, resources=resources("500m", "2", "1Gi", "2Gi")))
+                                 RoleSettings(replicas=1, max_replicas=1,
+                                              resources=resources("500m", "2", "1Gi", "2Gi")))
     webhook: RoleSettings = setting("Webhook processors: receive production webhooks and enqueue them.",
-                                    RoleSettings(replicas=2, max_replicas=10, resources=resources("250m", "1", "512Mi", "1Gi")))
+                                    RoleSettings(replicas=2, max_replicas=10,
+                                                 resources=resources("250m", "1", "512Mi", "1Gi")))
     worker: WorkerSettings = setting("Workers: run the queued executions.", WorkerSettings())
     runners: Resources = setting("The n8nio/runners sidecar next to main and every worker.",
                                  resources("100m", "1", "256Mi", "512Mi"))

@@ -1,0 +1,19 @@
+"""The Pulumi program: settings in, one provider, one platform, exports out. `__main__.py` only calls :func:`main`."""
+
+from __future__ import annotations
+
+import pulumi
+
+from . import cluster, settings
+from .platform import N8nPlatform, PlatformArgs
+
+
+def main() -> None:
+    """Build one environment from the current stack's config."""
+    s = settings.load()  # raises SettingsError before any resource is registered
+    facts = cluster.lookup_cluster(s.cluster.name, s.aws.region, s.aws.account_id) if s.on_eks else None
+    provider = cluster.kubernetes_provider("kubernetes", s, facts)
+    platform = N8nPlatform("n8n", PlatformArgs(settings=s, cluster=facts),
+                           opts=pulumi.ResourceOptions(providers={"kubernetes": provider}))
+    for key, value in platform.exports().items():
+        pulumi.export(key, value)

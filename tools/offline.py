@@ -1,0 +1,391 @@
+"""Run the Pulumi program with no engine, no cloud and no CLI: Pulumi's mock runtime plus a recorder.
+
+Used by the offline plan (`tools.plan`) and by the tests (`tests/harness.py`). It
+
+- merges `Pulumi.yaml` config defaults with `Pulumi.<stack>.yaml` (the mock runtime reads neither) and replaces
+  `secure:` values with dummies that stay marked secret;
+- runs the program under ``pulumi.runtime.set_mocks(..., preview=False)`` so apply callbacks run;
+- records every registration (type, name, parent, inputs, options) and fails on duplicate names, which the mock
+  monitor silently merges but the real engine rejects;
+- answers invokes from a table and raises on any invoke it does not know (the mock default is a silent `{}`);
+- returns realistic computed outputs (endpoints, ARNs, random results) so Output chains resolve.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import json
+import os
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+PROJECT = "n8n"
+ACCOUNT = "123456789012"
+REGION = "eu-west-1"
+
+os.environ.setdefault("PULUMI_ERROR_OUTPUT_STRING", "1")  # an Output in an f-string must fail loudly
+
+# The secret sentinel of Pulumi's wire format (pulumi.runtime.rpc._special_sig_key / _special_secret_sig).
+SIG_KEY = "4dabf18193072939515e22adb298388d"
+SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270"
+SECRET_SHOWN = "[secret]"
+
+
+def is_secret(value: Any) -> bool:
+    """True when ``value`` is a secret as it arrives in mock inputs."""
+    return isinstance(value, dict) and value.get(SIG_KEY) == SECRET_SIG
+
+
+def plain(value: Any) -> Any:
+    """``value`` with every secret wrapper removed (to assert on what a secret contains)."""
+    if is_secret(value):
+        return plain(value["value"])
+    if isinstance(value, dict):
+        return {k: plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [plain(v) for v in value]
+    return value
+
+
+def redacted(value: Any) -> Any:
+    """``value`` with every secret replaced by "[secret]" and integral floats (the wire format) back to ints."""
+    if is_secret(value):
+        return SECRET_SHOWN
+    if isinstance(value, dict):
+        return {k: redacted(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [redacted(v) for v in value]
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+def secret(value: Any) -> dict[str, Any]:
+    """``value`` wrapped as a secret on the wire (what a provider returns for a secret output)."""
+    return {SIG_KEY: SECRET_SIG, "value": value}
+
+
+# --- stack configuration ------------------------------------------------------------------------------------------
+
+
+def load_stack_config(stack: str, overrides: dict[str, Any] | None = None,
+                      root: Path = ROOT) -> tuple[dict[str, Any], list[str]]:
+    """The raw config of ``stack`` (keys without the project prefix) and the keys that were `secure:`.
+
+    Project defaults from Pulumi.yaml come first, then Pulumi.<stack>.yaml, then ``overrides`` (deep-merged;
+    a None value deletes a key).
+    """
+    project = yaml.safe_load((root / "Pulumi.yaml").read_text())
+    raw: dict[str, Any] = {}
+    for key, decl in (project.get("config") or {}).items():
+        if isinstance(decl, dict) and "default" in decl:
+            raw[_strip(key)] = copy.deepcopy(decl["default"])
+    stack_file = root / f"Pulumi.{stack}.yaml"
+    if not stack_file.exists():
+        raise FileNotFoundError(f"no stack file {stack_file.name}; stacks here: "
+                                + ", ".join(sorted(p.name[7:-5] for p in root.glob("Pulumi.*.yaml"))))
+    secrets: list[str] = []
+    for key, value in ((yaml.safe_load(stack_file.read_text()) or {}).get("config") or {}).items():
+        if not key.startswith(f"{PROJECT}:"):
+            continue  # aws:region and other providers' keys are not ours
+        raw[_strip(key)] = _unsecure(_strip(key), value, secrets)
+    _merge(raw, overrides or {})
+    return raw, secrets
+
+
+def _strip(key: str) -> str:
+    return key.split(":", 1)[1] if ":" in key else key
+
+
+def _unsecure(path: str, value: Any, secrets: list[str]) -> Any:
+    """Replace `secure:` values by deterministic dummies and remember their keys."""
+    if isinstance(value, dict) and set(value) == {"secure"}:
+        secrets.append(path)
+        return "dummy-secret-" + hashlib.sha256(path.encode()).hexdigest()[:32]
+    if isinstance(value, dict):
+        return {k: _unsecure(f"{path}.{k}", v, secrets) for k, v in value.items()}
+    return value
+
+
+def _merge(into: dict[str, Any], overrides: dict[str, Any]) -> None:
+    for key, value in overrides.items():
+        if value is None:
+            into.pop(key, None)
+        elif isinstance(value, dict) and isinstance(into.get(key), dict):
+            _merge(into[key], value)
+        else:
+            into[key] = copy.deepcopy(value)
+
+
+def as_pulumi_config(raw: dict[str, Any]) -> dict[str, str]:
+    """Raw config in the shape the Pulumi runtime holds it: namespaced keys, strings, objects as JSON."""
+    return {f"{PROJECT}:{k}": v if isinstance(v, str) else json.dumps(v) for k, v in raw.items()}
+
+
+# --- recording ----------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class Registration:
+    """One resource the program registered."""
+
+    type: str
+    name: str
+    parent: str | None
+    inputs: dict[str, Any]
+    options: dict[str, Any]
+    custom: bool
+    urn: str = ""
+
+    @property
+    def is_kubernetes(self) -> bool:
+        return self.custom and self.type.startswith("kubernetes:") and not self.type.startswith(
+            ("kubernetes:helm.sh", "pulumi:providers"))
+
+
+@dataclass
+class Recording:
+    """Everything a run registered, in order, with a small query API."""
+
+    resources: list[Registration] = field(default_factory=list)
+    invokes: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+    exports: dict[str, Any] = field(default_factory=dict)
+
+    def find(self, type: str | None = None, name: str | None = None, parent: str | None = None) -> list[Registration]:
+        return [r for r in self.resources
+                if (type is None or r.type == type) and (name is None or r.name == name)
+                and (parent is None or r.parent == parent)]
+
+    def one(self, type: str, name: str | None = None) -> Registration:
+        found = self.find(type, name)
+        assert len(found) == 1, f"expected one {type} {name or ''}, found {[r.name for r in found]}"
+        return found[0]
+
+    def children(self, name: str) -> list[Registration]:
+        return self.find(parent=name)
+
+    def descendants(self, name: str) -> list[Registration]:
+        out, todo = [], [name]
+        while todo:
+            kids = self.children(todo.pop())
+            out.extend(kids)
+            todo.extend(k.name for k in kids)
+        return out
+
+    def manifests(self) -> list[dict[str, Any]]:
+        """Every Kubernetes object as the provider would send it (secrets shown as "[secret]")."""
+        return [manifest(r) for r in self.resources if r.is_kubernetes]
+
+
+def manifest(r: Registration) -> dict[str, Any]:
+    """The Kubernetes object of a registration, with apiVersion/kind/metadata first."""
+    body = redacted(r.inputs)
+    group_version, kind = r.type.split(":", 1)[1].rsplit(":", 1)
+    group, version = group_version.split("/")
+    api_version = body.pop("apiVersion", version if group == "core" else f"{group}/{version}")
+    body.pop("kind", None)
+    ordered = {"apiVersion": api_version, "kind": kind, "metadata": body.pop("metadata", {})}
+    ordered.update(body)
+    return ordered
+
+
+# --- mocks --------------------------------------------------------------------------------------------------------
+
+Invoke = Callable[[dict[str, Any]], dict[str, Any]]
+
+MOCK_CA = "LS0tLS1CRUdJTiBDRVJUSUZJQ0FURS0tLS0tCk1PQ0sKLS0tLS1FTkQgQ0VSVElGSUNBVEUtLS0tLQo="
+CLUSTER_ISSUER = "https://oidc.eks.eu-west-1.amazonaws.com/id/EXAMPLED539D4633E53DE1B71EXAMPLE"
+
+INVOKES: dict[str, Invoke] = {
+    "aws:index/getCallerIdentity:getCallerIdentity": lambda a: {
+        "accountId": ACCOUNT, "arn": f"arn:aws:iam::{ACCOUNT}:user/ci", "userId": "AIDAEXAMPLE", "id": ACCOUNT},
+    "aws:index/getRegion:getRegion": lambda a: {"name": REGION, "region": REGION, "id": REGION},
+    "aws:index/getPartition:getPartition": lambda a: {"partition": "aws", "dnsSuffix": "amazonaws.com", "id": "aws"},
+    "aws:index/getAvailabilityZones:getAvailabilityZones": lambda a: {
+        "names": [f"{REGION}a", f"{REGION}b", f"{REGION}c"], "zoneIds": ["euw1-az1", "euw1-az2", "euw1-az3"],
+        "id": REGION},
+    "aws:eks/getCluster:getCluster": lambda a: {
+        "name": a["name"], "id": a["name"],
+        "arn": f"arn:aws:eks:{REGION}:{ACCOUNT}:cluster/{a['name']}",
+        "endpoint": "https://EXAMPLE0123456789.gr7.eu-west-1.eks.amazonaws.com",
+        "certificateAuthorities": [{"data": MOCK_CA}],
+        "identities": [{"oidcs": [{"issuer": CLUSTER_ISSUER}]}],
+        "version": "1.33", "status": "ACTIVE", "roleArn": f"arn:aws:iam::{ACCOUNT}:role/eks-cluster",
+        "vpcConfig": {"vpcId": "vpc-0a1b2c3d4e5f60718", "clusterSecurityGroupId": "sg-0c1a2b3c4d5e6f708",
+                      "subnetIds": [], "securityGroupIds": [], "publicAccessCidrs": [],
+                      "endpointPrivateAccess": True, "endpointPublicAccess": False},
+        "accessConfigs": [], "computeConfigs": [], "enabledClusterLogTypes": [], "kubernetesNetworkConfigs": [],
+        "outpostConfigs": [], "platformVersion": "eks.10", "remoteNetworkConfigs": [], "storageConfigs": [],
+        "tags": {}, "upgradePolicies": [], "zonalShiftConfigs": [], "createdAt": "2026-01-01T00:00:00Z",
+        "clusterId": "", "deletionProtection": True},
+    "aws:iam/getOpenIdConnectProvider:getOpenIdConnectProvider": lambda a: {
+        "arn": f"arn:aws:iam::{ACCOUNT}:oidc-provider/{CLUSTER_ISSUER.removeprefix('https://')}",
+        "url": CLUSTER_ISSUER.removeprefix("https://"), "clientIdLists": ["sts.amazonaws.com"],
+        "thumbprintLists": [], "tags": {}, "id": "oidc"},
+}
+"""Invokes the mocks answer; anything else raises. Add an entry when the program starts calling a data source."""
+
+
+def _digest(name: str, n: int = 8) -> str:
+    return hashlib.sha256(name.encode()).hexdigest()[:n]
+
+
+def computed_outputs(typ: str, name: str, inputs: dict[str, Any]) -> dict[str, Any]:
+    """Realistic provider-computed outputs for the resource types the program creates."""
+    pkg = typ.split(":")[0]
+    if pkg != "aws" and pkg != "random":
+        return {}
+    service = typ.split(":")[1].split("/")[0]
+    physical = inputs.get("name") or inputs.get("bucket") or f"{name}-{_digest(name, 7)}"
+    out: dict[str, Any] = {"arn": f"arn:aws:{service}:{REGION}:{ACCOUNT}:{typ.rsplit(':', 1)[1].lower()}/{physical}"}
+    if "name" not in inputs and pkg == "aws":
+        out["name"] = physical
+    if typ == "aws:s3/bucket:Bucket":
+        out.update(bucket=physical, arn=f"arn:aws:s3:::{physical}", bucketDomainName=f"{physical}.s3.amazonaws.com",
+                   bucketRegionalDomainName=f"{physical}.s3.{REGION}.amazonaws.com", region=REGION)
+    elif typ.startswith("aws:iam/"):
+        kind = typ.rsplit(":", 1)[1].lower().replace("openidconnectprovider", "oidc-provider")
+        out["arn"] = f"arn:aws:iam::{ACCOUNT}:{kind}/{physical}"
+    elif typ == "aws:kms/key:Key":
+        key_id = f"{_digest(name)}-1111-2222-3333-{_digest(name + 'k', 12)}"
+        out.update(keyId=key_id, arn=f"arn:aws:kms:{REGION}:{ACCOUNT}:key/{key_id}")
+    elif typ == "aws:rds/instance:Instance":
+        ident = inputs.get("identifier") or physical
+        address = f"{ident}.c{_digest(name, 10)}.{REGION}.rds.amazonaws.com"
+        out.update(address=address, endpoint=f"{address}:5432", port=inputs.get("port", 5432),
+                   identifier=ident, resourceId=f"db-{_digest(name, 20).upper()}",
+                   arn=f"arn:aws:rds:{REGION}:{ACCOUNT}:db:{ident}",
+                   masterUserSecrets=[{"secretArn": f"arn:aws:secretsmanager:{REGION}:{ACCOUNT}:secret:rds!db-"
+                                                    f"{_digest(name, 12)}", "kmsKeyId": "", "secretStatus": "active"}])
+    elif typ == "aws:elasticache/replicationGroup:ReplicationGroup":
+        ident = inputs.get("replicationGroupId") or physical
+        out.update(primaryEndpointAddress=f"master.{ident}.{_digest(name, 6)}.euw1.cache.amazonaws.com",
+                   readerEndpointAddress=f"replica.{ident}.{_digest(name, 6)}.euw1.cache.amazonaws.com",
+                   port=inputs.get("port", 6379))
+    elif typ == "aws:secretsmanager/secret:Secret":
+        out["arn"] = f"arn:aws:secretsmanager:{REGION}:{ACCOUNT}:secret:{physical}-{_digest(name, 6)}"
+    elif typ == "aws:ec2/securityGroup:SecurityGroup":
+        out["id"] = f"sg-{_digest(name, 17)}"
+    elif typ == "aws:eks/nodeGroup:NodeGroup":
+        out["status"] = "ACTIVE"
+    elif typ == "random:index/randomPassword:RandomPassword":
+        length = int(inputs.get("length", 32))
+        out = {"result": secret((_digest(name, 64) * 4)[:length]), "bcryptHash": secret("$2a$10$mock")}
+    elif typ == "random:index/randomId:RandomId":
+        n = int(inputs.get("byteLength", 32))
+        out = {"hex": _digest(name, 2 * n), "b64Std": _digest(name, n), "b64Url": _digest(name, n),
+               "dec": str(int(_digest(name, 12), 16))}
+    elif typ == "random:index/randomString:RandomString":
+        out = {"result": (_digest(name, 64) * 4)[:int(inputs.get("length", 16))]}
+    return out
+
+
+def _name_of(urn: str) -> str:
+    return urn.rsplit("::", 1)[1] if urn else ""
+
+
+def _build_mocks(recording: Recording, invokes: dict[str, Invoke]) -> Any:
+    import pulumi
+    from pulumi.runtime import mocks as pmocks
+
+    class RecordingMocks(pulumi.runtime.Mocks):
+        def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict]:
+            if args.typ.startswith("pulumi:providers:"):
+                return f"{args.name}_id", dict(args.inputs)
+            state = {**args.inputs, **computed_outputs(args.typ, args.name, args.inputs)}
+            resource_id = state.get("id") or (args.inputs.get("metadata") or {}).get("name") or f"{args.name}-id"
+            return str(resource_id), state
+
+        def call(self, args: pulumi.runtime.MockCallArgs) -> dict:
+            recording.invokes.append((args.token, dict(args.args)))
+            if args.token not in invokes:
+                raise NotImplementedError(f"the offline runtime has no answer for invoke {args.token}; add one to "
+                                          "tools.offline.INVOKES")
+            return invokes[args.token](args.args)
+
+    class RecordingMonitor(pmocks.MockMonitor):
+        def RegisterResource(self, request: Any) -> Any:
+            if request.type != "pulumi:pulumi:Stack":
+                from pulumi.runtime import rpc
+
+                pmocks._ensure_event_loop()
+                urn = self.make_urn(request.parent, request.type, request.name)
+                if any(r.urn == urn for r in recording.resources):
+                    raise ValueError(f"duplicate resource name: {request.type} {request.name!r} is registered twice")
+                recording.resources.append(Registration(
+                    type=request.type, name=request.name, parent=_name_of(request.parent) or None,
+                    inputs=rpc.deserialize_properties(request.object, keep_unknowns=True),
+                    options={
+                        "protect": bool(getattr(request, "protect", False)),
+                        "retain_on_delete": bool(getattr(request, "retainOnDelete", False)),
+                        "depends_on": sorted({_name_of(u) for u in request.dependencies} - {
+                            _name_of(u) for deps in request.propertyDependencies.values() for u in deps.urns}),
+                        "input_dependencies": sorted({_name_of(u) for deps in request.propertyDependencies.values()
+                                                      for u in deps.urns}),
+                        "provider": _name_of(request.provider.rsplit("::", 1)[0]) if request.provider else None,
+                        "ignore_changes": list(request.ignoreChanges),
+                        "delete_before_replace": bool(request.deleteBeforeReplace),
+                    },
+                    custom=bool(request.custom), urn=urn))
+            return super().RegisterResource(request)
+
+    mocks = RecordingMocks()
+    return mocks, RecordingMonitor(mocks)
+
+
+def run(program: Callable[[], Any], *, stack: str = "test", config: dict[str, Any] | None = None,
+        secret_keys: list[str] | None = None, invokes: dict[str, Invoke] | None = None,
+        recording: Recording | None = None) -> Recording:
+    """Run ``program`` under the mock runtime with ``config`` (raw, unprefixed) and return what it registered.
+
+    Exceptions raised by the program (e.g. a SettingsError) propagate unchanged; pass ``recording`` to inspect
+    what was registered before one was raised.
+    """
+    import pulumi
+    from pulumi.runtime import config as runtime_config
+    from pulumi.runtime import settings as runtime_settings
+    from pulumi.runtime.sync_await import _ensure_event_loop
+
+    _ensure_event_loop()
+    runtime_settings.reset_options(project=PROJECT, stack=stack, preview=False)
+    recording = recording if recording is not None else Recording()
+    mocks, monitor = _build_mocks(recording, {**INVOKES, **(invokes or {})})
+    pulumi.runtime.set_mocks(mocks, project=PROJECT, stack=stack, preview=False, monitor=monitor)
+    runtime_config.set_all_config(as_pulumi_config(config or {}),
+                                  [f"{PROJECT}:{k}" for k in (secret_keys or [])])
+    try:
+        pulumi.runtime.test(program)()
+        root = pulumi.runtime.get_root_resource()
+        outputs = getattr(root, "outputs", None) or {}
+        recording.exports = _resolve_exports(outputs)
+    finally:
+        runtime_config.set_all_config({}, [])
+    return recording
+
+
+def _resolve_exports(outputs: dict[str, Any]) -> dict[str, Any]:
+    """Stack exports as plain values, secrets wrapped like mock inputs so they can be told apart."""
+    import pulumi
+    from pulumi.runtime.sync_await import _sync_await
+
+    resolved = {}
+    for key, value in outputs.items():
+        out = pulumi.Output.from_input(value)
+        plain_value = _sync_await(out.future())
+        resolved[key] = secret(plain_value) if _sync_await(out.is_secret()) else plain_value
+    return resolved
+
+
+def run_stack(stack: str, overrides: dict[str, Any] | None = None, root: Path = ROOT,
+              recording: Recording | None = None) -> Recording:
+    """Run the real program (`n8n_platform.program.main`) for `Pulumi.<stack>.yaml`."""
+    from n8n_platform import program
+
+    raw, secrets = load_stack_config(stack, overrides, root)
+    return run(program.main, stack=stack, config=raw, secret_keys=secrets, recording=recording)
