@@ -32,12 +32,15 @@ def progress(message: str) -> None:
     print(f"[plan] {message}", file=sys.stderr, flush=True)
 
 
-def render(stack: str, out_dir: Path, overrides: dict[str, Any] | None = None) -> dict[str, Any]:
-    """Render ``stack`` into ``out_dir``; return the summary. Raises SettingsError on bad config."""
+def render(stack: str, out_dir: Path, root: Path = offline.ROOT) -> dict[str, Any]:
+    """Render ``stack`` (from the project folder ``root``) into ``out_dir``; return the summary.
+
+    Raises SettingsError on bad config before the program runs.
+    """
     from n8n_platform import program
     from n8n_platform.settings import from_config
 
-    raw, secret_keys = offline.load_stack_config(stack, overrides)
+    raw, secret_keys = offline.load_stack_config(stack, root=root)
     settings = from_config(raw)  # validate first: nothing runs on bad settings
     progress(f"running the program for stack {stack!r} under the mock runtime")
     started = time.perf_counter()
@@ -133,10 +136,11 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--stack", default="dev", help="stack name: reads Pulumi.<stack>.yaml (default dev)")
     parser.add_argument("--out", type=Path, default=None, help="output folder (default build/plan/<stack>)")
+    parser.add_argument("--root", type=Path, default=offline.ROOT, help="project folder with Pulumi.<stack>.yaml")
     args = parser.parse_args(argv)
     out_dir = args.out or BUILD / args.stack
     try:
-        summary = render(args.stack, out_dir)
+        summary = render(args.stack, out_dir, args.root)
     except SettingsError as error:
         print(error, file=sys.stderr)
         return 2
