@@ -1,0 +1,168 @@
+"""The worker pool: an EKS managed node group on SPOT capacity, tainted so that only n8n workers land on it.
+
+Workers are stateless and interruptible (a stopped worker hands its jobs back after a graceful shutdown), which makes
+them the one part of n8n that belongs on spot capacity. Main, webhook processors and the data layer do not tolerate
+:data:`names.WORKER_POOL_TAINT`, so they stay on the cluster's on-demand nodes.
+
+Choices:
+
+- **Instance diversity.** Three or more types of similar size (settings ``workerPool.instanceTypes``) so the
+  capacity-optimized spot allocation of the managed node group has pools to choose from, and the cluster
+  autoscaler's assumption that all nodes of a group look alike stays roughly true.
+- **Node role.** Only ``AmazonEKSWorkerNodePolicy``, ``AmazonEC2ContainerRegistryPullOnly`` (narrower than
+  ``ReadOnly``) and ``AmazonEKS_CNI_Policy``. Alternative: give the ``aws-node`` DaemonSet its own IRSA role with
+  the CNI policy (``kube-system/aws-node``) and drop that attachment here; EKS recommends it, we keep the default
+  because the VPC CNI add-on is the cluster owner's, not this stack's.
+- **IMDSv2 only, hop limit 1.** Tokens are required; a hop limit of 1 means a PUT from inside a pod network
+  namespace (one extra hop) never gets a token, so n8n workflows (which run user code and call arbitrary URLs)
+  cannot steal the node role's credentials. Pods that need AWS use IRSA; host-network daemons (VPC CNI,
+  kube-proxy) are unaffected. Raise it to 2 only for a pod that truly needs the instance identity.
+- **Root volume.** gp3, encrypted (account default KMS key), deleted with the instance.
+- **Desired size** belongs to the cluster autoscaler after creation: ``ignore_changes`` keeps Pulumi from fighting it.
+- **Rolling updates** replace at most ``max_unavailable_percentage`` of the nodes at once.
+
+Spot interruptions: EKS managed node groups enable capacity rebalancing and drain a node (cordon + eviction that
+respects PodDisruptionBudgets and ``terminationGracePeriodSeconds``) when EC2 sends the rebalance recommendation or
+the 2-minute interruption notice; see :mod:`n8n_platform.autoscaling` for the end-to-end story.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any, TypedDict
+
+import pulumi
+
+from . import names
+
+NODE_POLICIES = ("AmazonEKSWorkerNodePolicy", "AmazonEC2ContainerRegistryPullOnly", "AmazonEKS_CNI_Policy")
+"""AWS managed policies attached to the node role; nothing else."""
+
+AMI_TYPE = "AL2023_x86_64_STANDARD"
+"""Amazon Linux 2023 EKS-optimized AMI (root device /dev/xvda); matches the x86 default instance types."""
+
+IMDS_HOP_LIMIT = 1
+"""IMDSv2 response hop limit: 1 keeps pod network namespaces away from the node role's credentials."""
+
+_EKS_TAINT_EFFECTS = {"NoSchedule": "NO_SCHEDULE", "NoExecute": "NO_EXECUTE", "PreferNoSchedule": "PREFER_NO_SCHEDULE"}
+
+
+def node_assume_role_policy() -> dict[str, Any]:
+    """Trust policy of the node role: EC2 instances only."""
+    return {
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Principal": {"Service": "ec2.amazonaws.com"}, "Action": "sts:AssumeRole"}],
+    }
+
+
+def node_policy_arns(partition: str = "aws") -> list[str]:
+    """ARNs of :data:`NODE_POLICIES` in ``partition``."""
+    return [f"arn:{partition}:iam::aws:policy/{p}" for p in NODE_POLICIES]
+
+
+def eks_taint(taint: dict[str, str]) -> dict[str, str]:
+    """A Kubernetes taint ({key, value, effect: NoSchedule}) in the EKS API's spelling (effect NO_SCHEDULE)."""
+    return {"key": taint["key"], "value": taint["value"], "effect": _EKS_TAINT_EFFECTS[taint["effect"]]}
+
+
+def autoscaler_tags(cluster_name: str, label: tuple[str, str], taint: dict[str, str]) -> dict[str, str]:
+    """Tags the cluster autoscaler uses to discover the group and to model its nodes when scaling from zero."""
+    return {
+        "k8s.io/cluster-autoscaler/enabled": "true",
+        f"k8s.io/cluster-autoscaler/{cluster_name}": "owned",
+        f"k8s.io/cluster-autoscaler/node-template/label/{label[0]}": label[1],
+        f"k8s.io/cluster-autoscaler/node-template/taint/{taint['key']}": f"{taint['value']}:{taint['effect']}",
+    }
+
+
+def launch_template_args(disk_size_gb: int, tags: dict[str, str]) -> dict[str, Any]:
+    """Keyword arguments of the node launch template: IMDSv2 required, encrypted gp3 root volume, tagged instances.
+
+    Instance types stay on the node group (a managed node group with several types must not name one here).
+    """
+    return {
+        "metadata_options": {
+            "http_endpoint": "enabled",
+            "http_tokens": "required",
+            "http_put_response_hop_limit": IMDS_HOP_LIMIT,
+            "instance_metadata_tags": "disabled",
+        },
+        "block_device_mappings": [{
+            "device_name": "/dev/xvda",
+            "ebs": {"volume_size": disk_size_gb, "volume_type": "gp3", "encrypted": "true",
+                    "delete_on_termination": "true"},
+        }],
+        "tag_specifications": [{"resource_type": kind, "tags": dict(tags)} for kind in ("instance", "volume")],
+        "update_default_version": True,
+    }
+
+
+class WorkerPoolArgs(TypedDict):
+    """The spot node group that runs n8n workers."""
+
+    cluster_name: str
+    """Name of the existing EKS cluster."""
+    subnet_ids: list[str]
+    """Private subnets for the nodes (one or more per AZ)."""
+    instance_types: list[str]
+    """Three or more instance types of similar size (spot diversification)."""
+    min_nodes: int
+    """Fewest nodes."""
+    max_nodes: int
+    """Most nodes."""
+    desired_nodes: int
+    """Nodes at creation; afterwards the cluster autoscaler owns the desired size."""
+    disk_size_gb: int
+    """Size of the encrypted gp3 root volume."""
+    partition: str
+    """AWS partition of the account (aws, aws-cn, aws-us-gov), for the managed policy ARNs."""
+    tags: dict[str, str]
+    """Tags added to every AWS resource of the pool."""
+
+
+class WorkerPool(pulumi.ComponentResource):
+    """An EKS managed node group on SPOT capacity with the worker label and taint; only n8n workers run on it."""
+
+    node_group_name: pulumi.Output[str]
+    """Name of the EKS node group."""
+    node_role_arn: pulumi.Output[str]
+    """ARN of the nodes' IAM role."""
+    node_group: Any
+    """The node group resource (depend on it before scheduling workers)."""
+
+    def __init__(self, name: str, args: WorkerPoolArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("n8n:index:WorkerPool", name, None, opts)
+        import pulumi_aws as aws
+
+        child = pulumi.ResourceOptions(parent=self)
+        tags = {**args["tags"], "n8n.io/pool": names.WORKER_POOL_LABEL[1]}
+        role = aws.iam.Role(f"{name}-node-role", assume_role_policy=json.dumps(node_assume_role_policy()),
+                            description="EKS nodes of the n8n spot worker pool", tags=tags, opts=child)
+        attachments = [
+            aws.iam.RolePolicyAttachment(f"{name}-{policy}", role=role.name, policy_arn=arn, opts=child)
+            for policy, arn in zip(NODE_POLICIES, node_policy_arns(args["partition"]), strict=True)
+        ]
+        template = aws.ec2.LaunchTemplate(f"{name}-nodes", description="n8n spot workers: IMDSv2, encrypted gp3",
+                                          tags=tags, **launch_template_args(args["disk_size_gb"], tags), opts=child)
+        label_key, label_value = names.WORKER_POOL_LABEL
+        self.node_group = aws.eks.NodeGroup(
+            f"{name}-nodes",
+            cluster_name=args["cluster_name"],
+            node_role_arn=role.arn,
+            subnet_ids=args["subnet_ids"],
+            capacity_type="SPOT",
+            ami_type=AMI_TYPE,
+            instance_types=list(args["instance_types"]),
+            scaling_config={"min_size": args["min_nodes"], "max_size": args["max_nodes"],
+                            "desired_size": args["desired_nodes"]},
+            update_config={"max_unavailable_percentage": 33},
+            labels={label_key: label_value},
+            taints=[eks_taint(names.WORKER_POOL_TAINT)],
+            launch_template={"id": template.id, "version": template.latest_version.apply(str)},
+            tags={**tags, **autoscaler_tags(args["cluster_name"], names.WORKER_POOL_LABEL, names.WORKER_POOL_TAINT)},
+            opts=pulumi.ResourceOptions(parent=self, depends_on=attachments,
+                                        ignore_changes=["scalingConfig.desiredSize"]),
+        )
+        self.node_group_name = self.node_group.node_group_name
+        self.node_role_arn = role.arn
+        self.register_outputs({"node_group_name": self.node_group_name, "node_role_arn": self.node_role_arn})
