@@ -1,0 +1,474 @@
+"""The n8n workloads of queue mode as plain Kubernetes manifests: main, webhook processors and workers.
+
+Pure builders (rule 1). The environment of every container comes from :mod:`.env` (the contract); this module adds
+only what belongs to the pod: the image, the CLI arguments, probes, resources, volumes, scheduling and the few
+variables that follow from them (``NODE_OPTIONS`` from the memory limit, ``HOME`` from the volume layout).
+
+Decisions, with why:
+
+- **Image entrypoint kept.** ``n8nio/n8n`` runs ``tini -- /docker-entrypoint.sh``, which trusts optional custom
+  certificates and then runs ``exec n8n "$@"``. We set only ``args`` (``start`` / ``webhook`` / ``worker
+  --concurrency=N``, from :func:`.env.n8n_args`) so tini stays PID 1 and forwards SIGTERM to n8n.
+- **Runner sidecar as a native sidecar** (an init container with ``restartPolicy: Always``; GA in 1.33). It starts
+  before n8n and, crucially, is stopped only *after* n8n has exited: a worker draining its running executions for
+  ``N8N_GRACEFUL_SHUTDOWN_TIMEOUT`` keeps its Code-node runner until the last one ends. A plain second container
+  would get SIGTERM at the same moment and fail those executions. Same tag as n8n; on main and workers only
+  (webhook processors never execute code). It mounts only the runner auth token, never the encryption key or the
+  database password: the sidecar is where user code runs.
+- **UID 10001, read-only root filesystem.** Writable emptyDirs for ``~/.n8n`` (settings, community nodes),
+  ``~/.cache`` (n8n writes the editor's static files to ``~/.cache/n8n/public`` at start), ``~/.npm`` (community
+  package installs) and ``/tmp``. ``HOME=/home/node`` because UID 10001 has no passwd entry (HOME would be ``/``).
+- **Termination.** Main and webhook pods sleep in ``preStop`` so the load balancer deregisters them before n8n
+  stops accepting; the grace period exceeds that sleep plus the graceful shutdown (see :func:`termination_grace`).
+- **Strategy.** A single main is ``Recreate``: two unlicensed mains must never run at once. Multi-main, webhook and
+  workers roll with ``maxUnavailable: 0``.
+- **Disruption budgets** only where they can always be satisfied: none for a single main (a budget of one
+  replica either blocks every node drain or protects nothing), ``maxUnavailable: 1`` for mains (multi-main) and
+  webhook processors, ``maxUnavailable: 50%`` for workers (a spot node's two-minute notice must drain its workers
+  in parallel, not one graceful shutdown after another), and ``unhealthyPodEvictionPolicy: AlwaysAllow`` so a
+  crash-looping pod never blocks a drain.
+- **Cluster autoscaler.** Pods with emptyDirs are not evicted by the cluster autoscaler unless marked; webhook
+  processors and workers are (``safe-to-evict``: they drain gracefully), a single main is not.
+- **Spot pool.** Only workers tolerate :data:`names.WORKER_POOL_TAINT`, and require :data:`names.WORKER_POOL_LABEL`
+  when the pool exists; main and webhook processors never land there.
+- ``enableServiceLinks: false``: Kubernetes would otherwise inject ``<SERVICE>_PORT=tcp://...`` variables, which
+  can collide with n8n's own ``N8N_*`` names.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import pulumi
+
+from .. import k8s, names
+from ..connections import CA_DIR, SECRETS_DIR, CaBundle
+from ..schema import quantity_bytes
+from .env import (
+    HEALTH_PATH,
+    READINESS_PATH,
+    ROLES,
+    RUNNER_HEALTH_PORT,
+    USER_FOLDER,
+    N8nEnvInputs,
+    Role,
+    n8n_args,
+    n8n_env,
+    runner_env,
+)
+
+APP = "n8n"
+"""`app.kubernetes.io/name` of every n8n object."""
+
+PRESTOP_SECONDS = 10
+"""preStop sleep of main and webhook pods: the load balancer stops sending before n8n stops accepting."""
+GRACE_MARGIN_SECONDS = 15
+"""Grace-period headroom beyond preStop + graceful shutdown (process exit, runner sidecar stop)."""
+HEAP_FRACTION = 0.75
+"""Share of the container memory limit given to the V8 old space; the rest is native memory, buffers, stacks."""
+WORKER_MAX_UNAVAILABLE = "50%"
+"""Worker disruption budget (see the module docstring)."""
+WEBHOOK_CPU_TARGET = 70
+"""Average CPU utilisation (of requests) the webhook HorizontalPodAutoscaler aims for."""
+WEBHOOK_SCALE_DOWN_WINDOW = 300
+"""Seconds of lower load before webhook processors are removed (bursty traffic must not flap)."""
+MAIN_TIMEOUT_SECONDS = 1200
+"""How long Pulumi waits for the main rollout (first start runs the database migrations)."""
+
+DIGEST_SKIP = {"CKV_K8S_43": "tags are pinned; digests are not resolvable offline"}
+"""checkov skips on every workload."""
+SAFE_TO_EVICT = "cluster-autoscaler.kubernetes.io/safe-to-evict"
+
+# Writable scratch under the read-only root filesystem: (volume name, mount path, size limit).
+N8N_SCRATCH = (
+    ("data", f"{USER_FOLDER}/.n8n", "1Gi"),
+    ("cache", f"{USER_FOLDER}/.cache", "512Mi"),
+    ("npm", f"{USER_FOLDER}/.npm", "512Mi"),
+    ("tmp", "/tmp", "1Gi"),
+)
+RUNNER_SCRATCH = (("runner-tmp", "/tmp", "512Mi"),)
+
+
+@dataclass(frozen=True, kw_only=True)
+class RoleShape:
+    """Replicas and container resources of one role."""
+
+    replicas: int
+    """Replicas at creation (the minimum when autoscaled)."""
+    resources: Any
+    """A settings.Resources (cpu/memory requests and limits)."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class N8nWorkloads:
+    """Everything the n8n workloads are built from (plain values; connection hosts may be Pulumi Inputs)."""
+
+    namespace: str
+    """Namespace of every object."""
+    env: N8nEnvInputs
+    """The environment contract's inputs; its version is the tag of both images, its worker concurrency and
+    graceful shutdown drive the worker args and the grace periods."""
+    image: str
+    """n8n image repository (tag: env.version)."""
+    runners_image: str
+    """n8nio/runners image repository (same tag)."""
+    main: RoleShape
+    """The main process(es); more than one needs env.multi_main."""
+    webhook: RoleShape
+    """Webhook processors; 0 replicas omits every webhook object (main then serves production webhooks)."""
+    webhook_max_replicas: int
+    """Upper bound of the webhook HorizontalPodAutoscaler (no autoscaler when not above replicas)."""
+    worker: RoleShape
+    """Workers (replicas: the autoscaler's minimum)."""
+    runners_resources: Any
+    """Resources of each n8nio/runners sidecar."""
+    spot_pool: bool
+    """The dedicated spot node group exists: workers tolerate its taint and require its label."""
+
+
+# --- small facts --------------------------------------------------------------------------------------------------
+
+
+def object_name(role: Role) -> str:
+    """Name of the Deployment, Service, ServiceAccount and budget of ``role``."""
+    return f"{APP}-{role}"
+
+
+def roles(spec: N8nWorkloads) -> list[Role]:
+    """The roles that run: webhook processors only with replicas."""
+    return [r for r in ROLES if r != "webhook" or spec.webhook.replicas > 0]
+
+
+def shape(spec: N8nWorkloads, role: Role) -> RoleShape:
+    return {"main": spec.main, "webhook": spec.webhook, "worker": spec.worker}[role]
+
+
+def executes_code(role: Role) -> bool:
+    """Main and workers run executions (manual ones are offloaded, but main keeps its broker); they get runners."""
+    return role in ("main", "worker")
+
+
+def validate(spec: N8nWorkloads) -> None:
+    """Raise ValueError for shapes that cannot run as intended."""
+    env = spec.env
+    if spec.main.replicas < 1:
+        raise ValueError("main needs at least one replica")
+    if spec.main.replicas > 1 and not env.multi_main:
+        raise ValueError("more than one main replica needs env.multi_main (an Enterprise license)")
+    if env.multi_main and spec.main.replicas < 2:
+        raise ValueError("env.multi_main needs at least two main replicas")
+    if env.webhook_processors != (spec.webhook.replicas > 0):
+        raise ValueError("env.webhook_processors must be true exactly when webhook replicas > 0, or production "
+                         "webhooks reach nobody (main stops serving them when processors exist)")
+    if spec.worker.replicas < 0 or spec.webhook.replicas < 0:
+        raise ValueError("replicas must not be negative")
+
+
+def image(spec: N8nWorkloads) -> str:
+    return f"{spec.image}:{spec.env.version}"
+
+
+def runners_image(spec: N8nWorkloads) -> str:
+    return f"{spec.runners_image}:{spec.env.version}"
+
+
+def prestop_seconds(role: Role) -> int:
+    """Main and webhook processors sit behind the load balancer; workers have no inbound traffic."""
+    return PRESTOP_SECONDS if role in ("main", "webhook") else 0
+
+
+def termination_grace(role: Role, graceful_shutdown_seconds: int) -> int:
+    """``terminationGracePeriodSeconds``: strictly more than preStop + n8n's graceful shutdown."""
+    grace = prestop_seconds(role) + graceful_shutdown_seconds + GRACE_MARGIN_SECONDS
+    assert grace > prestop_seconds(role) + graceful_shutdown_seconds
+    return grace
+
+
+def heap_mib(memory_limit: str) -> int:
+    """V8 old-space size for a container memory limit (MiB, :data:`HEAP_FRACTION` of it)."""
+    return math.floor(quantity_bytes(memory_limit) / 2**20 * HEAP_FRACTION)
+
+
+def health_port(role: Role, env: dict[str, Any]) -> int:
+    """Port of /healthz: N8N_PORT, or the worker health server's QUEUE_HEALTH_CHECK_PORT (from the contract)."""
+    key = "QUEUE_HEALTH_CHECK_PORT" if role == "worker" else "N8N_PORT"
+    return int(env.get(key, names.N8N_PORT))
+
+
+# --- containers ---------------------------------------------------------------------------------------------------
+
+
+def _env_list(env: dict[str, pulumi.Input[str]]) -> list[dict[str, Any]]:
+    return [{"name": k, "value": v} for k, v in sorted(env.items())]
+
+
+def _http_probe(path: str, port: str | int, *, period: int, failures: int, timeout: int = 5) -> dict[str, Any]:
+    return {"httpGet": {"path": path, "port": port}, "periodSeconds": period, "timeoutSeconds": timeout,
+            "failureThreshold": failures}
+
+
+def n8n_probes(role: Role) -> dict[str, Any]:
+    """Startup (generous on main: the first start migrates the database), liveness and readiness probes."""
+    startup_failures = 90 if role == "main" else 60  # x 10 s: 15 min for main, 10 min for the others
+    return {
+        "startupProbe": _http_probe(HEALTH_PATH, "http", period=10, failures=startup_failures),
+        "livenessProbe": _http_probe(HEALTH_PATH, "http", period=15, failures=4),
+        "readinessProbe": _http_probe(READINESS_PATH, "http", period=10, failures=3),
+    }
+
+
+def container_env(spec: N8nWorkloads, role: Role) -> dict[str, pulumi.Input[str]]:
+    """The contract's environment plus the pod-derived NODE_OPTIONS (heap below the limit) and HOME."""
+    env = dict(n8n_env(role, spec.env))
+    heap = f"--max-old-space-size={heap_mib(shape(spec, role).resources.memory_limit)}"
+    env["NODE_OPTIONS"] = f"{env['NODE_OPTIONS']} {heap}" if "NODE_OPTIONS" in env else heap
+    env.setdefault("HOME", USER_FOLDER)
+    return env
+
+
+def _ca_volumes(spec: N8nWorkloads) -> list[tuple[str, str, CaBundle]]:
+    """(volume name, purpose, bundle) of the CA bundles the n8n container needs."""
+    out = []
+    if spec.env.db.ssl and spec.env.db.ca is not None:
+        out.append(("ca-db", "db", spec.env.db.ca))
+    if spec.env.redis.tls and spec.env.redis.ca is not None:
+        out.append(("ca-redis", "redis", spec.env.redis.ca))
+    return out
+
+
+def n8n_container(spec: N8nWorkloads, role: Role) -> dict[str, Any]:
+    """The n8n container of ``role`` (args for the image entrypoint, which runs ``exec n8n "$@"``)."""
+    env = container_env(spec, role)
+    mounts = [{"name": "secrets", "mountPath": SECRETS_DIR, "readOnly": True}]
+    mounts += [{"name": name, "mountPath": path} for name, path, _ in N8N_SCRATCH]
+    mounts += [{"name": name, "mountPath": f"{CA_DIR}/{purpose}", "readOnly": True}
+               for name, purpose, _ in _ca_volumes(spec)]
+    container: dict[str, Any] = {
+        "name": "n8n",
+        "image": image(spec),
+        "imagePullPolicy": "Always",
+        "args": n8n_args(role, spec.env),
+        "env": _env_list(env),
+        "ports": [{"name": "http", "containerPort": health_port(role, env), "protocol": "TCP"}],
+        **n8n_probes(role),
+        "resources": k8s.resources(shape(spec, role).resources),
+        "securityContext": k8s.container_security_context(),
+        "volumeMounts": mounts,
+    }
+    if prestop_seconds(role):
+        container["lifecycle"] = {"preStop": {"sleep": {"seconds": prestop_seconds(role)}}}
+    return container
+
+
+def runner_sidecar(spec: N8nWorkloads) -> dict[str, Any]:
+    """The n8nio/runners launcher as a native sidecar (init container, restartPolicy Always), same tag as n8n."""
+    mounts = [{"name": "runner-token", "mountPath": SECRETS_DIR, "readOnly": True}]
+    mounts += [{"name": name, "mountPath": path} for name, path, _ in RUNNER_SCRATCH]
+    return {
+        "name": "runners",
+        "image": runners_image(spec),
+        "imagePullPolicy": "Always",
+        "restartPolicy": "Always",
+        "env": _env_list(runner_env(spec.env)),
+        "ports": [{"name": "runner-health", "containerPort": RUNNER_HEALTH_PORT, "protocol": "TCP"}],
+        "livenessProbe": _http_probe(HEALTH_PATH, "runner-health", period=15, failures=4),
+        "readinessProbe": _http_probe(HEALTH_PATH, "runner-health", period=10, failures=3),
+        "resources": k8s.resources(spec.runners_resources),
+        "securityContext": k8s.container_security_context(),
+        "volumeMounts": mounts,
+    }
+
+
+# --- pods ---------------------------------------------------------------------------------------------------------
+
+
+def volumes(spec: N8nWorkloads, role: Role) -> list[dict[str, Any]]:
+    """The n8n Secret (read-only files), scratch emptyDirs, CA bundles and, with a runner, its token alone."""
+    out: list[dict[str, Any]] = [
+        {"name": "secrets", "secret": {"secretName": names.N8N_SECRET, "defaultMode": 0o440}},
+    ]
+    out += [k8s.empty_dir(name, size) for name, _, size in N8N_SCRATCH]
+    for name, _, bundle in _ca_volumes(spec):
+        items = [{"key": bundle.key, "path": bundle.key}]
+        if bundle.source == "secret":
+            out.append({"name": name, "secret": {"secretName": bundle.name, "items": items, "defaultMode": 0o444}})
+        else:
+            out.append({"name": name, "configMap": {"name": bundle.name, "items": items, "defaultMode": 0o444}})
+    if executes_code(role):
+        out.append({"name": "runner-token", "secret": {
+            "secretName": names.N8N_SECRET, "defaultMode": 0o440,
+            "items": [{"key": names.RUNNERS_AUTH_TOKEN, "path": names.RUNNERS_AUTH_TOKEN}]}})
+        out += [k8s.empty_dir(name, size) for name, _, size in RUNNER_SCRATCH]
+    return out
+
+
+def topology_spread(role: Role) -> list[dict[str, Any]]:
+    """Spread over zones and nodes, per ReplicaSet; ScheduleAnyway so a full zone or a lost spot AZ never leaves a
+    pod Pending (hard zone spreading would also block clusters whose nodes carry no zone label)."""
+    return [{
+        "maxSkew": 1,
+        "topologyKey": key,
+        "whenUnsatisfiable": "ScheduleAnyway",
+        "labelSelector": {"matchLabels": k8s.selector(role, APP)},
+        "matchLabelKeys": ["pod-template-hash"],
+        "nodeTaintsPolicy": "Honor",
+    } for key in ("topology.kubernetes.io/zone", "kubernetes.io/hostname")]
+
+
+def worker_placement(spot_pool: bool) -> dict[str, Any]:
+    """Workers tolerate the spot pool's taint and require its label; nothing when the pool does not exist."""
+    if not spot_pool:
+        return {}
+    key, value = names.WORKER_POOL_LABEL
+    return {
+        "tolerations": [{"key": names.WORKER_POOL_TAINT["key"], "operator": "Equal",
+                         "value": names.WORKER_POOL_TAINT["value"], "effect": names.WORKER_POOL_TAINT["effect"]}],
+        "affinity": {"nodeAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": {"nodeSelectorTerms": [
+            {"matchExpressions": [{"key": key, "operator": "In", "values": [value]}]}]}}},
+    }
+
+
+def pod_spec(spec: N8nWorkloads, role: Role) -> dict[str, Any]:
+    pod: dict[str, Any] = {
+        "serviceAccountName": object_name(role),
+        "automountServiceAccountToken": False,
+        "enableServiceLinks": False,
+        "securityContext": k8s.pod_security_context(),
+        "terminationGracePeriodSeconds": termination_grace(role, spec.env.graceful_shutdown_seconds),
+        "containers": [n8n_container(spec, role)],
+        "volumes": volumes(spec, role),
+        "topologySpreadConstraints": topology_spread(role),
+    }
+    if executes_code(role):
+        pod["initContainers"] = [runner_sidecar(spec)]
+    if role == "worker":
+        pod.update(worker_placement(spec.spot_pool))
+    return pod
+
+
+def strategy(spec: N8nWorkloads, role: Role) -> dict[str, Any]:
+    """Recreate for a single (unlicensed) main; otherwise surge one pod, never go below the desired count."""
+    if role == "main" and spec.main.replicas == 1:
+        return {"type": "Recreate"}
+    return {"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": 0, "maxSurge": 1}}
+
+
+def deployment(spec: N8nWorkloads, role: Role) -> dict[str, Any]:
+    """The Deployment of ``role``."""
+    version_label = {"app.kubernetes.io/version": spec.env.version}
+    annotations = k8s.checkov_skips(DIGEST_SKIP)
+    if role == "main":
+        annotations["pulumi.com/timeoutSeconds"] = str(MAIN_TIMEOUT_SECONDS)
+    pod_annotations = {SAFE_TO_EVICT: "true"} if role in ("webhook", "worker") else {}
+    template_meta: dict[str, Any] = {"labels": {**k8s.labels(role, APP), **version_label}}
+    if pod_annotations:
+        template_meta["annotations"] = pod_annotations
+    return {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": k8s.metadata(object_name(role), spec.namespace, role, app=APP, annotations=annotations,
+                                 extra_labels=version_label),
+        "spec": {
+            "replicas": shape(spec, role).replicas,
+            "revisionHistoryLimit": 5,
+            "progressDeadlineSeconds": MAIN_TIMEOUT_SECONDS if role == "main" else 600,
+            "selector": {"matchLabels": k8s.selector(role, APP)},
+            "strategy": strategy(spec, role),
+            "template": {"metadata": template_meta, "spec": pod_spec(spec, role)},
+        },
+    }
+
+
+# --- the objects around the pods ----------------------------------------------------------------------------------
+
+
+def service_account(spec: N8nWorkloads, role: Role) -> dict[str, Any]:
+    """A dedicated identity per role, without an API token (n8n never calls the Kubernetes API)."""
+    return {
+        "apiVersion": "v1",
+        "kind": "ServiceAccount",
+        "metadata": k8s.metadata(object_name(role), spec.namespace, role, app=APP),
+        "automountServiceAccountToken": False,
+    }
+
+
+def service(spec: N8nWorkloads, role: Role) -> dict[str, Any]:
+    """ClusterIP Service of main / webhook processors (HTTP and /metrics on one port); headless for workers, whose
+    only listener is the health and metrics server (scraped per pod)."""
+    body: dict[str, Any] = {
+        "type": "ClusterIP",
+        **({"clusterIP": "None"} if role == "worker" else {}),
+        "selector": k8s.selector(role, APP),
+        "ports": [{"name": "http", "port": names.N8N_PORT, "targetPort": "http", "protocol": "TCP",
+                   "appProtocol": "http"}],
+    }
+    return {"apiVersion": "v1", "kind": "Service",
+            "metadata": k8s.metadata(object_name(role), spec.namespace, role, app=APP), "spec": body}
+
+
+def disruption_budget(spec: N8nWorkloads, role: Role) -> dict[str, Any] | None:
+    """A budget that can always be satisfied, or None (single main: see the module docstring)."""
+    if role == "main" and spec.main.replicas < 2:
+        return None
+    if role == "webhook" and spec.webhook.replicas < 1:
+        return None
+    max_unavailable: int | str = WORKER_MAX_UNAVAILABLE if role == "worker" else 1
+    return {
+        "apiVersion": "policy/v1",
+        "kind": "PodDisruptionBudget",
+        "metadata": k8s.metadata(object_name(role), spec.namespace, role, app=APP),
+        "spec": {
+            "maxUnavailable": max_unavailable,
+            "selector": {"matchLabels": k8s.selector(role, APP)},
+            "unhealthyPodEvictionPolicy": "AlwaysAllow",
+        },
+    }
+
+
+def webhook_autoscaler(spec: N8nWorkloads) -> dict[str, Any] | None:
+    """CPU HorizontalPodAutoscaler of the webhook processors (min = replicas), or None when there is nothing to
+    scale. Worker autoscaling (KEDA on the Redis backlog) is built elsewhere against :func:`object_name`."""
+    low, high = spec.webhook.replicas, spec.webhook_max_replicas
+    if low < 1 or high <= low:
+        return None
+    return {
+        "apiVersion": "autoscaling/v2",
+        "kind": "HorizontalPodAutoscaler",
+        "metadata": k8s.metadata(object_name("webhook"), spec.namespace, "webhook", app=APP),
+        "spec": {
+            "scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": object_name("webhook")},
+            "minReplicas": low,
+            "maxReplicas": high,
+            "metrics": [{"type": "Resource", "resource": {
+                "name": "cpu", "target": {"type": "Utilization", "averageUtilization": WEBHOOK_CPU_TARGET}}}],
+            "behavior": {
+                "scaleUp": {"stabilizationWindowSeconds": 0, "selectPolicy": "Max", "policies": [
+                    {"type": "Percent", "value": 100, "periodSeconds": 30},
+                    {"type": "Pods", "value": 2, "periodSeconds": 30}]},
+                "scaleDown": {"stabilizationWindowSeconds": WEBHOOK_SCALE_DOWN_WINDOW, "selectPolicy": "Max",
+                              "policies": [{"type": "Pods", "value": 1, "periodSeconds": 60}]},
+            },
+        },
+    }
+
+
+def autoscaled(spec: N8nWorkloads, role: Role) -> bool:
+    """Whether something other than Pulumi owns the replica count (workers: KEDA/HPA; webhook: its HPA)."""
+    return role == "worker" or (role == "webhook" and webhook_autoscaler(spec) is not None)
+
+
+def role_manifests(spec: N8nWorkloads, role: Role) -> list[dict[str, Any]]:
+    """Every object of one role: ServiceAccount, Deployment, Service, then budget and autoscaler if any."""
+    objects = [service_account(spec, role), deployment(spec, role), service(spec, role),
+               disruption_budget(spec, role)]
+    if role == "webhook":
+        objects.append(webhook_autoscaler(spec))
+    return [o for o in objects if o is not None]
+
+
+def manifests(spec: N8nWorkloads) -> list[dict[str, Any]]:
+    """Every object of the n8n workloads (validated first)."""
+    validate(spec)
+    return [m for role in roles(spec) for m in role_manifests(spec, role)]

@@ -1,0 +1,140 @@
+"""N8nApp under the mock runtime: what it registers, how children hang together, outputs, no secrets in plain text."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+
+import kubernetes_validate
+import pulumi
+import pytest
+
+from n8n_platform import names
+from n8n_platform.connections import CaBundle, DatabaseConnection, RedisConnection, SecretKeyRef
+from n8n_platform.n8n.app import N8nApp, N8nAppArgs
+from n8n_platform.n8n.env import N8nEnvInputs
+from n8n_platform.settings import N8nSettings
+from tests.harness import is_secret, plain, run
+
+N8N = N8nSettings()
+APP = "n8n:index:N8nApp"
+DEPLOYMENT = "kubernetes:apps/v1:Deployment"
+DB = DatabaseConnection(host="db.internal", port=5432, database="n8n", user="n8n", schema="n8n",
+                        password=SecretKeyRef(names.N8N_SECRET, names.DB_PASSWORD), ssl=True,
+                        ca=CaBundle(source="configMap", name="rds-ca", key="ca.pem"))
+REDIS = RedisConnection(host="redis.internal", port=6379, tls=True,
+                        password=SecretKeyRef(names.N8N_SECRET, names.REDIS_PASSWORD), ca=None, managed=True)
+ENV = N8nEnvInputs(hostname="n8n.example.com", db=DB, redis=REDIS, worker_concurrency=10)
+
+
+def args(webhook: int = 2, env: N8nEnvInputs = ENV, **extra) -> N8nAppArgs:
+    return N8nAppArgs(
+        namespace="n8n", env=dataclasses.replace(env, webhook_processors=webhook > 0), image=N8N.image,
+        runners_image=N8N.runners_image, main_replicas=1, main_resources=N8N.main.resources,
+        webhook_replicas=webhook, webhook_max_replicas=10, webhook_resources=N8N.webhook.resources,
+        worker_replicas=3, worker_resources=N8N.worker.resources, runners_resources=N8N.runners, spot_pool=True,
+        **extra)
+
+
+def record(a: N8nAppArgs | None = None, *, before=None):
+    def program():
+        deps = before() if before else None
+        extra = {"depends_on": deps} if deps else {}
+        app = N8nApp("n8n", {**(a or args()), **extra})
+        for key in ("main_service", "webhook_service", "worker_service", "worker_deployment", "service_port",
+                    "editor_url", "webhook_url"):
+            pulumi.export(key, getattr(app, key))
+    return run(program)
+
+
+REC = record()
+
+
+def test_registers_the_component_and_its_kubernetes_objects():
+    app = REC.one(APP)
+    assert app.name == "n8n"
+    kinds = sorted(r.type.rsplit(":", 1)[1] for r in REC.descendants("n8n"))
+    assert kinds == sorted(["ServiceAccount"] * 3 + ["Deployment"] * 3 + ["Service"] * 3
+                           + ["PodDisruptionBudget"] * 2 + ["HorizontalPodAutoscaler"])
+
+
+def test_every_child_is_parented_to_the_component_and_named_after_it():
+    children = REC.descendants("n8n")
+    assert children
+    assert all(r.parent == "n8n" for r in children)
+    assert all(r.name.startswith("n8n-") for r in children)
+
+
+def test_autoscaled_deployments_leave_the_replica_count_to_the_autoscaler():
+    ignored = {r.name: r.options["ignore_changes"] for r in REC.find(DEPLOYMENT)}
+    assert ignored == {"n8n-deployment-n8n-main": [], "n8n-deployment-n8n-webhook": ["spec.replicas"],
+                       "n8n-deployment-n8n-worker": ["spec.replicas"]}
+
+
+def test_deployments_wait_for_their_service_account():
+    for role in ("main", "webhook", "worker"):
+        d = REC.one(DEPLOYMENT, f"n8n-deployment-n8n-{role}")
+        assert f"n8n-serviceaccount-n8n-{role}" in d.options["depends_on"]
+
+
+def test_outputs_name_the_services_and_urls():
+    assert REC.exports == {
+        "main_service": "n8n-main", "webhook_service": "n8n-webhook", "worker_service": "n8n-worker",
+        "worker_deployment": "n8n-worker", "service_port": 5678,
+        "editor_url": "https://n8n.example.com/", "webhook_url": "https://n8n.example.com/",
+    }
+
+
+def test_without_webhook_processors_main_serves_webhooks():
+    rec = record(args(webhook=0))
+    assert rec.exports["webhook_service"] == "n8n-main"
+    assert not [r for r in rec.descendants("n8n") if "webhook" in r.name]
+
+
+def test_invalid_shapes_stop_the_program():
+    bad = args()
+    bad["env"] = dataclasses.replace(bad["env"], webhook_processors=False)
+    with pytest.raises(ValueError, match="webhook_processors"):
+        record(bad)
+
+
+def test_depends_on_reaches_every_workload():
+    def secret():
+        import pulumi_kubernetes as k8s
+
+        return [k8s.core.v1.Secret("n8n-secret", metadata={"name": names.N8N_SECRET, "namespace": "n8n"},
+                                   string_data={"encryption-key": pulumi.Output.secret("k" * 40)})]
+
+    rec = record(before=secret)
+    for d in rec.find(DEPLOYMENT):
+        assert "n8n-secret" in d.options["depends_on"]
+
+
+@pytest.mark.parametrize("version", ["1.33", "1.35"])
+def test_registered_manifests_pass_strict_validation(version):
+    manifests = REC.manifests()
+    assert len(manifests) == 12
+    for m in manifests:
+        kubernetes_validate.validate(m, version, strict=True)
+
+
+def test_secrets_are_not_in_plain_text():
+    secret_host = pulumi.Output.secret("db-7f3a.private.internal")
+
+    def with_secret_host():
+        env = dataclasses.replace(ENV, db=dataclasses.replace(DB, host=secret_host))
+        N8nApp("n8n", args(env=env))
+
+    rec = run(with_secret_host)
+    main = rec.one(DEPLOYMENT, "n8n-deployment-n8n-main")
+    assert is_secret(main.inputs["spec"])  # Pulumi keeps the whole property secret (and encrypted in state)
+    env = plain(main.inputs["spec"])["template"]["spec"]["containers"][0]["env"]
+    assert {"name": "DB_POSTGRESDB_HOST", "value": "db-7f3a.private.internal"} in env
+    text = json.dumps(rec.manifests())
+    assert "db-7f3a.private.internal" not in text
+    # nothing the component registers carries a secret value: n8n reads every secret from the mounted Secret
+    assert not [r for r in rec.resources if r.type == "kubernetes:core/v1:Secret"]
+    names_in_env = {e["name"] for m in REC.manifests() if m["kind"] == "Deployment"
+                    for c in m["spec"]["template"]["spec"]["containers"] for e in c["env"]}
+    assert {"N8N_ENCRYPTION_KEY", "DB_POSTGRESDB_PASSWORD", "QUEUE_BULL_REDIS_PASSWORD"}.isdisjoint(names_in_env)
+    assert "N8N_ENCRYPTION_KEY_FILE" in names_in_env
