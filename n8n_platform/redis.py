@@ -1,0 +1,393 @@
+"""Redis for n8n's Bull queue: in-cluster (:class:`Redis`, a StatefulSet with AOF on a PVC) or managed
+(:class:`ElastiCacheRedis`). Both hand n8n the same :class:`~n8n_platform.connections.RedisConnection`.
+
+In-cluster decisions (the redis.conf ones are in :mod:`.redis_conf`):
+
+- **One replica, AOF on a PVC.** Jobs survive restarts and rescheduling (at most ~1 s lost on a crash). There is no
+  Sentinel: n8n has no Sentinel settings, and a single replica with a persistent volume reschedules in about a
+  minute, during which webhooks are rejected and n8n reconnects. Production uses ElastiCache Multi-AZ instead.
+- **Disruption budget ``maxUnavailable: 1``.** With one replica, ``maxUnavailable: 0`` (or ``minAvailable: 1``)
+  can never be satisfied, so every node drain and cluster upgrade would hang forever. A budget of one states the
+  intent, is always satisfiable, and ``unhealthyPodEvictionPolicy: AlwaysAllow`` keeps a crash-looping pod from
+  blocking drains. An eviction is a graceful SIGTERM: Redis fsyncs the AOF and the PVC follows the pod.
+- **TLS from cert-manager** (:data:`names.INTERNAL_CA_ISSUER`); the certificate also names ``localhost`` and
+  ``127.0.0.1`` for the probes. Redis does not reload certificates, so the liveness probe fails once the mounted
+  certificate is newer than the server's start, restarting the container (a few seconds) after each renewal.
+- **Password** from :data:`names.N8N_SECRET` (only the Redis key is mounted), written at start into a
+  memory-backed emptyDir that redis.conf includes; never in the ConfigMap, argv or environment of Redis.
+- The PVC is kept when the StatefulSet is deleted or scaled (``persistentVolumeClaimRetentionPolicy: Retain``).
+
+ElastiCache decisions: a replication group without cluster mode (n8n's Bull client is not cluster-aware unless
+``QUEUE_BULL_REDIS_CLUSTER_NODES`` and a ``{prefix}`` are used), Multi-AZ with automatic failover when there are 2+
+nodes, TLS required, AUTH token from :class:`~n8n_platform.secrets.Secrets` (``auth_token_update_strategy``
+ROTATE, see the rotation notes there), at-rest encryption with a customer key, ``maxmemory-policy noeviction``
+(the ElastiCache default evicts), daily snapshots, and a security group admitting 6379 only from the cluster nodes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from typing import Any, TypedDict
+
+import pulumi
+
+from . import k8s, names
+from . import redis_conf as rc
+from .connections import CaBundle, RedisConnection, SecretKeyRef
+
+COMPONENT = "redis"
+"""app.kubernetes.io/component of the Redis pods (the NetworkPolicies select it)."""
+SERVICE = "redis"
+"""ClusterIP Service clients connect to."""
+HEADLESS_SERVICE = "redis-headless"
+"""Governing Service of the StatefulSet."""
+TLS_SECRET = "redis-tls"
+"""Secret cert-manager writes the server certificate (tls.crt, tls.key, ca.crt) into."""
+CONF_DIR, TLS_DIR, SECRET_DIR, RUN_DIR, DATA_DIR = (
+    "/etc/redis/conf", "/etc/redis/tls", "/etc/redis/secret", "/run/redis", "/data")
+AUTH_INCLUDE = f"{RUN_DIR}/auth.conf"
+STARTED_MARKER = f"{RUN_DIR}/started"
+PASSWORD_FILE = f"{SECRET_DIR}/{names.REDIS_PASSWORD}"
+IMAGE_SKIPS = {"CKV_K8S_43": "tags are pinned; digests are not resolvable offline"}
+
+
+@dataclass(frozen=True)
+class InClusterRedisSpec:
+    """Everything the in-cluster Redis manifests depend on."""
+
+    namespace: str
+    """Namespace of n8n (and Redis)."""
+    image: str
+    """Pinned Redis image (must contain sh and redis-cli)."""
+    memory: str
+    """Container memory limit (= request); maxmemory is 80% of it."""
+    storage_size: str
+    """PVC size for the AOF and RDB."""
+    storage_class: str
+    """StorageClass of the PVC."""
+    cpu_request: str = "100m"
+    """CPU request (Redis is single-threaded; the limit is one core)."""
+    cpu_limit: str = "1"
+    """CPU limit."""
+
+
+def redis_host(namespace: str) -> str:
+    """The DNS name n8n connects to (covered by the certificate)."""
+    return f"{SERVICE}.{namespace}.svc"
+
+
+def in_cluster_conf(spec: InClusterRedisSpec) -> str:
+    """The redis.conf of the in-cluster server."""
+    return rc.redis_conf(rc.maxmemory_bytes(spec.memory), DATA_DIR, True, tls_dir=TLS_DIR, auth_include=AUTH_INCLUDE)
+
+
+def _meta(name: str, spec: InClusterRedisSpec, **kw: Any) -> dict[str, Any]:
+    return k8s.metadata(name, spec.namespace, COMPONENT, **kw)
+
+
+def _probe(period: int, timeout: int, failures: int, **script: Any) -> dict[str, Any]:
+    command = rc.probe_script(tls=True, password_file=PASSWORD_FILE, ca_file=f"{TLS_DIR}/ca.crt", **script)
+    return {"exec": {"command": ["sh", "-c", command]}, "periodSeconds": period, "timeoutSeconds": timeout,
+            "failureThreshold": failures}
+
+
+def statefulset_manifest(spec: InClusterRedisSpec) -> dict[str, Any]:
+    """The single-replica StatefulSet: AOF on a PVC, TLS, password from the n8n Secret, restricted security."""
+    conf_hash = hashlib.sha256(in_cluster_conf(spec).encode()).hexdigest()[:16]
+    container = {
+        "name": "redis",
+        "image": spec.image,
+        "imagePullPolicy": "Always",
+        "command": ["sh", "-c", rc.start_script(f"{CONF_DIR}/redis.conf", PASSWORD_FILE, AUTH_INCLUDE,
+                                                STARTED_MARKER)],
+        "ports": [{"name": "redis", "containerPort": rc.PORT, "protocol": "TCP"}],
+        "resources": {"requests": {"cpu": spec.cpu_request, "memory": spec.memory},
+                      "limits": {"cpu": spec.cpu_limit, "memory": spec.memory}},
+        "securityContext": k8s.container_security_context(),
+        # Up to 10 minutes to load a large AOF before liveness applies.
+        "startupProbe": _probe(10, 5, 60),
+        "livenessProbe": _probe(15, 5, 3, accept_loading=True, cert_file=f"{TLS_DIR}/tls.crt",
+                                started_marker=STARTED_MARKER),
+        "readinessProbe": _probe(5, 3, 2),
+        "volumeMounts": [
+            {"name": "data", "mountPath": DATA_DIR},
+            {"name": "config", "mountPath": CONF_DIR, "readOnly": True},
+            {"name": "tls", "mountPath": TLS_DIR, "readOnly": True},
+            {"name": "password", "mountPath": SECRET_DIR, "readOnly": True},
+            {"name": "run", "mountPath": RUN_DIR},
+        ],
+    }
+    pod = {
+        "serviceAccountName": SERVICE,
+        "automountServiceAccountToken": False,
+        "enableServiceLinks": False,
+        "securityContext": k8s.pod_security_context(),
+        "terminationGracePeriodSeconds": 60,
+        "containers": [container],
+        "volumes": [
+            {"name": "config", "configMap": {"name": "redis-config", "defaultMode": 0o440}},
+            {"name": "tls", "secret": {"secretName": TLS_SECRET, "defaultMode": 0o440}},
+            {"name": "password", "secret": {"secretName": names.N8N_SECRET, "defaultMode": 0o440,
+                                            "items": [{"key": names.REDIS_PASSWORD, "path": names.REDIS_PASSWORD}]}},
+            k8s.empty_dir("run", "1Mi", medium="Memory"),
+        ],
+    }
+    return {
+        "apiVersion": "apps/v1",
+        "kind": "StatefulSet",
+        "metadata": _meta(SERVICE, spec, annotations=k8s.checkov_skips(IMAGE_SKIPS)),
+        "spec": {
+            "serviceName": HEADLESS_SERVICE,
+            "replicas": 1,
+            "selector": {"matchLabels": k8s.selector(COMPONENT)},
+            "updateStrategy": {"type": "RollingUpdate"},
+            "persistentVolumeClaimRetentionPolicy": {"whenDeleted": "Retain", "whenScaled": "Retain"},
+            "template": {
+                "metadata": {"labels": k8s.labels(COMPONENT),
+                             "annotations": {"n8n.io/redis-conf-sha256": conf_hash,
+                                             **k8s.checkov_skips(IMAGE_SKIPS)}},
+                "spec": pod,
+            },
+            "volumeClaimTemplates": [{
+                "metadata": {"name": "data", "labels": k8s.labels(COMPONENT)},
+                "spec": {"accessModes": ["ReadWriteOnce"], "storageClassName": spec.storage_class,
+                         "resources": {"requests": {"storage": spec.storage_size}}},
+            }],
+        },
+    }
+
+
+def certificate_manifest(spec: InClusterRedisSpec) -> dict[str, Any]:
+    """cert-manager Certificate from the internal CA for the Service names, the pod, localhost and 127.0.0.1."""
+    ns = spec.namespace
+    return {
+        "apiVersion": "cert-manager.io/v1",
+        "kind": "Certificate",
+        "metadata": _meta(TLS_SECRET, spec),
+        "spec": {
+            "secretName": TLS_SECRET,
+            "secretTemplate": {"labels": k8s.labels(COMPONENT)},
+            "issuerRef": {"name": names.INTERNAL_CA_ISSUER, "kind": "ClusterIssuer", "group": "cert-manager.io"},
+            "commonName": redis_host(ns),
+            "dnsNames": [SERVICE, f"{SERVICE}.{ns}", redis_host(ns), f"{redis_host(ns)}.cluster.local",
+                         f"{SERVICE}-0.{HEADLESS_SERVICE}.{ns}.svc", "localhost"],
+            "ipAddresses": ["127.0.0.1"],
+            "duration": "2160h",
+            "renewBefore": "720h",
+            "privateKey": {"algorithm": "ECDSA", "size": 256, "rotationPolicy": "Always"},
+            "usages": ["server auth", "digital signature", "key encipherment"],
+        },
+    }
+
+
+def in_cluster_manifests(spec: InClusterRedisSpec) -> list[dict[str, Any]]:
+    """Every object of in-cluster Redis, in apply order (the StatefulSet last)."""
+    ports = [{"name": "redis", "port": rc.PORT, "targetPort": "redis", "protocol": "TCP"}]
+    selector = k8s.selector(COMPONENT)
+    return [
+        {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": _meta(SERVICE, spec),
+         "automountServiceAccountToken": False},
+        {"apiVersion": "v1", "kind": "ConfigMap", "metadata": _meta("redis-config", spec),
+         "data": {"redis.conf": in_cluster_conf(spec)}},
+        certificate_manifest(spec),
+        {"apiVersion": "v1", "kind": "Service", "metadata": _meta(HEADLESS_SERVICE, spec),
+         "spec": {"clusterIP": "None", "selector": selector, "ports": ports}},
+        {"apiVersion": "v1", "kind": "Service", "metadata": _meta(SERVICE, spec),
+         "spec": {"type": "ClusterIP", "selector": selector, "ports": ports}},
+        {"apiVersion": "policy/v1", "kind": "PodDisruptionBudget", "metadata": _meta(SERVICE, spec),
+         "spec": {"maxUnavailable": 1, "unhealthyPodEvictionPolicy": "AlwaysAllow",
+                  "selector": {"matchLabels": selector}}},
+        statefulset_manifest(spec),
+    ]
+
+
+def in_cluster_connection(namespace: str) -> RedisConnection:
+    """How n8n reaches in-cluster Redis."""
+    return RedisConnection(host=redis_host(namespace), port=rc.PORT, tls=True,
+                           password=SecretKeyRef(names.N8N_SECRET, names.REDIS_PASSWORD),
+                           ca=CaBundle("secret", TLS_SECRET, "ca.crt"), managed=False)
+
+
+class RedisArgs(TypedDict):
+    """In-cluster Redis (settings ``redis.inCluster``)."""
+
+    namespace: str
+    """Namespace of n8n; Redis runs beside it."""
+    image: str
+    """Pinned Redis image (``redis.inCluster.image``)."""
+    memory: str
+    """Container memory limit (``redis.inCluster.memory``); maxmemory is 80% of it."""
+    storage_size: str
+    """PVC size (``redis.inCluster.storageSize``)."""
+    storage_class: str
+    """StorageClass of the PVC (``redis.inCluster.storageClass``)."""
+    protect: bool
+    """Protect the StatefulSet (its PVC holds the queue) from deletion."""
+
+
+class Redis(pulumi.ComponentResource):
+    """Redis as a single-replica StatefulSet: AOF on a PVC, noeviction, TLS from cert-manager, password from the
+    n8n Secret (create :class:`~n8n_platform.secrets.Secrets` first and pass it in ``depends_on``)."""
+
+    connection: RedisConnection
+    """How n8n reaches this Redis (TLS, password in the n8n Secret, CA in the ``redis-tls`` Secret)."""
+    host: pulumi.Output[str]
+    """DNS name of the ClusterIP Service."""
+
+    def __init__(self, name: str, args: RedisArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("n8n:index:Redis", name, None, opts)
+        spec = InClusterRedisSpec(namespace=args["namespace"], image=args["image"], memory=args["memory"],
+                                  storage_size=args["storage_size"], storage_class=args["storage_class"])
+        child = pulumi.ResourceOptions(parent=self)
+        created = []
+        for manifest in in_cluster_manifests(spec):
+            if manifest["kind"] == "StatefulSet":
+                opts_ = pulumi.ResourceOptions(parent=self, depends_on=created, protect=args["protect"],
+                                               retain_on_delete=True)
+            else:
+                opts_ = child
+            created.append(k8s.apply(name, manifest, opts_))
+        self.connection = in_cluster_connection(args["namespace"])
+        self.host = pulumi.Output.from_input(redis_host(args["namespace"]))
+        self.register_outputs({"host": self.host})
+
+
+# --- ElastiCache --------------------------------------------------------------------------------------------------
+
+SNAPSHOT_WINDOW = "03:00-04:00"
+"""UTC; after the nightly dump (02:15) and before the maintenance window."""
+MAINTENANCE_WINDOW = "sun:05:00-sun:06:00"
+"""UTC; must not overlap the snapshot window."""
+
+
+def parameter_group_family(engine: str, version: str) -> str:
+    """ElastiCache parameter group family for an engine version: valkey 8.1 -> valkey8, redis 7.1 -> redis7,
+    redis 6.2 -> redis6.x."""
+    major = version.split(".")[0]
+    if engine == "redis" and major == "6":
+        return "redis6.x"
+    return f"{engine}{major}"
+
+
+def elasticache_parameters() -> list[dict[str, str]]:
+    """Parameters that differ from the ElastiCache defaults: never evict queued jobs."""
+    return [{"name": "maxmemory-policy", "value": "noeviction"}]
+
+
+def replication_group_settings(nodes: int) -> dict[str, Any]:
+    """Availability and encryption settings of the replication group; failover needs 2 or more nodes."""
+    ha = nodes >= 2
+    return {
+        "num_cache_clusters": nodes,
+        "automatic_failover_enabled": ha,
+        "multi_az_enabled": ha,
+        "transit_encryption_enabled": True,
+        "transit_encryption_mode": "required",
+        "at_rest_encryption_enabled": True,
+        "port": rc.PORT,
+        "auto_minor_version_upgrade": True,
+        "apply_immediately": False,
+        "snapshot_window": SNAPSHOT_WINDOW,
+        "maintenance_window": MAINTENANCE_WINDOW,
+        "auth_token_update_strategy": "ROTATE",
+    }
+
+
+def elasticache_connection(host: pulumi.Input[str]) -> RedisConnection:
+    """How n8n reaches ElastiCache: TLS with the public Amazon CA, AUTH token from the n8n Secret."""
+    return RedisConnection(host=host, port=rc.PORT, tls=True,
+                           password=SecretKeyRef(names.N8N_SECRET, names.REDIS_PASSWORD), ca=None, managed=True)
+
+
+class ElastiCacheRedisArgs(TypedDict):
+    """Managed Redis/Valkey (settings ``redis.elasticache`` and ``cluster``)."""
+
+    engine: str
+    """``redis`` or ``valkey`` (``redis.elasticache.engine``)."""
+    engine_version: str
+    """Engine version, e.g. 8.1 (``redis.elasticache.engineVersion``)."""
+    node_type: str
+    """Cache node type (``redis.elasticache.nodeType``)."""
+    nodes: int
+    """Primary + replicas (``redis.elasticache.nodes``); 2+ enables Multi-AZ automatic failover."""
+    snapshot_retention_days: int
+    """Daily snapshots kept (``redis.elasticache.snapshotRetentionDays``)."""
+    vpc_id: str
+    """VPC of the cluster (``cluster.vpcId``)."""
+    subnet_ids: list[str]
+    """Private subnets, one per AZ (``cluster.privateSubnetIds``)."""
+    node_security_group_id: str
+    """Security group of the cluster nodes; the only source admitted on 6379 (``cluster.nodeSecurityGroupId``)."""
+    auth_token: pulumi.Input[str]
+    """AUTH token (secret; ``Secrets.redis_password``)."""
+    log_delivery: bool
+    """Send slow and engine logs to a CloudWatch log group."""
+    log_retention_days: int
+    """Retention of that log group (a CloudWatch-allowed value, e.g. 30)."""
+    protect: bool
+    """Protect the replication group and its key from deletion."""
+
+
+class ElastiCacheRedis(pulumi.ComponentResource):
+    """An ElastiCache replication group for the Bull queue: Multi-AZ failover, TLS required, AUTH token,
+    KMS at rest, noeviction, snapshots, reachable only from the cluster nodes."""
+
+    connection: RedisConnection
+    """How n8n reaches the primary endpoint."""
+    primary_endpoint: pulumi.Output[str]
+    """Primary endpoint address."""
+    security_group_id: pulumi.Output[str]
+    """Security group of the cache nodes."""
+    kms_key_arn: pulumi.Output[str]
+    """Customer key encrypting data at rest and snapshots."""
+
+    def __init__(self, name: str, args: ElastiCacheRedisArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("n8n:index:ElastiCacheRedis", name, None, opts)
+        import pulumi_aws as aws
+
+        from .storage import customer_key
+
+        child = pulumi.ResourceOptions(parent=self)
+        key = customer_key(f"{name}-key", "Encrypts n8n's ElastiCache queue at rest and its snapshots",
+                           protect=args["protect"], parent=self)
+        group = aws.ec2.SecurityGroup(f"{name}-sg", vpc_id=args["vpc_id"],
+                                      description="n8n ElastiCache: Redis/TLS from the cluster nodes only", opts=child)
+        aws.vpc.SecurityGroupIngressRule(f"{name}-from-nodes", security_group_id=group.id,
+                                         referenced_security_group_id=args["node_security_group_id"],
+                                         ip_protocol="tcp", from_port=rc.PORT, to_port=rc.PORT,
+                                         description="Redis over TLS from the EKS nodes", opts=child)
+        subnets = aws.elasticache.SubnetGroup(f"{name}-subnets", subnet_ids=args["subnet_ids"],
+                                              description="n8n ElastiCache private subnets", opts=child)
+        params = aws.elasticache.ParameterGroup(
+            f"{name}-params", family=parameter_group_family(args["engine"], args["engine_version"]),
+            description="n8n Bull queue: never evict", parameters=elasticache_parameters(), opts=child)
+        logs = []
+        if args["log_delivery"]:
+            log_group = aws.cloudwatch.LogGroup(f"{name}-logs", retention_in_days=args["log_retention_days"],
+                                                opts=child)
+            logs = [{"destination": log_group.name, "destination_type": "cloudwatch-logs", "log_format": "json",
+                     "log_type": log_type} for log_type in ("slow-log", "engine-log")]
+        replication = aws.elasticache.ReplicationGroup(
+            f"{name}-group",
+            description="n8n queue (Bull)",
+            engine=args["engine"],
+            engine_version=args["engine_version"],
+            node_type=args["node_type"],
+            parameter_group_name=params.name,
+            subnet_group_name=subnets.name,
+            security_group_ids=[group.id],
+            kms_key_id=key.arn,
+            auth_token=pulumi.Output.secret(args["auth_token"]),
+            snapshot_retention_limit=args["snapshot_retention_days"],
+            final_snapshot_identifier=f"{name}-final",
+            log_delivery_configurations=logs,
+            **replication_group_settings(args["nodes"]),
+            opts=pulumi.ResourceOptions(parent=self, protect=args["protect"], retain_on_delete=True),
+        )
+        self.primary_endpoint = replication.primary_endpoint_address
+        self.security_group_id = group.id
+        self.kms_key_arn = key.arn
+        self.connection = elasticache_connection(replication.primary_endpoint_address)
+        self.register_outputs({"primary_endpoint": self.primary_endpoint,
+                               "security_group_id": self.security_group_id, "kms_key_arn": self.kms_key_arn})

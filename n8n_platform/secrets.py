@@ -1,0 +1,138 @@
+"""n8n's secrets: generated once, kept in one Kubernetes Secret read as files, the encryption key escrowed in AWS.
+
+What lives in :data:`names.N8N_SECRET` (keys from :mod:`names`): the n8n database role's password, the Redis
+password (ElastiCache AUTH token), the task-runner auth token, ``N8N_ENCRYPTION_KEY`` and, when given, the license
+activation key. Values come from ``pulumi_random`` (or secret config), travel as Pulumi secrets, and are written
+with ``stringData``; n8n reads them through ``*_FILE`` variables from the mounted Secret.
+
+Rotation
+--------
+- **Database password** (``<name>-db-password``): ``pulumi up --replace <its URN>`` generates a new one; the role
+  bootstrap sets it on the n8n role and the n8n pods must be restarted to read it (the old one stops working
+  when the role is altered: expect a short window of failed connections; roll n8n right after).
+- **Redis password / AUTH token** (``<name>-redis-password``): replace the same way. ElastiCache is configured with
+  ``auth_token_update_strategy = ROTATE``: the new token is added and the old one keeps working, so roll the n8n
+  pods, then switch the strategy to SET in a follow-up update to drop the old token. In-cluster Redis reads the
+  password at start: restart Redis and n8n together (seconds of queue unavailability; jobs persist in the AOF).
+- **Runner auth token** (``<name>-runners-token``): shared only by n8n and its runner sidecar in the same pod;
+  replace it and roll main and workers, any time.
+- **Encryption key: NEVER rotate.** n8n encrypts every stored credential with ``N8N_ENCRYPTION_KEY``; a new key
+  makes all existing credentials undecryptable. It is protected against deletion and replacement (``protect``),
+  and escrowed in AWS Secrets Manager under a customer KMS key with a 30-day recovery window so that losing the
+  stack or the cluster does not lose it. To move an existing n8n here, pass its key (``encryption_key``, secret
+  config ``n8n:encryptionKey``) instead of generating one; changing that config later is the same as rotating.
+"""
+
+from __future__ import annotations
+
+from typing import Any, TypedDict
+
+import pulumi
+
+from . import k8s, names
+
+PASSWORD_LENGTH = 40
+"""Length of generated passwords and tokens: alphanumeric only (valid ElastiCache AUTH tokens, safe in URIs and
+in redis.conf quoting), 40 characters ~ 238 bits."""
+ENCRYPTION_KEY_LENGTH = 48
+"""Length of a generated N8N_ENCRYPTION_KEY (alphanumeric, ~285 bits)."""
+ESCROW_RECOVERY_DAYS = 30
+"""Days a deleted escrow secret can still be restored (the maximum Secrets Manager allows)."""
+
+
+def secret_manifest(namespace: str, values: dict[str, Any]) -> dict[str, Any]:
+    """The n8n Secret with ``values`` (key -> secret Input) as stringData; values are placed, never inspected."""
+    return {
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "metadata": k8s.metadata(names.N8N_SECRET, namespace, "secrets"),
+        "type": "Opaque",
+        "stringData": dict(values),
+    }
+
+
+def escrow_secret_name(stack: str, name: str) -> str:
+    """Secrets Manager name of the escrowed encryption key; stable so operators can find it without the stack."""
+    return f"n8n/{stack}/{name}/encryption-key"
+
+
+class SecretsArgs(TypedDict):
+    """What to generate, what to take from config, and whether to escrow the encryption key."""
+
+    namespace: str
+    """Namespace of n8n, where the Secret is created."""
+    encryption_key: pulumi.Input[str] | None
+    """Existing N8N_ENCRYPTION_KEY when migrating an instance (secret config ``n8n:encryptionKey``); None: generate
+    one (protected: it must never change)."""
+    license_activation_key: pulumi.Input[str] | None
+    """n8n license activation key (secret config), stored under names.LICENSE_KEY; None to leave it out."""
+    escrow: bool
+    """Escrow the encryption key in AWS Secrets Manager under a customer KMS key (on EKS)."""
+    protect: bool
+    """Protect the generated encryption key, the escrow secret and its key from deletion."""
+
+
+class Secrets(pulumi.ComponentResource):
+    """The n8n Secret (DB password, Redis password, runner token, encryption key) and the encryption key's escrow."""
+
+    secret_name: pulumi.Output[str]
+    """Name of the Kubernetes Secret (names.N8N_SECRET) mounted by every n8n container."""
+    db_password: pulumi.Output[str]
+    """Password of the n8n database role (secret)."""
+    redis_password: pulumi.Output[str]
+    """Redis password / ElastiCache AUTH token (secret)."""
+    escrow_arn: pulumi.Output[str] | None
+    """ARN of the Secrets Manager secret holding the encryption key; None without escrow."""
+
+    def __init__(self, name: str, args: SecretsArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("n8n:index:Secrets", name, None, opts)
+        import pulumi_random as random
+
+        child = pulumi.ResourceOptions(parent=self)
+
+        def generated(suffix: str, length: int = PASSWORD_LENGTH, keep: bool = False) -> pulumi.Output[str]:
+            opts_ = (pulumi.ResourceOptions(parent=self, protect=args["protect"], retain_on_delete=True) if keep
+                     else child)
+            password = random.RandomPassword(f"{name}-{suffix}", length=length, special=False, opts=opts_)
+            return pulumi.Output.secret(password.result)
+
+        self.db_password = generated("db-password")
+        self.redis_password = generated("redis-password")
+        runners_token = generated("runners-token")
+        given = args.get("encryption_key")
+        encryption_key = (pulumi.Output.secret(given) if given is not None
+                          else generated("encryption-key", ENCRYPTION_KEY_LENGTH, keep=True))
+        values: dict[str, Any] = {
+            names.DB_PASSWORD: self.db_password,
+            names.REDIS_PASSWORD: self.redis_password,
+            names.RUNNERS_AUTH_TOKEN: runners_token,
+            names.ENCRYPTION_KEY: encryption_key,
+        }
+        if args.get("license_activation_key") is not None:
+            values[names.LICENSE_KEY] = pulumi.Output.secret(args["license_activation_key"])
+        secret = k8s.apply(name, secret_manifest(args["namespace"], values), child)
+        self.secret_name = secret.metadata.apply(lambda m: m.name)
+        self.escrow_arn = self._escrow(name, encryption_key, args["protect"]) if args["escrow"] else None
+        self.register_outputs({"secret_name": self.secret_name, "db_password": self.db_password,
+                               "redis_password": self.redis_password, "escrow_arn": self.escrow_arn})
+
+    def _escrow(self, name: str, encryption_key: pulumi.Output[str], protect: bool) -> pulumi.Output[str]:
+        """Secrets Manager copy of the encryption key, under its own customer key; both survive stack deletion."""
+        import pulumi_aws as aws
+
+        from .storage import customer_key
+
+        keep = pulumi.ResourceOptions(parent=self, protect=protect, retain_on_delete=True)
+        key = customer_key(f"{name}-escrow-key", "Encrypts the escrowed N8N_ENCRYPTION_KEY", protect=protect,
+                           parent=self)
+        escrow = aws.secretsmanager.Secret(
+            f"{name}-escrow",
+            name=escrow_secret_name(pulumi.get_stack(), name),
+            description="N8N_ENCRYPTION_KEY of this n8n stack. Never rotate: it decrypts every stored credential.",
+            kms_key_id=key.arn,
+            recovery_window_in_days=ESCROW_RECOVERY_DAYS,
+            opts=keep,
+        )
+        aws.secretsmanager.SecretVersion(f"{name}-escrow-version", secret_id=escrow.id,
+                                         secret_string=encryption_key, opts=keep)
+        return escrow.arn

@@ -1,0 +1,264 @@
+"""Redis components: in-cluster manifests through the real validators, and both components under mocks."""
+
+from __future__ import annotations
+
+import pytest
+import yaml
+
+from n8n_platform import names
+from n8n_platform import redis_conf as rc
+from n8n_platform.connections import CaBundle, SecretKeyRef
+from n8n_platform.redis import (
+    ElastiCacheRedis,
+    InClusterRedisSpec,
+    Redis,
+    in_cluster_conf,
+    in_cluster_manifests,
+    parameter_group_family,
+)
+from tests.harness import is_secret, plain, run
+from tools import gates
+
+pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
+
+SPEC = InClusterRedisSpec("n8n", "docker.io/library/redis:7.4.6-alpine", "1Gi", "10Gi", "gp3")
+DEFAULT_DENY = {"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy",
+                "metadata": {"name": "default-deny", "namespace": "n8n"},
+                "spec": {"podSelector": {}, "policyTypes": ["Ingress", "Egress"]}}
+
+
+def _kind(kind: str) -> dict:
+    return next(m for m in in_cluster_manifests(SPEC) if m["kind"] == kind)
+
+
+# --- in-cluster manifests -----------------------------------------------------------------------------------------
+
+
+def test_manifests_validate_strictly_for_supported_kubernetes_versions():
+    assert gates.schema_errors(in_cluster_manifests(SPEC)) == []
+
+
+def test_checkov_finds_no_failed_check_with_a_default_deny_policy():
+    result = gates.checkov([*in_cluster_manifests(SPEC), DEFAULT_DENY])
+    assert result.failed == []
+
+
+def test_every_namespaced_object_names_its_namespace():
+    for m in in_cluster_manifests(SPEC):
+        assert m["metadata"]["namespace"] == "n8n", m["kind"]
+
+
+def test_statefulset_is_one_replica_with_aof_on_a_retained_pvc():
+    sts = _kind("StatefulSet")["spec"]
+    assert sts["replicas"] == 1 and sts["serviceName"] == "redis-headless"
+    claim = sts["volumeClaimTemplates"][0]["spec"]
+    assert claim["storageClassName"] == "gp3" and claim["resources"]["requests"]["storage"] == "10Gi"
+    assert sts["persistentVolumeClaimRetentionPolicy"] == {"whenDeleted": "Retain", "whenScaled": "Retain"}
+    mounts = {m["name"]: m["mountPath"] for m in sts["template"]["spec"]["containers"][0]["volumeMounts"]}
+    assert "dir /data" in in_cluster_conf(SPEC) and mounts["data"] == "/data"
+
+
+def test_pod_is_restricted_uid_10001_read_only_root_and_has_no_api_token():
+    pod = _kind("StatefulSet")["spec"]["template"]["spec"]
+    container = pod["containers"][0]
+    assert pod["securityContext"]["runAsUser"] == 10001 and pod["securityContext"]["runAsNonRoot"] is True
+    assert container["securityContext"]["readOnlyRootFilesystem"] is True
+    assert container["securityContext"]["capabilities"] == {"drop": ["ALL"]}
+    assert pod["automountServiceAccountToken"] is False and pod["serviceAccountName"] == "redis"
+    assert container["resources"]["limits"]["memory"] == "1Gi" == container["resources"]["requests"]["memory"]
+
+
+def test_maxmemory_is_80_percent_of_the_memory_limit_and_noeviction():
+    conf = in_cluster_conf(SPEC).splitlines()
+    assert f"maxmemory {int(0.8 * 2**30)}" in conf and "maxmemory-policy noeviction" in conf
+
+
+def test_password_only_mounted_from_the_n8n_secret_and_never_in_the_configmap():
+    volumes = {v["name"]: v for v in _kind("StatefulSet")["spec"]["template"]["spec"]["volumes"]}
+    assert volumes["password"]["secret"]["secretName"] == names.N8N_SECRET
+    assert volumes["password"]["secret"]["items"] == [{"key": names.REDIS_PASSWORD, "path": names.REDIS_PASSWORD}]
+    assert "requirepass" not in yaml.safe_dump(_kind("ConfigMap"))
+    container = _kind("StatefulSet")["spec"]["template"]["spec"]["containers"][0]
+    assert "env" not in container, "no secret in the environment"
+
+
+def test_probes_ping_over_tls_with_the_password_file():
+    container = _kind("StatefulSet")["spec"]["template"]["spec"]["containers"][0]
+    for probe in ("startupProbe", "livenessProbe", "readinessProbe"):
+        script = container[probe]["exec"]["command"][-1]
+        assert "--tls" in script and "REDISCLI_AUTH=" in script and "ping" in script, probe
+    assert "-nt" in container["livenessProbe"]["exec"]["command"][-1], "liveness restarts after cert renewal"
+
+
+def test_certificate_comes_from_the_internal_ca_and_covers_the_service_and_probes():
+    cert = _kind("Certificate")["spec"]
+    assert cert["issuerRef"] == {"name": names.INTERNAL_CA_ISSUER, "kind": "ClusterIssuer",
+                                 "group": "cert-manager.io"}
+    assert "redis.n8n.svc" in cert["dnsNames"] and "localhost" in cert["dnsNames"]
+    assert cert["ipAddresses"] == ["127.0.0.1"] and cert["secretName"] == "redis-tls"
+
+
+def test_pdb_allows_one_disruption_because_zero_would_block_every_drain_of_a_single_replica():
+    pdb = _kind("PodDisruptionBudget")["spec"]
+    assert pdb["maxUnavailable"] == 1 and pdb["unhealthyPodEvictionPolicy"] == "AlwaysAllow"
+
+
+def test_services_headless_for_the_statefulset_and_clusterip_for_clients():
+    services = {m["metadata"]["name"]: m["spec"] for m in in_cluster_manifests(SPEC) if m["kind"] == "Service"}
+    assert services["redis-headless"]["clusterIP"] == "None"
+    assert services["redis"]["type"] == "ClusterIP"
+    assert all(s["ports"][0]["port"] == rc.PORT for s in services.values())
+
+
+def test_config_change_rolls_the_pod():
+    other = InClusterRedisSpec("n8n", SPEC.image, "2Gi", "10Gi", "gp3")
+    key = "n8n.io/redis-conf-sha256"
+    a = _kind("StatefulSet")["spec"]["template"]["metadata"]["annotations"][key]
+    b = next(m for m in in_cluster_manifests(other) if m["kind"] == "StatefulSet")
+    assert a != b["spec"]["template"]["metadata"]["annotations"][key]
+
+
+# --- Redis component ------------------------------------------------------------------------------------------------
+
+
+def _in_cluster(protect: bool = True):
+    out = {}
+
+    def program():
+        r = Redis("redis", {"namespace": "n8n", "image": SPEC.image, "memory": "1Gi", "storage_size": "10Gi",
+                            "storage_class": "gp3", "protect": protect})
+        out["connection"] = r.connection
+
+    return run(program), out
+
+
+def test_component_registers_the_builder_manifests_parented_to_it():
+    rec, _ = _in_cluster()
+    kinds = sorted(m["kind"] for m in rec.manifests())
+    assert kinds == sorted(m["kind"] for m in in_cluster_manifests(SPEC))
+    assert all(r.parent == "redis" for r in rec.resources if r.type != "n8n:index:Redis")
+
+
+@pytest.mark.parametrize("protect", [True, False])
+def test_statefulset_holding_the_queue_is_retained_and_protected_per_environment(protect):
+    rec, _ = _in_cluster(protect)
+    sts = rec.one("kubernetes:apps/v1:StatefulSet")
+    assert sts.options["protect"] is protect and sts.options["retain_on_delete"] is True
+    assert {"redis-certificate-redis-tls", "redis-configmap-redis-config"} <= set(sts.options["depends_on"])
+
+
+def test_connection_is_tls_with_the_cert_manager_ca_and_the_n8n_secret_password():
+    _, out = _in_cluster()
+    c = out["connection"]
+    assert c.host == "redis.n8n.svc" and c.port == 6379 and c.tls is True and c.managed is False
+    assert c.ca == CaBundle("secret", "redis-tls", "ca.crt")
+    assert c.password == SecretKeyRef(names.N8N_SECRET, names.REDIS_PASSWORD)
+
+
+# --- ElastiCache --------------------------------------------------------------------------------------------------
+
+TOKEN = "AuthTokenOnlyAlphanumeric0123456789abcd"
+GROUP = "aws:elasticache/replicationGroup:ReplicationGroup"
+
+
+def _elasticache(nodes: int = 2, protect: bool = True, log_delivery: bool = True):
+    import pulumi
+
+    out = {}
+
+    def program():
+        e = ElastiCacheRedis("cache", {
+            "engine": "valkey", "engine_version": "8.1", "node_type": "cache.m7g.large", "nodes": nodes,
+            "snapshot_retention_days": 7, "vpc_id": "vpc-0a1b2c3d",
+            "subnet_ids": ["subnet-0a1b2c3d", "subnet-1a2b3c4d"],
+            "node_security_group_id": "sg-0123456789abcdef0", "auth_token": pulumi.Output.secret(TOKEN),
+            "log_delivery": log_delivery, "log_retention_days": 30, "protect": protect})
+        e.connection.host.apply(lambda h: out.setdefault("host", h))
+        out["connection"] = e.connection
+
+    return run(program), out
+
+
+@pytest.fixture(scope="module")
+def prod_cache():
+    return _elasticache(nodes=2)
+
+
+def test_prod_two_nodes_get_multi_az_and_automatic_failover(prod_cache):
+    g = prod_cache[0].one(GROUP).inputs
+    assert g["numCacheClusters"] == 2 and g["multiAzEnabled"] is True and g["automaticFailoverEnabled"] is True
+
+
+def test_dev_single_node_cannot_fail_over_so_multi_az_is_off():
+    g = _elasticache(nodes=1)[0].one(GROUP).inputs
+    assert g["multiAzEnabled"] is False and g["automaticFailoverEnabled"] is False
+
+
+@pytest.mark.parametrize("nodes", [1, 2])
+def test_transit_encryption_required_and_at_rest_with_a_customer_key_in_every_environment(nodes):
+    g = _elasticache(nodes=nodes)[0].one(GROUP).inputs
+    assert g["transitEncryptionEnabled"] is True and g["transitEncryptionMode"] == "required"
+    assert g["atRestEncryptionEnabled"] is True and g["kmsKeyId"].startswith("arn:aws:kms:")
+
+
+def test_auth_token_arrives_only_as_a_secret(prod_cache):
+    g = prod_cache[0].one(GROUP).inputs
+    assert is_secret(g["authToken"]) and plain(g["authToken"]) == TOKEN
+    for r in prod_cache[0].resources:
+        if r.name != "cache-group":
+            assert TOKEN not in str(plain(r.inputs)), r.name
+
+
+def test_parameter_group_never_evicts_and_matches_the_engine_family(prod_cache):
+    p = prod_cache[0].one("aws:elasticache/parameterGroup:ParameterGroup").inputs
+    assert p["family"] == "valkey8"
+    assert p["parameters"] == [{"name": "maxmemory-policy", "value": "noeviction"}]
+    assert prod_cache[0].one(GROUP).inputs["parameterGroupName"].startswith("cache-params")
+
+
+@pytest.mark.parametrize(("engine", "version", "family"), [
+    ("valkey", "8.1", "valkey8"), ("valkey", "7.2", "valkey7"), ("redis", "7.1", "redis7"),
+    ("redis", "6.2", "redis6.x")])
+def test_parameter_group_family(engine, version, family):
+    assert parameter_group_family(engine, version) == family
+
+
+def test_only_the_node_security_group_may_reach_6379(prod_cache):
+    rec = prod_cache[0]
+    rules = rec.find("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule")
+    assert len(rules) == 1
+    rule = rules[0].inputs
+    assert rule["referencedSecurityGroupId"] == "sg-0123456789abcdef0"
+    assert (rule["fromPort"], rule["toPort"], rule["ipProtocol"]) == (6379, 6379, "tcp")
+    assert "cidrIpv4" not in rule
+    sg = rec.one("aws:ec2/securityGroup:SecurityGroup").inputs
+    assert not sg.get("ingress") and not sg.get("egress")
+
+
+def test_snapshots_kept_and_subnets_from_settings(prod_cache):
+    rec = prod_cache[0]
+    g = rec.one(GROUP).inputs
+    assert g["snapshotRetentionLimit"] == 7 and g["snapshotWindow"] and g["finalSnapshotIdentifier"]
+    subnets = rec.one("aws:elasticache/subnetGroup:SubnetGroup").inputs
+    assert subnets["subnetIds"] == ["subnet-0a1b2c3d", "subnet-1a2b3c4d"]
+
+
+def test_log_delivery_is_optional():
+    assert len(_elasticache(log_delivery=True)[0].one(GROUP).inputs["logDeliveryConfigurations"]) == 2
+    rec = _elasticache(log_delivery=False)[0]
+    assert not rec.one(GROUP).inputs.get("logDeliveryConfigurations")
+    assert rec.find("aws:cloudwatch/logGroup:LogGroup") == []
+
+
+@pytest.mark.parametrize("protect", [True, False])
+def test_replication_group_and_key_retained_and_protected_per_environment(protect):
+    rec = _elasticache(protect=protect)[0]
+    for r in (rec.one(GROUP), rec.one("aws:kms/key:Key")):
+        assert r.options["protect"] is protect and r.options["retain_on_delete"] is True, r.name
+
+
+def test_connection_points_at_the_primary_endpoint_over_tls_with_public_ca(prod_cache):
+    _, out = prod_cache
+    c = out["connection"]
+    assert out["host"].startswith("master.") and c.tls is True and c.ca is None and c.managed is True
+    assert c.password == SecretKeyRef(names.N8N_SECRET, names.REDIS_PASSWORD)
