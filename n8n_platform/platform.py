@@ -1,4 +1,10 @@
-"""N8nPlatform: composes the components of one environment from its settings."""
+"""N8nPlatform: composes the components of one environment from its settings.
+
+Connections flow one way, from the data layer to the workloads: Secrets and the archive bucket first, then the
+database and Redis (each exposing an engine-independent connection), then n8n, then the worker autoscaler that
+follows n8n's queue. The platform only chooses and wires components; every decision about a resource lives in the
+component (and its pure builders) that owns it.
+"""
 
 from __future__ import annotations
 
@@ -6,8 +12,27 @@ from typing import Any, TypedDict
 
 import pulumi
 
-from .cluster import ClusterFacts
+from . import namespace as ns_policy
+from . import storage
+from .addons import ClusterAddons, ClusterAddonsArgs, enabled_addons
+from .autoscaling import WorkerAutoscaling, WorkerAutoscalingArgs
+from .cluster import ClusterFacts, partition_of_region
+from .database import DatabaseDumps, PatroniDatabase, RdsDatabase
+from .database.common import S3Location
+from .n8n.app import N8nApp, N8nAppArgs
+from .n8n import workloads
+from .n8n.env import inputs_from_settings
+from .namespace import N8nNamespace, NetworkPlan
+from .redis import ElastiCacheRedis, Redis
+from .secrets import Secrets
 from .settings import Settings
+from .worker_pool import WorkerPool
+
+OPERATOR_NAMESPACE = "postgres-operator"
+KEDA_NAMESPACE = "keda"
+MONITORING_NAMESPACE = "monitoring"
+GATEWAY = ("n8n", "n8n")
+"""(name, namespace) of the Gateway whose listeners answer ACME HTTP-01 challenges (edge controller `gateway`)."""
 
 
 class PlatformArgs(TypedDict):
@@ -16,17 +41,163 @@ class PlatformArgs(TypedDict):
     settings: Settings
     """The validated stack settings."""
     cluster: ClusterFacts | None
-    """Facts about the EKS cluster (None when deploying with a kubeconfig)."""
+    """Facts about the EKS cluster (None when deploying with a kubeconfig: no AWS resources are created)."""
 
 
 class N8nPlatform(pulumi.ComponentResource):
     """Production n8n for one environment: data layer, n8n roles, worker pool, autoscaling and the cluster side."""
 
+    editor_url: pulumi.Output[str]
+    """Public URL of the editor."""
+    webhook_url: pulumi.Output[str]
+    """Base URL of production webhooks."""
+    database_host: pulumi.Output[str]
+    """Host n8n connects to (RDS endpoint or the Patroni primary Service)."""
+    redis_host: pulumi.Output[str]
+    """Host of the queue (ElastiCache primary endpoint or the in-cluster Service)."""
+
     def __init__(self, name: str, args: PlatformArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("n8n:index:Platform", name, None, opts)
-        self._exports: dict[str, Any] = {}
+        s, facts = args["settings"], args["cluster"]
+        child = pulumi.ResourceOptions(parent=self)
+
+        def after(*deps: Any) -> pulumi.ResourceOptions:
+            return pulumi.ResourceOptions(parent=self, depends_on=[d for d in deps if d is not None])
+
+        partition = partition_of_region(s.aws.region)
+        addons = ClusterAddons(f"{name}-addons", ClusterAddonsArgs(
+            **enabled_addons(s), acme_server=s.edge.acme_server,
+            acme_email=s.edge.acme_email if s.edge.controller == "gateway" else None,
+            gateway_name=GATEWAY[0], gateway_namespace=GATEWAY[1],
+            cluster_name=s.cluster.name, region=s.aws.region, vpc_id=s.cluster.vpc_id, partition=partition,
+            oidc=facts.oidc if facts else None, watched_namespace=s.namespace), child)
+        namespace = N8nNamespace(f"{name}-namespace", {
+            "name": s.namespace,
+            "pod_security": "baseline" if s.database.engine == "patroni" else "restricted",
+            "network": self._network_plan(s),
+            "quota_workloads": ns_policy.quota_workloads(s),
+            "quota_headroom": 1.5,
+            "protect": s.protect,
+        }, child)
+        secrets = Secrets(f"{name}-secrets", {
+            "namespace": s.namespace, "encryption_key": s.encryption_key,
+            "license_activation_key": s.license_activation_key, "escrow": facts is not None, "protect": s.protect,
+        }, after(namespace))
+        archive = self._archive(name, s) if facts is not None else None
+        redis = self._redis(name, s, secrets, namespace, addons)
+        database = self._database(name, s, facts, archive, secrets, namespace, addons)
+        if s.backups.dumps and archive is not None and facts is not None:
+            DatabaseDumps(f"{name}-dumps", {
+                "namespace": s.namespace, "connection": database.connection, "credentials": None,
+                "target": S3Location(archive.dump_bucket_name, archive.dump_bucket_arn, storage.DUMP_PREFIX,
+                                     archive.kms_key_arn, s.aws.region),
+                "oidc": facts.oidc, "schedule": s.backups.dump_schedule, "scratch_size": None,
+            }, after(database))
+        pool = None
+        if s.worker_pool.enabled and facts is not None:
+            p = s.worker_pool
+            pool = WorkerPool(f"{name}-workers", {
+                "cluster_name": s.cluster.name, "subnet_ids": s.cluster.private_subnet_ids,
+                "instance_types": p.instance_types, "min_nodes": p.min_nodes, "max_nodes": p.max_nodes,
+                "desired_nodes": p.desired_nodes, "disk_size_gb": p.disk_size_gb, "partition": partition,
+                "tags": s.aws.tags}, child)
+        n = s.n8n
+        app = N8nApp(f"{name}-app", N8nAppArgs(
+            namespace=s.namespace,
+            env=inputs_from_settings(s, database.connection, redis.connection),
+            image=n.image, runners_image=n.runners_image,
+            main_replicas=n.main.replicas, main_resources=n.main.resources,
+            webhook_replicas=n.webhook.replicas, webhook_max_replicas=n.webhook.max_replicas,
+            webhook_resources=n.webhook.resources,
+            worker_replicas=n.worker.min_replicas, worker_resources=n.worker.resources,
+            runners_resources=n.runners, spot_pool=pool is not None,
+            depends_on=[secrets, database, redis]), child)
+        WorkerAutoscaling(f"{name}-autoscaling", WorkerAutoscalingArgs(
+            namespace=s.namespace, deployment=workloads.object_name("worker"), redis=redis.connection,
+            min_replicas=n.worker.min_replicas, max_replicas=n.worker.max_replicas,
+            concurrency=n.worker.concurrency, jobs_per_worker=s.autoscaling.jobs_per_worker,
+            cooldown_seconds=s.autoscaling.cooldown_seconds,
+            graceful_shutdown_seconds=n.graceful_shutdown_seconds, keda=s.autoscaling.keda), after(app, addons.keda))
+
+        self.editor_url = app.editor_url
+        self.webhook_url = app.webhook_url
+        self.database_host = pulumi.Output.from_input(database.connection.host)
+        self.redis_host = pulumi.Output.from_input(redis.connection.host)
+        self._exports: dict[str, Any] = {
+            "editorUrl": self.editor_url,
+            "webhookUrl": self.webhook_url,
+            "namespace": s.namespace,
+            "databaseEngine": s.database.engine,
+            "databaseHost": self.database_host,
+            "redisHost": self.redis_host,
+            "workerDeployment": app.worker_deployment,
+        }
+        if archive is not None:
+            self._exports.update(archiveBucket=archive.bucket_name, archiveKmsKeyArn=archive.kms_key_arn)
+            if archive.dump_bucket_name is not None:
+                self._exports["dumpBucket"] = archive.dump_bucket_name
+        if secrets.escrow_arn is not None:
+            self._exports["encryptionKeyEscrowArn"] = secrets.escrow_arn
+        if pool is not None:
+            self._exports["workerNodeGroup"] = pool.node_group_name
         self.register_outputs(self._exports)
 
     def exports(self) -> dict[str, Any]:
         """Stack exports: endpoints and names; secrets stay secret."""
         return dict(self._exports)
+
+    @staticmethod
+    def _network_plan(s: Settings) -> NetworkPlan:
+        managed_data = s.database.engine == "rds" or s.redis.mode == "elasticache"
+        return NetworkPlan(
+            namespace=s.namespace,
+            data_cidrs=(s.cluster.vpc_cidr,) if managed_data and s.cluster.vpc_cidr else (),
+            patroni_cluster=s.database.patroni.cluster_name if s.database.engine == "patroni" else None,
+            operator_namespace=OPERATOR_NAMESPACE if s.database.engine == "patroni" else None,
+            redis_in_cluster=s.redis.mode == "in-cluster",
+            keda_namespace=KEDA_NAMESPACE if s.autoscaling.keda else None,
+            monitoring_namespace=MONITORING_NAMESPACE if s.observability.enabled else None,
+        )
+
+    def _archive(self, name: str, s: Settings) -> storage.ArchiveBucket:
+        """The backup buckets (AWS only: without EKS there is no archive and WAL stays on the volumes)."""
+        return storage.ArchiveBucket(f"{name}-archive", {
+            "pitr_days": s.backups.pitr_days, "dumps": s.backups.dumps,
+            "dump_retention_days": s.backups.dump_retention_days, "protect": s.protect,
+        }, pulumi.ResourceOptions(parent=self))
+
+    def _redis(self, name: str, s: Settings, secrets: Secrets, namespace: Any, addons: ClusterAddons) -> Any:
+        if s.redis.mode == "in-cluster":
+            r = s.redis.in_cluster
+            return Redis(f"{name}-redis", {
+                "namespace": s.namespace, "image": r.image, "memory": r.memory, "storage_size": r.storage_size,
+                "storage_class": r.storage_class, "protect": s.protect,
+            }, pulumi.ResourceOptions(parent=self, depends_on=[d for d in (secrets, namespace,
+                                                                           addons.internal_ca_issuer) if d]))
+        e = s.redis.elasticache
+        return ElastiCacheRedis(f"{name}-redis", {
+            "engine": e.engine, "engine_version": e.engine_version, "node_type": e.node_type, "nodes": e.nodes,
+            "snapshot_retention_days": e.snapshot_retention_days, "vpc_id": s.cluster.vpc_id,
+            "subnet_ids": s.cluster.private_subnet_ids, "node_security_group_id": s.cluster.node_security_group_id,
+            "auth_token": secrets.redis_password, "log_delivery": True, "log_retention_days": 30,
+            "protect": s.protect,
+        }, pulumi.ResourceOptions(parent=self))
+
+    def _database(self, name: str, s: Settings, facts: ClusterFacts | None, archive: Any, secrets: Secrets,
+                  namespace: Any, addons: ClusterAddons) -> Any:
+        after = pulumi.ResourceOptions(parent=self, depends_on=[secrets, namespace])
+        if s.database.engine == "rds":
+            return RdsDatabase(f"{name}-db", {
+                "identifier": f"n8n-{pulumi.get_stack()}", "namespace": s.namespace, "database": s.database,
+                "vpc_id": s.cluster.vpc_id, "subnet_ids": s.cluster.private_subnet_ids,
+                "node_security_group_id": s.cluster.node_security_group_id, "kms_key_arn": None,
+                "ca_bundle_pem": None, "tags": s.aws.tags, "protect": s.protect,
+            }, after)
+        wal = (S3Location(archive.bucket_name, archive.bucket_arn, storage.WAL_PREFIX, archive.kms_key_arn,
+                          s.aws.region) if archive is not None else None)
+        return PatroniDatabase(f"{name}-db", {
+            "namespace": s.namespace, "cluster_name": s.database.patroni.cluster_name, "database": s.database,
+            "archive": wal, "oidc": facts.oidc if facts else None, "pod_service_account": None,
+            "docker_image": None, "protect": s.protect,
+        }, pulumi.ResourceOptions(parent=self, depends_on=[d for d in (
+            secrets, namespace, addons.postgres_operator, addons.internal_ca_issuer) if d]))

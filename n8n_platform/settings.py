@@ -79,6 +79,9 @@ class ClusterSettings:
     context: str | None = setting("kubeconfig context to use with `cluster.kubeconfig`.", None, check=non_empty)
     vpc_id: str | None = setting("VPC of the EKS cluster (security groups for RDS and ElastiCache).", None,
                                  check=matches(r"vpc-[0-9a-f]{8,17}", "a VPC id such as vpc-0a1b2c3d"))
+    vpc_cidr: str | None = setting("CIDR of that VPC; network policies open only 5432 and 6379 towards it (RDS, "
+                                   "ElastiCache).", None, check=matches(r"[0-9]{1,3}(\.[0-9]{1,3}){3}/[0-9]{1,2}",
+                                                                        "an IPv4 CIDR such as 10.0.0.0/16"))
     private_subnet_ids: list[str] = setting("Private subnets for the data layer and the worker pool (one per AZ).",
                                             [], check=each(SUBNET_ID))
     node_security_group_id: str | None = setting(
@@ -176,6 +179,10 @@ class PitrRestore:
 class PatroniSettings:
     """In-cluster PostgreSQL run by the Zalando postgres-operator (Spilo: Patroni + WAL-G) (engine `patroni`)."""
 
+    cluster_name: str = setting("Name of the Zalando `postgresql` cluster (starts with `n8n-`, the operator's team "
+                                "id); a point-in-time restore goes into a new name.", "n8n-postgres",
+                                check=matches(r"n8n-[a-z0-9]([-a-z0-9]{0,40}[a-z0-9])?",
+                                              "a DNS label starting with n8n- such as n8n-postgres"))
     members: int = setting("PostgreSQL members (1 primary + replicas); 3 for production HA.", 3, check=between(1, 9))
     postgres_version: str = setting("PostgreSQL major version.", "17",
                                     check=lambda v: None if v in ("16", "17") else "must be '16' or '17'")
@@ -366,9 +373,10 @@ def cross_field_problems(s: Settings) -> list[Problem]:
     if s.cluster.context and not s.cluster.kubeconfig:
         bad("cluster.context", s.cluster.context, "only valid together with cluster.kubeconfig")
     aws_data = s.database.engine == "rds" or s.redis.mode == "elasticache"
-    if aws_data and not (s.cluster.vpc_id and s.cluster.private_subnet_ids and s.cluster.node_security_group_id):
+    if aws_data and not (s.cluster.vpc_id and s.cluster.vpc_cidr and s.cluster.private_subnet_ids
+                         and s.cluster.node_security_group_id):
         bad("cluster.vpcId", s.cluster.vpc_id, "database.engine 'rds' and redis.mode 'elasticache' need "
-            "cluster.vpcId, cluster.privateSubnetIds and cluster.nodeSecurityGroupId")
+            "cluster.vpcId, cluster.vpcCidr, cluster.privateSubnetIds and cluster.nodeSecurityGroupId")
     if aws_data and not s.on_eks:
         bad("cluster.name", s.cluster.name, "RDS and ElastiCache are created only for an EKS cluster (cluster.name)")
     if s.n8n.multi_main and not s.license_activation_key:
@@ -395,6 +403,11 @@ def cross_field_problems(s: Settings) -> list[Problem]:
     if s.database.engine == "patroni":
         if pat.synchronous and pat.members < 2:
             bad("database.patroni.synchronous", True, "synchronous replication needs database.patroni.members >= 2")
+        if pat.restore is not None and pat.restore.source_cluster == pat.cluster_name:
+            bad("database.patroni.restore.sourceCluster", pat.restore.source_cluster,
+                "must differ from database.patroni.clusterName: restore into a new cluster so both keep their archive")
+        if pat.restore is not None and not s.on_eks:
+            bad("database.patroni.restore", "(set)", "restoring from the WAL archive needs an EKS cluster (cluster.name)")
         if s.environment == "prod" and pat.members < 3:
             bad("database.patroni.members", pat.members, "prod needs 3 or more members (a PDB of 1 unavailable)")
     if s.redis.mode == "elasticache" and s.environment == "prod" and s.redis.elasticache.nodes < 2:

@@ -33,7 +33,8 @@ def render(variant: str) -> offline.Recording:
 
     stack, overrides = VARIANTS[variant]
     raw, secret_keys = offline.load_stack_config(stack, {**overrides, "encryptionKey": KNOWN_ENCRYPTION_KEY})
-    return offline.run(program.main, stack=stack, config=raw, secret_keys=[*secret_keys, "encryptionKey"])
+    return offline.run(program.main, stack=stack, config=raw, secret_keys=[*secret_keys, "encryptionKey"],
+                       invokes=offline.credentials_of_stack(raw))
 
 
 @pytest.fixture(scope="module", params=list(VARIANTS))

@@ -144,7 +144,7 @@ def checkov(manifests: list[dict[str, Any]]) -> CheckovResult:
     with tempfile.TemporaryDirectory() as tmp:
         write_manifests(manifests, Path(tmp))
         proc = subprocess.run(
-            [str(CHECKOV), "-d", tmp, "--framework", "kubernetes", "--quiet", "--compact", "-o", "json",
+            [str(CHECKOV), "-d", tmp, "--framework", "kubernetes", "--compact", "-o", "json",
              "--skip-download"], capture_output=True, text=True, timeout=600)
     if proc.returncode not in (0, 1):
         raise RuntimeError(f"checkov failed to run (exit {proc.returncode}): {proc.stderr[-2000:]}")

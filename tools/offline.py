@@ -54,9 +54,12 @@ def plain(value: Any) -> Any:
 
 
 def redacted(value: Any) -> Any:
-    """``value`` with every secret replaced by "[secret]" and integral floats (the wire format) back to ints."""
+    """``value`` with every secret replaced by "[secret]" and integral floats (the wire format) back to ints.
+
+    A secret object or list keeps its shape (each leaf is hidden), so a Secret's ``stringData`` stays a map.
+    """
     if is_secret(value):
-        return SECRET_SHOWN
+        return _hidden(value["value"])
     if isinstance(value, dict):
         return {k: redacted(v) for k, v in value.items()}
     if isinstance(value, list):
@@ -64,6 +67,16 @@ def redacted(value: Any) -> Any:
     if isinstance(value, float) and value.is_integer():
         return int(value)
     return value
+
+
+def _hidden(value: Any) -> Any:
+    if is_secret(value):
+        return _hidden(value["value"])
+    if isinstance(value, dict):
+        return {k: _hidden(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_hidden(v) for v in value]
+    return SECRET_SHOWN
 
 
 def secret(value: Any) -> dict[str, Any]:
@@ -273,7 +286,7 @@ def computed_outputs(typ: str, name: str, inputs: dict[str, Any]) -> dict[str, A
     elif typ == "aws:ec2/securityGroup:SecurityGroup":
         out["id"] = f"sg-{_digest(name, 17)}"
     elif typ == "aws:eks/nodeGroup:NodeGroup":
-        out["status"] = "ACTIVE"
+        out.update(status="ACTIVE", nodeGroupName=inputs.get("nodeGroupName") or physical)
     elif typ == "random:index/randomPassword:RandomPassword":
         length = int(inputs.get("length", 32))
         out = {"result": secret((_digest(name, 64) * 4)[:length]), "bcryptHash": secret("$2a$10$mock")}
@@ -382,10 +395,19 @@ def _resolve_exports(outputs: dict[str, Any]) -> dict[str, Any]:
     return resolved
 
 
+def credentials_of_stack(raw: dict[str, Any]) -> dict[str, Invoke]:
+    """Invokes that answer as the stack's own AWS account (its `aws.accountId` guard), as correct credentials would."""
+    account = (raw.get("aws") or {}).get("accountId") or ACCOUNT
+    return {"aws:index/getCallerIdentity:getCallerIdentity": lambda a: {
+        "accountId": account, "arn": f"arn:aws:iam::{account}:user/ci", "userId": "AIDAEXAMPLE", "id": account}}
+
+
 def run_stack(stack: str, overrides: dict[str, Any] | None = None, root: Path = ROOT,
               recording: Recording | None = None) -> Recording:
-    """Run the real program (`n8n_platform.program.main`) for `Pulumi.<stack>.yaml`."""
+    """Run the real program (`n8n_platform.program.main`) for `Pulumi.<stack>.yaml`, with credentials of the
+    stack's account."""
     from n8n_platform import program
 
     raw, secrets = load_stack_config(stack, overrides, root)
-    return run(program.main, stack=stack, config=raw, secret_keys=secrets, recording=recording)
+    return run(program.main, stack=stack, config=raw, secret_keys=secrets, recording=recording,
+               invokes=credentials_of_stack(raw))

@@ -44,7 +44,8 @@ def render(stack: str, out_dir: Path, root: Path = offline.ROOT) -> dict[str, An
     settings = from_config(raw)  # validate first: nothing runs on bad settings
     progress(f"running the program for stack {stack!r} under the mock runtime")
     started = time.perf_counter()
-    recording = offline.run(program.main, stack=stack, config=raw, secret_keys=secret_keys)
+    recording = offline.run(program.main, stack=stack, config=raw, secret_keys=secret_keys,
+                            invokes=offline.credentials_of_stack(raw))
     progress(f"{len(recording.resources)} resources registered in {time.perf_counter() - started:.1f}s; writing")
     write(recording, out_dir)
     return summarize(stack, settings, recording)
@@ -100,7 +101,9 @@ def warnings(s: Any) -> list[str]:
     if not s.protect:
         out.append("protect is off: databases, buckets and keys can be deleted by `pulumi destroy`")
     if s.database.engine == "patroni" and s.database.patroni.members < 3:
-        out.append(f"Patroni runs {s.database.patroni.members} member(s): no automatic failover quorum")
+        members = s.database.patroni.members
+        out.append(f"Patroni runs {members} member(s): " + ("no standby, no failover" if members == 1 else
+                                                            "after one failover there is no standby left"))
     if s.redis.mode == "in-cluster":
         out.append("Redis runs in-cluster as a single instance: a restart pauses the queue (AOF keeps the jobs)")
     if not s.backups.dumps:
