@@ -19,8 +19,8 @@ from .autoscaling import WorkerAutoscaling, WorkerAutoscalingArgs
 from .cluster import ClusterFacts, partition_of_region
 from .database import DatabaseDumps, PatroniDatabase, RdsDatabase
 from .database.common import S3Location
-from .n8n.app import N8nApp, N8nAppArgs
 from .n8n import workloads
+from .n8n.app import N8nApp, N8nAppArgs
 from .n8n.env import inputs_from_settings
 from .namespace import N8nNamespace, NetworkPlan
 from .redis import ElastiCacheRedis, Redis

@@ -84,6 +84,14 @@ INVALID = [
      "n8n:database.rds.maxAllocatedStorageGb", "at least database.rds.allocatedStorageGb"),
     ("synchronous-with-one-member", {"database": {"patroni": {"members": 1, "synchronous": True}}},
      "n8n:database.patroni.synchronous", "members >= 2"),
+    ("unsatisfiable-patroni-pdb", {"database": {"patroni": {"members": 1}}}, "n8n:database.patroni.members",
+     "can never satisfy"),
+    ("restore-into-the-source-cluster", {"database": {"patroni": {"restore": {
+        "sourceCluster": "n8n-postgres", "targetTime": "2026-11-20T03:00:00Z"}}}},
+     "n8n:database.patroni.restore.sourceCluster", "must differ"),
+    ("restore-time-without-zone", {"database": {"patroni": {"restore": {
+        "sourceCluster": "n8n-old", "targetTime": "2026-11-20 03:00"}}}},
+     "n8n:database.patroni.restore.targetTime", "RFC 3339"),
     ("spot-pool-too-few-types", {"workerPool": {"instanceTypes": ["m6i.large", "m6i.large", "m6a.large"]}},
      "n8n:workerPool.instanceTypes", "3 or more distinct"),
     ("desired-outside-bounds", {"workerPool": {"minNodes": 2, "desiredNodes": 1}}, "n8n:workerPool.desiredNodes",

@@ -52,8 +52,9 @@ CUSTOM_RESOURCES: dict[tuple[str, str], CustomResource] = {
         "enableMasterLoadBalancer enableReplicaLoadBalancer enableConnectionPooler enableLogicalBackup "
         "allowedSourceRanges clone standby nodeAffinity tolerations podAnnotations serviceAnnotations "
         "spiloRunAsUser spiloRunAsGroup spiloFSGroup sidecars initContainers additionalVolumes podPriorityClassName "
-        "maintenanceWindows enableShmVolume dockerImage schedulerName topologySpreadConstraints usersWithSecretRotation "
-        "usersWithInPlaceSecretRotation streams masterServiceAnnotations replicaServiceAnnotations"),
+        "maintenanceWindows enableShmVolume dockerImage schedulerName topologySpreadConstraints "
+        "usersWithSecretRotation usersWithInPlaceSecretRotation streams masterServiceAnnotations "
+        "replicaServiceAnnotations"),
     # cert-manager v1
     ("cert-manager.io/v1", "Certificate"): _cr(
         ("spec.secretName", "spec.issuerRef.name"),

@@ -1,0 +1,122 @@
+"""The composed platform per environment: which components each stack gets, protection of everything stateful in
+prod, the Kubernetes provider reaching every Kubernetes resource, and a kubeconfig-only cluster with no AWS at all."""
+
+from __future__ import annotations
+
+import pytest
+import yaml
+
+from n8n_platform import names
+from tests.harness import is_secret, run_stack
+
+STATEFUL_TYPES = {
+    "aws:rds/instance:Instance",
+    "aws:rds/parameterGroup:ParameterGroup",
+    "aws:elasticache/replicationGroup:ReplicationGroup",
+    "aws:s3/bucket:Bucket",
+    "aws:kms/key:Key",
+    "aws:secretsmanager/secret:Secret",
+    "kubernetes:acid.zalan.do/v1:postgresql",
+    "kubernetes:apps/v1:StatefulSet",
+}
+"""Resources whose deletion loses data; prod must protect them and retain them on delete."""
+
+
+@pytest.fixture(scope="module")
+def dev():
+    return run_stack("dev")
+
+
+@pytest.fixture(scope="module")
+def prod():
+    return run_stack("prod")
+
+
+@pytest.fixture(scope="module")
+def prod_patroni():
+    return run_stack("prod", {"database": {"engine": "patroni"}, "redis": {"mode": "in-cluster"}})
+
+
+def component_types(recording) -> set[str]:
+    platform = recording.one("n8n:index:Platform")
+    return {r.type.rsplit(":", 1)[1] for r in recording.children(platform.name) if r.type.startswith("n8n:")}
+
+
+def test_dev_gets_patroni_and_in_cluster_redis(dev):
+    assert {"PatroniDatabase", "Redis", "N8nApp", "Secrets", "ArchiveBucket", "WorkerPool", "WorkerAutoscaling",
+            "Namespace", "ClusterAddons"} <= component_types(dev)
+    assert not dev.find("aws:rds/instance:Instance") and not dev.find(
+        "aws:elasticache/replicationGroup:ReplicationGroup")
+    assert "DatabaseDumps" not in component_types(dev)  # dev turns dumps off
+
+
+def test_prod_gets_rds_elasticache_and_nightly_dumps(prod):
+    assert {"RdsDatabase", "ElastiCacheRedis", "DatabaseDumps"} <= component_types(prod)
+    assert not prod.find("kubernetes:acid.zalan.do/v1:postgresql")
+    assert prod.one("aws:rds/instance:Instance").inputs["multiAz"] is True
+
+
+def test_prod_with_patroni_runs_three_members_and_archives_wal(prod_patroni):
+    cluster = prod_patroni.one("kubernetes:acid.zalan.do/v1:postgresql")
+    assert cluster.inputs["spec"]["numberOfInstances"] == 3
+    assert not prod_patroni.find("aws:rds/instance:Instance")
+    env = {e["name"]: e.get("value") for e in cluster.inputs["spec"]["env"]}
+    assert env.get("USE_WALG_BACKUP") == "true"
+
+
+@pytest.mark.parametrize("stack", ["prod", "prod_patroni"])
+def test_every_stateful_resource_in_prod_is_protected_and_retained(stack, request):
+    recording = request.getfixturevalue(stack)
+    stateful = [r for r in recording.resources if r.type in STATEFUL_TYPES]
+    assert {r.type for r in stateful} >= ({"aws:s3/bucket:Bucket", "aws:kms/key:Key"})
+    for r in stateful:
+        assert r.options["protect"], f"{r.type} {r.name} is not protected in prod"
+        assert r.options["retain_on_delete"], f"{r.type} {r.name} is not retained on delete in prod"
+
+
+def test_dev_protects_nothing(dev):
+    assert [r.name for r in dev.resources if r.options["protect"]] == []
+
+
+def test_every_kubernetes_resource_uses_the_stack_provider(prod):
+    provider = prod.one("pulumi:providers:kubernetes")
+    assert is_secret(provider.inputs["kubeconfig"])
+    k8s_resources = [r for r in prod.resources if r.type.startswith("kubernetes:")]
+    assert k8s_resources and all(r.options["provider"] == provider.name for r in k8s_resources)
+
+
+def test_only_workers_tolerate_the_spot_pool(prod):
+    for m in prod.manifests():
+        pod = (m.get("spec", {}).get("template") or {}).get("spec", {})
+        tolerated = any(t.get("key") == names.WORKER_POOL_TAINT["key"] for t in pod.get("tolerations", []))
+        assert tolerated == (m["metadata"]["name"] == "n8n-worker" and m["kind"] == "Deployment"), m["metadata"]
+
+
+def test_children_are_named_after_their_component(prod):
+    components = {r.name for r in prod.resources if r.type.startswith("n8n:")}
+    for r in prod.resources:
+        if r.parent in components and r.type.startswith(("aws:", "random:", "n8n:")):
+            assert r.name.startswith(f"{r.parent}-"), f"{r.type} {r.name} under {r.parent}"
+
+
+def test_exports_are_endpoints_and_names_not_secrets(prod):
+    exports = prod.exports
+    assert exports["editorUrl"] == "https://n8n.example.com/"
+    assert exports["databaseHost"].endswith(".rds.amazonaws.com")
+    assert exports["redisHost"].startswith("master.")
+    assert not any(is_secret(v) for v in exports.values())
+
+
+def test_a_kubeconfig_cluster_needs_no_aws(tmp_path):
+    kubeconfig = tmp_path / "config"
+    kubeconfig.write_text(yaml.safe_dump({"apiVersion": "v1", "kind": "Config", "clusters": [], "users": [],
+                                          "contexts": [], "current-context": ""}))
+    recording = run_stack("dev", {
+        "cluster": {"name": None, "kubeconfig": str(kubeconfig), "context": "kind-n8n"},
+        "workerPool": {"enabled": False}, "edge": {"controller": "gateway"},
+        "addons": {"awsLoadBalancerController": False}})
+    assert recording.invokes == []
+    assert [r.type for r in recording.resources if r.type.startswith("aws:")] == []
+    provider = recording.one("pulumi:providers:kubernetes")
+    assert provider.inputs["context"] == "kind-n8n" and is_secret(provider.inputs["kubeconfig"])
+    assert recording.find("kubernetes:acid.zalan.do/v1:postgresql")
