@@ -1,0 +1,120 @@
+"""Plain facts both database engines and the dump job share: where backups go in S3, who logs in as admin, and
+the libpq environment that points a PostgreSQL client (psql, pg_dump) at a :class:`DatabaseConnection`.
+
+IRSA without the pod-identity webhook: our database pods get AWS credentials from a projected service-account
+token (audience ``sts.amazonaws.com``) that the pod mounts itself, plus ``AWS_ROLE_ARN`` and
+``AWS_WEB_IDENTITY_TOKEN_FILE``. That is exactly what the EKS webhook would inject, but it also works for pods
+whose service account we do not own (the postgres-operator's ``postgres-pod``) and keeps
+``automountServiceAccountToken: false``. Do NOT also annotate those service accounts with
+``eks.amazonaws.com/role-arn``: the webhook would then inject a second volume at the same mount path.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import pulumi
+
+from ..connections import DatabaseConnection
+
+POSTGRES_IMAGE = "docker.io/library/postgres:17.6-bookworm"
+"""PostgreSQL client image (psql, pg_dump) for the bootstrap and dump jobs; 17 clients work with 16 and 17 servers."""
+AWS_CLI_IMAGE = "docker.io/amazon/aws-cli:2.27.0"
+"""AWS CLI v2 image that uploads dumps."""
+MAINTENANCE_DB = "postgres"
+"""Database the admin connects to first (exists on RDS and Spilo)."""
+
+AWS_TOKEN_DIR = "/var/run/secrets/eks.amazonaws.com/serviceaccount"
+"""Where the projected web-identity token is mounted (the path the EKS webhook would use)."""
+AWS_TOKEN_VOLUME = "aws-iam-token"
+AWS_TOKEN_SECONDS = 86400
+CA_MOUNT = "/etc/postgres-ca"
+"""Where the CA bundle that verifies PostgreSQL is mounted in the bootstrap and dump pods."""
+
+
+@dataclass(frozen=True)
+class S3Location:
+    """A prefix of an S3 bucket that backups are written to, encrypted with a customer-managed KMS key."""
+
+    bucket_name: pulumi.Input[str]
+    """Bucket name (for s3:// URLs)."""
+    bucket_arn: pulumi.Input[str]
+    """Bucket ARN (for IAM policies)."""
+    prefix: str
+    """Key prefix with a trailing slash, e.g. ``wal/`` or ``dumps/``; the writer role is confined to it."""
+    kms_key_arn: pulumi.Input[str]
+    """CMK every object is encrypted with (SSE-KMS)."""
+    region: str
+    """AWS region of the bucket."""
+
+
+@dataclass(frozen=True)
+class AdminLogin:
+    """A Kubernetes Secret holding the database administrator's login (not a superuser on RDS)."""
+
+    secret: str
+    """Name of the Secret, in the database's namespace."""
+    username_key: str = "username"
+    """Key holding the user name."""
+    password_key: str = "password"
+    """Key holding the password."""
+
+
+def sslmode(connection: DatabaseConnection) -> str:
+    """libpq sslmode: verify the server's certificate and name when a CA bundle is known, else just encrypt."""
+    if not connection.ssl:
+        return "disable"
+    return "verify-full" if connection.ca is not None else "require"
+
+
+def libpq_env(connection: DatabaseConnection, *, database: str, application: str) -> list[dict[str, Any]]:
+    """PG* environment variables pointing psql/pg_dump at ``connection`` (no credentials: those come from files)."""
+    env = [
+        {"name": "PGHOST", "value": connection.host},
+        {"name": "PGPORT", "value": str(connection.port)},
+        {"name": "PGDATABASE", "value": database},
+        {"name": "PGSSLMODE", "value": sslmode(connection)},
+        {"name": "PGCONNECT_TIMEOUT", "value": "10"},
+        {"name": "PGAPPNAME", "value": application},
+    ]
+    if connection.ca is not None:
+        env.append({"name": "PGSSLROOTCERT", "value": f"{CA_MOUNT}/{connection.ca.key}"})
+    return env
+
+
+def ca_volume(connection: DatabaseConnection) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """The (volumes, mounts) that put the connection's CA bundle at :data:`CA_MOUNT`; empty without a bundle."""
+    ca = connection.ca
+    if ca is None:
+        return [], []
+    item = {"key": ca.key, "path": ca.key}
+    source = ({"configMap": {"name": ca.name, "items": [item]}} if ca.source == "configMap"
+              else {"secret": {"secretName": ca.name, "items": [item]}})
+    return [{"name": "postgres-ca", **source}], [{"name": "postgres-ca", "mountPath": CA_MOUNT, "readOnly": True}]
+
+
+def aws_web_identity(role_arn: pulumi.Input[str], region: str) -> tuple[dict[str, Any], dict[str, Any],
+                                                                         list[dict[str, Any]]]:
+    """(volume, mount, env) giving a container the IRSA role ``role_arn`` through a projected token (see module doc)."""
+    volume = {"name": AWS_TOKEN_VOLUME, "projected": {"defaultMode": 0o444, "sources": [{"serviceAccountToken": {
+        "audience": "sts.amazonaws.com", "expirationSeconds": AWS_TOKEN_SECONDS, "path": "token"}}]}}
+    mount = {"name": AWS_TOKEN_VOLUME, "mountPath": AWS_TOKEN_DIR, "readOnly": True}
+    env = [
+        {"name": "AWS_ROLE_ARN", "value": role_arn},
+        {"name": "AWS_WEB_IDENTITY_TOKEN_FILE", "value": f"{AWS_TOKEN_DIR}/token"},
+        {"name": "AWS_REGION", "value": region},
+        {"name": "AWS_DEFAULT_REGION", "value": region},
+        {"name": "AWS_STS_REGIONAL_ENDPOINTS", "value": "regional"},
+    ]
+    return volume, mount, env
+
+
+def quote_ident(name: str) -> str:
+    """A SQL identifier, double-quoted."""
+    return '"' + name.replace('"', '""') + '"'
+
+
+def quote_literal(value: str) -> str:
+    """A SQL string literal."""
+    return "'" + value.replace("'", "''") + "'"

@@ -1,0 +1,190 @@
+"""Nightly logical dumps of the n8n database to S3, for either engine.
+
+A CronJob pod runs two steps: an init container (postgres image) runs ``pg_dump -Fc`` of n8n's schema into an
+emptyDir, checks the archive with ``pg_restore --list`` and writes its SHA-256; the main container (AWS CLI) uploads
+both with SSE-KMS and an S3 SHA-256 checksum (Object Lock buckets require a checksum on PUT). The uploader's IRSA
+role is write-only (``storage.writer_policy(read=False)``): it cannot read, list outside its prefix, or delete
+(it holds ``kms:Decrypt``, which SSE-KMS multipart uploads need, but no ``s3:GetObject``).
+
+The dump runs as the n8n role (it owns everything it dumps), so it needs no admin credentials.
+"""
+
+from __future__ import annotations
+
+import shlex
+from typing import Any, TypedDict
+
+import pulumi
+
+from .. import k8s
+from ..connections import DatabaseConnection, SecretKeyRef
+from ..irsa import OidcProvider, irsa_role
+from ..namespace import AWS_ACCESS_LABEL, DUMPS
+from ..settings import resources as resource_settings
+from .bootstrap import apply_manifests
+from .common import AWS_CLI_IMAGE, POSTGRES_IMAGE, S3Location, aws_web_identity, ca_volume, libpq_env
+
+DUMP_DIR = "/backup"
+DUMP_FILE = "n8n.dump"
+CREDENTIALS_DIR = "/etc/db-credentials"
+CHECKOV_SKIPS = {"CKV_K8S_43": "tags are pinned; digests are not resolvable offline"}
+
+
+def dump_command(schema: str, output: str) -> list[str]:
+    """The pg_dump argv (target and user from PG* variables): custom format, n8n's schema only, no owner/ACLs."""
+    return ["pg_dump", "--format=custom", "--compress=6", f"--schema={schema}", "--no-owner", "--no-privileges",
+            "--lock-wait-timeout=120s", "--no-password", f"--file={output}"]
+
+
+def dump_script(schema: str, password_file: str) -> str:
+    """Shell run by the dump init container: dump, verify the archive's table of contents, write its checksum."""
+    target = f"{DUMP_DIR}/{DUMP_FILE}"
+    return "\n".join([
+        "set -eu",
+        f'PGPASSWORD="$(cat {password_file})"',
+        "export PGPASSWORD",
+        shlex.join(dump_command(schema, target)),
+        f"pg_restore --list {target} > /dev/null",
+        f"cd {DUMP_DIR} && sha256sum {DUMP_FILE} > {DUMP_FILE}.sha256",
+        f'date -u +%Y%m%dT%H%M%SZ > {DUMP_DIR}/stamp',
+    ])
+
+
+def upload_script(database: str, prefix: str) -> str:
+    """Shell run by the upload container; bucket and key come from the environment (DUMP_BUCKET, DUMP_KMS_KEY)."""
+    key = f'{prefix}{database}/$(cat {DUMP_DIR}/stamp)'
+    sse = '--sse aws:kms --sse-kms-key-id "$DUMP_KMS_KEY" --checksum-algorithm SHA256 --only-show-errors'
+    return "\n".join([
+        "set -eu",
+        f'key="{key}"',
+        f'aws s3 cp {DUMP_DIR}/{DUMP_FILE} "s3://$DUMP_BUCKET/$key.dump" {sse}',
+        f'aws s3 cp {DUMP_DIR}/{DUMP_FILE}.sha256 "s3://$DUMP_BUCKET/$key.dump.sha256" {sse}',
+        'echo "uploaded s3://$DUMP_BUCKET/$key.dump"',
+    ])
+
+
+def dump_manifests(*, name: str, namespace: str, connection: DatabaseConnection, credentials: SecretKeyRef,
+                   target: S3Location, role_arn: pulumi.Input[str], schedule: str, scratch_size: str = "20Gi",
+                   postgres_image: str = POSTGRES_IMAGE, aws_cli_image: str = AWS_CLI_IMAGE) -> list[dict[str, Any]]:
+    """ServiceAccount + CronJob dumping ``connection``'s schema nightly to ``target`` with IRSA role ``role_arn``.
+
+    ``credentials`` is the Secret key holding the password of ``connection.user``.
+    """
+    meta = lambda n, **kw: k8s.metadata(n, namespace, DUMPS, **kw)  # noqa: E731
+    account = {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": meta(name),
+               "automountServiceAccountToken": False}
+    ca_volumes, ca_mounts = ca_volume(connection)
+    token_volume, token_mount, aws_env = aws_web_identity(role_arn, target.region)
+    backup_mount = {"name": "backup", "mountPath": DUMP_DIR}
+    dump = {
+        "name": "pg-dump",
+        "image": postgres_image,
+        "imagePullPolicy": "Always",
+        "command": ["/bin/sh", "-c", dump_script(connection.schema, f"{CREDENTIALS_DIR}/password")],
+        "env": [*libpq_env(connection, database=connection.database, application="n8n-db-dump"),
+                {"name": "PGUSER", "value": connection.user}],
+        "resources": k8s.resources(resource_settings("100m", "1", "256Mi", "1Gi")),
+        "securityContext": k8s.container_security_context(),
+        "volumeMounts": [backup_mount, {"name": "credentials", "mountPath": CREDENTIALS_DIR, "readOnly": True},
+                         {"name": "tmp", "mountPath": "/tmp"}, *ca_mounts],
+    }
+    upload = {
+        "name": "upload",
+        "image": aws_cli_image,
+        "imagePullPolicy": "Always",
+        "command": ["/bin/sh", "-c", upload_script(connection.database, target.prefix)],
+        "env": [*aws_env,
+                {"name": "DUMP_BUCKET", "value": target.bucket_name},
+                {"name": "DUMP_KMS_KEY", "value": target.kms_key_arn},
+                {"name": "HOME", "value": "/tmp"}],
+        "resources": k8s.resources(resource_settings("100m", "1", "128Mi", "512Mi")),
+        "securityContext": k8s.container_security_context(),
+        "volumeMounts": [{**backup_mount, "readOnly": True}, {"name": "tmp", "mountPath": "/tmp"}, token_mount],
+    }
+    pod = {
+        "serviceAccountName": name,
+        "automountServiceAccountToken": False,
+        "restartPolicy": "Never",
+        "securityContext": k8s.pod_security_context(),
+        "initContainers": [dump],
+        "containers": [upload],
+        "volumes": [
+            k8s.empty_dir("backup", scratch_size),
+            k8s.empty_dir("tmp", "64Mi"),
+            {"name": "credentials", "secret": {"secretName": credentials.secret, "defaultMode": 0o400,
+                                               "items": [{"key": credentials.key, "path": "password"}]}},
+            token_volume,
+            *ca_volumes,
+        ],
+    }
+    pod_labels = {**k8s.labels(DUMPS), **dict([AWS_ACCESS_LABEL])}  # admitted to STS/S3 by the aws-api policy
+    cron = {
+        "apiVersion": "batch/v1",
+        "kind": "CronJob",
+        "metadata": meta(name, annotations=k8s.checkov_skips(CHECKOV_SKIPS)),
+        "spec": {
+            "schedule": schedule,
+            "timeZone": "Etc/UTC",
+            "concurrencyPolicy": "Forbid",
+            "startingDeadlineSeconds": 3600,
+            "successfulJobsHistoryLimit": 3,
+            "failedJobsHistoryLimit": 5,
+            "jobTemplate": {
+                "metadata": {"labels": k8s.labels(DUMPS)},
+                "spec": {
+                    "backoffLimit": 2,
+                    "activeDeadlineSeconds": 4 * 3600,
+                    "template": {"metadata": {"labels": pod_labels}, "spec": pod},
+                },
+            },
+        },
+    }
+    return [account, cron]
+
+
+class DatabaseDumpsArgs(TypedDict):
+    """A nightly pg_dump of n8n's database to an object-locked S3 prefix."""
+
+    namespace: str
+    """Namespace of n8n (the CronJob runs there, next to the Secret holding the password)."""
+    connection: DatabaseConnection
+    """The database to dump (from RdsDatabase or PatroniDatabase); its user and schema are dumped."""
+    credentials: SecretKeyRef | None
+    """Secret key with the password of the dumping user; default ``connection.password`` (the n8n role)."""
+    target: S3Location
+    """Dump bucket, prefix (e.g. ``dumps/``) and KMS key."""
+    oidc: OidcProvider
+    """The cluster's IAM OIDC provider (the uploader's IRSA role trusts it)."""
+    schedule: str
+    """Cron schedule (UTC)."""
+    scratch_size: str | None
+    """emptyDir size for one dump; default 20Gi."""
+
+
+class DatabaseDumps(pulumi.ComponentResource):
+    """CronJob + write-only IRSA role: nightly ``pg_dump -Fc`` of n8n's schema, SSE-KMS, checksummed, to S3."""
+
+    cron_job_name: pulumi.Output[str]
+    """Name of the CronJob (``kubectl create job --from=cronjob/<name>`` for an ad-hoc dump)."""
+    role_arn: pulumi.Output[str]
+    """ARN of the uploader's IAM role (PutObject on the dump prefix only)."""
+
+    def __init__(self, name: str, args: DatabaseDumpsArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("n8n:index:DatabaseDumps", name, None, opts)
+        from ..storage import writer_policy
+
+        child = pulumi.ResourceOptions(parent=self)
+        namespace, target = args["namespace"], args["target"]
+        account = f"{name}-dump"
+        policy = pulumi.Output.json_dumps(writer_policy(target.bucket_arn, target.prefix, target.kms_key_arn,
+                                                        read=False))
+        role = irsa_role(f"{name}-uploader", oidc=args["oidc"], namespace=namespace, service_account=account,
+                         policy=policy, description="n8n nightly pg_dump uploader (write-only)", opts=child)
+        manifests = dump_manifests(
+            name=account, namespace=namespace, connection=args["connection"],
+            credentials=args.get("credentials") or args["connection"].password, target=target, role_arn=role.arn,
+            schedule=args["schedule"], scratch_size=args.get("scratch_size") or "20Gi")
+        apply_manifests(name, manifests, child)
+        self.cron_job_name = pulumi.Output.from_input(account)
+        self.role_arn = role.arn
+        self.register_outputs({"cron_job_name": self.cron_job_name, "role_arn": self.role_arn})

