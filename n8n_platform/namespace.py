@@ -1,0 +1,360 @@
+"""The n8n namespace: Pod Security `restricted` (only `baseline` enforced with Patroni), default-deny network
+policies with the flows n8n needs, and a ResourceQuota + LimitRange sized from the settings.
+
+**Selectors are API.** Other components' pods must carry the labels below to be admitted by these policies:
+``k8s.selector(component)`` (``app.kubernetes.io/name: n8n`` + ``app.kubernetes.io/component: <component>``) for
+``main``, ``webhook``, ``worker``, ``redis``, ``dumps`` and ``bootstrap``; Zalando Patroni pods are matched by the
+operator's own labels (``application: spilo``, ``cluster-name: <cluster>``); pods using IRSA add
+:data:`AWS_ACCESS_LABEL`.
+
+Flows allowed (everything else in the namespace is denied, both directions):
+
+===============================  ====================================================================================
+DNS                              every pod -> kube-dns (kube-system) UDP/TCP 53
+PostgreSQL                       main, webhook, worker, dumps, bootstrap -> Patroni pods 5432 (in-namespace) and
+                                 ``data_cidrs`` 5432 (RDS); Patroni pods accept 5432 from them and from the operator
+Redis                            main, webhook, worker -> Redis pods 6379 and ``data_cidrs`` 6379 (ElastiCache);
+                                 Redis pods accept 6379 from them and from the KEDA namespace (queue-depth scaler)
+Patroni                          members <-> members 5432 + 8008 (replication, REST API); operator -> 8008;
+                                 members -> 443 anywhere but link-local (Kubernetes API for leader election, STS and
+                                 S3 for WAL-G)
+IRSA pods                        pods labelled :data:`AWS_ACCESS_LABEL` -> 443 anywhere but link-local (STS, S3)
+Workflows                        main, worker -> ``egress_ports`` (80, 443) on the internet (public addresses only:
+                                 link-local, RFC 1918 and CGNAT ranges are excepted, so workflows cannot reach the
+                                 instance metadata service or in-cluster services; add ``private_egress_cidrs`` for
+                                 internal APIs). Calling external APIs is n8n's job; this is deliberate.
+Metrics                          the monitoring namespace -> n8n 5678, Redis exporter 9121, Patroni 8008 and
+                                 postgres exporter 9187
+===============================  ====================================================================================
+
+**Not here: ingress to main and webhook processors from the load balancer.** That belongs to the edge component (ALB
+in IP mode or the Gateway's proxy pods); until it adds its policy, main and webhook are unreachable from outside
+the namespace. Kubelet probes come from the node and are not subject to these policies on the AWS VPC CNI.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import math
+from dataclasses import dataclass
+from typing import Any, TypedDict
+
+import pulumi
+
+from . import k8s, names
+from .schema import cpu_millis, quantity_bytes
+
+MAIN, WEBHOOK, WORKER, REDIS, DUMPS, BOOTSTRAP = "main", "webhook", "worker", "redis", "dumps", "bootstrap"
+SELECTORS: dict[str, dict[str, str]] = {c: k8s.selector(c) for c in (MAIN, WEBHOOK, WORKER, REDIS, DUMPS, BOOTSTRAP)}
+"""matchLabels of each component's pods; workloads must label their pods with (a superset of) these."""
+
+SPILO_LABELS = {"application": "spilo"}
+"""Labels the Zalando operator puts on every Patroni (Spilo) pod, next to ``cluster-name: <cluster>``."""
+
+AWS_ACCESS_LABEL = ("n8n.io/aws-access", "true")
+"""Pod label of workloads that use IRSA (dumps, WAL-G helpers); admits 443 egress to STS and S3."""
+
+N8N_COMPONENTS = (MAIN, WEBHOOK, WORKER)
+DATABASE_CLIENTS = (MAIN, WEBHOOK, WORKER, DUMPS, BOOTSTRAP)
+WORKFLOW_RUNNERS = (MAIN, WORKER)
+"""Roles that execute workflow nodes (main for manual runs, triggers and pollers; workers for queued runs)."""
+
+POSTGRES_PORT, PATRONI_API_PORT, REDIS_PORT = 5432, 8008, 6379
+REDIS_EXPORTER_PORT, POSTGRES_EXPORTER_PORT = 9121, 9187
+NON_PUBLIC_CIDRS = ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "100.64.0.0/10", "169.254.0.0/16")
+"""Ranges workflow egress may not reach: private (RFC 1918, pods and services on the VPC CNI), CGNAT (custom pod
+networking) and link-local (instance metadata 169.254.169.254, Pod Identity agent 169.254.170.23)."""
+LINK_LOCAL = "169.254.0.0/16"
+
+
+POD_SECURITY_LEVELS = ("privileged", "baseline", "restricted")
+
+
+def pod_security_labels(enforce: str = "restricted") -> dict[str, str]:
+    """Pod Security Admission labels against the latest policy version: ``enforce`` at the given level, ``audit``
+    and ``warn`` always at ``restricted``, so pods below it are still reported when a lower level is enforced
+    (``baseline`` for Zalando Spilo pods, which lack seccompProfile and dropped capabilities)."""
+    if enforce not in POD_SECURITY_LEVELS:
+        raise ValueError(f"unknown Pod Security level {enforce!r}; expected one of {POD_SECURITY_LEVELS}")
+    out: dict[str, str] = {}
+    for mode, level in (("enforce", enforce), ("audit", "restricted"), ("warn", "restricted")):
+        out[f"pod-security.kubernetes.io/{mode}"] = level
+        out[f"pod-security.kubernetes.io/{mode}-version"] = "latest"
+    return out
+
+
+def namespace_manifest(name: str, pod_security: str = "restricted") -> dict[str, Any]:
+    """The Namespace with Pod Security labels; ``pod_security`` is the enforced level (see
+    :func:`pod_security_labels`)."""
+    meta = k8s.metadata(name, None, "namespace", extra_labels=pod_security_labels(pod_security))
+    return {"apiVersion": "v1", "kind": "Namespace", "metadata": meta}
+
+
+def components_selector(components: tuple[str, ...] | list[str]) -> dict[str, Any]:
+    """A label selector matching the pods of several n8n components."""
+    return {"matchLabels": {"app.kubernetes.io/name": "n8n"},
+            "matchExpressions": [{"key": "app.kubernetes.io/component", "operator": "In",
+                                  "values": sorted(components)}]}
+
+
+def spilo_selector(cluster: str) -> dict[str, Any]:
+    """Pods of one Zalando Patroni cluster."""
+    return {"matchLabels": {**SPILO_LABELS, "cluster-name": cluster}}
+
+
+def namespace_selector(namespace: str) -> dict[str, Any]:
+    """Selects a namespace by its immutable ``kubernetes.io/metadata.name`` label."""
+    return {"matchLabels": {"kubernetes.io/metadata.name": namespace}}
+
+
+def ip_block(cidr: str, excepted: tuple[str, ...] | list[str] = ()) -> dict[str, Any]:
+    """An ipBlock, keeping only the exceptions that lie inside ``cidr`` (the API rejects the others)."""
+    net = ipaddress.ip_network(cidr)
+    inside = [e for e in excepted if ipaddress.ip_network(e).version == net.version
+              and ipaddress.ip_network(e).subnet_of(net) and ipaddress.ip_network(e) != net]
+    return {"ipBlock": {"cidr": cidr, "except": inside}} if inside else {"ipBlock": {"cidr": cidr}}
+
+
+def _ports(*ports: int, protocol: str = "TCP") -> list[dict[str, Any]]:
+    return [{"protocol": protocol, "port": p} for p in ports]
+
+
+def _policy(name: str, namespace: str, pod_selector: dict[str, Any], *, ingress: list | None = None,
+            egress: list | None = None) -> dict[str, Any]:
+    spec: dict[str, Any] = {"podSelector": pod_selector, "policyTypes": []}
+    if ingress is not None:
+        spec["policyTypes"].append("Ingress")
+        spec["ingress"] = ingress
+    if egress is not None:
+        spec["policyTypes"].append("Egress")
+        spec["egress"] = egress
+    return {"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy",
+            "metadata": k8s.metadata(name, namespace, "network-policy"), "spec": spec}
+
+
+@dataclass(frozen=True)
+class NetworkPlan:
+    """What the namespace's network policies need to know about the rest of the platform."""
+
+    namespace: str
+    """The n8n namespace."""
+    data_cidrs: tuple[str, ...] = ()
+    """CIDRs of managed data services (the VPC CIDR for RDS/ElastiCache); empty when the data layer is in-cluster.
+    Only ports 5432 and 6379 are opened to them."""
+    patroni_cluster: str | None = None
+    """Name of the Zalando postgresql cluster in the namespace (engine patroni), else None."""
+    operator_namespace: str | None = None
+    """Namespace of the Zalando postgres-operator (it connects to 5432 and 8008)."""
+    redis_in_cluster: bool = False
+    """True when Redis runs as pods in the namespace."""
+    keda_namespace: str | None = None
+    """Namespace of KEDA, whose operator reads the queue length from in-cluster Redis."""
+    monitoring_namespace: str | None = None
+    """Namespace of Prometheus, allowed to scrape metrics ports."""
+    egress_ports: tuple[int, ...] = (80, 443)
+    """Ports workflows may call on the public internet."""
+    private_egress_cidrs: tuple[str, ...] = ()
+    """Private ranges workflows may additionally call (internal APIs), on ``egress_ports``."""
+
+
+def network_policies(plan: NetworkPlan) -> list[dict[str, Any]]:
+    """Default deny plus the allow rules of the module docstring's table, as NetworkPolicy manifests."""
+    ns = plan.namespace
+    clients = components_selector(DATABASE_CLIENTS)
+    n8n = components_selector(N8N_COMPONENTS)
+    policies = [
+        _policy("default-deny", ns, {}, ingress=[], egress=[]),
+        _policy("allow-dns", ns, {}, egress=[{
+            "to": [{"namespaceSelector": namespace_selector("kube-system"),
+                    "podSelector": {"matchLabels": {"k8s-app": "kube-dns"}}}],
+            "ports": _ports(53, protocol="UDP") + _ports(53),
+        }]),
+    ]
+
+    postgres_to: list[dict[str, Any]] = [ip_block(c) for c in plan.data_cidrs]
+    if plan.patroni_cluster:
+        postgres_to.insert(0, {"podSelector": spilo_selector(plan.patroni_cluster)})
+    if postgres_to:
+        policies.append(_policy("postgres-clients", ns, clients,
+                                egress=[{"to": postgres_to, "ports": _ports(POSTGRES_PORT)}]))
+
+    redis_to: list[dict[str, Any]] = [ip_block(c) for c in plan.data_cidrs]
+    if plan.redis_in_cluster:
+        redis_to.insert(0, {"podSelector": {"matchLabels": SELECTORS[REDIS]}})
+        redis_from: list[dict[str, Any]] = [{"podSelector": n8n}]
+        if plan.keda_namespace:
+            redis_from.append({"namespaceSelector": namespace_selector(plan.keda_namespace)})
+        policies.append(_policy("redis-server", ns, {"matchLabels": SELECTORS[REDIS]},
+                                ingress=[{"from": redis_from, "ports": _ports(REDIS_PORT)}]))
+    if redis_to:
+        policies.append(_policy("redis-clients", ns, n8n, egress=[{"to": redis_to, "ports": _ports(REDIS_PORT)}]))
+
+    if plan.patroni_cluster:
+        members = spilo_selector(plan.patroni_cluster)
+        peer_ports = _ports(POSTGRES_PORT, PATRONI_API_PORT)
+        ingress: list[dict[str, Any]] = [
+            {"from": [{"podSelector": members}], "ports": peer_ports},
+            {"from": [{"podSelector": clients}], "ports": _ports(POSTGRES_PORT)},
+        ]
+        if plan.operator_namespace:
+            ingress.append({"from": [{"namespaceSelector": namespace_selector(plan.operator_namespace)}],
+                            "ports": peer_ports})
+        policies.append(_policy("patroni", ns, members, ingress=ingress, egress=[
+            {"to": [{"podSelector": members}], "ports": peer_ports},
+            {"to": [ip_block("0.0.0.0/0", [LINK_LOCAL])], "ports": _ports(443)},
+        ]))
+
+    policies.append(_policy("aws-api", ns, {"matchLabels": dict([AWS_ACCESS_LABEL])},
+                            egress=[{"to": [ip_block("0.0.0.0/0", [LINK_LOCAL])], "ports": _ports(443)}]))
+
+    workflow_to = [ip_block("0.0.0.0/0", NON_PUBLIC_CIDRS)] + [ip_block(c) for c in plan.private_egress_cidrs]
+    policies.append(_policy("workflow-egress", ns, components_selector(WORKFLOW_RUNNERS),
+                            egress=[{"to": workflow_to, "ports": _ports(*plan.egress_ports)}]))
+
+    if plan.monitoring_namespace:
+        prometheus = [{"namespaceSelector": namespace_selector(plan.monitoring_namespace)}]
+        policies.append(_policy("metrics-n8n", ns, n8n,
+                                ingress=[{"from": prometheus, "ports": _ports(names.N8N_PORT)}]))
+        if plan.redis_in_cluster:
+            policies.append(_policy("metrics-redis", ns, {"matchLabels": SELECTORS[REDIS]},
+                                    ingress=[{"from": prometheus, "ports": _ports(REDIS_EXPORTER_PORT)}]))
+        if plan.patroni_cluster:
+            policies.append(_policy("metrics-patroni", ns, spilo_selector(plan.patroni_cluster), ingress=[
+                {"from": prometheus, "ports": _ports(PATRONI_API_PORT, POSTGRES_EXPORTER_PORT)}]))
+    return policies
+
+
+# --- quota --------------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class QuotaWorkload:
+    """One workload's share of the namespace budget: its most replicas times its containers' resources."""
+
+    name: str
+    """Workload name (for error messages and docs)."""
+    max_replicas: int
+    """Most pods at once (max replicas, members, ...)."""
+    containers: tuple[Any, ...]
+    """settings.Resources of each container of one pod."""
+
+
+def _cpu(millis: int) -> str:
+    return f"{millis}m"
+
+
+def _mem(nbytes: int) -> str:
+    return f"{math.ceil(nbytes / 2**20)}Mi"
+
+
+def quota_hard(workloads: list[QuotaWorkload], headroom: float = 1.5, extra_pods: int = 10) -> dict[str, str]:
+    """ResourceQuota ``hard`` limits: sum over workloads of max replicas x per-pod requests/limits, times ``headroom``.
+
+    Headroom (>= 1) covers rolling-update surge, Jobs and sidecars added later; ``extra_pods`` likewise for the
+    pod count.
+    """
+    if headroom < 1:
+        raise ValueError(f"headroom must be >= 1, got {headroom}")
+    totals = {"requests.cpu": 0, "limits.cpu": 0, "requests.memory": 0, "limits.memory": 0}
+    pods = 0
+    for w in workloads:
+        if w.max_replicas < 0:
+            raise ValueError(f"{w.name}: max_replicas must be >= 0")
+        pods += w.max_replicas
+        for r in w.containers:
+            totals["requests.cpu"] += w.max_replicas * cpu_millis(r.cpu_request)
+            totals["limits.cpu"] += w.max_replicas * cpu_millis(r.cpu_limit)
+            totals["requests.memory"] += w.max_replicas * quantity_bytes(r.memory_request)
+            totals["limits.memory"] += w.max_replicas * quantity_bytes(r.memory_limit)
+    hard = {k: (_cpu if k.endswith("cpu") else _mem)(math.ceil(v * headroom)) for k, v in totals.items()}
+    hard["pods"] = str(math.ceil(pods * headroom) + extra_pods)
+    return hard
+
+
+def quota_manifest(name: str, namespace: str, hard: dict[str, str]) -> dict[str, Any]:
+    """The ResourceQuota."""
+    return {"apiVersion": "v1", "kind": "ResourceQuota", "metadata": k8s.metadata(name, namespace, "quota"),
+            "spec": {"hard": dict(hard)}}
+
+
+def limit_range_manifest(name: str, namespace: str, workloads: list[QuotaWorkload]) -> dict[str, Any]:
+    """LimitRange: small defaults for containers that set nothing (so the quota admits them), and a per-container
+    maximum equal to the largest limit any configured container has."""
+    resources = [r for w in workloads for r in w.containers]
+    max_cpu = max((cpu_millis(r.cpu_limit) for r in resources), default=1000)
+    max_mem = max((quantity_bytes(r.memory_limit) for r in resources), default=2**30)
+    return {
+        "apiVersion": "v1", "kind": "LimitRange", "metadata": k8s.metadata(name, namespace, "quota"),
+        "spec": {"limits": [{
+            "type": "Container",
+            "default": {"cpu": _cpu(min(500, max_cpu)), "memory": _mem(min(512 * 2**20, max_mem))},
+            "defaultRequest": {"cpu": _cpu(min(100, max_cpu)), "memory": _mem(min(128 * 2**20, max_mem))},
+            "max": {"cpu": _cpu(max_cpu), "memory": _mem(max_mem)},
+        }]},
+    }
+
+
+def quota_workloads(settings: Any) -> list[QuotaWorkload]:
+    """The namespace's workloads at their maximum scale, from the stack settings."""
+    n = settings.n8n
+    out = [
+        QuotaWorkload("main", n.main.max_replicas, (n.main.resources, n.runners)),
+        QuotaWorkload("webhook", n.webhook.max_replicas, (n.webhook.resources,)),
+        QuotaWorkload("worker", n.worker.max_replicas, (n.worker.resources, n.runners)),
+    ]
+    if settings.database.engine == "patroni":
+        p = settings.database.patroni
+        out.append(QuotaWorkload("patroni", p.members, (p.resources,)))
+    if settings.redis.mode == "in-cluster":
+        mem = settings.redis.in_cluster.memory
+        redis = type(n.runners)(cpu_request="100m", cpu_limit="1", memory_request=mem, memory_limit=mem)
+        out.append(QuotaWorkload("redis", 1, (redis,)))
+    return out
+
+
+# --- component ----------------------------------------------------------------------------------------------------
+
+
+class N8nNamespaceArgs(TypedDict):
+    """The namespace n8n and its in-cluster data layer live in."""
+
+    name: str
+    """Namespace name."""
+    pod_security: str
+    """Pod Security level *enforced*: ``restricted``, or ``baseline`` when the database engine is patroni (Spilo
+    pods set no seccompProfile/capabilities). ``audit`` and ``warn`` stay ``restricted`` regardless."""
+    network: NetworkPlan
+    """Inputs of the network policies (data CIDRs, Patroni cluster, neighbouring namespaces)."""
+    quota_workloads: list[QuotaWorkload]
+    """Workloads at maximum scale, to size the ResourceQuota and LimitRange (see :func:`quota_workloads`)."""
+    quota_headroom: float
+    """Multiplier (>= 1) over the summed workloads."""
+    protect: bool
+    """Protect the namespace (deleting it deletes every PVC and Secret in it)."""
+
+
+class N8nNamespace(pulumi.ComponentResource):
+    """The n8n namespace with Pod Security (enforced as configured, audited and warned at `restricted`),
+    default-deny network policies and a resource budget."""
+
+    namespace_name: str
+    """Name of the namespace (known up front)."""
+    namespace: Any
+    """The Namespace resource: depend on it before creating anything inside."""
+    policies: list[Any]
+    """The NetworkPolicy resources."""
+
+    def __init__(self, name: str, args: N8nNamespaceArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("n8n:index:Namespace", name, None, opts)
+        ns = args["name"]
+        if args["network"].namespace != ns:
+            raise ValueError(f"network plan is for namespace {args['network'].namespace!r}, not {ns!r}")
+        self.namespace = k8s.apply(name, namespace_manifest(ns, args["pod_security"]), pulumi.ResourceOptions(
+            parent=self, protect=args["protect"], retain_on_delete=True))
+        inside = pulumi.ResourceOptions(parent=self, depends_on=[self.namespace])
+        self.policies = [k8s.apply(name, m, inside) for m in network_policies(args["network"])]
+        k8s.apply(name, quota_manifest(f"{ns}-budget", ns, quota_hard(args["quota_workloads"],
+                                                                     args["quota_headroom"])), inside)
+        k8s.apply(name, limit_range_manifest(f"{ns}-defaults", ns, args["quota_workloads"]), inside)
+        self.namespace_name = ns
+        self.register_outputs({"namespace_name": ns})
