@@ -407,7 +407,8 @@ def cross_field_problems(s: Settings) -> list[Problem]:
             bad("database.patroni.restore.sourceCluster", pat.restore.source_cluster,
                 "must differ from database.patroni.clusterName: restore into a new cluster so both keep their archive")
         if pat.restore is not None and not s.on_eks:
-            bad("database.patroni.restore", "(set)", "restoring from the WAL archive needs an EKS cluster (cluster.name)")
+            bad("database.patroni.restore", "(set)",
+                "restoring from the WAL archive needs an EKS cluster (cluster.name)")
         if pat.members == 1:
             bad("database.patroni.members", 1, "must be 2 or more: the operator's PodDisruptionBudget keeps the "
                 "primary (minAvailable 1), which a single member can never satisfy, so node drains would block")
