@@ -13,6 +13,9 @@ RUNNERS_AUTH_TOKEN = "runners-auth-token"
 """Key of N8N_RUNNERS_AUTH_TOKEN (shared by n8n and its runner sidecar) in N8N_SECRET."""
 LICENSE_KEY = "license-activation-key"
 """Key of the optional n8n license activation key in N8N_SECRET."""
+SECRETS_REVISION_ANNOTATION = "n8n.io/secrets-revision"
+"""Pod-template annotation carrying a hash of N8N_SECRET's values (``Secrets.revision``): pods that read the Secret
+at start roll, and the database bootstrap Job is replaced (so re-run), when any value changes."""
 
 WORKER_POOL_LABEL = ("n8n.io/pool", "workers")
 """Node label of the spot node group dedicated to workers; workers require it by node affinity."""

@@ -111,7 +111,7 @@ class N8nPlatform(pulumi.ComponentResource):
             webhook_resources=n.webhook.resources,
             worker_replicas=n.worker.min_replicas, worker_resources=n.worker.resources,
             runners_resources=n.runners, spot_pool=pool is not None,
-            depends_on=[secrets, database, redis]), child)
+            depends_on=[secrets, database, redis], secrets_revision=secrets.revision), child)
         WorkerAutoscaling(f"{name}-autoscaling", WorkerAutoscalingArgs(
             namespace=s.namespace, deployment=workloads.object_name("worker"), redis=redis.connection,
             min_replicas=n.worker.min_replicas, max_replicas=n.worker.max_replicas,
@@ -192,12 +192,13 @@ class N8nPlatform(pulumi.ComponentResource):
                 "vpc_id": s.cluster.vpc_id, "subnet_ids": s.cluster.private_subnet_ids,
                 "node_security_group_id": s.cluster.node_security_group_id, "kms_key_arn": None,
                 "ca_bundle_pem": None, "tags": s.aws.tags, "protect": s.protect,
+                "secrets_revision": secrets.revision,
             }, after)
         wal = (S3Location(archive.bucket_name, archive.bucket_arn, storage.WAL_PREFIX, archive.kms_key_arn,
                           s.aws.region) if archive is not None else None)
         return PatroniDatabase(f"{name}-db", {
             "namespace": s.namespace, "cluster_name": s.database.patroni.cluster_name, "database": s.database,
             "archive": wal, "oidc": facts.oidc if facts else None, "pod_service_account": None,
-            "docker_image": None, "protect": s.protect,
+            "docker_image": None, "protect": s.protect, "secrets_revision": secrets.revision,
         }, pulumi.ResourceOptions(parent=self, depends_on=[d for d in (
             secrets, namespace, addons.postgres_operator, addons.internal_ca_issuer) if d]))

@@ -7,15 +7,24 @@ with ``stringData``; n8n reads them through ``*_FILE`` variables from the mounte
 
 Rotation
 --------
-- **Database password** (``<name>-db-password``): ``pulumi up --replace <its URN>`` generates a new one; the role
-  bootstrap sets it on the n8n role and the n8n pods must be restarted to read it (the old one stops working
-  when the role is altered: expect a short window of failed connections; roll n8n right after).
-- **Redis password / AUTH token** (``<name>-redis-password``): replace the same way. ElastiCache is configured with
-  ``auth_token_update_strategy = ROTATE``: the new token is added and the old one keeps working, so roll the n8n
-  pods, then switch the strategy to SET in a follow-up update to drop the old token. In-cluster Redis reads the
-  password at start: restart Redis and n8n together (seconds of queue unavailability; jobs persist in the AOF).
+Every value written into the Secret feeds :attr:`Secrets.revision`, a short hash that the platform places as the
+pod-template annotation :data:`names.SECRETS_REVISION_ANNOTATION` on every n8n Deployment and on the database
+bootstrap Job. Changing any value therefore rolls the n8n pods (which read the files only at start) and replaces
+the bootstrap Job (Job pod templates are immutable: pulumi-kubernetes replaces the Job, which re-runs it), all in
+the same ``pulumi up``: the Job waits for the Secret, the n8n Deployments wait for the database component (the Job
+included, and Pulumi awaits the Job's completion), so n8n starts with a password the role already has.
+
+- **Database password** (``<name>-db-password``): ``pulumi up --replace <its URN>`` generates a new one; the
+  bootstrap Job sets it on the n8n role, then the n8n pods roll. Between the ALTER ROLE and the roll, running
+  pods keep their open connections but new ones fail: expect a short window of failed connections.
+- **Redis password / AUTH token** (``<name>-redis-password``): replace the same way; the n8n pods roll.
+  ElastiCache is configured with ``auth_token_update_strategy = ROTATE``: the new token is added and the old one
+  keeps working during the roll; switch the strategy to SET in a follow-up update to drop the old token. In-cluster
+  Redis reads the password at start and does not roll by itself: restart its StatefulSet as soon as the update has
+  written the Secret, or the n8n rollout cannot become ready (seconds of queue unavailability; jobs persist in the
+  AOF).
 - **Runner auth token** (``<name>-runners-token``): shared only by n8n and its runner sidecar in the same pod;
-  replace it and roll main and workers, any time.
+  replace it any time, the pods roll.
 - **Encryption key: NEVER rotate.** n8n encrypts every stored credential with ``N8N_ENCRYPTION_KEY``; a new key
   makes all existing credentials undecryptable. It is protected against deletion and replacement (``protect``),
   and escrowed in AWS Secrets Manager under a customer KMS key with a 30-day recovery window so that losing the
@@ -25,6 +34,9 @@ Rotation
 
 from __future__ import annotations
 
+import hashlib
+import json
+from collections.abc import Mapping
 from typing import Any, TypedDict
 
 import pulumi
@@ -38,6 +50,31 @@ ENCRYPTION_KEY_LENGTH = 48
 """Length of a generated N8N_ENCRYPTION_KEY (alphanumeric, ~285 bits)."""
 ESCROW_RECOVERY_DAYS = 30
 """Days a deleted escrow secret can still be restored (the maximum Secrets Manager allows)."""
+REVISION_LENGTH = 16
+"""Hex characters of :func:`revision` (64 bits: collisions between two revisions of one Secret are negligible)."""
+
+
+def revision(values: Mapping[str, str]) -> str:
+    """Short sha256 over every key and value of the Secret: changes when any value (or key) changes, and does not
+    depend on the order of ``values``. Computed from secrets, so :attr:`Secrets.revision` is a Pulumi secret; see
+    :func:`placeable_revision` for why it is placed in pod templates in the clear."""
+    canonical = json.dumps(dict(values), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(canonical.encode()).hexdigest()[:REVISION_LENGTH]
+
+
+def placeable_revision(secrets_revision: pulumi.Input[str] | None) -> pulumi.Output[str] | None:
+    """:attr:`Secrets.revision` without its secret flag, as components place it in a pod template (None stays None).
+
+    The engine would keep a secret annotation secret at its leaf, but the Python SDK, whenever it reads properties
+    back (``pulumi.runtime.rpc.deserialize_property``), pushes secretness up to the top-level property: the whole
+    ``spec`` of the Deployment or Job becomes a secret in the outputs the program sees and in the offline plan
+    (tools/offline.py), which then renders every leaf of those specs as ``[secret]``, so the schema and checkov
+    gates could no longer check them. The value is safe in the clear: 64 bits of sha256 over values that include
+    three random ~238-bit passwords.
+    """
+    if secrets_revision is None:
+        return None
+    return pulumi.Output.unsecret(pulumi.Output.from_input(secrets_revision))
 
 
 def secret_manifest(namespace: str, values: dict[str, Any]) -> dict[str, Any]:
@@ -83,6 +120,10 @@ class Secrets(pulumi.ComponentResource):
     """Redis password / ElastiCache AUTH token (secret)."""
     escrow_arn: pulumi.Output[str] | None
     """ARN of the Secrets Manager secret holding the encryption key; None without escrow."""
+    revision: pulumi.Output[str]
+    """:func:`revision` of every value in the Secret (secret). It resolves only after the Secret is written, so a
+    resource taking it as an input waits for the Secret; placed (through :func:`placeable_revision`) as the
+    pod-template annotation :data:`names.SECRETS_REVISION_ANNOTATION` of whatever reads the Secret only at start."""
 
     def __init__(self, name: str, args: SecretsArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("n8n:index:Secrets", name, None, opts)
@@ -112,9 +153,12 @@ class Secrets(pulumi.ComponentResource):
             values[names.LICENSE_KEY] = pulumi.Output.secret(args["license_activation_key"])
         secret = k8s.apply(name, secret_manifest(args["namespace"], values), child)
         self.secret_name = secret.metadata.apply(lambda m: m.name)
+        written = pulumi.Output.all(secret.id, pulumi.Output.all(**values))  # carries the dependency on the Secret
+        self.revision = pulumi.Output.secret(written.apply(lambda w: revision(w[1])))
         self.escrow_arn = self._escrow(name, encryption_key, args["protect"]) if args["escrow"] else None
         self.register_outputs({"secret_name": self.secret_name, "db_password": self.db_password,
-                               "redis_password": self.redis_password, "escrow_arn": self.escrow_arn})
+                               "redis_password": self.redis_password, "escrow_arn": self.escrow_arn,
+                               "revision": self.revision})
 
     def _escrow(self, name: str, encryption_key: pulumi.Output[str], protect: bool) -> pulumi.Output[str]:
         """Secrets Manager copy of the encryption key, under its own customer key; both survive stack deletion."""

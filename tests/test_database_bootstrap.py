@@ -17,7 +17,7 @@ import pytest
 
 from n8n_platform import names
 from n8n_platform.connections import CaBundle, DatabaseConnection, SecretKeyRef
-from n8n_platform.database.bootstrap import bootstrap_manifests, bootstrap_sql, psql_command
+from n8n_platform.database.bootstrap import JOB_TTL_SECONDS, bootstrap_manifests, bootstrap_sql, psql_command
 from n8n_platform.database.common import AdminLogin
 
 PG_BIN = Path("/usr/lib/postgresql/15/bin")
@@ -203,9 +203,10 @@ def _connection(ca: CaBundle | None, ssl: bool = True) -> DatabaseConnection:
                               password=SecretKeyRef(names.N8N_SECRET, names.DB_PASSWORD), ssl=ssl, ca=ca)
 
 
-def _job_manifests(ca: CaBundle | None = None) -> list[dict]:
+def _job_manifests(ca: CaBundle | None = None, secrets_revision: str | None = None) -> list[dict]:
     return bootstrap_manifests(name="n8n-db-bootstrap", namespace="n8n", connection=_connection(ca),
-                               admin=AdminLogin("db-admin"), connection_limit=200, statement_timeout_s=300)
+                               admin=AdminLogin("db-admin"), connection_limit=200, statement_timeout_s=300,
+                               secrets_revision=secrets_revision)
 
 
 def _env(container: dict) -> dict:
@@ -244,3 +245,19 @@ def test_job_manifests_pass_kubernetes_validate_and_checkov() -> None:
     result = checkov([*manifests, deny_all])
     assert result.failed == []
     assert {s[0] for s in result.skipped} <= {"CKV_K8S_43"}
+
+
+def test_job_pod_template_carries_the_secrets_revision_so_a_new_password_replaces_and_reruns_it() -> None:
+    job = _job_manifests(secrets_revision="fedcba9876543210")[2]
+    template = job["spec"]["template"]["metadata"]
+    assert template["annotations"] == {names.SECRETS_REVISION_ANNOTATION: "fedcba9876543210"}
+    assert template["labels"]  # labels kept beside it
+    assert names.SECRETS_REVISION_ANNOTATION not in job["metadata"].get("annotations", {})
+    assert job["spec"]["ttlSecondsAfterFinished"] == JOB_TTL_SECONDS  # replaced Jobs do not pile up
+    assert "annotations" not in _job_manifests()[2]["spec"]["template"]["metadata"]
+
+
+def test_job_with_a_revision_still_passes_strict_validation() -> None:
+    from tools.gates import schema_errors
+
+    assert schema_errors(_job_manifests(secrets_revision="fedcba9876543210")) == []

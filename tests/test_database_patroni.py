@@ -9,6 +9,7 @@ import subprocess
 import tempfile
 from pathlib import Path
 
+import pulumi
 import pytest
 import yaml
 
@@ -24,7 +25,7 @@ from n8n_platform.database.patroni import (
 from n8n_platform.database.patroni_config import dcs_settings, patroni_config, unknown_keys
 from n8n_platform.irsa import OidcProvider
 from n8n_platform.settings import DatabaseSettings, PatroniSettings, PitrRestore
-from tests.harness import run
+from tests.harness import is_secret, run
 
 ROOT = Path(__file__).resolve().parent.parent
 PATRONI = ROOT / ".venv" / "bin" / "patroni"
@@ -165,14 +166,14 @@ def test_cr_and_certificate_pass_the_crd_field_check() -> None:
 
 # --- the component under mocks ------------------------------------------------------------------------------------
 
-def _component(protect: bool = True, archive: S3Location | None = ARCHIVE):
+def _component(protect: bool = True, archive: S3Location | None = ARCHIVE, **extra):
     holder = {}
 
     def program() -> None:
         holder["db"] = PatroniDatabase("n8n-db", PatroniDatabaseArgs(
             namespace="n8n", cluster_name="n8n-postgres", database=DatabaseSettings(engine="patroni"),
             archive=archive, oidc=OIDC if archive else None, pod_service_account=None, docker_image=None,
-            protect=protect))
+            protect=protect, **extra))
 
     return run(program), holder["db"]
 
@@ -213,3 +214,15 @@ def test_bootstrap_job_logs_in_as_the_operator_made_admin_and_verifies_tls() -> 
     env = {e["name"]: e["value"] for e in pod["containers"][0]["env"]}
     assert env["PGSSLMODE"] == "verify-full" and env["PGHOST"] == "n8n-postgres.n8n.svc"
     assert not rec.find(type="aws:iam/role:Role")  # no archive, no AWS role
+
+
+def test_bootstrap_job_carries_the_secrets_revision_so_a_new_n8n_password_reruns_it() -> None:
+    def job_of(rev: str):
+        rec, _ = _component(archive=None, secrets_revision=pulumi.Output.secret(rev))
+        return rec.one("kubernetes:batch/v1:Job")
+
+    job = job_of("0123456789abcdef")
+    assert not is_secret(job.inputs["spec"])
+    assert job.inputs["spec"]["template"]["metadata"]["annotations"] == {
+        names.SECRETS_REVISION_ANNOTATION: "0123456789abcdef"}
+    assert job_of("fedcba9876543210").inputs["spec"]["template"] != job.inputs["spec"]["template"]

@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 import subprocess
 
+import pulumi
 import pytest
 
 from n8n_platform import names
@@ -25,7 +26,7 @@ NODE_SG = "sg-0a1b2c3d4e5f60718"
 INSTANCE = "aws:rds/instance:Instance"
 
 
-def _run(protect: bool = True, kms_key_arn: str | None = None, rds: RdsSettings | None = None):
+def _run(protect: bool = True, kms_key_arn: str | None = None, rds: RdsSettings | None = None, **extra):
     holder = {}
 
     def program() -> None:
@@ -33,7 +34,7 @@ def _run(protect: bool = True, kms_key_arn: str | None = None, rds: RdsSettings 
             identifier="n8n-prod", namespace="n8n",
             database=DatabaseSettings(rds=rds or RdsSettings()), vpc_id="vpc-0a1b2c3d4e5f60718",
             subnet_ids=["subnet-0a1b2c3d", "subnet-1a1b2c3d"], node_security_group_id=NODE_SG,
-            kms_key_arn=kms_key_arn, ca_bundle_pem=None, tags={"env": "prod"}, protect=protect))
+            kms_key_arn=kms_key_arn, ca_bundle_pem=None, tags={"env": "prod"}, protect=protect, **extra))
 
     return run(program), holder["db"]
 
@@ -193,3 +194,12 @@ def test_both_engines_give_n8n_the_same_connection_shape(rec_db) -> None:
     assert {rds.connection.ca.source, patroni.connection.ca.source} == {"configMap", "secret"}
     fields = [[f.name for f in dataclasses.fields(c)] for c in (rds.connection, patroni.connection)]
     assert fields[0] == fields[1]
+
+
+def test_bootstrap_job_carries_the_secrets_revision_so_a_new_n8n_password_reruns_it() -> None:
+    rec, _ = _run(secrets_revision=pulumi.Output.secret("0123456789abcdef"))
+    job = rec.one("kubernetes:batch/v1:Job")
+    assert not is_secret(job.inputs["spec"])  # placed in the clear: the Job's spec stays checkable
+    assert job.inputs["spec"]["template"]["metadata"]["annotations"] == {
+        names.SECRETS_REVISION_ANNOTATION: "0123456789abcdef"}
+    assert job.inputs["spec"]["ttlSecondsAfterFinished"] > 0

@@ -138,3 +138,24 @@ def test_secrets_are_not_in_plain_text():
                     for c in m["spec"]["template"]["spec"]["containers"] for e in c["env"]}
     assert {"N8N_ENCRYPTION_KEY", "DB_POSTGRESDB_PASSWORD", "QUEUE_BULL_REDIS_PASSWORD"}.isdisjoint(names_in_env)
     assert "N8N_ENCRYPTION_KEY_FILE" in names_in_env
+
+
+def test_secrets_revision_annotates_every_pod_template_in_the_clear_so_specs_stay_reviewable():
+    rec = run(lambda: N8nApp("n8n", args(secrets_revision=pulumi.Output.secret("0123456789abcdef"))))
+    deployments = rec.find(DEPLOYMENT)
+    assert len(deployments) == 3
+    for d in deployments:
+        # a secret annotation would turn the whole spec secret here and in the plan (see secrets.placeable_revision)
+        assert not is_secret(d.inputs["spec"]), d.name
+        annotations = d.inputs["spec"]["template"]["metadata"]["annotations"]
+        assert annotations[names.SECRETS_REVISION_ANNOTATION] == "0123456789abcdef", d.name
+
+
+def test_a_different_secrets_revision_changes_every_pod_template():
+    def templates(rev: str) -> dict:
+        rec = run(lambda: N8nApp("n8n", args(secrets_revision=pulumi.Output.secret(rev))))
+        return {d.name: d.inputs["spec"]["template"] for d in rec.find(DEPLOYMENT)}
+
+    before, after = templates("0123456789abcdef"), templates("fedcba9876543210")
+    assert before.keys() == after.keys()
+    assert all(before[name] != after[name] for name in before)

@@ -432,6 +432,22 @@ def test_autoscaler_may_evict_draining_roles_but_not_a_single_main():
     assert w.SAFE_TO_EVICT not in deploy("main")["spec"]["template"]["metadata"].get("annotations", {})
 
 
+def test_every_deployment_carries_the_secrets_revision_so_a_changed_secret_rolls_it():
+    spec = dataclasses.replace(SPEC, secrets_revision="0123456789abcdef")
+    for role in w.roles(spec):
+        annotations = deploy(role, spec)["spec"]["template"]["metadata"]["annotations"]
+        assert annotations[names.SECRETS_REVISION_ANNOTATION] == "0123456789abcdef", role
+    # the other pod annotations stay, and the object metadata is untouched (only the pod template rolls pods)
+    assert deploy("worker", spec)["spec"]["template"]["metadata"]["annotations"][w.SAFE_TO_EVICT] == "true"
+    assert names.SECRETS_REVISION_ANNOTATION not in deploy("main", spec)["metadata"]["annotations"]
+
+
+def test_without_a_secrets_revision_no_deployment_gets_the_annotation():
+    for role in w.roles(SPEC):
+        template = deploy(role)["spec"]["template"]["metadata"]
+        assert names.SECRETS_REVISION_ANNOTATION not in template.get("annotations", {}), role
+
+
 # --- rollout, budgets, autoscaling --------------------------------------------------------------------------------
 
 

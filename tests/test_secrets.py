@@ -6,7 +6,15 @@ import pulumi
 import pytest
 
 from n8n_platform import names
-from n8n_platform.secrets import ESCROW_RECOVERY_DAYS, Secrets, escrow_secret_name, secret_manifest
+from n8n_platform.secrets import (
+    ESCROW_RECOVERY_DAYS,
+    REVISION_LENGTH,
+    Secrets,
+    escrow_secret_name,
+    placeable_revision,
+    revision,
+    secret_manifest,
+)
 from tests.harness import is_secret, plain, run
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
@@ -23,6 +31,7 @@ def _secrets(**overrides):
                 "protect": True, **overrides}
         s = Secrets("secrets", args)
         s.secret_name.apply(lambda v: outputs.setdefault("secret_name", v))
+        pulumi.export("revision", s.revision)
         pulumi.export("db_password", s.db_password)
         pulumi.export("redis_password", s.redis_password)
         if s.escrow_arn is not None:
@@ -130,3 +139,74 @@ def test_without_escrow_no_aws_resource_is_created_off_eks():
 def test_secret_manifest_places_values_under_string_data_only():
     m = secret_manifest("n8n", {"k": "v"})
     assert m["stringData"] == {"k": "v"} and "data" not in m and m["metadata"]["namespace"] == "n8n"
+
+
+# --- revision: the hash that rolls what reads the Secret ------------------------------------------------------------
+
+VALUES = {names.DB_PASSWORD: "a" * 40, names.REDIS_PASSWORD: "b" * 40, names.RUNNERS_AUTH_TOKEN: "c" * 40,
+          names.ENCRYPTION_KEY: "d" * 48}
+
+
+def test_revision_is_a_short_hex_hash_stable_for_the_same_values_in_any_order():
+    rev = revision(VALUES)
+    assert len(rev) == REVISION_LENGTH == 16 and int(rev, 16) >= 0
+    assert revision(dict(reversed(list(VALUES.items())))) == rev
+    assert revision(dict(VALUES)) == rev
+
+
+@pytest.mark.parametrize("key", sorted(VALUES))
+def test_revision_changes_when_any_single_value_changes(key):
+    assert revision({**VALUES, key: VALUES[key][:-1] + "z"}) != revision(VALUES)
+
+
+def test_revision_changes_when_a_key_is_added_or_values_move_between_keys():
+    assert revision({**VALUES, names.LICENSE_KEY: "lic"}) != revision(VALUES)
+    db, redis = VALUES[names.DB_PASSWORD], VALUES[names.REDIS_PASSWORD]
+    swapped = {**VALUES, names.DB_PASSWORD: redis, names.REDIS_PASSWORD: db}
+    assert revision(swapped) != revision(VALUES)
+    assert revision({"ab": "c"}) != revision({"a": "bc"})  # keys and values cannot run into each other
+
+
+def test_revision_does_not_contain_any_value():
+    rev = revision({"k": "0123456789abcdef"})
+    assert rev != "0123456789abcdef" and "0123456789abcdef" not in rev
+
+
+def test_component_revision_is_secret_and_hashes_exactly_what_the_secret_holds(generated):
+    rec, _ = generated
+    assert is_secret(rec.exports["revision"])
+    assert plain(rec.exports["revision"]) == revision(plain(_k8s_secret(rec).inputs["stringData"]))
+
+
+def test_component_revision_differs_when_a_secret_value_differs(generated):
+    rec, _ = generated
+    migrated, _ = _secrets(encryption_key=MIGRATED_KEY)
+    licensed, _ = _secrets(license_activation_key="lic-123")
+    revisions = {plain(r.exports["revision"]) for r in (rec, migrated, licensed)}
+    assert len(revisions) == 3
+    again, _ = _secrets()
+    assert plain(again.exports["revision"]) == plain(rec.exports["revision"])
+
+
+def test_component_revision_resolves_only_after_the_kubernetes_secret_is_written():
+    def program():
+        s = Secrets("secrets", {"namespace": "n8n", "encryption_key": None, "license_activation_key": None,
+                                "escrow": False, "protect": False})
+        import pulumi_kubernetes as k8s
+
+        k8s.core.v1.ConfigMap("consumer", metadata={"name": "c", "namespace": "n8n"}, data={"rev": s.revision})
+
+    rec = run(program)
+    secret = _k8s_secret(rec)
+    assert secret.name in rec.one("kubernetes:core/v1:ConfigMap").options["input_dependencies"]
+
+
+def test_placeable_revision_drops_the_secret_flag_and_keeps_the_value():
+    def program():
+        pulumi.export("placed", placeable_revision(pulumi.Output.secret("0123456789abcdef")))
+        pulumi.export("plain", placeable_revision("fedcba9876543210"))
+
+    rec = run(program)
+    assert rec.exports["placed"] == "0123456789abcdef" and not is_secret(rec.exports["placed"])
+    assert rec.exports["plain"] == "fedcba9876543210"
+    assert placeable_revision(None) is None

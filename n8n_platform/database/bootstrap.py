@@ -44,6 +44,8 @@ N8N_PASSWORD_DIR = "/etc/db-n8n"
 PASSWORD_GUC = "n8n_bootstrap.password"
 MIN_PASSWORD_LENGTH = 16
 JOB_RESOURCES = resource_settings("50m", "500m", "64Mi", "256Mi")
+JOB_TTL_SECONDS = 7 * 86400
+"""A finished bootstrap Job (and its pod and logs) is kept a week for inspection, then garbage-collected."""
 CHECKOV_SKIPS = {
     "CKV_K8S_43": "tags are pinned; digests are not resolvable offline",
 }
@@ -134,11 +136,17 @@ def psql_command(sql_path: str, password_path: str) -> list[str]:
 
 def bootstrap_manifests(*, name: str, namespace: str, connection: DatabaseConnection, admin: AdminLogin,
                         connection_limit: int, statement_timeout_s: int, idle_in_transaction_timeout_s: int = 60,
-                        image: str = POSTGRES_IMAGE) -> list[dict[str, Any]]:
+                        image: str = POSTGRES_IMAGE,
+                        secrets_revision: pulumi.Input[str] | None = None) -> list[dict[str, Any]]:
     """ServiceAccount, ConfigMap (the SQL) and Job that apply :func:`bootstrap_sql` for ``connection``.
 
     The Job logs in with ``admin`` (files from its Secret) and reads the n8n password from ``names.N8N_SECRET``
     / ``connection.password``; Pod Security ``restricted``; retried with back-off while the server comes up.
+
+    ``secrets_revision`` (``Secrets.revision``) becomes the pod-template annotation
+    :data:`names.SECRETS_REVISION_ANNOTATION`. A Job's pod template is immutable, and pulumi-kubernetes lists
+    ``.spec.template`` of ``batch/v1`` Jobs among the fields that force a replacement (delete first: the name is
+    fixed), so a new password re-runs the bootstrap. Finished Jobs are deleted after :data:`JOB_TTL_SECONDS`.
     """
     sql = bootstrap_sql(connection.database, connection.user, connection.schema, connection_limit,
                         statement_timeout_s, idle_in_transaction_timeout_s)
@@ -179,6 +187,9 @@ def bootstrap_manifests(*, name: str, namespace: str, connection: DatabaseConnec
         k8s.empty_dir("tmp", "16Mi"),
         *ca_volumes,
     ]
+    template_meta: dict[str, Any] = {"labels": k8s.labels(BOOTSTRAP)}
+    if secrets_revision is not None:
+        template_meta["annotations"] = {names.SECRETS_REVISION_ANNOTATION: secrets_revision}
     job = {
         "apiVersion": "batch/v1",
         "kind": "Job",
@@ -186,9 +197,9 @@ def bootstrap_manifests(*, name: str, namespace: str, connection: DatabaseConnec
         "spec": {
             "backoffLimit": 6,
             "activeDeadlineSeconds": 1800,
-            "ttlSecondsAfterFinished": 7 * 86400,
+            "ttlSecondsAfterFinished": JOB_TTL_SECONDS,
             "template": {
-                "metadata": {"labels": k8s.labels(BOOTSTRAP)},
+                "metadata": template_meta,
                 "spec": {
                     "serviceAccountName": name,
                     "automountServiceAccountToken": False,

@@ -26,7 +26,7 @@ tools/gates.CUSTOM_RESOURCES). What the operator decides, not this resource, and
 
 from __future__ import annotations
 
-from typing import Any, TypedDict
+from typing import Any, NotRequired, TypedDict
 
 import pulumi
 
@@ -34,6 +34,7 @@ from .. import k8s, names
 from ..connections import CaBundle, DatabaseConnection, SecretKeyRef
 from ..irsa import OidcProvider, irsa_role
 from ..namespace import spilo_selector
+from ..secrets import placeable_revision
 from ..settings import DatabaseSettings, PatroniSettings
 from .bootstrap import apply_manifests, bootstrap_manifests
 from .common import AdminLogin, S3Location, aws_web_identity
@@ -205,6 +206,10 @@ class PatroniDatabaseArgs(TypedDict):
     """Spilo image override; default: the operator's."""
     protect: bool
     """Protect the ``postgresql`` resource (and retain it on delete): deleting it deletes the database."""
+    secrets_revision: NotRequired[pulumi.Input[str] | None]
+    """``Secrets.revision`` (hash of the n8n Secret's values), placed on the bootstrap Job's pod template (without its
+    secret flag, see ``secrets.placeable_revision``): a new n8n password replaces the Job, which sets it on the role.
+    Omitted or None: the Job runs only when first created."""
 
 
 class PatroniDatabase(pulumi.ComponentResource):
@@ -248,7 +253,8 @@ class PatroniDatabase(pulumi.ComponentResource):
         admin = AdminLogin(operator_secret(ADMIN_USER, cluster))
         apply_manifests(f"{name}-bootstrap", bootstrap_manifests(
             name=f"{cluster}-bootstrap", namespace=namespace, connection=self.connection, admin=admin,
-            connection_limit=database.connection_limit, statement_timeout_s=database.statement_timeout_seconds),
+            connection_limit=database.connection_limit, statement_timeout_s=database.statement_timeout_seconds,
+            secrets_revision=placeable_revision(args.get("secrets_revision"))),
             pulumi.ResourceOptions(parent=self, depends_on=[cr]))
         self.cluster_name = pulumi.Output.from_input(cluster)
         self.host = pulumi.Output.from_input(self.connection.host)

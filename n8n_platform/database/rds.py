@@ -26,12 +26,13 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any, TypedDict
+from typing import Any, NotRequired, TypedDict
 
 import pulumi
 
 from .. import k8s, names
 from ..connections import CaBundle, DatabaseConnection, SecretKeyRef
+from ..secrets import placeable_revision
 from ..settings import DatabaseSettings, RdsSettings
 from .bootstrap import apply_manifests, bootstrap_manifests
 from .common import AdminLogin
@@ -150,6 +151,10 @@ class RdsDatabaseArgs(TypedDict):
     """Tags for every AWS resource."""
     protect: bool
     """Protect the instance, key and parameter group (they are also retained on delete)."""
+    secrets_revision: NotRequired[pulumi.Input[str] | None]
+    """``Secrets.revision`` (hash of the n8n Secret's values), placed on the bootstrap Job's pod template (without its
+    secret flag, see ``secrets.placeable_revision``): a new n8n password replaces the Job, which sets it on the role.
+    Omitted or None: the Job runs only when first created."""
 
 
 class RdsDatabase(pulumi.ComponentResource):
@@ -217,7 +222,8 @@ class RdsDatabase(pulumi.ComponentResource):
         self.connection = rds_connection(instance.address, database, ca_name)
         apply_manifests(f"{name}-bootstrap", bootstrap_manifests(
             name=f"{ident}-bootstrap", namespace=namespace, connection=self.connection, admin=admin,
-            connection_limit=database.connection_limit, statement_timeout_s=database.statement_timeout_seconds),
+            connection_limit=database.connection_limit, statement_timeout_s=database.statement_timeout_seconds,
+            secrets_revision=placeable_revision(args.get("secrets_revision"))),
             pulumi.ResourceOptions(parent=self, depends_on=[instance, secret]))
 
         self.address = instance.address

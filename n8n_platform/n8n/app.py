@@ -11,6 +11,7 @@ from typing import Any, NotRequired, TypedDict
 import pulumi
 
 from .. import k8s, names
+from ..secrets import placeable_revision
 from .env import N8nEnvInputs, base_url
 from .workloads import N8nWorkloads, RoleShape, autoscaled, object_name, role_manifests, roles, validate
 
@@ -52,6 +53,11 @@ class N8nAppArgs(TypedDict):
     """The dedicated spot node group exists: workers tolerate its taint and require its label."""
     depends_on: NotRequired[Sequence[pulumi.Resource]]
     """Resources the workloads wait for (the n8n Secret, CA bundles, the database and Redis)."""
+    secrets_revision: NotRequired[pulumi.Input[str] | None]
+    """``Secrets.revision``: a hash of the n8n Secret's values, placed as the pod-template annotation
+    ``n8n.io/secrets-revision`` of main, webhook processors and workers, so that changing any secret rolls them
+    (n8n reads its secret files only at start). Placed without its secret flag (see
+    ``secrets.placeable_revision``). Omitted or None: no annotation, pods roll only on spec changes."""
 
 
 class N8nApp(pulumi.ComponentResource):
@@ -133,6 +139,7 @@ def workloads_spec(args: N8nAppArgs) -> N8nWorkloads:
         worker=RoleShape(replicas=args["worker_replicas"], resources=args["worker_resources"]),
         runners_resources=args["runners_resources"],
         spot_pool=args["spot_pool"],
+        secrets_revision=placeable_revision(args.get("secrets_revision")),
     )
 
 

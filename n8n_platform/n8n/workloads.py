@@ -126,6 +126,10 @@ class N8nWorkloads:
     """Resources of each n8nio/runners sidecar."""
     spot_pool: bool
     """The dedicated spot node group exists: workers tolerate its taint and require its label."""
+    secrets_revision: pulumi.Input[str] | None = None
+    """Hash of the n8n Secret's values (``Secrets.revision``), placed as the pod-template annotation
+    :data:`names.SECRETS_REVISION_ANNOTATION` of every Deployment: n8n reads its secret files only at start, so a
+    changed Secret must roll the pods. None: no annotation."""
 
 
 # --- small facts --------------------------------------------------------------------------------------------------
@@ -361,7 +365,9 @@ def deployment(spec: N8nWorkloads, role: Role) -> dict[str, Any]:
     annotations = k8s.checkov_skips(DIGEST_SKIP)
     if role == "main":
         annotations["pulumi.com/timeoutSeconds"] = str(MAIN_TIMEOUT_SECONDS)
-    pod_annotations = {SAFE_TO_EVICT: "true"} if role in ("webhook", "worker") else {}
+    pod_annotations: dict[str, Any] = {SAFE_TO_EVICT: "true"} if role in ("webhook", "worker") else {}
+    if spec.secrets_revision is not None:
+        pod_annotations[names.SECRETS_REVISION_ANNOTATION] = spec.secrets_revision
     template_meta: dict[str, Any] = {"labels": {**k8s.labels(role, APP), **version_label}}
     if pod_annotations:
         template_meta["annotations"] = pod_annotations
