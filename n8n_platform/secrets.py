@@ -65,12 +65,10 @@ def revision(values: Mapping[str, str]) -> str:
 def placeable_revision(secrets_revision: pulumi.Input[str] | None) -> pulumi.Output[str] | None:
     """:attr:`Secrets.revision` without its secret flag, as components place it in a pod template (None stays None).
 
-    The engine would keep a secret annotation secret at its leaf, but the Python SDK, whenever it reads properties
-    back (``pulumi.runtime.rpc.deserialize_property``), pushes secretness up to the top-level property: the whole
-    ``spec`` of the Deployment or Job becomes a secret in the outputs the program sees and in the offline plan
-    (tools/offline.py), which then renders every leaf of those specs as ``[secret]``, so the schema and checkov
-    gates could no longer check them. The value is safe in the clear: 64 bits of sha256 over values that include
-    three random ~238-bit passwords.
+    A secret leaf makes the Python SDK mark the whole top-level property secret when it reads properties back
+    (``pulumi.runtime.rpc.deserialize_property``): the whole ``spec`` of every Deployment and Job would read back as
+    one secret, hiding their diffs. The value is safe in the clear: 64 bits of sha256 over values that include three
+    random ~238-bit passwords.
     """
     if secrets_revision is None:
         return None

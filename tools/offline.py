@@ -325,15 +325,16 @@ def _build_mocks(recording: Recording, invokes: dict[str, Invoke]) -> Any:
     class RecordingMonitor(pmocks.MockMonitor):
         def RegisterResource(self, request: Any) -> Any:
             if request.type != "pulumi:pulumi:Stack":
-                from pulumi.runtime import rpc
+                # The wire form keeps a secret where it is (the SDK's deserializer would lift it to the whole
+                # top-level property), so recorded inputs show exactly which leaves are secret.
+                from google.protobuf import json_format
 
-                pmocks._ensure_event_loop()
                 urn = self.make_urn(request.parent, request.type, request.name)
                 if any(r.urn == urn for r in recording.resources):
                     raise ValueError(f"duplicate resource name: {request.type} {request.name!r} is registered twice")
                 recording.resources.append(Registration(
                     type=request.type, name=request.name, parent=_name_of(request.parent) or None,
-                    inputs=rpc.deserialize_properties(request.object, keep_unknowns=True),
+                    inputs=json_format.MessageToDict(request.object),
                     options={
                         "protect": bool(getattr(request, "protect", False)),
                         "retain_on_delete": bool(getattr(request, "retainOnDelete", False)),
