@@ -171,7 +171,7 @@ class N8nPlatform(pulumi.ComponentResource):
             r = s.redis.in_cluster
             return Redis(f"{name}-redis", {
                 "namespace": s.namespace, "image": r.image, "memory": r.memory, "storage_size": r.storage_size,
-                "storage_class": r.storage_class, "protect": s.protect,
+                "storage_class": r.storage_class, "protect": s.protect, "secrets_revision": secrets.revision,
             }, pulumi.ResourceOptions(parent=self, depends_on=[d for d in (secrets, namespace,
                                                                            addons.internal_ca_issuer) if d]))
         e = s.redis.elasticache

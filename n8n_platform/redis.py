@@ -28,13 +28,14 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
-from typing import Any, TypedDict
+from typing import Any, NotRequired, TypedDict
 
 import pulumi
 
 from . import k8s, names
 from . import redis_conf as rc
 from .connections import CaBundle, RedisConnection, SecretKeyRef
+from .secrets import placeable_revision
 
 COMPONENT = "redis"
 """app.kubernetes.io/component of the Redis pods (the NetworkPolicies select it)."""
@@ -70,6 +71,8 @@ class InClusterRedisSpec:
     """CPU request (Redis is single-threaded; the limit is one core)."""
     cpu_limit: str = "1"
     """CPU limit."""
+    secrets_revision: pulumi.Input[str] | None = None
+    """``Secrets.revision``: a pod-template annotation, so a new password restarts Redis with it."""
 
 
 def redis_host(namespace: str) -> str:
@@ -95,6 +98,8 @@ def _probe(period: int, timeout: int, failures: int, **script: Any) -> dict[str,
 def statefulset_manifest(spec: InClusterRedisSpec) -> dict[str, Any]:
     """The single-replica StatefulSet: AOF on a PVC, TLS, password from the n8n Secret, restricted security."""
     conf_hash = hashlib.sha256(in_cluster_conf(spec).encode()).hexdigest()[:16]
+    revision = ({names.SECRETS_REVISION_ANNOTATION: spec.secrets_revision}
+                if spec.secrets_revision is not None else {})
     container = {
         "name": "redis",
         "image": spec.image,
@@ -146,7 +151,7 @@ def statefulset_manifest(spec: InClusterRedisSpec) -> dict[str, Any]:
             "template": {
                 "metadata": {"labels": k8s.labels(COMPONENT),
                              "annotations": {"n8n.io/redis-conf-sha256": conf_hash,
-                                             **k8s.checkov_skips(IMAGE_SKIPS)}},
+                                             **k8s.checkov_skips(IMAGE_SKIPS), **revision}},
                 "spec": pod,
             },
             "volumeClaimTemplates": [{
@@ -224,6 +229,8 @@ class RedisArgs(TypedDict):
     """StorageClass of the PVC (``redis.inCluster.storageClass``)."""
     protect: bool
     """Protect the StatefulSet (its PVC holds the queue) from deletion."""
+    secrets_revision: NotRequired[pulumi.Input[str] | None]
+    """``Secrets.revision``; a changed Redis password then restarts Redis with it (n8n rolls with it too)."""
 
 
 class Redis(pulumi.ComponentResource):
@@ -238,7 +245,8 @@ class Redis(pulumi.ComponentResource):
     def __init__(self, name: str, args: RedisArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("n8n:index:Redis", name, None, opts)
         spec = InClusterRedisSpec(namespace=args["namespace"], image=args["image"], memory=args["memory"],
-                                  storage_size=args["storage_size"], storage_class=args["storage_class"])
+                                  storage_size=args["storage_size"], storage_class=args["storage_class"],
+                                  secrets_revision=placeable_revision(args.get("secrets_revision")))
         child = pulumi.ResourceOptions(parent=self)
         created = []
         for manifest in in_cluster_manifests(spec):

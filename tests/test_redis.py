@@ -118,6 +118,15 @@ def test_config_change_rolls_the_pod():
     assert a != b["spec"]["template"]["metadata"]["annotations"][key]
 
 
+def test_a_new_password_restarts_redis_through_the_secrets_revision():
+    spec = InClusterRedisSpec("n8n", SPEC.image, "1Gi", "10Gi", "gp3", secrets_revision="0123456789abcdef")
+    statefulset = next(m for m in in_cluster_manifests(spec) if m["kind"] == "StatefulSet")
+    assert statefulset["spec"]["template"]["metadata"]["annotations"][
+        names.SECRETS_REVISION_ANNOTATION] == "0123456789abcdef"
+    assert names.SECRETS_REVISION_ANNOTATION not in _kind("StatefulSet")["spec"]["template"]["metadata"][
+        "annotations"]
+
+
 # --- Redis component ------------------------------------------------------------------------------------------------
 
 

@@ -65,6 +65,12 @@ def test_every_n8n_deployment_and_the_bootstrap_job_carry_the_secrets_revision(s
         assert pod_revision(r) == expected, r.name
 
 
+def test_in_cluster_redis_restarts_with_a_new_password():
+    rec = render("dev-patroni")
+    (redis,) = rec.find("kubernetes:apps/v1:StatefulSet")
+    assert pod_revision(redis) == expected_revision(rec)
+
+
 def test_the_bootstrap_job_waits_for_the_secret_and_n8n_waits_for_the_job(stack):
     _, rec = stack
     job, secret = bootstrap_job(rec), n8n_secret(rec)
