@@ -235,14 +235,11 @@ def test_job_without_a_ca_encrypts_but_cannot_verify() -> None:
 
 
 def test_job_manifests_pass_kubernetes_validate_and_checkov() -> None:
-    from tools.gates import checkov, schema_errors
+    from tools.gates import DEFAULT_DENY, checkov, schema_errors
 
     manifests = _job_manifests(CaBundle("configMap", "rds-ca", "ca.crt"))
     assert schema_errors(manifests) == []
-    deny_all = {"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy",
-                "metadata": {"name": "default-deny", "namespace": "n8n"},
-                "spec": {"podSelector": {}, "policyTypes": ["Ingress", "Egress"]}}
-    result = checkov([*manifests, deny_all])
+    result = checkov([*manifests, DEFAULT_DENY])
     assert result.failed == []
     assert {s[0] for s in result.skipped} <= {"CKV_K8S_43"}
 

@@ -89,16 +89,13 @@ def test_upload_is_kms_encrypted_checksummed_and_under_the_prefix() -> None:
 
 
 def test_cronjob_passes_kubernetes_validate_and_checkov() -> None:
-    from tools.gates import checkov, schema_errors
+    from tools.gates import DEFAULT_DENY, checkov, schema_errors
 
     manifests = dump_manifests(name="n8n-db-dump", namespace="n8n", connection=CONNECTION,
                                credentials=CONNECTION.password, target=TARGET,
                                role_arn="arn:aws:iam::123456789012:role/dump", schedule="15 2 * * *")
     assert schema_errors(manifests) == []
-    deny_all = {"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy",
-                "metadata": {"name": "default-deny", "namespace": "n8n"},
-                "spec": {"podSelector": {}, "policyTypes": ["Ingress", "Egress"]}}
-    result = checkov([*manifests, deny_all])
+    result = checkov([*manifests, DEFAULT_DENY])
     assert result.failed == []
 
 

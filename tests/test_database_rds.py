@@ -154,17 +154,14 @@ def test_admin_secret_is_secret_in_the_manifest_and_only_the_bootstrap_job_mount
 
 def test_rds_manifests_pass_kubernetes_validate_and_checkov(rec_db) -> None:
     from n8n_platform.database.rds import admin_secret
-    from tools.gates import checkov, schema_errors
+    from tools.gates import DEFAULT_DENY, checkov, schema_errors
 
     # the recording redacts a secret stringData to one string; validate the Secret from its builder instead
     manifests = [m for m in rec_db[0].manifests() if m["kind"] != "Secret"]
     manifests.append(admin_secret("n8n-prod-admin", "n8n", "x" * 40))
     assert len(manifests) == 5
     assert schema_errors(manifests) == []
-    deny_all = {"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy",
-                "metadata": {"name": "default-deny", "namespace": "n8n"},
-                "spec": {"podSelector": {}, "policyTypes": ["Ingress", "Egress"]}}
-    assert checkov([*manifests, deny_all]).failed == []
+    assert checkov([*manifests, DEFAULT_DENY]).failed == []
 
 
 def test_bundled_rds_ca_holds_only_unexpired_rds_root_certificates() -> None:

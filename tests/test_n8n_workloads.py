@@ -3,14 +3,11 @@
 from __future__ import annotations
 
 import dataclasses
-import json
 import re
-import subprocess
 from pathlib import Path
 
 import kubernetes_validate
 import pytest
-import yaml
 
 from n8n_platform import k8s, names
 from n8n_platform.connections import CA_DIR, SECRETS_DIR, CaBundle, DatabaseConnection, RedisConnection, SecretKeyRef
@@ -18,9 +15,9 @@ from n8n_platform.n8n import workloads as w
 from n8n_platform.n8n.env import FORBIDDEN, N8nEnvInputs, n8n_env
 from n8n_platform.schema import quantity_bytes
 from n8n_platform.settings import N8nSettings
+from tools import gates
 
 ROOT = Path(__file__).resolve().parent.parent
-CHECKOV = ROOT / ".venv-checkov" / "bin" / "checkov"
 N8N = N8nSettings()
 DB = DatabaseConnection(
     host="db.internal", port=5432, database="n8n", user="n8n", schema="n8n",
@@ -137,39 +134,23 @@ def test_every_manifest_passes_strict_schema_validation(variant, version):
         kubernetes_validate.validate(m, version, strict=True)
 
 
-DEFAULT_DENY = {
-    "apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy",
-    "metadata": {"name": "default-deny", "namespace": "n8n"},
-    "spec": {"podSelector": {}, "policyTypes": ["Ingress", "Egress"]},
-}
 
 
-def checkov(tmp_path: Path, docs: list[dict]) -> dict:
-    (tmp_path / "manifests.yaml").write_text(yaml.safe_dump_all(docs, sort_keys=False))
-    done = subprocess.run([str(CHECKOV), "-d", str(tmp_path), "--framework", "kubernetes", "--quiet", "--compact",
-                           "-o", "json"], capture_output=True, text=True, timeout=600, check=False)
-    report = json.loads(done.stdout)
-    return report[0] if isinstance(report, list) else report
-
-
-@pytest.mark.skipif(not CHECKOV.exists(), reason="checkov venv missing (make setup)")
-def test_checkov_reports_no_failed_check(tmp_path):
+def test_checkov_reports_no_failed_check():
     docs = [m for spec in (SPEC, make(main=2, spot=False)) for m in w.manifests(spec)]
     # two variants in one directory need distinct names
     for m in docs[len(w.manifests(SPEC)):]:
         m["metadata"]["name"] += "-alt"
-    report = checkov(tmp_path, [*docs, DEFAULT_DENY])
-    failed = [(c["check_id"], c["resource"]) for c in report["results"]["failed_checks"]]
-    assert failed == []
-    assert report["summary"]["passed"] > 200
+    result = gates.checkov([*docs, gates.DEFAULT_DENY])
+    assert result.failed == []
+    assert result.passed > 200
     deployments = [m for m in docs if m["kind"] == "Deployment"]
-    assert report["summary"]["skipped"] == len(deployments)  # CKV_K8S_43 (digest) on each workload, nothing else
+    # CKV_K8S_43 (digest) on each workload, nothing else
+    assert sorted(check for check, _, _ in result.skipped) == ["CKV_K8S_43"] * len(deployments)
 
 
-@pytest.mark.skipif(not CHECKOV.exists(), reason="checkov venv missing (make setup)")
-def test_checkov_sees_the_pods_it_would_need_a_network_policy_for(tmp_path):
-    report = checkov(tmp_path, w.manifests(SPEC))
-    failed = {c["check_id"] for c in report["results"]["failed_checks"]}
+def test_checkov_sees_the_pods_it_would_need_a_network_policy_for():
+    failed = {check for check, _, _ in gates.checkov(w.manifests(SPEC)).failed}
     assert failed == {"CKV2_K8S_6"}  # only the NetworkPolicy is missing: the default-deny above is what passes it
 
 

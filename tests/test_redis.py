@@ -22,9 +22,6 @@ from tools import gates
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 
 SPEC = InClusterRedisSpec("n8n", "docker.io/library/redis:7.4.6-alpine", "1Gi", "10Gi", "gp3")
-DEFAULT_DENY = {"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy",
-                "metadata": {"name": "default-deny", "namespace": "n8n"},
-                "spec": {"podSelector": {}, "policyTypes": ["Ingress", "Egress"]}}
 
 
 def _kind(kind: str) -> dict:
@@ -39,7 +36,7 @@ def test_manifests_validate_strictly_for_supported_kubernetes_versions():
 
 
 def test_checkov_finds_no_failed_check_with_a_default_deny_policy():
-    result = gates.checkov([*in_cluster_manifests(SPEC), DEFAULT_DENY])
+    result = gates.checkov([*in_cluster_manifests(SPEC), gates.DEFAULT_DENY])
     assert result.failed == []
 
 

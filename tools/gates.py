@@ -134,6 +134,13 @@ class CheckovResult:
     """(check id, resource, suppression comment) of each skipped check."""
 
 
+DEFAULT_DENY = {"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy",
+                "metadata": {"name": "default-deny", "namespace": "n8n"},
+                "spec": {"podSelector": {}, "policyTypes": ["Ingress", "Egress"]}}
+"""A default-deny policy for namespace n8n: scan a component's manifests with it, as the namespace will hold one
+(checkov's CKV2_K8S_6 asks that every pod be covered by a NetworkPolicy)."""
+
+
 def write_manifests(manifests: list[dict[str, Any]], directory: Path) -> None:
     directory.mkdir(parents=True, exist_ok=True)
     for i, m in enumerate(manifests):
