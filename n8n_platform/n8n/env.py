@@ -1,0 +1,413 @@
+"""The n8n environment contract: the full environment of each n8n role and of the task-runner sidecar.
+
+Pure builder (rule 1): plain values in, ``dict[str, str]`` out; the only Pulumi values are the connection hosts,
+placed as-is. The same function feeds the Kubernetes workloads, the unit tests and the real-n8n e2e test
+(``tests/e2e``), which starts n8n 2.40.7 processes with exactly these variables.
+
+Secrets are never values: every secret is read by n8n from a file (``*_FILE``) under
+:data:`n8n_platform.connections.SECRETS_DIR`, where the Secret :data:`n8n_platform.names.N8N_SECRET` is mounted.
+Every variable emitted has a one-line reason in :data:`REASONS` (a test enforces it).
+
+Checked against n8n 2.40.7's dist and run for real by ``tests/e2e/test_queue_mode.py``:
+
+- ``@n8n/config``'s ``@Env`` decorator reads ``<NAME>_FILE`` for every config variable, so every ``*_FILE`` below
+  is honoured (encryption key, DB and Redis passwords, DB CA, license key, runners auth token). The n8nio/runners
+  launcher (Go, task-runner-launcher) documents ``_FILE`` for every variable (its ``LauncherLookuper``); the
+  e2e test cannot run that Go binary, so this one is verified from its source, not by execution.
+- n8n writes the key it uses into ``<N8N_USER_FOLDER>/.n8n/config`` (mode 0600): mount that folder on a
+  memory-backed emptyDir so the key never lands on a node's disk.
+- Only **workers** need a runner sidecar: ``n8n start`` in queue mode skips its task-runner module when
+  ``OFFLOAD_MANUAL_EXECUTIONS_TO_WORKERS=true`` (``commands/start.js``: ``needsTaskRunner = false``), and
+  ``n8n webhook`` never starts one. So only workers get the broker variables; every role still says
+  ``N8N_RUNNERS_MODE=external`` (never an in-process runner; 2.40.7 warns about internal mode otherwise).
+- 2.40.7 has no ``QUEUE_BULL_REDIS_TLS_CA_FILE`` (later 2.x): a private Redis CA goes through ``NODE_EXTRA_CA_CERTS``.
+- ``OFFLOAD_MANUAL_EXECUTIONS_TO_WORKERS`` and ``WEBHOOK_URL`` are read from ``process.env`` directly; n8n's
+  deprecation service warns when the first is missing on main and when the second is set.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Literal
+
+import pulumi
+
+from .. import names
+from ..connections import SECRETS_DIR, DatabaseConnection, RedisConnection
+from ..settings import Settings
+
+Role = Literal["main", "webhook", "worker"]
+"""The three n8n processes of queue mode: `n8n start`, `n8n webhook`, `n8n worker`."""
+
+ROLES: tuple[Role, ...] = ("main", "webhook", "worker")
+
+RUNNER_ROLES: tuple[Role, ...] = ("worker",)
+"""Roles whose pods carry the n8nio/runners sidecar: only workers execute (main offloads manual runs)."""
+
+USER_FOLDER = "/home/node"
+"""`N8N_USER_FOLDER`; n8n keeps its settings in `<folder>/.n8n` (workloads mount a writable emptyDir there)."""
+
+HEALTH_PATH = "/healthz"
+"""Liveness path on N8N_PORT (every role; workers only with QUEUE_HEALTH_CHECK_ACTIVE)."""
+READINESS_PATH = "/healthz/readiness"
+"""Readiness path: 200 once the DB is connected and migrated (workers: also Redis)."""
+METRICS_PATH = "/metrics"
+"""Prometheus endpoint on N8N_PORT when N8N_METRICS=true."""
+RUNNER_HEALTH_PORT = 5680
+"""Health port of the n8nio/runners launcher (`/healthz`)."""
+
+LOCK_DURATION_MS = 300_000
+"""Bull job lock: n8n's own production-aligned value; in 2.x one missed lock renewal fails the job."""
+LOCK_RENEW_MS = 20_000
+STALLED_INTERVAL_MS = 60_000
+RUNNER_TASK_TIMEOUT_SECONDS = 300
+"""Same value on the broker (n8n) and the launcher, whose defaults differ (300 vs 60)."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class N8nEnvInputs:
+    """Plain values the environment of every n8n role is built from (settings + data-layer connections)."""
+
+    hostname: str
+    """Public hostname of the editor and webhooks (edge.hostname)."""
+    db: DatabaseConnection
+    """How n8n reaches PostgreSQL (from the Database component)."""
+    redis: RedisConnection
+    """How n8n reaches Redis (from the Redis component)."""
+    protocol: Literal["http", "https"] = "https"
+    """Scheme clients use to reach `hostname` (TLS terminates at the edge)."""
+    version: str = "2.40.7"
+    """n8n version (image tag); gates variables that exist only in some releases."""
+    webhook_processors: bool = True
+    """True when webhook processor replicas exist: main then stops serving production webhooks."""
+    multi_main: bool = False
+    """Several mains with leader election; requires `licensed`."""
+    licensed: bool = False
+    """A license activation key is in the n8n Secret (names.LICENSE_KEY)."""
+    worker_concurrency: int = 10
+    """Executions one worker runs at once; sizes the worker's DB pool and runner concurrency."""
+    graceful_shutdown_seconds: int = 60
+    """How long a stopping process lets running executions finish (pod grace period must exceed it)."""
+    execution_max_age_hours: int = 336
+    """Execution data older than this is pruned."""
+    execution_max_count: int = 50_000
+    """At most this many executions are kept."""
+    timezone: str = "UTC"
+    """Default timezone of schedule triggers and date functions."""
+    log_level: Literal["error", "warn", "info", "debug"] = "info"
+    """n8n log level."""
+    proxy_hops: int = 1
+    """Reverse proxies in front of n8n (ALB or gateway: 1), so client IPs and protocol come from X-Forwarded-*."""
+    metrics: bool = True
+    """Expose Prometheus `/metrics` (queue gauges on main)."""
+    secrets_dir: str = SECRETS_DIR
+    """Where the n8n Secret is mounted; every `*_FILE` path points into it."""
+
+
+def _version_at_least(version: str, minimum: str) -> bool:
+    def parts(v: str) -> tuple[int, ...]:
+        return tuple(int(p) for p in v.split(".")[:3])
+
+    return parts(version) >= parts(minimum)
+
+
+def base_url(inputs: N8nEnvInputs) -> str:
+    """Public URL of n8n, with a trailing slash (the form n8n documents for N8N_WEBHOOK_URL)."""
+    return f"{inputs.protocol}://{inputs.hostname}/"
+
+
+def secret_file(inputs: N8nEnvInputs, key: str) -> str:
+    """Path of one key of the n8n Secret inside the container."""
+    return f"{inputs.secrets_dir}/{key}"
+
+
+def pool_size(role: Role, inputs: N8nEnvInputs) -> int:
+    """DB connections per process (`DB_POSTGRESDB_POOL_SIZE`; n8n's default of 2 starves queue mode).
+
+    A worker gets one connection per two concurrent executions (each execution holds a connection only while it
+    reads the workflow or saves progress), at least 5; main runs the UI, triggers and pruning (10); a webhook
+    processor only reads the workflow and writes one execution row per request (5, it scales out by replicas).
+    """
+    if role == "worker":
+        return max(5, math.ceil(inputs.worker_concurrency / 2))
+    return 10 if role == "main" else 5
+
+
+def db_connections(inputs: N8nEnvInputs, main: int, webhook: int, workers: int) -> int:
+    """Most connections n8n can open with these replica counts (compare with the role's CONNECTION LIMIT)."""
+    return main * pool_size("main", inputs) + webhook * pool_size("webhook", inputs) + workers * pool_size(
+        "worker", inputs)
+
+
+def _database(role: Role, inputs: N8nEnvInputs) -> dict[str, pulumi.Input[str]]:
+    db = inputs.db
+    env: dict[str, pulumi.Input[str]] = {
+        "DB_TYPE": "postgresdb",
+        "DB_POSTGRESDB_HOST": db.host,
+        "DB_POSTGRESDB_PORT": str(db.port),
+        "DB_POSTGRESDB_DATABASE": db.database,
+        "DB_POSTGRESDB_USER": db.user,
+        "DB_POSTGRESDB_PASSWORD_FILE": secret_file(inputs, names.DB_PASSWORD),
+        "DB_POSTGRESDB_SCHEMA": db.schema,
+        "DB_POSTGRESDB_POOL_SIZE": str(pool_size(role, inputs)),
+        "DB_POSTGRESDB_SSL_ENABLED": str(db.ssl).lower(),
+    }
+    if db.ssl:
+        env["DB_POSTGRESDB_SSL_REJECT_UNAUTHORIZED"] = "true"
+        if db.ca is not None:
+            env["DB_POSTGRESDB_SSL_CA_FILE"] = db.ca.path("db")
+    return env
+
+
+def _redis(inputs: N8nEnvInputs) -> dict[str, pulumi.Input[str]]:
+    r = inputs.redis
+    env: dict[str, pulumi.Input[str]] = {
+        "QUEUE_BULL_REDIS_HOST": r.host,
+        "QUEUE_BULL_REDIS_PORT": str(r.port),
+        "QUEUE_BULL_REDIS_DB": "0",
+        "QUEUE_BULL_PREFIX": r.prefix,
+        "QUEUE_BULL_REDIS_TLS": str(r.tls).lower(),
+        "QUEUE_BULL_REDIS_KEEP_ALIVE": "true",
+        "QUEUE_BULL_REDIS_KEEP_ALIVE_DELAY": "5000",
+        "QUEUE_BULL_REDIS_KEEP_ALIVE_INTERVAL": "5000",
+        # ElastiCache Multi-AZ failover takes up to ~60 s; an in-cluster Redis pod restarts (AOF load) in far less.
+        "QUEUE_BULL_REDIS_TIMEOUT_THRESHOLD": "90000" if r.managed else "30000",
+    }
+    if r.password is not None:
+        env["QUEUE_BULL_REDIS_PASSWORD_FILE"] = secret_file(inputs, names.REDIS_PASSWORD)
+    if r.tls and r.ca is not None:
+        # n8n 2.40.7 has no QUEUE_BULL_REDIS_TLS_CA_FILE (it arrives in later 2.x): Node's own trust extension
+        # makes ioredis verify the in-cluster Redis certificate against our CA.
+        env["NODE_EXTRA_CA_CERTS"] = r.ca.path("redis")
+    return env
+
+
+def _urls(inputs: N8nEnvInputs) -> dict[str, str]:
+    url = base_url(inputs)
+    env = {
+        "N8N_HOST": inputs.hostname,
+        "N8N_PROTOCOL": inputs.protocol,
+        "N8N_PORT": str(names.N8N_PORT),
+        "N8N_PROXY_HOPS": str(inputs.proxy_hops),
+        "N8N_EDITOR_BASE_URL": url,
+        "N8N_WEBHOOK_URL": url,
+    }
+    if not _version_at_least(inputs.version, "2.30.0"):
+        env["WEBHOOK_URL"] = url  # older 2.x reads only the legacy name
+    return env
+
+
+def _runners_broker(inputs: N8nEnvInputs) -> dict[str, str]:
+    """The task broker a runner sidecar connects to (roles in RUNNER_ROLES only)."""
+    return {
+        "N8N_RUNNERS_AUTH_TOKEN_FILE": secret_file(inputs, names.RUNNERS_AUTH_TOKEN),
+        "N8N_RUNNERS_BROKER_LISTEN_ADDRESS": "127.0.0.1",
+        "N8N_RUNNERS_BROKER_PORT": str(names.RUNNERS_BROKER_PORT),
+    }
+
+
+def _common(role: Role, inputs: N8nEnvInputs) -> dict[str, pulumi.Input[str]]:
+    env: dict[str, pulumi.Input[str]] = {
+        "NODE_ENV": "production",
+        "EXECUTIONS_MODE": "queue",
+        "N8N_USER_FOLDER": USER_FOLDER,
+        "N8N_ENCRYPTION_KEY_FILE": secret_file(inputs, names.ENCRYPTION_KEY),
+        "GENERIC_TIMEZONE": inputs.timezone,
+        "N8N_LOG_LEVEL": inputs.log_level,
+        "N8N_LOG_OUTPUT": "console",
+        "N8N_LOG_FORMAT": "json",
+        "N8N_DIAGNOSTICS_ENABLED": "false",
+        "N8N_VERSION_NOTIFICATIONS_ENABLED": "false",
+        "N8N_GRACEFUL_SHUTDOWN_TIMEOUT": str(inputs.graceful_shutdown_seconds),
+        "N8N_DEFAULT_BINARY_DATA_MODE": "database",
+        "OFFLOAD_MANUAL_EXECUTIONS_TO_WORKERS": "true",
+        "QUEUE_WORKER_LOCK_DURATION": str(LOCK_DURATION_MS),
+        "QUEUE_WORKER_LOCK_RENEW_TIME": str(LOCK_RENEW_MS),
+        "QUEUE_WORKER_STALLED_INTERVAL": str(STALLED_INTERVAL_MS),
+        "EXECUTIONS_DATA_PRUNE": "true",
+        "EXECUTIONS_DATA_MAX_AGE": str(inputs.execution_max_age_hours),
+        "EXECUTIONS_DATA_PRUNE_MAX_COUNT": str(inputs.execution_max_count),
+        "N8N_METRICS": str(inputs.metrics).lower(),
+        # Runner policy on every role: never an in-process runner next to the secrets, one task timeout everywhere.
+        "N8N_RUNNERS_MODE": "external",
+        "N8N_RUNNERS_TASK_TIMEOUT": str(RUNNER_TASK_TIMEOUT_SECONDS),
+        # Defaults 2.40.7 announces will change: adopt the safer future values now (and silence its warnings).
+        "N8N_UNVERIFIED_PACKAGES_ENABLED": "false",
+        "N8N_COMPRESSION_NODE_MAX_DECOMPRESSED_SIZE_BYTES": str(256 * 2**20),
+        "N8N_COMPRESSION_NODE_MAX_ZIP_ENTRIES": "1000",
+    }
+    if inputs.licensed:
+        env["N8N_LICENSE_ACTIVATION_KEY_FILE"] = secret_file(inputs, names.LICENSE_KEY)
+    return env
+
+
+def n8n_env(role: Role, inputs: N8nEnvInputs) -> dict[str, pulumi.Input[str]]:
+    """The full environment of the n8n container of ``role``.
+
+    Values are strings, except the DB and Redis hosts, which are the connections' Inputs placed as-is.
+    Raises ValueError for combinations n8n cannot run (multi-main without a license).
+    """
+    if role not in ROLES:
+        raise ValueError(f"unknown n8n role {role!r}; expected one of {', '.join(ROLES)}")
+    if inputs.multi_main and not inputs.licensed:
+        raise ValueError("multi-main needs an Enterprise license (licensed=True)")
+    env = {**_common(role, inputs), **_urls(inputs), **_database(role, inputs), **_redis(inputs)}
+    if role in RUNNER_ROLES:
+        env.update(_runners_broker(inputs))
+    if role == "main":
+        if inputs.webhook_processors:
+            env["N8N_DISABLE_PRODUCTION_MAIN_PROCESS"] = "true"
+        if inputs.multi_main:
+            env["N8N_MULTI_MAIN_SETUP_ENABLED"] = "true"
+        if inputs.metrics:
+            env["N8N_METRICS_INCLUDE_QUEUE_METRICS"] = "true"
+    if role == "worker":
+        env["QUEUE_HEALTH_CHECK_ACTIVE"] = "true"
+        env["QUEUE_HEALTH_CHECK_PORT"] = str(names.N8N_PORT)
+    return env
+
+
+def n8n_args(role: Role, inputs: N8nEnvInputs) -> list[str]:
+    """Arguments of the n8n CLI (the image's entrypoint) for ``role``."""
+    if role == "main":
+        return ["start"]
+    if role == "webhook":
+        return ["webhook"]
+    return ["worker", f"--concurrency={inputs.worker_concurrency}"]
+
+
+def runner_env(inputs: N8nEnvInputs) -> dict[str, str]:
+    """Environment of the `n8nio/runners` sidecar in every worker pod (same pod: broker on 127.0.0.1)."""
+    return {
+        "N8N_RUNNERS_TASK_BROKER_URI": f"http://127.0.0.1:{names.RUNNERS_BROKER_PORT}",
+        "N8N_RUNNERS_AUTH_TOKEN_FILE": secret_file(inputs, names.RUNNERS_AUTH_TOKEN),
+        "N8N_RUNNERS_MAX_CONCURRENCY": str(max(5, inputs.worker_concurrency)),
+        "N8N_RUNNERS_TASK_TIMEOUT": str(RUNNER_TASK_TIMEOUT_SECONDS),
+        "N8N_RUNNERS_AUTO_SHUTDOWN_TIMEOUT": "15",
+        "N8N_RUNNERS_LAUNCHER_HEALTH_CHECK_PORT": str(RUNNER_HEALTH_PORT),
+        "N8N_RUNNERS_LAUNCHER_LOG_LEVEL": "info" if inputs.log_level in ("info", "debug") else inputs.log_level,
+        "GENERIC_TIMEZONE": inputs.timezone,
+    }
+
+
+REASONS: dict[str, str] = {
+    # process and secrets
+    "NODE_ENV": "production mode of n8n and its libraries, as in the official image",
+    "EXECUTIONS_MODE": "queue mode: webhook processors enqueue, workers execute, all share Postgres and Redis",
+    "N8N_USER_FOLDER": "fixed settings folder (<folder>/.n8n) the workload mounts writable under a RO rootfs",
+    "N8N_ENCRYPTION_KEY_FILE": "credentials encryption key, identical file on every role; read from the Secret",
+    "N8N_LICENSE_ACTIVATION_KEY_FILE": "license (multi-main, S3 binaries) read from the Secret, only when present",
+    "GENERIC_TIMEZONE": "timezone of schedule triggers and date helpers",
+    "N8N_LOG_LEVEL": "log verbosity from settings",
+    "N8N_LOG_OUTPUT": "logs to stdout only; the cluster collects them",
+    "N8N_LOG_FORMAT": "JSON log lines for the log pipeline",
+    "N8N_DIAGNOSTICS_ENABLED": "no telemetry to n8n's servers",
+    "N8N_VERSION_NOTIFICATIONS_ENABLED": "no update checks; the version is pinned by the stack",
+    "N8N_GRACEFUL_SHUTDOWN_TIMEOUT": "time a stopping process gives running executions (below the pod grace period)",
+    "N8N_DEFAULT_BINARY_DATA_MODE": "database: filesystem is not shared across pods, s3 needs a license",
+    "OFFLOAD_MANUAL_EXECUTIONS_TO_WORKERS": "manual runs execute on workers; main then needs no task runner",
+    "NODE_EXTRA_CA_CERTS": "trust the internal CA of the in-cluster Redis (2.40.7 has no Redis CA variable)",
+    # queue tuning
+    "QUEUE_WORKER_LOCK_DURATION": "long Bull job lock: a missed renewal is terminal in 2.x (stalled -> failed)",
+    "QUEUE_WORKER_LOCK_RENEW_TIME": "renew the job lock well before it expires",
+    "QUEUE_WORKER_STALLED_INTERVAL": "stalled-job check aligned with the longer lock",
+    # pruning
+    "EXECUTIONS_DATA_PRUNE": "prune execution data so Postgres does not grow without bound",
+    "EXECUTIONS_DATA_MAX_AGE": "retention age of execution data, hours",
+    "EXECUTIONS_DATA_PRUNE_MAX_COUNT": "retention count of execution data",
+    # metrics and health
+    "N8N_METRICS": "Prometheus /metrics on the n8n port",
+    "N8N_METRICS_INCLUDE_QUEUE_METRICS": "n8n_scaling_mode_queue_jobs_* gauges; only main (queue mode) emits them",
+    "QUEUE_HEALTH_CHECK_ACTIVE": "worker HTTP server with /healthz and /healthz/readiness for probes",
+    "QUEUE_HEALTH_CHECK_PORT": "worker health server on the same port as the other roles",
+    # URLs
+    "N8N_HOST": "public hostname n8n builds its URLs from",
+    "N8N_PROTOCOL": "public scheme (TLS ends at the edge)",
+    "N8N_PORT": "HTTP port the container listens on",
+    "N8N_PROXY_HOPS": "trust X-Forwarded-* from the edge proxy (client IP, scheme)",
+    "N8N_EDITOR_BASE_URL": "public editor URL for e-mails, OAuth and SSO redirects",
+    "N8N_WEBHOOK_URL": "public webhook base; needed on workers too or resume URLs point at localhost",
+    "WEBHOOK_URL": "legacy name of N8N_WEBHOOK_URL, read by n8n releases before 2.30",
+    # database
+    "DB_TYPE": "PostgreSQL (the only production database of 2.x)",
+    "DB_POSTGRESDB_HOST": "database endpoint from the data layer",
+    "DB_POSTGRESDB_PORT": "database port from the data layer",
+    "DB_POSTGRESDB_DATABASE": "database name",
+    "DB_POSTGRESDB_USER": "least-privilege login role",
+    "DB_POSTGRESDB_PASSWORD_FILE": "role password read from the Secret",
+    "DB_POSTGRESDB_SCHEMA": "dedicated schema owned by the n8n role (PG >= 15 has no PUBLIC CREATE)",
+    "DB_POSTGRESDB_POOL_SIZE": "connections per process sized to the role's concurrency (default 2 starves queues)",
+    "DB_POSTGRESDB_SSL_ENABLED": "TLS to PostgreSQL as the connection requires",
+    "DB_POSTGRESDB_SSL_REJECT_UNAUTHORIZED": "verify the server certificate",
+    "DB_POSTGRESDB_SSL_CA_FILE": "CA bundle that verifies the database certificate",
+    # redis
+    "QUEUE_BULL_REDIS_HOST": "Redis endpoint from the data layer",
+    "QUEUE_BULL_REDIS_PORT": "Redis port from the data layer",
+    "QUEUE_BULL_REDIS_DB": "logical database 0 (cluster-compatible)",
+    "QUEUE_BULL_PREFIX": "Bull key prefix; the backlog is <prefix>:jobs:wait (autoscaling reads it)",
+    "QUEUE_BULL_REDIS_TLS": "TLS to Redis as the connection requires",
+    "QUEUE_BULL_REDIS_PASSWORD_FILE": "Redis AUTH token read from the Secret",
+    "QUEUE_BULL_REDIS_KEEP_ALIVE": "TCP keep-alive so half-open sockets are detected (workers silently stop)",
+    "QUEUE_BULL_REDIS_KEEP_ALIVE_DELAY": "first keep-alive probe after 5 s idle",
+    "QUEUE_BULL_REDIS_KEEP_ALIVE_INTERVAL": "keep-alive probe interval",
+    "QUEUE_BULL_REDIS_TIMEOUT_THRESHOLD": "reconnect budget before exiting; covers a Redis failover/restart",
+    # roles
+    "N8N_DISABLE_PRODUCTION_MAIN_PROCESS": "webhook processors serve production webhooks; main stays out of them",
+    "N8N_MULTI_MAIN_SETUP_ENABLED": "several mains with leader election (licensed only)",
+    # task runners (n8n side)
+    "N8N_RUNNERS_MODE": "external runners: user code runs in the n8nio/runners sidecar, never next to secrets",
+    "N8N_UNVERIFIED_PACKAGES_ENABLED": "no unverified community packages (the default n8n announces for later)",
+    "N8N_COMPRESSION_NODE_MAX_DECOMPRESSED_SIZE_BYTES": "zip-bomb guard at the future default (256 MiB)",
+    "N8N_COMPRESSION_NODE_MAX_ZIP_ENTRIES": "zip-bomb guard at the future default (1000 entries)",
+    "N8N_RUNNERS_AUTH_TOKEN_FILE": "shared runner auth token read from the Secret (n8n and launcher)",
+    "N8N_RUNNERS_BROKER_LISTEN_ADDRESS": "broker reachable only from the same pod's sidecar",
+    "N8N_RUNNERS_BROKER_PORT": "broker port the sidecar connects to",
+    "N8N_RUNNERS_TASK_TIMEOUT": "same task timeout on broker and launcher (their defaults differ)",
+    # task runners (sidecar side)
+    "N8N_RUNNERS_TASK_BROKER_URI": "the broker of the n8n container in the same pod",
+    "N8N_RUNNERS_MAX_CONCURRENCY": "runner tasks in parallel, matched to the worker concurrency",
+    "N8N_RUNNERS_AUTO_SHUTDOWN_TIMEOUT": "idle runners exit and are relaunched on demand",
+    "N8N_RUNNERS_LAUNCHER_HEALTH_CHECK_PORT": "launcher /healthz for the sidecar's probes",
+    "N8N_RUNNERS_LAUNCHER_LOG_LEVEL": "launcher log verbosity",
+}
+"""Why each variable is set (the contract's documentation; every emitted variable must have an entry)."""
+
+
+def reasons() -> dict[str, str]:
+    """A copy of :data:`REASONS`."""
+    return dict(REASONS)
+
+
+FORBIDDEN: dict[str, str] = {
+    "N8N_BASIC_AUTH_ACTIVE": "removed in 1.0; n8n uses user management",
+    "QUEUE_WORKER_MAX_STALLED_COUNT": "removed in 2.0 (ignored); stalls are terminal",
+    "N8N_RUNNERS_ENABLED": "deprecated in 2.x; runners are always on",
+    "N8N_AVAILABLE_BINARY_DATA_MODES": "removed in 2.0 with the memory `default` mode",
+    "N8N_CONFIG_FILES": "removed in 2.0",
+    "N8N_ENCRYPTION_KEY": "secrets are read from files, never values",
+    "DB_POSTGRESDB_PASSWORD": "secrets are read from files, never values",
+    "QUEUE_BULL_REDIS_PASSWORD": "secrets are read from files, never values",
+    "N8N_RUNNERS_AUTH_TOKEN": "secrets are read from files, never values",
+}
+"""Variables the contract must never emit, with why (1.x folklore and plain-text secrets)."""
+
+
+def inputs_from_settings(settings: Settings, db: DatabaseConnection, redis: RedisConnection) -> N8nEnvInputs:
+    """N8nEnvInputs for a stack: the composer's bridge from Settings and the data layer's connections."""
+    n = settings.n8n
+    return N8nEnvInputs(
+        hostname=settings.edge.hostname,
+        db=db,
+        redis=redis,
+        version=n.version,
+        webhook_processors=n.webhook.replicas > 0,
+        multi_main=n.multi_main,
+        licensed=settings.license_activation_key is not None,
+        worker_concurrency=n.worker.concurrency,
+        graceful_shutdown_seconds=n.graceful_shutdown_seconds,
+        execution_max_age_hours=n.execution_max_age_hours,
+        execution_max_count=n.execution_max_count,
+        timezone=n.timezone,
+        log_level=n.log_level,
+    )

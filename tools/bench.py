@@ -1,0 +1,135 @@
+"""Benchmark: n8n queue mode (from the env contract) against n8n's default single process on SQLite.
+
+`python -m tools.bench [--requests 1000] [--concurrency 20] [--worker-concurrency 10] [--no-baseline]`
+
+Both setups run the same Webhook -> Code workflow (answer when the Code node finishes) on this machine, over
+loopback only, with a bounded number of requests. Queue mode: PostgreSQL (durable defaults) and Redis, both over
+verified TLS, main, one webhook processor and one worker with an external task runner. Baseline: `n8n start` with
+nothing but a port, a user folder and telemetry off (SQLite, regular mode, internal runner). Prints executions/s
+and p50/p95 webhook latency for both and the ratio. On one small machine this measures the queue's overhead, not
+scale-out.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import sqlite3
+import sys
+import tempfile
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from tools.e2e import install as n8n_install
+from tools.e2e.cluster import WEBHOOK_PATH, WORKFLOW_ID, QueueModeCluster, workflow
+from tools.e2e.load import LoadResult, post_json
+from tools.e2e.processes import N8nProcess, base_env, n8n_cli
+from tools.e2e.servers import free_port
+
+WARMUP = 50
+
+
+@dataclass(frozen=True)
+class Figures:
+    """What one setup achieved."""
+
+    setup: str
+    requests: int
+    ok: int
+    executions_per_s: float
+    p50_ms: float
+    p95_ms: float
+    wall_s: float
+    recorded_success: int
+
+
+def figures(setup: str, result: LoadResult, recorded_success: int) -> Figures:
+    return Figures(setup, len(result.responses), len(result.ok), round(result.rate, 2),
+                   round(result.percentile(50) * 1000, 1), round(result.percentile(95) * 1000, 1),
+                   round(result.wall_seconds, 2), recorded_success)
+
+
+def measure(url: str, requests: int, concurrency: int) -> LoadResult:
+    warm = post_json(url, WARMUP, concurrency, start_index=-WARMUP)
+    if warm.failed:
+        raise RuntimeError(f"warm-up failed: {warm.statuses()}")
+    return post_json(url, requests, concurrency, timeout=120)
+
+
+def bench_queue_mode(install: n8n_install.Install, requests: int, concurrency: int, worker_concurrency: int,
+                     delay_ms: int) -> Figures:
+    with QueueModeCluster(install, worker_concurrency=worker_concurrency, delay_ms=delay_ms, fast_db=False) as c:
+        result = measure(c.webhook_url, requests, concurrency)
+        success = sum(1 for e in c.executions() if e["status"] == "success")
+        return figures(f"queue mode (webhook + 1 worker x{worker_concurrency}, PG + Redis, TLS)", result,
+                       success - WARMUP - 1)
+
+
+def bench_single_sqlite(install: n8n_install.Install, requests: int, concurrency: int, delay_ms: int) -> Figures:
+    n8n_install.build_sqlite3(install)
+    workdir = Path(tempfile.mkdtemp(prefix="n8n-bench-sqlite-"))
+    process = None
+    try:
+        (workdir / "home").mkdir()
+        port = free_port()
+        env = {**base_env(install, workdir / "home"), "N8N_USER_FOLDER": str(workdir / "n8n"),
+               "N8N_PORT": str(port), "N8N_DIAGNOSTICS_ENABLED": "false",
+               "N8N_VERSION_NOTIFICATIONS_ENABLED": "false"}
+        wf = workdir / "workflow.json"
+        wf.write_text(json.dumps([workflow(delay_ms)]))
+        n8n_cli(install, ["import:workflow", f"--input={wf}"], env)
+        n8n_cli(install, ["publish:workflow", f"--id={WORKFLOW_ID}"], env)
+        process = N8nProcess("single", install, ["start"], env, workdir / "single.log", port).start()
+        process.wait_ready()
+        url = process.url(f"/webhook/{WEBHOOK_PATH}")
+        deadline = time.monotonic() + 60
+        while not post_json(url, 1, 1, start_index=-1000).ok:
+            if time.monotonic() > deadline:
+                raise TimeoutError(process.log_tail())
+            time.sleep(1)
+        result = measure(url, requests, concurrency)
+        db = workdir / "n8n" / ".n8n" / "database.sqlite"
+        with sqlite3.connect(db) as conn:
+            success = conn.execute("SELECT count(*) FROM execution_entity WHERE status = 'success'").fetchone()[0]
+        return figures("single process (n8n start, SQLite, internal runner)", result, success - WARMUP - 1)
+    finally:
+        if process is not None:
+            process.stop()
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--requests", type=int, default=1000, help="measured requests per setup (bounded)")
+    parser.add_argument("--concurrency", type=int, default=20, help="concurrent client connections")
+    parser.add_argument("--worker-concurrency", type=int, default=10)
+    parser.add_argument("--delay-ms", type=int, default=0, help="sleep inside the Code node")
+    parser.add_argument("--no-baseline", action="store_true", help="skip the single-process SQLite run")
+    args = parser.parse_args(argv)
+    if not 1 <= args.requests <= 20_000 or not 1 <= args.concurrency <= 200:
+        parser.error("keep it bounded: 1..20000 requests, 1..200 connections")
+
+    started = time.monotonic()
+    install = n8n_install.ensure()
+    runs = [bench_queue_mode(install, args.requests, args.concurrency, args.worker_concurrency, args.delay_ms)]
+    if not args.no_baseline:
+        runs.append(bench_single_sqlite(install, args.requests, args.concurrency, args.delay_ms))
+
+    print(f"\nn8n {n8n_install.N8N_VERSION}: {args.requests} webhook requests, {args.concurrency} connections, "
+          f"Code node delay {args.delay_ms} ms, loopback\n")
+    print(f"{'setup':62s} {'exec/s':>8s} {'p50 ms':>8s} {'p95 ms':>8s} {'ok':>6s} {'in DB':>6s}")
+    for f in runs:
+        print(f"{f.setup:62s} {f.executions_per_s:8.1f} {f.p50_ms:8.1f} {f.p95_ms:8.1f} {f.ok:6d} "
+              f"{f.recorded_success:6d}")
+    if len(runs) == 2 and runs[1].executions_per_s:
+        ratio = runs[0].executions_per_s / runs[1].executions_per_s
+        print(f"\nqueue mode / single process throughput ratio: {ratio:.2f}")
+    print(f"total bench time {time.monotonic() - started:.0f} s")
+    print(json.dumps({"runs": [asdict(f) for f in runs]}))
+    return 0 if all(f.ok == f.requests for f in runs) else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv[1:]))

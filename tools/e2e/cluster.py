@@ -1,0 +1,288 @@
+"""n8n queue mode on one machine, built from the environment contract (`n8n_platform.n8n.env`).
+
+PostgreSQL and Redis run on 127.0.0.1; main (`n8n start`), webhook processors (`n8n webhook`) and workers
+(`n8n worker`, each with a task runner standing in for its n8nio/runners sidecar) run as separate processes. Their
+environments are `n8n_env(role, inputs)` and `runner_env(inputs)` for inputs that point at the local servers; the
+only rewrites are what Kubernetes gives each pod for free: its own port, broker port and user folder, and where the
+CA bundles are "mounted" (connections.CA_DIR is relocated into the work dir). With ``tls=True`` (the default) both
+PostgreSQL and Redis serve TLS with certificates from private CAs that only those mounted bundles trust.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import shutil
+import tempfile
+import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+from n8n_platform import names
+from n8n_platform.connections import CA_DIR, CaBundle, DatabaseConnection, RedisConnection, SecretKeyRef
+from n8n_platform.n8n.env import N8nEnvInputs, Role, n8n_args, n8n_env, runner_env
+
+from .install import Install
+from .load import post_json
+from .processes import N8nProcess, TaskRunner, base_env, http_get, n8n_cli
+from .servers import Postgres, Redis, free_port
+from .tls import make_server_cert
+
+WORKFLOW_ID = "e2eQueueWorkflow"
+"""16-character id, like n8n's own."""
+WEBHOOK_PATH = "e2e-queue"
+DB_NAME = DB_USER = DB_SCHEMA = "n8n"
+
+
+def workflow(delay_ms: int) -> dict:
+    """Webhook (POST, answer when the last node finishes) -> Code node that doubles `n` after ``delay_ms``."""
+    code = (
+        "const n = $input.first().json.body.n;\n"
+        f"await new Promise((resolve) => setTimeout(resolve, {delay_ms}));\n"
+        "return [{ json: { n, doubled: n * 2 } }];\n"
+    )
+    return {
+        "id": WORKFLOW_ID,
+        "name": "e2e queue mode",
+        "active": False,
+        "nodes": [
+            {"id": str(uuid.uuid4()), "name": "Webhook", "type": "n8n-nodes-base.webhook", "typeVersion": 2,
+             "position": [0, 0], "webhookId": str(uuid.uuid4()),
+             "parameters": {"httpMethod": "POST", "path": WEBHOOK_PATH, "responseMode": "lastNode", "options": {}}},
+            {"id": str(uuid.uuid4()), "name": "Code", "type": "n8n-nodes-base.code", "typeVersion": 2,
+             "position": [240, 0], "parameters": {"jsCode": code}},
+        ],
+        "connections": {"Webhook": {"main": [[{"node": "Code", "type": "main", "index": 0}]]}},
+        "settings": {"executionOrder": "v1"},
+        "pinData": {},
+    }
+
+
+def parse_metrics(text: str) -> dict[str, float]:
+    """Prometheus text format -> {'name{labels}': value} (comments skipped)."""
+    out: dict[str, float] = {}
+    for line in text.splitlines():
+        if not line or line.startswith("#"):
+            continue
+        key, _, value = line.rpartition(" ")
+        try:
+            out[key] = float(value)
+        except ValueError:
+            continue
+    return out
+
+
+@dataclass
+class Worker:
+    """A worker process and the task runner that serves its broker."""
+
+    process: N8nProcess
+    runner: TaskRunner
+    broker_port: int
+
+    def stop(self) -> None:
+        self.process.stop()
+        self.runner.stop()
+
+
+class QueueModeCluster:
+    """Postgres + Redis + main + webhook processor + workers, from the env contract. Use as a context manager."""
+
+    def __init__(self, install: Install, *, worker_concurrency: int = 10, graceful_shutdown_seconds: int = 30,
+                 delay_ms: int = 0, fast_db: bool = True, tls: bool = True, workdir: Path | None = None):
+        self.install = install
+        self.tls = tls
+        self.delay_ms = delay_ms
+        self.fast_db = fast_db
+        self.worker_concurrency = worker_concurrency
+        self.graceful_shutdown_seconds = graceful_shutdown_seconds
+        self.workdir = workdir or Path(tempfile.mkdtemp(prefix="n8n-e2e-"))
+        self._own_workdir = workdir is None
+        self.timings: dict[str, float] = {}
+        self.pg: Postgres | None = None
+        self.redis: Redis | None = None
+        self.main: N8nProcess | None = None
+        self.webhook: N8nProcess | None = None
+        self.workers: list[Worker] = []
+        self.inputs: N8nEnvInputs | None = None
+
+    # ---- environment from the contract -------------------------------------------------------------------
+    def _write_secrets(self) -> Path:
+        folder = self.workdir / "secrets"
+        folder.mkdir(mode=0o700)
+        values = {
+            names.ENCRYPTION_KEY: secrets.token_hex(32),
+            names.DB_PASSWORD: secrets.token_urlsafe(24),
+            names.REDIS_PASSWORD: secrets.token_urlsafe(24),
+            names.RUNNERS_AUTH_TOKEN: secrets.token_urlsafe(24),
+        }
+        for key, value in values.items():
+            path = folder / key
+            path.write_text(value)  # no trailing newline: n8n would trim it, with a warning per variable
+            path.chmod(0o600)
+        return folder
+
+    def secret(self, key: str) -> str:
+        return (Path(self.inputs.secrets_dir) / key).read_text().strip()
+
+    @property
+    def ca_dir(self) -> Path:
+        """Stands in for connections.CA_DIR, where the workloads mount CA bundles."""
+        return self.workdir / "ca"
+
+    def env(self, role: Role, name: str, port: int, broker_port: int | None = None) -> dict[str, str]:
+        """`n8n_env(role)` plus what each pod has of its own: port, broker port, user folder, mounted CA dir."""
+        contract = n8n_env(role, self.inputs)
+        assert all(isinstance(v, str) for v in contract.values()), "local inputs hold no Pulumi values"
+        contract = {k: str(self.ca_dir) + v[len(CA_DIR):] if v.startswith(f"{CA_DIR}/") else v
+                    for k, v in contract.items()}
+        env = {**base_env(self.install, self.workdir / "home"), **contract}
+        env["N8N_PORT"] = str(port)
+        env["N8N_USER_FOLDER"] = str(self.workdir / name)
+        if role == "worker":
+            env["QUEUE_HEALTH_CHECK_PORT"] = str(port)
+            env["N8N_RUNNERS_BROKER_PORT"] = str(broker_port)
+        return env
+
+    # ---- lifecycle ---------------------------------------------------------------------------------------
+    def start(self) -> QueueModeCluster:
+        t0 = time.monotonic()
+        (self.workdir / "home").mkdir(parents=True, exist_ok=True)
+        secrets_dir = self._write_secrets()
+        redis_password = (secrets_dir / names.REDIS_PASSWORD).read_text().strip()
+        db_ca = redis_ca = None
+        db_cert = redis_cert = None
+        if self.tls:  # two private CAs, each "mounted" where CaBundle.path() says
+            db_cert = make_server_cert(self.workdir / "pki" / "db")
+            redis_cert = make_server_cert(self.workdir / "pki" / "redis")
+            db_ca = CaBundle(source="configMap", name="db-ca", key="ca.crt")
+            redis_ca = CaBundle(source="secret", name="redis-tls", key="ca.crt")
+            for purpose, bundle, cert in (("db", db_ca, db_cert), ("redis", redis_ca, redis_cert)):
+                target = self.ca_dir / bundle.path(purpose)[len(CA_DIR) + 1:]
+                target.parent.mkdir(parents=True, exist_ok=True)
+                shutil.copyfile(cert.ca, target)
+        self.pg = Postgres(fast=self.fast_db, tls=db_cert).start()
+        self.redis = Redis(password=redis_password, tls=redis_cert).start()
+        self.pg.create_n8n_database(DB_NAME, DB_USER, DB_SCHEMA, (secrets_dir / names.DB_PASSWORD).read_text().strip())
+        self.timings["postgres_redis_s"] = time.monotonic() - t0
+        self.inputs = N8nEnvInputs(
+            hostname="localhost",
+            protocol="http",
+            db=DatabaseConnection(host="127.0.0.1", port=self.pg.port, database=DB_NAME, user=DB_USER,
+                                  schema=DB_SCHEMA, password=SecretKeyRef(names.N8N_SECRET, names.DB_PASSWORD),
+                                  ssl=self.tls, ca=db_ca),
+            redis=RedisConnection(host="127.0.0.1", port=self.redis.port, tls=self.tls,
+                                  password=SecretKeyRef(names.N8N_SECRET, names.REDIS_PASSWORD), ca=redis_ca,
+                                  managed=False),
+            worker_concurrency=self.worker_concurrency,
+            graceful_shutdown_seconds=self.graceful_shutdown_seconds,
+            secrets_dir=str(secrets_dir),
+        )
+
+        # Workflows go in before the processes start (a running n8n does not pick up CLI changes).
+        t1 = time.monotonic()
+        wf = self.workdir / "workflow.json"
+        wf.write_text(json.dumps([workflow(self.delay_ms)]))
+        cli_env = self.env("main", "cli", free_port())
+        n8n_cli(self.install, ["import:workflow", f"--input={wf}"], cli_env)
+        n8n_cli(self.install, ["publish:workflow", f"--id={WORKFLOW_ID}"], cli_env)
+        self.timings["import_publish_s"] = time.monotonic() - t1  # includes the first start's migrations
+
+        t2 = time.monotonic()
+        port = free_port()
+        self.main = N8nProcess("main", self.install, n8n_args("main", self.inputs),
+                               self.env("main", "main", port), self.workdir / "logs" / "main.log", port).start()
+        port = free_port()
+        self.webhook = N8nProcess("webhook", self.install, n8n_args("webhook", self.inputs),
+                                  self.env("webhook", "webhook", port), self.workdir / "logs" / "webhook.log",
+                                  port).start()
+        worker = self.start_worker("worker-1")
+        with ThreadPoolExecutor(3) as pool:
+            ready = list(pool.map(lambda p: p.wait_ready(), [self.main, self.webhook, worker.process]))
+        self.timings.update(main_ready_s=ready[0], webhook_ready_s=ready[1], worker_ready_s=ready[2])
+        self.timings["first_webhook_s"] = self.wait_webhook_registered()
+        self.timings["processes_s"] = time.monotonic() - t2
+        return self
+
+    def start_worker(self, name: str) -> Worker:
+        port, broker_port = free_port(), free_port()
+        process = N8nProcess(name, self.install, n8n_args("worker", self.inputs),
+                             self.env("worker", name, port, broker_port), self.workdir / "logs" / f"{name}.log",
+                             port).start()
+        sidecar = runner_env(self.inputs)
+        sidecar["N8N_RUNNERS_TASK_BROKER_URI"] = f"http://127.0.0.1:{broker_port}"
+        runner = TaskRunner(self.install, sidecar, base_env(self.install, self.workdir / "home"),
+                            self.workdir / "logs" / f"{name}-runner.log").start()
+        worker = Worker(process, runner, broker_port)
+        self.workers.append(worker)
+        return worker
+
+    def wait_webhook_registered(self, timeout: float = 120) -> float:
+        """Until main has activated the workflow, the webhook processor answers 404; returns the wait in seconds."""
+        t0 = time.monotonic()
+        while time.monotonic() - t0 < timeout:
+            result = post_json(self.webhook_url, 1, 1, payload=lambda i: {"n": -1}, timeout=60)
+            if result.ok:
+                return time.monotonic() - t0
+            time.sleep(1)
+        raise TimeoutError(f"webhook never answered 2xx:\n{self.webhook.log_tail()}\n{self.main.log_tail()}")
+
+    def stop(self) -> None:
+        for worker in self.workers:
+            worker.stop()
+        for p in (self.webhook, self.main):
+            if p is not None:
+                p.stop()
+        for s in (self.redis, self.pg):
+            if s is not None:
+                s.stop()
+        if self._own_workdir:
+            shutil.rmtree(self.workdir, ignore_errors=True)
+
+    def __enter__(self) -> QueueModeCluster:
+        try:
+            return self.start()
+        except BaseException:
+            self.stop()
+            raise
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    # ---- observations ------------------------------------------------------------------------------------
+    @property
+    def webhook_url(self) -> str:
+        return self.webhook.url(f"/webhook/{WEBHOOK_PATH}")
+
+    def executions(self) -> list[dict]:
+        """Rows of execution_entity for the test workflow (read as the superuser)."""
+        with self.pg.connect(DB_NAME) as conn:
+            cur = conn.execute(
+                f'SELECT id, status, mode, finished, "startedAt", "stoppedAt" FROM {DB_SCHEMA}.execution_entity '
+                'WHERE "workflowId" = %s ORDER BY id', (WORKFLOW_ID,))
+            cols = [c.name for c in cur.description]
+            return [dict(zip(cols, row, strict=True)) for row in cur.fetchall()]
+
+    def metrics(self, process: N8nProcess) -> dict[str, float]:
+        status, body = http_get(process.url("/metrics"))
+        if status != 200:
+            raise RuntimeError(f"{process.name} /metrics answered {status}")
+        return parse_metrics(body)
+
+    def queue_counts(self) -> dict[str, int]:
+        """Bull's own view of the queue `jobs` (waiting list and active list lengths)."""
+        client = self.redis.client()
+        prefix = self.inputs.redis.prefix
+        return {"wait": client.llen(f"{prefix}:jobs:wait"), "active": client.llen(f"{prefix}:jobs:active")}
+
+    def finished_by_workers(self) -> set[str]:
+        """Execution ids that workers logged as finished ("Worker finished execution <id> (job <n>)")."""
+        ids: set[str] = set()
+        for worker in self.workers:
+            for record in worker.process.log_records():
+                message = str(record.get("message", ""))
+                if message.startswith("Worker finished execution "):
+                    ids.add(message.split()[3])
+        return ids

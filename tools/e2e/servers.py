@@ -1,0 +1,216 @@
+"""Real PostgreSQL 15 and Redis on 127.0.0.1 for the e2e test and the benchmark (free ports, temp dirs).
+
+PostgreSQL refuses to run as root, so when we are root initdb and postgres run as the ``postgres`` user (Popen
+``user=``/``group=``; not ``su -c``, which starts a new session that a process-group kill would miss).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import pwd
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import psycopg
+from psycopg import sql
+
+from .tls import ServerCert
+
+PG_BIN = Path(os.environ.get("PG_BIN", "/usr/lib/postgresql/15/bin"))
+
+
+def free_port() -> int:
+    """A TCP port nobody listens on right now (bound and released)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_port(port: int, timeout: float, proc: subprocess.Popen | None = None) -> None:
+    """Wait until 127.0.0.1:port accepts connections (or the process dies)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc is not None and proc.poll() is not None:
+            raise RuntimeError(f"process exited with {proc.returncode} before listening on {port}")
+        with socket.socket() as s:
+            s.settimeout(0.5)
+            if s.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.1)
+    raise TimeoutError(f"nothing listens on 127.0.0.1:{port} after {timeout} s")
+
+
+def stop_process(proc: subprocess.Popen, sig: int = signal.SIGTERM, timeout: float = 20) -> None:
+    """Signal a process started with start_new_session=True; kill its whole group if it lingers."""
+    if proc.poll() is None:
+        with contextlib.suppress(ProcessLookupError, subprocess.TimeoutExpired):
+            os.kill(proc.pid, sig)
+            proc.wait(timeout)
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(proc.pid, signal.SIGKILL)  # leftovers of the group (children), and the leader if still alive
+    with contextlib.suppress(subprocess.TimeoutExpired):
+        proc.wait(5)
+
+
+def _as_postgres() -> dict:
+    """Popen kwargs that drop to the postgres user when we are root."""
+    if os.geteuid() != 0:
+        return {}
+    pw = pwd.getpwnam("postgres")
+    return {"user": pw.pw_uid, "group": pw.pw_gid, "extra_groups": []}
+
+
+@dataclass
+class Postgres:
+    """A throw-away PostgreSQL cluster listening on 127.0.0.1:<port> (and a socket in its data dir)."""
+
+    fast: bool = True
+    """Turn off fsync and synchronous commit (tests); False keeps PostgreSQL's durable defaults (benchmarks)."""
+    tls: ServerCert | None = None
+    """Serve TLS with this certificate (clients may still connect without; n8n's env decides)."""
+    port: int = field(default_factory=free_port)
+    root: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="n8n-e2e-pg-")))
+    proc: subprocess.Popen | None = None
+
+    @property
+    def data_dir(self) -> Path:
+        return self.root / "data"
+
+    def start(self, timeout: float = 60) -> Postgres:
+        self.root.chmod(0o755)
+        self.data_dir.mkdir()
+        if os.geteuid() == 0:
+            pw = pwd.getpwnam("postgres")
+            for p in (self.root, self.data_dir):
+                os.chown(p, pw.pw_uid, pw.pw_gid)
+        subprocess.run(
+            [str(PG_BIN / "initdb"), "-D", str(self.data_dir), "-U", "postgres", "--auth-local=trust",
+             "--auth-host=scram-sha-256", "--encoding=UTF8", "--no-sync"],
+            check=True, capture_output=True, cwd="/", **_as_postgres(),
+        )
+        options = ["-c", "listen_addresses=127.0.0.1", "-c", "max_connections=200", "-c", "shared_buffers=128MB"]
+        if self.fast:
+            options += ["-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off"]
+        if self.tls is not None:
+            cert, key = self.root / "server.crt", self.root / "server.key"
+            shutil.copyfile(self.tls.cert, cert)
+            shutil.copyfile(self.tls.key, key)
+            key.chmod(0o600)
+            if os.geteuid() == 0:
+                pw = pwd.getpwnam("postgres")
+                for p in (cert, key):
+                    os.chown(p, pw.pw_uid, pw.pw_gid)
+            options += ["-c", "ssl=on", "-c", f"ssl_cert_file={cert}", "-c", f"ssl_key_file={key}"]
+        log = open(self.root / "postgres.log", "wb")  # noqa: SIM115 (handed to the child)
+        self.proc = subprocess.Popen(
+            [str(PG_BIN / "postgres"), "-D", str(self.data_dir), "-p", str(self.port), "-k", str(self.data_dir),
+             *options],
+            stdout=log, stderr=subprocess.STDOUT, start_new_session=True, cwd="/", **_as_postgres(),
+        )
+        wait_port(self.port, timeout, self.proc)
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                with self.connect():
+                    return self
+            except psycopg.OperationalError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.2)
+
+    def connect(self, dbname: str = "postgres") -> psycopg.Connection:
+        """A superuser connection over the data dir's socket (trust)."""
+        return psycopg.connect(host=str(self.data_dir), port=self.port, user="postgres", dbname=dbname,
+                               autocommit=True)
+
+    def create_n8n_database(self, database: str, user: str, schema: str, password: str) -> None:
+        """The least-privilege layout n8n runs on: a login role that owns only its schema.
+
+        The role also needs CREATE on the database: n8n runs `CREATE SCHEMA IF NOT EXISTS` at start, and
+        PostgreSQL checks that privilege before noticing the schema exists (n8n then hangs silently).
+        """
+        ident = sql.Identifier
+        with self.connect() as conn:
+            conn.execute(sql.SQL("CREATE ROLE {} LOGIN PASSWORD {} NOSUPERUSER NOCREATEDB NOCREATEROLE").format(
+                ident(user), sql.Literal(password)))
+            conn.execute(sql.SQL("CREATE DATABASE {}").format(ident(database)))
+            conn.execute(sql.SQL("REVOKE ALL ON DATABASE {} FROM PUBLIC").format(ident(database)))
+            conn.execute(sql.SQL("GRANT CONNECT, TEMPORARY, CREATE ON DATABASE {} TO {}").format(
+                ident(database), ident(user)))
+        with self.connect(database) as conn:
+            conn.execute(sql.SQL("CREATE SCHEMA {} AUTHORIZATION {}").format(ident(schema), ident(user)))
+            conn.execute("REVOKE ALL ON SCHEMA public FROM PUBLIC")
+
+    def stop(self) -> None:
+        if self.proc is not None:
+            stop_process(self.proc, signal.SIGINT, timeout=30)  # SIGINT: fast shutdown
+            self.proc = None
+        shutil.rmtree(self.root, ignore_errors=True)
+
+    def __enter__(self) -> Postgres:
+        try:
+            return self.start()
+        except BaseException:
+            self.stop()
+            raise
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+@dataclass
+class Redis:
+    """A throw-away redis-server on 127.0.0.1:<port> with a password and no persistence."""
+
+    password: str
+    tls: ServerCert | None = None
+    """Serve TLS only (no plain port), with this certificate; clients need not present one."""
+    port: int = field(default_factory=free_port)
+    root: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="n8n-e2e-redis-")))
+    proc: subprocess.Popen | None = None
+
+    def start(self, timeout: float = 20) -> Redis:
+        log = open(self.root / "redis.log", "wb")  # noqa: SIM115 (handed to the child)
+        listen = ["--port", str(self.port)]
+        if self.tls is not None:
+            listen = ["--port", "0", "--tls-port", str(self.port), "--tls-cert-file", str(self.tls.cert),
+                      "--tls-key-file", str(self.tls.key), "--tls-ca-cert-file", str(self.tls.ca),
+                      "--tls-auth-clients", "no"]
+        self.proc = subprocess.Popen(
+            [shutil.which("redis-server") or "redis-server", *listen, "--bind", "127.0.0.1",
+             "--requirepass", self.password, "--save", "", "--appendonly", "no", "--dir", str(self.root)],
+            stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+        )
+        wait_port(self.port, timeout, self.proc)
+        return self
+
+    def client(self):
+        import redis
+
+        if self.tls is not None:
+            return redis.Redis(host="127.0.0.1", port=self.port, password=self.password, ssl=True,
+                               ssl_ca_certs=str(self.tls.ca))
+        return redis.Redis(host="127.0.0.1", port=self.port, password=self.password)
+
+    def stop(self) -> None:
+        if self.proc is not None:
+            stop_process(self.proc, signal.SIGTERM)
+            self.proc = None
+        shutil.rmtree(self.root, ignore_errors=True)
+
+    def __enter__(self) -> Redis:
+        try:
+            return self.start()
+        except BaseException:
+            self.stop()
+            raise
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
