@@ -172,17 +172,25 @@ def test_each_role_runs_its_n8n_command():
 
 
 def test_runner_sidecar_has_the_same_tag_and_runs_only_where_code_executes():
-    for role in ("main", "worker"):
-        (runner,) = pod(role)["initContainers"]
-        assert runner["image"] == f"{N8N.runners_image}:2.40.7"
-        assert runner["image"].rsplit(":", 1)[1] == n8n_container(role)["image"].rsplit(":", 1)[1]
-        assert runner["restartPolicy"] == "Always"  # native sidecar: outlives n8n's graceful drain
-        assert "args" not in runner and "command" not in runner  # the image runs the launcher for js + python
-        assert runner["resources"] == k8s.resources(N8N.runners)
-    webhook = pod("webhook")
-    assert "initContainers" not in webhook
-    assert len(webhook["containers"]) == 1
-    assert "runner-token" not in {v["name"] for v in webhook["volumes"]}
+    (runner,) = pod("worker")["initContainers"]
+    assert runner["image"] == f"{N8N.runners_image}:2.40.7"
+    assert runner["image"].rsplit(":", 1)[1] == n8n_container("worker")["image"].rsplit(":", 1)[1]
+    assert runner["restartPolicy"] == "Always"  # native sidecar: outlives n8n's graceful drain
+    assert "args" not in runner and "command" not in runner  # the image runs the launcher for js + python
+    assert runner["resources"] == k8s.resources(N8N.runners)
+    # main offloads manual runs to workers and starts no broker; webhook processors never execute
+    for role in ("main", "webhook"):
+        p = pod(role)
+        assert "initContainers" not in p and len(p["containers"]) == 1, role
+        assert "runner-token" not in {v["name"] for v in p["volumes"]}, role
+
+
+def test_the_settings_folder_holding_the_encryption_key_is_memory_backed():
+    for role in ("main", "webhook", "worker"):
+        data = next(v for v in pod(role)["volumes"] if v["name"] == "data")
+        assert data["emptyDir"]["medium"] == "Memory", role
+        mount = next(m for m in n8n_container(role)["volumeMounts"] if m["name"] == "data")
+        assert mount["mountPath"] == "/home/node/.n8n"
 
 
 def test_runner_sidecar_sees_only_its_token():
@@ -246,7 +254,7 @@ def test_main_startup_probe_leaves_time_for_first_start_migrations():
 
 
 def test_runner_sidecar_probes_the_launcher_health_port():
-    (runner,) = pod("main")["initContainers"]
+    (runner,) = pod("worker")["initContainers"]
     assert probe_target(runner["livenessProbe"], runner) == ("/healthz", 5680)
     assert probe_target(runner["readinessProbe"], runner) == ("/healthz", 5680)
     assert env_of(runner)["N8N_RUNNERS_LAUNCHER_HEALTH_CHECK_PORT"] == "5680"

@@ -45,6 +45,9 @@ ROLES: tuple[Role, ...] = ("main", "webhook", "worker")
 RUNNER_ROLES: tuple[Role, ...] = ("worker",)
 """Roles whose pods carry the n8nio/runners sidecar: only workers execute (main offloads manual runs)."""
 
+EVENT_LOG_FILE_KB, EVENT_LOG_FILES = 4096, 2
+"""Event-bus log rotation (defaults 10 MiB x 3 plus the current file): kept small because `.n8n` is in memory."""
+
 USER_FOLDER = "/home/node"
 """`N8N_USER_FOLDER`; n8n keeps its settings in `<folder>/.n8n` (workloads mount a writable emptyDir there)."""
 
@@ -221,6 +224,8 @@ def _common(role: Role, inputs: N8nEnvInputs) -> dict[str, pulumi.Input[str]]:
         "N8N_VERSION_NOTIFICATIONS_ENABLED": "false",
         "N8N_GRACEFUL_SHUTDOWN_TIMEOUT": str(inputs.graceful_shutdown_seconds),
         "N8N_DEFAULT_BINARY_DATA_MODE": "database",
+        "N8N_EVENTBUS_LOGWRITER_MAXFILESIZEINKB": str(EVENT_LOG_FILE_KB),
+        "N8N_EVENTBUS_LOGWRITER_KEEPLOGCOUNT": str(EVENT_LOG_FILES),
         "OFFLOAD_MANUAL_EXECUTIONS_TO_WORKERS": "true",
         "QUEUE_WORKER_LOCK_DURATION": str(LOCK_DURATION_MS),
         "QUEUE_WORKER_LOCK_RENEW_TIME": str(LOCK_RENEW_MS),
@@ -306,6 +311,8 @@ REASONS: dict[str, str] = {
     "N8N_VERSION_NOTIFICATIONS_ENABLED": "no update checks; the version is pinned by the stack",
     "N8N_GRACEFUL_SHUTDOWN_TIMEOUT": "time a stopping process gives running executions (below the pod grace period)",
     "N8N_DEFAULT_BINARY_DATA_MODE": "database: filesystem is not shared across pods, s3 needs a license",
+    "N8N_EVENTBUS_LOGWRITER_MAXFILESIZEINKB": "the event log lives in the memory-backed .n8n folder: small files",
+    "N8N_EVENTBUS_LOGWRITER_KEEPLOGCOUNT": "with the file size, caps the event log at ~12 MiB of pod memory",
     "OFFLOAD_MANUAL_EXECUTIONS_TO_WORKERS": "manual runs execute on workers; main then needs no task runner",
     "NODE_EXTRA_CA_CERTS": "trust the internal CA of the in-cluster Redis (2.40.7 has no Redis CA variable)",
     # queue tuning

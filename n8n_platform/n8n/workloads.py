@@ -51,6 +51,7 @@ from .env import (
     READINESS_PATH,
     ROLES,
     RUNNER_HEALTH_PORT,
+    RUNNER_ROLES,
     USER_FOLDER,
     N8nEnvInputs,
     Role,
@@ -83,11 +84,12 @@ SAFE_TO_EVICT = "cluster-autoscaler.kubernetes.io/safe-to-evict"
 
 # Writable scratch under the read-only root filesystem: (volume name, mount path, size limit).
 N8N_SCRATCH = (
-    ("data", f"{USER_FOLDER}/.n8n", "1Gi"),
-    ("cache", f"{USER_FOLDER}/.cache", "512Mi"),
-    ("npm", f"{USER_FOLDER}/.npm", "512Mi"),
-    ("tmp", "/tmp", "1Gi"),
+    ("data", f"{USER_FOLDER}/.n8n", "64Mi", "Memory"),  # n8n writes the encryption key here: never to node disk
+    ("cache", f"{USER_FOLDER}/.cache", "512Mi", None),
+    ("npm", f"{USER_FOLDER}/.npm", "512Mi", None),
+    ("tmp", "/tmp", "1Gi", None),
 )
+"""(volume, mount path, size limit, medium) of the writable folders under the read-only root filesystem."""
 RUNNER_SCRATCH = (("runner-tmp", "/tmp", "512Mi"),)
 
 
@@ -150,8 +152,9 @@ def shape(spec: N8nWorkloads, role: Role) -> RoleShape:
 
 
 def executes_code(role: Role) -> bool:
-    """Main and workers run executions (manual ones are offloaded, but main keeps its broker); they get runners."""
-    return role in ("main", "worker")
+    """Only workers run Code nodes: main offloads manual runs to them and starts no task broker, and webhook
+    processors never execute (env.RUNNER_ROLES, checked on real n8n)."""
+    return role in RUNNER_ROLES
 
 
 def validate(spec: N8nWorkloads) -> None:
@@ -246,7 +249,7 @@ def n8n_container(spec: N8nWorkloads, role: Role) -> dict[str, Any]:
     """The n8n container of ``role`` (args for the image entrypoint, which runs ``exec n8n "$@"``)."""
     env = container_env(spec, role)
     mounts = [{"name": "secrets", "mountPath": SECRETS_DIR, "readOnly": True}]
-    mounts += [{"name": name, "mountPath": path} for name, path, _ in N8N_SCRATCH]
+    mounts += [{"name": name, "mountPath": path} for name, path, _, _ in N8N_SCRATCH]
     mounts += [{"name": name, "mountPath": f"{CA_DIR}/{purpose}", "readOnly": True}
                for name, purpose, _ in _ca_volumes(spec)]
     container: dict[str, Any] = {
@@ -293,7 +296,7 @@ def volumes(spec: N8nWorkloads, role: Role) -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = [
         {"name": "secrets", "secret": {"secretName": names.N8N_SECRET, "defaultMode": 0o440}},
     ]
-    out += [k8s.empty_dir(name, size) for name, _, size in N8N_SCRATCH]
+    out += [k8s.empty_dir(name, size, medium) for name, _, size, medium in N8N_SCRATCH]
     for name, _, bundle in _ca_volumes(spec):
         items = [{"key": bundle.key, "path": bundle.key}]
         if bundle.source == "secret":
