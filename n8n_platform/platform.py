@@ -86,7 +86,7 @@ class N8nPlatform(pulumi.ComponentResource):
         archive = self._archive(name, s) if facts is not None else None
         redis = self._redis(name, s, secrets, namespace, addons)
         database = self._database(name, s, facts, archive, secrets, namespace, addons)
-        if s.backups.dumps and archive is not None and facts is not None:
+        if s.backups.dumps and archive is not None:
             DatabaseDumps(f"{name}-dumps", {
                 "namespace": s.namespace, "connection": database.connection, "credentials": None,
                 "target": S3Location(archive.dump_bucket_name, archive.dump_bucket_arn, storage.DUMP_PREFIX,

@@ -216,3 +216,16 @@ def test_worker_args_carry_the_concurrency():
 def test_unknown_role_is_rejected():
     with pytest.raises(ValueError, match="role"):
         n8n_env("scheduler", INPUTS)  # type: ignore[arg-type]
+
+
+
+@pytest.mark.parametrize("metrics", [True, False])
+def test_the_settings_bridge_follows_the_stack_settings(metrics):
+    from n8n_platform.n8n.env import inputs_from_settings
+    from n8n_platform.settings import from_config
+    from tests.harness import load_stack_config
+
+    raw, _ = load_stack_config("prod", {"observability": {"enabled": metrics}, "n8n": {"worker": {"concurrency": 12}}})
+    inputs = inputs_from_settings(from_config(raw), DB, REDIS)
+    assert (inputs.hostname, inputs.worker_concurrency, inputs.metrics) == ("n8n.example.com", 12, metrics)
+    assert n8n_env("main", inputs)["N8N_METRICS"] == str(metrics).lower()

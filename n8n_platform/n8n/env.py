@@ -417,4 +417,5 @@ def inputs_from_settings(settings: Settings, db: DatabaseConnection, redis: Redi
         execution_max_count=n.execution_max_count,
         timezone=n.timezone,
         log_level=n.log_level,
+        metrics=settings.observability.enabled,
     )

@@ -58,8 +58,13 @@ class LoadResult:
 
 
 def post_json(url: str, count: int, concurrency: int, payload=lambda i: {"n": i}, timeout: float = 60,
-              start_index: int = 0) -> LoadResult:
-    """POST ``count`` JSON bodies to ``url`` with ``concurrency`` keep-alive connections; never raises per request."""
+              start_index: int = 0, rate: float | None = None) -> LoadResult:
+    """POST ``count`` JSON bodies to ``url`` with ``concurrency`` keep-alive connections; never raises per request.
+
+    Closed loop by default (each connection sends its next request when the last one answered). With ``rate``
+    (requests/s) the load is open loop: request i is due at i/rate seconds, and its latency counts from that due
+    time, so a server that falls behind shows its queueing delay instead of slowing the client down.
+    """
     parts = urlsplit(url)
     path = parts.path + (f"?{parts.query}" if parts.query else "")
     local = threading.local()
@@ -71,11 +76,15 @@ def post_json(url: str, count: int, concurrency: int, payload=lambda i: {"n": i}
             local.conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=timeout)
         return local.conn
 
-    def one(_: int) -> Response:
+    def one(n: int) -> Response:
         with lock:
             i = next(next_index)
         body = json.dumps(payload(i)).encode()
         started = time.perf_counter()
+        if rate is not None:
+            due = begin + n / rate
+            time.sleep(max(0.0, due - started))
+            started = due
         try:
             c = conn()
             c.request("POST", path, body=body, headers={"Content-Type": "application/json"})
@@ -91,7 +100,7 @@ def post_json(url: str, count: int, concurrency: int, payload=lambda i: {"n": i}
                 local.conn = None
             return Response(i, 0, time.perf_counter() - started, b"", f"{type(e).__name__}: {e}")
 
-    started = time.perf_counter()
+    begin = time.perf_counter()
     with ThreadPoolExecutor(max_workers=concurrency) as pool:
         responses = list(pool.map(one, range(count)))
-    return LoadResult(responses, time.perf_counter() - started)
+    return LoadResult(responses, time.perf_counter() - begin)
