@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 CHECKOV := .venv-checkov/bin/checkov
 STACK ?= dev
-SYSTEM_PACKAGES := postgresql-15 redis-server prometheus
+SYSTEM_PACKAGES := postgresql-15 redis-server openssl
 
 .PHONY: setup system plan test lint e2e bench docs clean
 
@@ -21,7 +21,7 @@ $(CHECKOV): requirements-checkov.txt
 
 setup: $(PY) $(CHECKOV)  ## Python virtualenvs (program + tests, and checkov apart)
 
-system:  ## Debian packages the real-server tests use (PostgreSQL 15, Redis 7, promtool); needs root
+system:  ## Debian packages the real-server tests use (PostgreSQL 15, Redis 7, openssl); needs root
 	apt-get update -q
 	DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $(SYSTEM_PACKAGES)
 

@@ -19,7 +19,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import psycopg
-from psycopg import sql
 
 from .tls import ServerCert
 
@@ -131,22 +130,20 @@ class Postgres:
                                autocommit=True)
 
     def create_n8n_database(self, database: str, user: str, schema: str, password: str) -> None:
-        """The least-privilege layout n8n runs on: a login role that owns only its schema.
+        """The production least-privilege role, made by the production bootstrap SQL exactly as its Job runs it
+        (n8n_platform.database.bootstrap: psql with the password read from a file), so n8n's migrations run as
+        the role we deploy."""
+        from n8n_platform.database.bootstrap import bootstrap_sql, psql_command
 
-        The role also needs CREATE on the database: n8n runs `CREATE SCHEMA IF NOT EXISTS` at start, and
-        PostgreSQL checks that privilege before noticing the schema exists (n8n then hangs silently).
-        """
-        ident = sql.Identifier
-        with self.connect() as conn:
-            conn.execute(sql.SQL("CREATE ROLE {} LOGIN PASSWORD {} NOSUPERUSER NOCREATEDB NOCREATEROLE").format(
-                ident(user), sql.Literal(password)))
-            conn.execute(sql.SQL("CREATE DATABASE {}").format(ident(database)))
-            conn.execute(sql.SQL("REVOKE ALL ON DATABASE {} FROM PUBLIC").format(ident(database)))
-            conn.execute(sql.SQL("GRANT CONNECT, TEMPORARY, CREATE ON DATABASE {} TO {}").format(
-                ident(database), ident(user)))
-        with self.connect(database) as conn:
-            conn.execute(sql.SQL("CREATE SCHEMA {} AUTHORIZATION {}").format(ident(schema), ident(user)))
-            conn.execute("REVOKE ALL ON SCHEMA public FROM PUBLIC")
+        sql_file, password_file = self.root / "bootstrap.sql", self.root / "n8n-password"
+        sql_file.write_text(bootstrap_sql(database, user, schema, connection_limit=200, statement_timeout_s=300))
+        password_file.write_text(password + "\n")
+        env = {"PATH": f"{PG_BIN}:/usr/bin:/bin", "PGHOST": str(self.data_dir), "PGPORT": str(self.port),
+               "PGUSER": "postgres", "PGDATABASE": "postgres"}
+        done = subprocess.run(psql_command(str(sql_file), str(password_file)), env=env, capture_output=True,
+                              text=True, timeout=120)
+        if done.returncode != 0:
+            raise RuntimeError(f"role bootstrap failed: {done.stderr}")
 
     def stop(self) -> None:
         if self.proc is not None:
