@@ -27,7 +27,7 @@ from n8n_platform.n8n.env import N8nEnvInputs, Role, n8n_args, n8n_env, runner_e
 from .install import Install
 from .load import post_json
 from .processes import N8nProcess, TaskRunner, base_env, http_get, n8n_cli
-from .servers import Postgres, Redis, free_port
+from .servers import Managed, Postgres, Redis, free_port
 from .tls import make_server_cert
 
 WORKFLOW_ID = "e2eQueueWorkflow"
@@ -87,7 +87,7 @@ class Worker:
         self.runner.stop()
 
 
-class QueueModeCluster:
+class QueueModeCluster(Managed):
     """Postgres + Redis + main + webhook processor + workers, from the env contract. Use as a context manager."""
 
     def __init__(self, install: Install, *, worker_concurrency: int = 10, graceful_shutdown_seconds: int = 30,
@@ -240,16 +240,6 @@ class QueueModeCluster:
                 s.stop()
         if self._own_workdir:
             shutil.rmtree(self.workdir, ignore_errors=True)
-
-    def __enter__(self) -> QueueModeCluster:
-        try:
-            return self.start()
-        except BaseException:
-            self.stop()
-            raise
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
 
     # ---- observations ------------------------------------------------------------------------------------
     @property

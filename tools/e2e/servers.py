@@ -66,8 +66,22 @@ def _as_postgres() -> dict:
     return {"user": pw.pw_uid, "group": pw.pw_gid, "extra_groups": []}
 
 
+class Managed:
+    """The context-manager protocol for things with start() and stop(): a start that fails stops what it began."""
+
+    def __enter__(self):
+        try:
+            return self.start()
+        except BaseException:
+            self.stop()
+            raise
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
 @dataclass
-class Postgres:
+class Postgres(Managed):
     """A throw-away PostgreSQL cluster listening on 127.0.0.1:<port> (and a socket in its data dir)."""
 
     fast: bool = True
@@ -151,19 +165,9 @@ class Postgres:
             self.proc = None
         shutil.rmtree(self.root, ignore_errors=True)
 
-    def __enter__(self) -> Postgres:
-        try:
-            return self.start()
-        except BaseException:
-            self.stop()
-            raise
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
-
 
 @dataclass
-class Redis:
+class Redis(Managed):
     """A throw-away redis-server on 127.0.0.1:<port> with a password and no persistence."""
 
     password: str
@@ -201,13 +205,3 @@ class Redis:
             stop_process(self.proc, signal.SIGTERM)
             self.proc = None
         shutil.rmtree(self.root, ignore_errors=True)
-
-    def __enter__(self) -> Redis:
-        try:
-            return self.start()
-        except BaseException:
-            self.stop()
-            raise
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
