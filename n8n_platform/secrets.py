@@ -32,8 +32,8 @@ included, and Pulumi awaits the Job's completion), so n8n starts with a password
   config ``n8n:encryptionKey``) instead of generating one; changing that config later is the same as rotating.
 """
 
-from __future__ import annotations
 
+# No `from __future__ import annotations` here: Pulumi's schema analyzer reads the Args annotations at run time.
 import hashlib
 import json
 from collections.abc import Mapping

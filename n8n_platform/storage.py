@@ -17,8 +17,8 @@ Writers get :func:`writer_policy` (their prefix only, never any delete, bucket-c
 retention is enforced by Object Lock + lifecycle, so no role in the data path needs a delete permission.
 """
 
-from __future__ import annotations
 
+# No `from __future__ import annotations` here: Pulumi's schema analyzer reads the Args annotations at run time.
 import json
 from typing import Any, TypedDict
 

@@ -26,8 +26,8 @@ respects PodDisruptionBudgets and ``terminationGracePeriodSeconds``) when EC2 se
 the 2-minute interruption notice; see :mod:`n8n_platform.autoscaling` for the end-to-end story.
 """
 
-from __future__ import annotations
 
+# No `from __future__ import annotations` here: Pulumi's schema analyzer reads the Args annotations at run time.
 import json
 from typing import Any, TypedDict
 
