@@ -55,6 +55,22 @@ def layers(names: list[str], edges: set[tuple[str, str]]) -> dict[str, int]:
     return layer
 
 
+def _route(start: tuple[int, int], end: tuple[int, int]) -> str:
+    """SVG path from the right side of one box to the left side of another, never through a box in between.
+
+    Neighbouring columns get one S-curve; a longer arrow drops into the free lane just below the target's row,
+    runs along it through the column gaps, and rises into the target.
+    """
+    x1, y1 = start[0] + BOX_W, start[1] + BOX_H / 2
+    x2, y2 = end[0], end[1] + BOX_H / 2
+    bend = GAP_X * 0.45
+    if x2 - x1 <= GAP_X:
+        return f"M {x1} {y1} C {x1 + bend} {y1}, {x2 - bend} {y2}, {x2} {y2}"
+    lane = end[1] + BOX_H + GAP_Y / 2
+    return (f"M {x1} {y1} C {x1 + bend} {y1}, {x1 + bend} {lane}, {x1 + 2 * bend} {lane} "
+            f"L {x2 - 2 * bend} {lane} C {x2 - bend} {lane}, {x2 - bend} {y2}, {x2} {y2}")
+
+
 def architecture_svg(recording: Recording) -> str:
     boxes = components(recording)
     names = [b.name for b in boxes]
@@ -79,9 +95,8 @@ def architecture_svg(recording: Recording) -> str:
         f'n8n platform: components and how connections flow (arrow = consumes outputs of)</text>',
     ]
     for a, b in sorted(edges):
-        (x1, y1), (x2, y2) = pos[a], pos[b]
-        parts.append(f'<line x1="{x1 + BOX_W}" y1="{y1 + BOX_H / 2}" x2="{x2}" y2="{y2 + BOX_H / 2}" '
-                     'stroke="#555" stroke-width="1.3" marker-end="url(#arrow)"/>')
+        parts.append(f'<path d="{_route(pos[a], pos[b])}" fill="none" stroke="#555" stroke-width="1.3" '
+                     'marker-end="url(#arrow)"/>')
     for b in boxes:
         x, y = pos[b.name]
         count = sum(1 for d in recording.descendants(b.name) if d.custom)
