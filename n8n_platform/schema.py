@@ -121,8 +121,12 @@ def cpu_millis(quantity: str) -> int:
 # --- parsing ------------------------------------------------------------------------------------------------------
 
 
-def parse(cls: type, raw: Any, path: str, problems: list[Problem]) -> Any:
-    """Build ``cls`` from ``raw``; append a Problem for every defect and return None if any were found."""
+def parse(cls: type, raw: Any, path: str, problems: list[Problem], defaults: Any = None) -> Any:
+    """Build ``cls`` from ``raw``; append a Problem for every defect and return None if any were found.
+
+    Keys missing from ``raw`` take their value from ``defaults`` (an instance of ``cls``: the default of the field
+    this section sits in, which may differ from the class's own defaults), else from the field's default.
+    """
     if not isinstance(raw, dict):
         problems.append(Problem(path or "(config)", raw, "must be an object with the keys " + _keys(cls)))
         return None
@@ -134,15 +138,25 @@ def parse(cls: type, raw: Any, path: str, problems: list[Problem]) -> Any:
     values, before = {}, len(problems)
     for key, f in fields.items():
         where = join(path, key)
+        default = getattr(defaults, f.name) if defaults is not None else field_default(f)
         if key in raw:
-            values[f.name] = _convert(hints[f.name], raw[key], where, problems, f.metadata.get("check"))
-        elif f.default is MISSING and f.default_factory is MISSING:
+            values[f.name] = _convert(hints[f.name], raw[key], where, problems, f.metadata.get("check"), default)
+        elif default is MISSING:
             problems.append(Problem(where, MISSING, f"required: {f.metadata['doc']}"))
-        elif dataclasses.is_dataclass(_plain(hints[f.name])) and f.default is not None:
-            values[f.name] = parse(_plain(hints[f.name]), {}, where, problems)
+        else:
+            values[f.name] = _copy(default) if isinstance(default, (list, dict)) else default
     if len(problems) > before:
         return None
     return cls(**values)
+
+
+def field_default(f: dataclasses.Field) -> Any:
+    """A field's default value (a fresh one from its factory), or MISSING for a required field."""
+    if f.default is not MISSING:
+        return f.default
+    if f.default_factory is not MISSING:
+        return f.default_factory()
+    return MISSING
 
 
 def _keys(cls: type) -> str:
@@ -158,7 +172,8 @@ def _plain(hint: Any) -> Any:
     return hint
 
 
-def _convert(hint: Any, value: Any, where: str, problems: list[Problem], check: Check | None) -> Any:
+def _convert(hint: Any, value: Any, where: str, problems: list[Problem], check: Check | None,
+             default: Any = None) -> Any:
     optional = _plain(hint) is not hint
     hint = _plain(hint)
     if optional and (value is None or value == ""):  # `pulumi config set n8n:x ""` unsets an optional key
@@ -166,7 +181,7 @@ def _convert(hint: Any, value: Any, where: str, problems: list[Problem], check: 
     origin = get_origin(hint)
     before = len(problems)
     if dataclasses.is_dataclass(hint):
-        result = parse(hint, value, where, problems)
+        result = parse(hint, value, where, problems, default if dataclasses.is_dataclass(default) else None)
     elif origin is Literal:
         choices = get_args(hint)
         if value not in choices:
@@ -235,13 +250,8 @@ def describe(cls: type, path: str = "", defaults: Any = None) -> list[dict[str, 
     hints = typing.get_type_hints(cls)
     for f in dataclasses.fields(cls):
         key, hint = join(path, camel(f.name)), _plain(hints[f.name])
-        if defaults is not None:
-            default = getattr(defaults, f.name)
-        elif f.default is not MISSING:
-            default = f.default
-        elif f.default_factory is not MISSING:
-            default = f.default_factory()
-        else:
+        default = getattr(defaults, f.name) if defaults is not None else field_default(f)
+        if default is MISSING:
             default = "(required)"
         if dataclasses.is_dataclass(hint):
             rows.append({"key": key, "type": "object", "default": "", "doc": f.metadata["doc"]})

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from n8n_platform.schema import SettingsError, quantity_bytes
-from n8n_platform.settings import N8N_VERSION, from_config
+from n8n_platform.settings import N8N_VERSION, N8nSettings, from_config
 from tests.harness import Recording, load_stack_config, run_stack
 
 
@@ -137,6 +137,16 @@ def test_numbers_set_from_the_cli_as_strings_are_accepted():
 
 def test_empty_optional_secret_means_unset():
     assert settings_for("dev", {"encryptionKey": ""}).encryption_key is None
+
+
+def test_a_partly_set_section_keeps_the_defaults_of_its_own_field():
+    """The webhook role's defaults differ from RoleSettings' class defaults: setting only its replicas must keep
+    the webhook's resources, and an untouched main keeps main's (not a generic role's)."""
+    defaults = N8nSettings()
+    s = settings_for("prod", {"n8n": {"webhook": {"replicas": 3}}})
+    assert s.n8n.webhook.replicas == 3
+    assert s.n8n.webhook.max_replicas == 10 and s.n8n.webhook.resources == defaults.webhook.resources
+    assert s.n8n.main == defaults.main and s.n8n.main.resources.memory_limit == "2Gi"
 
 
 def test_quantities():

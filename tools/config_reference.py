@@ -39,9 +39,8 @@ def render() -> str:
             if doc:
                 lines.append(f"\n{doc}")
             lines.append("\n| key | type | default | description |\n|---|---|---|---|")
-            default = f.default if f.default is not dataclasses.MISSING else (
-                f.default_factory() if f.default_factory is not dataclasses.MISSING else None)
-            for row in schema.describe(section, key, default):
+            default = schema.field_default(f)
+            for row in schema.describe(section, key, None if default is schema.MISSING else default):
                 shown = "" if row["type"] == "object" else _default(row["default"])
                 lines.append(f"| `{row['key']}` | {row['type']} | {shown} | {row['doc']} |")
         else:
