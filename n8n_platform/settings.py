@@ -36,6 +36,9 @@ NAMESPACE = "n8n"
 N8N_VERSION = "2.40.7"
 """The n8n version the real-n8n end-to-end test runs; the default image tag, so what we deploy is what we proved."""
 
+SPOT_SAFE_SHUTDOWN_SECONDS = 100
+"""Longest graceful shutdown that still ends inside a spot node's two-minute notice (grace = shutdown + 15 s)."""
+
 SUBNET_ID = matches(r"subnet-[0-9a-f]{8,17}", "an EC2 subnet id such as subnet-0a1b2c3d4e5f60718")
 INSTANCE_TYPE = matches(r"[a-z][a-z0-9-]*\.[a-z0-9]+", "an EC2 instance type such as m6i.large")
 
@@ -413,7 +416,8 @@ def cross_field_problems(s: Settings) -> list[Problem]:
             bad("database.patroni.members", 1, "must be 2 or more: the operator's PodDisruptionBudget keeps the "
                 "primary (minAvailable 1), which a single member can never satisfy, so node drains would block")
         if s.environment == "prod" and pat.members < 3:
-            bad("database.patroni.members", pat.members, "prod needs 3 or more members (a PDB of 1 unavailable)")
+            bad("database.patroni.members", pat.members, "prod needs 3 or more members: with 2, one failover "
+                "or node drain leaves no standby")
     if s.redis.mode == "elasticache" and s.environment == "prod" and s.redis.elasticache.nodes < 2:
         bad("redis.elasticache.nodes", s.redis.elasticache.nodes, "prod needs 2 or more nodes for Multi-AZ failover")
     if s.edge.controller == "alb" and not s.edge.certificate_arn:
@@ -422,8 +426,6 @@ def cross_field_problems(s: Settings) -> list[Problem]:
         bad("edge.acmeEmail", None, "edge.controller 'gateway' issues certificates with ACME: set a contact e-mail")
     if s.edge.controller == "alb" and not s.on_eks:
         bad("edge.controller", "alb", "the AWS Load Balancer Controller needs an EKS cluster (cluster.name)")
-    if s.backups.dumps and s.backups.dump_retention_days < 1:
-        bad("backups.dumpRetentionDays", s.backups.dump_retention_days, "must be at least 1")
     if s.database.engine == "rds" and s.backups.pitr_days > 35:
         bad("backups.pitrDays", s.backups.pitr_days, "RDS keeps at most 35 days of point-in-time recovery")
     pool = s.worker_pool
@@ -435,14 +437,16 @@ def cross_field_problems(s: Settings) -> list[Problem]:
         if len(set(pool.instance_types)) < 3:
             bad("workerPool.instanceTypes", pool.instance_types,
                 "list 3 or more distinct instance types of similar size (spot capacity diversification)")
+        if s.n8n.graceful_shutdown_seconds > SPOT_SAFE_SHUTDOWN_SECONDS:
+            bad("n8n.gracefulShutdownSeconds", s.n8n.graceful_shutdown_seconds,
+                f"at most {SPOT_SAFE_SHUTDOWN_SECONDS} with the spot worker pool: a worker's grace period "
+                "(shutdown + 15 s) must end inside the two-minute spot interruption notice")
         if not pool.min_nodes <= pool.desired_nodes <= pool.max_nodes:
             bad("workerPool.desiredNodes", pool.desired_nodes,
                 f"must lie between workerPool.minNodes ({pool.min_nodes}) and workerPool.maxNodes ({pool.max_nodes})")
     if s.autoscaling.cooldown_seconds <= s.n8n.graceful_shutdown_seconds:
         bad("autoscaling.cooldownSeconds", s.autoscaling.cooldown_seconds,
             f"must exceed n8n.gracefulShutdownSeconds ({s.n8n.graceful_shutdown_seconds})")
-    if s.autoscaling.keda and not s.addons.keda:
-        pass  # KEDA may already be installed in the cluster: the add-on switch only says who installs it.
     return problems
 
 

@@ -98,6 +98,9 @@ INVALID = [
      "must lie between"),
     ("cooldown-not-above-shutdown", {"autoscaling": {"cooldownSeconds": 60}, "n8n": {"gracefulShutdownSeconds": 90}},
      "n8n:autoscaling.cooldownSeconds", "must exceed n8n.gracefulShutdownSeconds"),
+    ("shutdown-longer-than-the-spot-notice", {"n8n": {"gracefulShutdownSeconds": 150},
+                                              "autoscaling": {"cooldownSeconds": 300}},
+     "n8n:n8n.gracefulShutdownSeconds", "two-minute spot interruption notice"),
     ("alb-without-certificate", {"edge": {"certificateArn": None}}, "n8n:edge.certificateArn", "ACM certificate"),
     ("both-cluster-sources", {"cluster": {"kubeconfig": "~/.kube/config"}}, "n8n:cluster.name", "exactly one"),
     ("rds-pitr-over-35-days", {"database": {"engine": "rds"}, "backups": {"pitrDays": 60}}, "n8n:backups.pitrDays",
@@ -159,3 +162,10 @@ def test_bad_config_stops_the_program_before_any_resource_is_registered():
         run_stack("dev", {"database": {"engine": "oracle"}}, recording=recording)
     assert "n8n:database.engine" in str(caught.value)
     assert recording.resources == []
+
+
+def test_the_longest_allowed_shutdown_still_fits_the_spot_notice():
+    from n8n_platform.n8n.workloads import termination_grace
+    from n8n_platform.settings import SPOT_SAFE_SHUTDOWN_SECONDS
+
+    assert termination_grace("worker", SPOT_SAFE_SHUTDOWN_SECONDS) <= 120
