@@ -22,6 +22,7 @@ def test_plan_renders_dev_offline(tmp_path):
     proc = plan("--stack", "dev", "--out", str(tmp_path))
     assert proc.returncode == 0, proc.stderr
     assert "Stack dev:" in proc.stdout and "Resources per component" in proc.stdout
+    assert "  PatroniDatabase n8n-db" in proc.stdout and "Platform n8n" not in proc.stdout  # the parts, not the sum
     assert "[plan]" in proc.stderr  # progress goes to stderr
     resources = json.loads((tmp_path / "resources.json").read_text())
     assert resources and {"type", "name", "parent", "inputs", "options"} <= set(resources[0])

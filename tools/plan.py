@@ -23,7 +23,7 @@ from typing import Any
 import yaml
 
 from tools import offline
-from tools.diagram import architecture_svg
+from tools.diagram import architecture_svg, components
 
 BUILD = offline.ROOT / "build" / "plan"
 
@@ -72,9 +72,8 @@ def write(recording: offline.Recording, out_dir: Path) -> None:
 
 def summarize(stack: str, settings: Any, recording: offline.Recording) -> dict[str, Any]:
     """Resources per component and type, the key settings, and warnings worth a reader's attention."""
-    components = [r for r in recording.resources if not r.custom and r.type.startswith("n8n:")]
     per_component = {}
-    for c in components:
+    for c in components(recording):
         kinds = Counter(d.type for d in recording.descendants(c.name) if d.custom)
         if kinds:
             per_component[f"{c.type.rsplit(':', 1)[1]} {c.name}"] = dict(sorted(kinds.items()))
