@@ -9,6 +9,7 @@ choice; ``Pulumi.dev.yaml`` overrides them. :func:`load` raises :class:`Settings
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -41,6 +42,8 @@ SPOT_SAFE_SHUTDOWN_SECONDS = 100
 
 SUBNET_ID = matches(r"subnet-[0-9a-f]{8,17}", "an EC2 subnet id such as subnet-0a1b2c3d4e5f60718")
 INSTANCE_TYPE = matches(r"[a-z][a-z0-9-]*\.[a-z0-9]+", "an EC2 instance type such as m6i.large")
+GRAVITON = re.compile(r"[a-z]+[0-9]+[a-z]*g[a-z]*\.")
+"""Arm (Graviton) families: m7g, c6gn, r7gd, t4g... The worker pool runs the x86_64 AMI."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -434,6 +437,10 @@ def cross_field_problems(s: Settings) -> list[Problem]:
             bad("workerPool.enabled", True, "the spot node group needs an EKS cluster (cluster.name)")
         if not s.cluster.private_subnet_ids:
             bad("cluster.privateSubnetIds", [], "the spot worker pool needs subnets")
+        arm = [t for t in pool.instance_types if GRAVITON.match(t)]
+        if arm:
+            bad("workerPool.instanceTypes", pool.instance_types,
+                f"x86_64 instance types only (the node group uses the x86_64 AMI); Graviton types given: {arm}")
         if len(set(pool.instance_types)) < 3:
             bad("workerPool.instanceTypes", pool.instance_types,
                 "list 3 or more distinct instance types of similar size (spot capacity diversification)")

@@ -94,6 +94,8 @@ INVALID = [
      "n8n:database.patroni.restore.targetTime", "RFC 3339"),
     ("spot-pool-too-few-types", {"workerPool": {"instanceTypes": ["m6i.large", "m6i.large", "m6a.large"]}},
      "n8n:workerPool.instanceTypes", "3 or more distinct"),
+    ("graviton-in-an-x86-pool", {"workerPool": {"instanceTypes": ["m6i.xlarge", "m7g.xlarge", "m6a.xlarge"]}},
+     "n8n:workerPool.instanceTypes", "Graviton types given: ['m7g.xlarge']"),
     ("desired-outside-bounds", {"workerPool": {"minNodes": 2, "desiredNodes": 1}}, "n8n:workerPool.desiredNodes",
      "must lie between"),
     ("cooldown-not-above-shutdown", {"autoscaling": {"cooldownSeconds": 60}, "n8n": {"gracefulShutdownSeconds": 90}},
