@@ -234,11 +234,20 @@ def load_balancer_controller_values(cluster_name: str, region: str, vpc_id: str,
     }
 
 
+def keda_values() -> dict[str, Any]:
+    """KEDA chart values: two operator replicas (leader election: one active, one standby) under a PDB keeping one.
+
+    A PDB of ``minAvailable: 1`` over the chart's default single replica would allow zero disruptions, so every
+    node drain (managed node group upgrade, spot rebalance, cluster autoscaler scale-down) would hang on it.
+    """
+    return {"operator": {"replicaCount": 2}, "podDisruptionBudget": {"operator": {"minAvailable": 1}}}
+
+
 def postgres_operator_values(watched_namespace: str) -> dict[str, Any]:
-    """Zalando operator values: watch only the n8n namespace; Spilo pods non-root without privilege escalation, one
-    member per zone (required anti-affinity on ``topology.kubernetes.io/zone``, so members beyond the number of
-    zones stay Pending). ``cluster_labels``/``cluster_name_label`` keep their defaults: namespace.spilo_selector
-    relies on them."""
+    """Zalando operator values: watch only the n8n namespace; Spilo pods non-root without privilege escalation,
+    spread over zones by *preferred* anti-affinity on ``topology.kubernetes.io/zone`` (members beyond the number of
+    zones still schedule instead of staying Pending). ``cluster_labels``/``cluster_name_label`` keep their
+    defaults: namespace.spilo_selector relies on them."""
     return {
         "configKubernetes": {
             "watched_namespace": watched_namespace,
@@ -354,8 +363,7 @@ class ClusterAddons(pulumi.ComponentResource):
                     args["acme_server"], args["acme_email"], args["gateway_name"], args["gateway_namespace"]), after)
 
         if args["keda"]:
-            self.keda = chart_v4(KEDA, {"podDisruptionBudget": {"operator": {"minAvailable": 1}}},
-                                 [namespace(KEDA.namespace)])
+            self.keda = chart_v4(KEDA, keda_values(), [namespace(KEDA.namespace)])
 
         if args["aws_load_balancer_controller"]:
             missing = [k for k in ("cluster_name", "region", "vpc_id", "oidc") if not args.get(k)]

@@ -294,8 +294,20 @@ def limit_range_manifest(name: str, namespace: str, workloads: list[QuotaWorkloa
     }
 
 
+DUMP_CONTAINERS = (("100m", "1", "256Mi", "1Gi"), ("100m", "1", "128Mi", "512Mi"))
+"""(cpu request, cpu limit, memory request, memory limit) of the dumps CronJob's pg-dump and upload containers
+(database/dumps.py); tests compare them with the rendered CronJob."""
+
+
 def quota_workloads(settings: Any) -> list[QuotaWorkload]:
-    """The namespace's workloads at their maximum scale, from the stack settings."""
+    """The namespace's workloads at their maximum scale, from the stack settings.
+
+    The database bootstrap Job and the dumps CronJob are included (one pod each): their containers have fixed
+    limits, and the LimitRange ``max`` derived from this list must admit them, or the Job controller can never
+    create their pods (a silently missing backup).
+    """
+    from .database.bootstrap import JOB_RESOURCES  # bootstrap imports this module
+
     n = settings.n8n
     out = [
         QuotaWorkload("main", n.main.max_replicas, (n.main.resources, n.runners)),
@@ -309,6 +321,11 @@ def quota_workloads(settings: Any) -> list[QuotaWorkload]:
         mem = settings.redis.in_cluster.memory
         redis = type(n.runners)(cpu_request="100m", cpu_limit="1", memory_request=mem, memory_limit=mem)
         out.append(QuotaWorkload("redis", 1, (redis,)))
+    out.append(QuotaWorkload("bootstrap", 1, (JOB_RESOURCES,)))
+    if settings.backups.dumps and settings.on_eks:
+        out.append(QuotaWorkload("dumps", 1, tuple(
+            type(n.runners)(cpu_request=cr, cpu_limit=cl, memory_request=mr, memory_limit=ml)
+            for cr, cl, mr, ml in DUMP_CONTAINERS)))
     return out
 
 

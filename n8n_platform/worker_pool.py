@@ -66,13 +66,31 @@ def eks_taint(taint: dict[str, str]) -> dict[str, str]:
 
 
 def autoscaler_tags(cluster_name: str, label: tuple[str, str], taint: dict[str, str]) -> dict[str, str]:
-    """Tags the cluster autoscaler uses to discover the group and to model its nodes when scaling from zero."""
+    """Tags the cluster autoscaler uses to discover the group and to model its nodes when scaling from zero.
+
+    The autoscaler reads them from the *Auto Scaling group*. EKS does not copy node group tags to the group it
+    creates (it adds only the two discovery tags itself), so :func:`node_template_tags` of these are also put on
+    the Auto Scaling group as separate ``aws.autoscaling.Tag`` resources.
+    """
     return {
         "k8s.io/cluster-autoscaler/enabled": "true",
         f"k8s.io/cluster-autoscaler/{cluster_name}": "owned",
         f"k8s.io/cluster-autoscaler/node-template/label/{label[0]}": label[1],
         f"k8s.io/cluster-autoscaler/node-template/taint/{taint['key']}": f"{taint['value']}:{taint['effect']}",
     }
+
+
+def node_template_tags(tags: dict[str, str]) -> dict[str, str]:
+    """The ``node-template`` subset of :func:`autoscaler_tags`: the label and taint a node of the group will have,
+    which the cluster autoscaler needs to scale a tainted, labelled group up from zero nodes."""
+    return {k: v for k, v in tags.items() if k.startswith("k8s.io/cluster-autoscaler/node-template/")}
+
+
+def autoscaling_group_name(resources: list[Any] | None) -> str | None:
+    """Name of the Auto Scaling group behind a managed node group (its ``resources`` output)."""
+    if not resources or not resources[0].autoscaling_groups:
+        return None
+    return resources[0].autoscaling_groups[0].name
 
 
 def launch_template_args(disk_size_gb: int, tags: dict[str, str]) -> dict[str, Any]:
@@ -145,6 +163,7 @@ class WorkerPool(pulumi.ComponentResource):
         template = aws.ec2.LaunchTemplate(f"{name}-nodes", description="n8n spot workers: IMDSv2, encrypted gp3",
                                           tags=tags, **launch_template_args(args["disk_size_gb"], tags), opts=child)
         label_key, label_value = names.WORKER_POOL_LABEL
+        ca_tags = autoscaler_tags(args["cluster_name"], names.WORKER_POOL_LABEL, names.WORKER_POOL_TAINT)
         self.node_group = aws.eks.NodeGroup(
             f"{name}-nodes",
             cluster_name=args["cluster_name"],
@@ -159,10 +178,14 @@ class WorkerPool(pulumi.ComponentResource):
             labels={label_key: label_value},
             taints=[eks_taint(names.WORKER_POOL_TAINT)],
             launch_template={"id": template.id, "version": template.latest_version.apply(str)},
-            tags={**tags, **autoscaler_tags(args["cluster_name"], names.WORKER_POOL_LABEL, names.WORKER_POOL_TAINT)},
+            tags={**tags, **ca_tags},
             opts=pulumi.ResourceOptions(parent=self, depends_on=attachments,
                                         ignore_changes=["scalingConfig.desiredSize"]),
         )
+        asg_name = self.node_group.resources.apply(autoscaling_group_name)
+        for i, (key, value) in enumerate(sorted(node_template_tags(ca_tags).items())):
+            aws.autoscaling.Tag(f"{name}-asg-tag-{i}", autoscaling_group_name=asg_name,
+                                tag={"key": key, "value": value, "propagate_at_launch": False}, opts=child)
         self.node_group_name = self.node_group.node_group_name
         self.node_role_arn = role.arn
         self.register_outputs({"node_group_name": self.node_group_name, "node_role_arn": self.node_role_arn})

@@ -141,3 +141,15 @@ def test_no_public_issuer_without_acme_email_and_lbc_needs_eks():
                                        for i in rec.find("kubernetes:cert-manager.io/v1:ClusterIssuer")}
     with pytest.raises(ValueError, match="oidc"):
         run(lambda: ClusterAddons("addons", args(oidc=None, cert_manager=False)))
+
+
+def test_every_addon_pdb_allows_a_disruption_so_node_drains_do_not_hang():
+    """A PDB whose minAvailable equals the replica count allows zero evictions: drains would block forever."""
+    keda = addons.keda_values()
+    assert keda["operator"]["replicaCount"] > keda["podDisruptionBudget"]["operator"]["minAvailable"]
+    cm = addons.cert_manager_values()
+    assert cm["replicaCount"] > cm["podDisruptionBudget"]["minAvailable"]
+    assert cm["webhook"]["replicaCount"] > cm["webhook"]["podDisruptionBudget"]["minAvailable"]
+    rec = run(lambda: ClusterAddons("addons", args()))
+    [chart] = [c for c in rec.find("kubernetes:helm.sh/v4:Chart") if c.inputs["chart"] == "keda"]
+    assert chart.inputs["values"] == keda

@@ -207,7 +207,8 @@ def test_quota_workloads_follow_the_settings():
                      "database": {"engine": "patroni", "patroni": {"members": 2}},
                      "redis": {"mode": "in-cluster"}, "workerPool": {"enabled": False}})
     workloads = {w.name: w for w in namespace.quota_workloads(s)}
-    assert set(workloads) == {"main", "webhook", "worker", "patroni", "redis"}
+    # no dumps without EKS (no archive bucket); the bootstrap Job always runs
+    assert set(workloads) == {"main", "webhook", "worker", "patroni", "redis", "bootstrap"}
     assert workloads["worker"].max_replicas == s.n8n.worker.max_replicas
     assert len(workloads["worker"].containers) == 2  # n8n + runners sidecar
     assert workloads["patroni"].max_replicas == 2
@@ -241,3 +242,49 @@ def test_component_rejects_a_plan_for_another_namespace():
                             quota_headroom=1.5, protect=False)
     with pytest.raises(ValueError, match="namespace"):
         run(lambda: N8nNamespace("ns", args))
+
+
+def _pod_specs(manifests: list[dict]) -> list[tuple[str, dict]]:
+    out = []
+    for m in manifests:
+        spec = m.get("spec", {})
+        if m["kind"] in ("Deployment", "StatefulSet", "Job"):
+            out.append((m["metadata"]["name"], spec["template"]["spec"]))
+        elif m["kind"] == "CronJob":
+            out.append((m["metadata"]["name"], spec["jobTemplate"]["spec"]["template"]["spec"]))
+    return out
+
+
+@pytest.mark.parametrize("stack,overrides", [
+    ("dev", {}),
+    ("prod", {}),
+    # small n8n containers next to the fixed-size dumps (pg-dump 1 CPU / 1Gi) and bootstrap Job containers
+    ("prod", {"n8n": {role: {"resources": {"cpuRequest": "100m", "cpuLimit": "500m", "memoryRequest": "256Mi",
+                                           "memoryLimit": "512Mi"}} for role in ("main", "webhook", "worker")}
+              | {"runners": {"cpuRequest": "100m", "cpuLimit": "500m", "memoryRequest": "128Mi",
+                             "memoryLimit": "256Mi"}}}),
+])
+def test_limit_range_admits_every_container_the_stack_creates(stack, overrides):
+    from n8n_platform.schema import cpu_millis, quantity_bytes
+    from tests.harness import run_stack
+
+    manifests = run_stack(stack, overrides).manifests()
+    [limit_range] = [m for m in manifests if m["kind"] == "LimitRange"]
+    cap = limit_range["spec"]["limits"][0]["max"]
+    pods = _pod_specs(manifests)
+    assert any(name.endswith("bootstrap") for name, _ in pods)
+    for name, pod in pods:
+        for c in [*pod.get("initContainers", []), *pod["containers"]]:
+            limits = c["resources"]["limits"]
+            assert cpu_millis(limits["cpu"]) <= cpu_millis(cap["cpu"]), (name, c["name"], limits, cap)
+            assert quantity_bytes(limits["memory"]) <= quantity_bytes(cap["memory"]), (name, c["name"], limits, cap)
+
+
+def test_quota_dump_containers_match_the_rendered_cronjob():
+    from tests.harness import run_stack
+
+    [cron] = [m for m in run_stack("prod").manifests() if m["kind"] == "CronJob"]
+    pod = cron["spec"]["jobTemplate"]["spec"]["template"]["spec"]
+    rendered = [c["resources"] for c in [*pod.get("initContainers", []), *pod["containers"]]]
+    assert [{"requests": {"cpu": cr, "memory": mr}, "limits": {"cpu": cl, "memory": ml}}
+            for cr, cl, mr, ml in namespace.DUMP_CONTAINERS] == rendered

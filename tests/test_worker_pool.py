@@ -77,3 +77,25 @@ def test_node_role_has_only_the_three_node_policies():
     group = rec.one("aws:eks/nodeGroup:NodeGroup")
     assert {a.name for a in rec.find("aws:iam/rolePolicyAttachment:RolePolicyAttachment")} <= set(
         group.options["depends_on"])
+
+
+def test_node_template_tags_reach_the_auto_scaling_group_not_only_the_node_group():
+    """EKS copies no node group tags to its Auto Scaling group, where the cluster autoscaler reads them."""
+    rec = run(lambda: WorkerPool("workers", args()))
+    asg_tags = {t.inputs["tag"]["key"]: t.inputs["tag"] for t in rec.find("aws:autoscaling/tag:Tag")}
+    key, value = names.WORKER_POOL_LABEL
+    taint = names.WORKER_POOL_TAINT
+    assert {k: t["value"] for k, t in asg_tags.items()} == {
+        f"k8s.io/cluster-autoscaler/node-template/label/{key}": value,
+        f"k8s.io/cluster-autoscaler/node-template/taint/{taint['key']}": f"{taint['value']}:NoSchedule"}
+    assert all(t["propagateAtLaunch"] is False for t in asg_tags.values())
+    assert all(t.parent == "workers" for t in rec.find("aws:autoscaling/tag:Tag"))
+
+
+def test_autoscaling_group_name_comes_from_the_node_group_resources():
+    from types import SimpleNamespace as NS
+
+    assert worker_pool.autoscaling_group_name([NS(autoscaling_groups=[NS(name="eks-workers-abc")])]) == \
+        "eks-workers-abc"
+    assert worker_pool.autoscaling_group_name(None) is None
+    assert worker_pool.autoscaling_group_name([NS(autoscaling_groups=[])]) is None
