@@ -88,6 +88,15 @@ def test_no_secret_values_and_no_folklore_anywhere():
         assert e.get("N8N_DEFAULT_BINARY_DATA_MODE", "database") == "database"
 
 
+def test_no_community_package_installs_into_ephemeral_pod_folders():
+    # they would land in the memory-backed ~/.n8n of one pod (size-limited), vanish on restart and never reach the
+    # workers that run them; custom nodes are baked into the image instead
+    for role, e in envs().items():
+        assert e["N8N_COMMUNITY_PACKAGES_ENABLED"] == "false", role
+        assert e["N8N_UNVERIFIED_PACKAGES_ENABLED"] == "false", role
+        assert "N8N_REINSTALL_MISSING_PACKAGES" not in e, role
+
+
 def test_webhook_url_never_alone():
     for e in envs().values():
         assert "N8N_WEBHOOK_URL" in e

@@ -244,13 +244,17 @@ def budget(probe: dict) -> int:
     return probe["periodSeconds"] * probe["failureThreshold"]
 
 
-def test_main_startup_probe_leaves_time_for_first_start_migrations():
-    assert budget(n8n_container("main")["startupProbe"]) >= 900
-    assert budget(n8n_container("main")["startupProbe"]) > budget(n8n_container("webhook")["startupProbe"])
+@pytest.mark.parametrize("role", ["main", "webhook", "worker"])
+def test_every_role_gets_time_for_the_migrations(role):
+    # n8n 2.40.7 runs `dbConnection.migrate()` in BaseCommand.init for start, webhook and worker alike (one advisory
+    # lock, the others wait), and a worker opens its /healthz only after init: any role may be the one migrating.
+    startup = budget(n8n_container(role)["startupProbe"])
+    assert startup >= 900
+    assert startup == budget(n8n_container("main")["startupProbe"])
     # Pulumi and the Deployment controller wait at least as long as the probe allows
-    main = deploy("main")
-    assert main["spec"]["progressDeadlineSeconds"] >= budget(n8n_container("main")["startupProbe"])
-    assert int(main["metadata"]["annotations"]["pulumi.com/timeoutSeconds"]) >= main["spec"]["progressDeadlineSeconds"]
+    d = deploy(role)
+    assert d["spec"]["progressDeadlineSeconds"] >= startup
+    assert int(d["metadata"]["annotations"]["pulumi.com/timeoutSeconds"]) >= d["spec"]["progressDeadlineSeconds"]
 
 
 def test_runner_sidecar_probes_the_launcher_health_port():
@@ -448,8 +452,27 @@ def test_a_single_main_is_recreated_and_never_runs_twice():
 
 @pytest.mark.parametrize("role", ["webhook", "worker"])
 def test_scaled_roles_roll_without_losing_capacity(role):
-    assert deploy(role)["spec"]["strategy"] == {"type": "RollingUpdate",
-                                                "rollingUpdate": {"maxUnavailable": 0, "maxSurge": 1}}
+    rolling = deploy(role)["spec"]["strategy"]
+    assert rolling["type"] == "RollingUpdate"
+    assert rolling["rollingUpdate"]["maxUnavailable"] == 0
+
+
+def surge_pods(max_surge: int | str, replicas: int) -> int:
+    """Pods a rolling update adds at once (Kubernetes rounds a percentage surge up)."""
+    if isinstance(max_surge, int):
+        return max_surge
+    return -(-replicas * int(max_surge.rstrip("%")) // 100)
+
+
+@pytest.mark.parametrize(("role", "max_replicas"), [("webhook", N8N.webhook.max_replicas),
+                                                     ("worker", N8N.worker.max_replicas), ("worker", 200)])
+def test_scaled_roles_roll_at_full_scale_within_the_rollout_deadline(role, max_replicas):
+    # one pod at a time, every wave waiting for a pod start, 20 workers would need 20 start-ups in a row: more than
+    # Pulumi waits for, so an update at peak load would fail while Kubernetes keeps rolling
+    surge = deploy(role)["spec"]["strategy"]["rollingUpdate"]["maxSurge"]
+    assert surge_pods(surge, 2) >= 1
+    waves = -(-max_replicas // surge_pods(surge, max_replicas))
+    assert waves <= 4
 
 
 def test_disruption_budgets_can_always_be_satisfied():

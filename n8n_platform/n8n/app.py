@@ -48,7 +48,7 @@ class N8nAppArgs(TypedDict):
     worker_resources: Any
     """settings.Resources of a worker's n8n container."""
     runners_resources: Any
-    """settings.Resources of each n8nio/runners sidecar (main and every worker)."""
+    """settings.Resources of the n8nio/runners sidecar of every worker (the only role that executes code)."""
     spot_pool: bool
     """The dedicated spot node group exists: workers tolerate its taint and require its label."""
     depends_on: NotRequired[Sequence[pulumi.Resource]]
@@ -62,7 +62,8 @@ class N8nAppArgs(TypedDict):
 
 class N8nApp(pulumi.ComponentResource):
     """n8n in queue mode: one main (or licensed multi-main), webhook processors and workers, each with its own
-    ServiceAccount, Service and disruption budget; external task runners next to main and every worker."""
+    ServiceAccount, Service and disruption budget; an external task-runner sidecar in every worker pod (main
+    offloads manual runs to the workers, webhook processors never execute)."""
 
     main_service: pulumi.Output[str]
     """Service of main (editor, REST API, test webhooks, /metrics) on :attr:`service_port`."""

@@ -239,6 +239,9 @@ def _common(role: Role, inputs: N8nEnvInputs) -> dict[str, pulumi.Input[str]]:
         "N8N_RUNNERS_TASK_TIMEOUT": str(RUNNER_TASK_TIMEOUT_SECONDS),
         # Defaults 2.40.7 announces will change: adopt the safer future values now (and silence its warnings).
         "N8N_UNVERIFIED_PACKAGES_ENABLED": "false",
+        # Pods have ephemeral filesystems: a UI install lands in the memory-backed ~/.n8n (size-limited: eviction),
+        # is lost on restart and never reaches new workers. Custom nodes belong in the image.
+        "N8N_COMMUNITY_PACKAGES_ENABLED": "false",
         "N8N_COMPRESSION_NODE_MAX_DECOMPRESSED_SIZE_BYTES": str(256 * 2**20),
         "N8N_COMPRESSION_NODE_MAX_ZIP_ENTRIES": "1000",
     }
@@ -365,6 +368,7 @@ REASONS: dict[str, str] = {
     # task runners (n8n side)
     "N8N_RUNNERS_MODE": "external runners: user code runs in the n8nio/runners sidecar, never next to secrets",
     "N8N_UNVERIFIED_PACKAGES_ENABLED": "no unverified community packages (the default n8n announces for later)",
+    "N8N_COMMUNITY_PACKAGES_ENABLED": "no UI installs: ~/.n8n is a small memory volume, lost on restart, per pod",
     "N8N_COMPRESSION_NODE_MAX_DECOMPRESSED_SIZE_BYTES": "zip-bomb guard at the future default (256 MiB)",
     "N8N_COMPRESSION_NODE_MAX_ZIP_ENTRIES": "zip-bomb guard at the future default (1000 entries)",
     "N8N_RUNNERS_AUTH_TOKEN_FILE": "shared runner auth token read from the Secret (n8n and launcher)",

@@ -12,16 +12,23 @@ Decisions, with why:
 - **Runner sidecar as a native sidecar** (an init container with ``restartPolicy: Always``; GA in 1.33). It starts
   before n8n and, crucially, is stopped only *after* n8n has exited: a worker draining its running executions for
   ``N8N_GRACEFUL_SHUTDOWN_TIMEOUT`` keeps its Code-node runner until the last one ends. A plain second container
-  would get SIGTERM at the same moment and fail those executions. Same tag as n8n; on main and workers only
-  (webhook processors never execute code). It mounts only the runner auth token, never the encryption key or the
-  database password: the sidecar is where user code runs.
-- **UID 10001, read-only root filesystem.** Writable emptyDirs for ``~/.n8n`` (settings, community nodes),
-  ``~/.cache`` (n8n writes the editor's static files to ``~/.cache/n8n/public`` at start), ``~/.npm`` (community
-  package installs) and ``/tmp``. ``HOME=/home/node`` because UID 10001 has no passwd entry (HOME would be ``/``).
+  would get SIGTERM at the same moment and fail those executions. Same tag as n8n; on workers only (main offloads
+  manual runs to them and starts no task broker, webhook processors never execute code: ``env.RUNNER_ROLES``). It
+  mounts only the runner auth token, never the encryption key or the database password: the sidecar is where user
+  code runs.
+- **UID 10001, read-only root filesystem.** Writable emptyDirs for ``~/.n8n`` (settings, event log; memory-backed
+  and small, which is why the contract turns UI community-package installs off), ``~/.cache`` (n8n writes the
+  editor's static files to ``~/.cache/n8n/public`` at start), ``~/.npm`` and ``/tmp``. ``HOME=/home/node``
+  because UID 10001 has no passwd entry (HOME would be ``/``).
+- **Startup.** Every role runs the database migrations at start (``n8n start``, ``webhook`` and ``worker`` alike,
+  serialised by a PostgreSQL advisory lock that the others wait on), and a worker opens its health server only after
+  that, so every role gets the same migration-sized startup budget and rollout deadline; a shorter one would kill a
+  worker that won the lock mid-migration.
 - **Termination.** Main and webhook pods sleep in ``preStop`` so the load balancer deregisters them before n8n
   stops accepting; the grace period exceeds that sleep plus the graceful shutdown (see :func:`termination_grace`).
-- **Strategy.** A single main is ``Recreate``: two unlicensed mains must never run at once. Multi-main, webhook and
-  workers roll with ``maxUnavailable: 0``.
+- **Strategy.** A single main is ``Recreate``: two unlicensed mains must never run at once. Multi-main rolls one
+  pod at a time; webhook processors and workers surge :data:`SCALED_MAX_SURGE` (one pod at a time would need
+  ``max_replicas`` start-ups in a row, far beyond the rollout deadline at scale). All with ``maxUnavailable: 0``.
 - **Disruption budgets** only where they can always be satisfied: none for a single main (a budget of one
   replica either blocks every node drain or protects nothing), ``maxUnavailable: 1`` for mains (multi-main) and
   webhook processors, ``maxUnavailable: 50%`` for workers (a spot node's two-minute notice must drain its workers
@@ -75,8 +82,12 @@ WEBHOOK_CPU_TARGET = 70
 """Average CPU utilisation (of requests) the webhook HorizontalPodAutoscaler aims for."""
 WEBHOOK_SCALE_DOWN_WINDOW = 300
 """Seconds of lower load before webhook processors are removed (bursty traffic must not flap)."""
-MAIN_TIMEOUT_SECONDS = 1200
-"""How long Pulumi waits for the main rollout (first start runs the database migrations)."""
+STARTUP_SECONDS = 900
+"""Startup-probe budget of every n8n container: any role may run (or wait for) the database migrations first."""
+ROLLOUT_TIMEOUT_SECONDS = 1200
+"""How long Pulumi and the Deployment controller wait for a rollout (a start may include the migrations)."""
+SCALED_MAX_SURGE = "25%"
+"""Rolling-update surge of webhook processors and workers (rounded up: at least one pod)."""
 
 DIGEST_SKIP = {"CKV_K8S_43": "tags are pinned; digests are not resolvable offline"}
 """checkov skips on every workload."""
@@ -217,10 +228,10 @@ def _http_probe(path: str, port: str | int, *, period: int, failures: int, timeo
 
 
 def n8n_probes(role: Role) -> dict[str, Any]:
-    """Startup (generous on main: the first start migrates the database), liveness and readiness probes."""
-    startup_failures = 90 if role == "main" else 60  # x 10 s: 15 min for main, 10 min for the others
+    """Startup (generous on every role: any of them may run the migrations), liveness and readiness probes."""
+    period = 10
     return {
-        "startupProbe": _http_probe(HEALTH_PATH, "http", period=10, failures=startup_failures),
+        "startupProbe": _http_probe(HEALTH_PATH, "http", period=period, failures=math.ceil(STARTUP_SECONDS / period)),
         "livenessProbe": _http_probe(HEALTH_PATH, "http", period=15, failures=4),
         "readinessProbe": _http_probe(READINESS_PATH, "http", period=10, failures=3),
     }
@@ -356,18 +367,19 @@ def pod_spec(spec: N8nWorkloads, role: Role) -> dict[str, Any]:
 
 
 def strategy(spec: N8nWorkloads, role: Role) -> dict[str, Any]:
-    """Recreate for a single (unlicensed) main; otherwise surge one pod, never go below the desired count."""
-    if role == "main" and spec.main.replicas == 1:
-        return {"type": "Recreate"}
-    return {"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": 0, "maxSurge": 1}}
+    """Recreate for a single (unlicensed) main; otherwise surge (mains one pod, scaled roles a share), never going
+    below the desired count."""
+    if role == "main":
+        if spec.main.replicas == 1:
+            return {"type": "Recreate"}
+        return {"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": 0, "maxSurge": 1}}
+    return {"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": 0, "maxSurge": SCALED_MAX_SURGE}}
 
 
 def deployment(spec: N8nWorkloads, role: Role) -> dict[str, Any]:
     """The Deployment of ``role``."""
     version_label = {"app.kubernetes.io/version": spec.env.version}
-    annotations = k8s.checkov_skips(DIGEST_SKIP)
-    if role == "main":
-        annotations["pulumi.com/timeoutSeconds"] = str(MAIN_TIMEOUT_SECONDS)
+    annotations = {**k8s.checkov_skips(DIGEST_SKIP), "pulumi.com/timeoutSeconds": str(ROLLOUT_TIMEOUT_SECONDS)}
     pod_annotations: dict[str, Any] = {SAFE_TO_EVICT: "true"} if role in ("webhook", "worker") else {}
     if spec.secrets_revision is not None:
         pod_annotations[names.SECRETS_REVISION_ANNOTATION] = spec.secrets_revision
@@ -382,7 +394,7 @@ def deployment(spec: N8nWorkloads, role: Role) -> dict[str, Any]:
         "spec": {
             "replicas": shape(spec, role).replicas,
             "revisionHistoryLimit": 5,
-            "progressDeadlineSeconds": MAIN_TIMEOUT_SECONDS if role == "main" else 600,
+            "progressDeadlineSeconds": ROLLOUT_TIMEOUT_SECONDS,
             "selector": {"matchLabels": k8s.selector(role, APP)},
             "strategy": strategy(spec, role),
             "template": {"metadata": template_meta, "spec": pod_spec(spec, role)},
