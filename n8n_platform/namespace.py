@@ -310,7 +310,7 @@ def quota_workloads(settings: Any) -> list[QuotaWorkload]:
 
     n = settings.n8n
     out = [
-        QuotaWorkload("main", n.main.max_replicas, (n.main.resources, n.runners)),
+        QuotaWorkload("main", n.main.max_replicas, (n.main.resources,)),
         QuotaWorkload("webhook", n.webhook.max_replicas, (n.webhook.resources,)),
         QuotaWorkload("worker", n.worker.max_replicas, (n.worker.resources, n.runners)),
     ]

@@ -271,11 +271,13 @@ MAINTENANCE_WINDOW = "sun:05:00-sun:06:00"
 
 def parameter_group_family(engine: str, version: str) -> str:
     """ElastiCache parameter group family for an engine version: valkey 8.1 -> valkey8, redis 7.1 -> redis7,
-    redis 6.2 -> redis6.x."""
-    major = version.split(".")[0]
-    if engine == "redis" and major == "6":
+    redis 6.2 -> redis6.x, and before 6 major.minor: redis 5.0.6 -> redis5.0, redis 4.0.10 -> redis4.0."""
+    parts = version.split(".")
+    if engine == "redis" and int(parts[0]) < 6:
+        return f"redis{parts[0]}.{parts[1] if len(parts) > 1 else '0'}"
+    if engine == "redis" and parts[0] == "6":
         return "redis6.x"
-    return f"{engine}{major}"
+    return f"{engine}{parts[0]}"
 
 
 def elasticache_parameters() -> list[dict[str, str]]:

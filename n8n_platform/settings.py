@@ -136,7 +136,7 @@ class N8nSettings:
                                     RoleSettings(replicas=2, max_replicas=10,
                                                  resources=resources("250m", "1", "512Mi", "1Gi")))
     worker: WorkerSettings = setting("Workers: run the queued executions.", WorkerSettings())
-    runners: Resources = setting("The n8nio/runners sidecar next to main and every worker.",
+    runners: Resources = setting("The n8nio/runners sidecar next to every worker (the only role that runs code).",
                                  resources("100m", "1", "256Mi", "512Mi"))
     graceful_shutdown_seconds: int = setting(
         "`N8N_GRACEFUL_SHUTDOWN_TIMEOUT`: how long a stopping process lets running executions finish.", 60,
@@ -153,8 +153,10 @@ class N8nSettings:
 class RdsSettings:
     """Amazon RDS for PostgreSQL (engine `rds`)."""
 
-    engine_version: str = setting("PostgreSQL engine version (16 or 17 line).", "17.6",
-                                  check=matches(r"1[67]\.[0-9]+", "a PostgreSQL 16.x or 17.x version"))
+    engine_version: str = setting(
+        "PostgreSQL major version (16 or 17). RDS applies minor versions itself (auto minor version upgrade), so a "
+        "pinned minor would fight the upgraded instance on the next refresh.", "17",
+        check=lambda v: None if v in ("16", "17") else "must be '16' or '17' (the major version only)")
     instance_class: str = setting("DB instance class.", "db.m7g.large",
                                   check=matches(r"db\.[a-z0-9]+\.[a-z0-9]+", "an RDS class such as db.m7g.large"))
     allocated_storage_gb: int = setting("Initial gp3 storage.", 100, check=between(20, 65536))
@@ -285,7 +287,8 @@ class EdgeSettings:
 class BackupSettings:
     """WAL archive and logical dumps on S3."""
 
-    pitr_days: int = setting("Point-in-time-recovery window: WAL and base backups are object-locked this long.", 14,
+    pitr_days: int = setting("Point-in-time-recovery window of the Patroni WAL archive: WAL and base backups are "
+                             "object-locked this long (RDS keeps its own: database.rds.backupRetentionDays).", 14,
                              check=between(1, 365))
     dumps: bool = setting("Nightly `pg_dump` to object-locked (COMPLIANCE) storage.", True)
     dump_schedule: str = setting("Cron schedule of the nightly dump (UTC).", "15 2 * * *", check=CRON)
@@ -429,8 +432,6 @@ def cross_field_problems(s: Settings) -> list[Problem]:
         bad("edge.acmeEmail", None, "edge.controller 'gateway' issues certificates with ACME: set a contact e-mail")
     if s.edge.controller == "alb" and not s.on_eks:
         bad("edge.controller", "alb", "the AWS Load Balancer Controller needs an EKS cluster (cluster.name)")
-    if s.database.engine == "rds" and s.backups.pitr_days > 35:
-        bad("backups.pitrDays", s.backups.pitr_days, "RDS keeps at most 35 days of point-in-time recovery")
     pool = s.worker_pool
     if pool.enabled:
         if not s.on_eks:

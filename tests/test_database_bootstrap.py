@@ -9,6 +9,7 @@ import socket
 import subprocess
 import tempfile
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -55,18 +56,31 @@ def _as_postgres(cmd: str) -> None:
     subprocess.run([*prefix, cmd] if prefix else ["sh", "-c", cmd], check=True, capture_output=True, timeout=120)
 
 
-@pytest.fixture(scope="session")
-def pg_server() -> Iterator[PgServer]:
-    """A real PostgreSQL 15 on 127.0.0.1 (free port, temp dir, run as user postgres), logging DDL; stopped after."""
-    if not (PG_BIN / "postgres").exists():
-        pytest.skip("PostgreSQL 15 is not installed")
+def _pg16_bin() -> Path | None:
+    """Binaries of PostgreSQL 16+ from the ``pgserver`` wheel (requirements-dev), or None when it is not installed.
+
+    Debian bookworm ships only 15, but both engines default to 17: PostgreSQL 16 changed what a CREATEROLE admin
+    (the RDS master user, Patroni's ``dbadmin``) may do with the roles it creates, so the bootstrap must be proven
+    on 16+ as well."""
+    import importlib.util
+
+    spec = importlib.util.find_spec("pgserver")
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    bin_dir = Path(next(iter(spec.submodule_search_locations))) / "pginstall" / "bin"
+    return bin_dir if (bin_dir / "postgres").exists() else None
+
+
+@contextmanager
+def _server(bin_dir: Path) -> Iterator[PgServer]:
+    """A real PostgreSQL from ``bin_dir`` on 127.0.0.1 (free port, temp dir, run as user postgres), logging DDL."""
     root = Path(tempfile.mkdtemp(prefix="n8n-pg-"))
     data, log = root / "data", root / "server.log"
     os.chmod(root, 0o755)
     if os.geteuid() == 0:
         shutil.chown(root, "postgres", "postgres")
     port = _free_port()
-    _as_postgres(f"{PG_BIN}/initdb -D {data} -U postgres --auth-local=trust --auth-host=scram-sha-256 "
+    _as_postgres(f"{bin_dir}/initdb -D {data} -U postgres --auth-local=trust --auth-host=scram-sha-256 "
                  "--encoding=UTF8 --locale=C.UTF-8")
     (data / "pg_hba.conf").write_text(
         "local all all trust\nhost all postgres 127.0.0.1/32 trust\nhost all all 127.0.0.1/32 scram-sha-256\n")
@@ -74,12 +88,37 @@ def pg_server() -> Iterator[PgServer]:
         shutil.chown(data / "pg_hba.conf", "postgres", "postgres")
     options = (f"-p {port} -k {root} -c listen_addresses=127.0.0.1 -c log_statement=ddl "
                "-c log_connections=on -c log_min_duration_statement=1000")
-    _as_postgres(f"{PG_BIN}/pg_ctl -D {data} -l {log} -w -t 60 -o '{options}' start")
+    _as_postgres(f"{bin_dir}/pg_ctl -D {data} -l {log} -w -t 60 -o '{options}' start")
     try:
         yield PgServer(port, data, log)
     finally:
-        _as_postgres(f"{PG_BIN}/pg_ctl -D {data} -m fast -w stop")
+        _as_postgres(f"{bin_dir}/pg_ctl -D {data} -m fast -w stop")
         shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def pg_server() -> Iterator[PgServer]:
+    """A real PostgreSQL 15 (Debian); stopped after the session."""
+    if not (PG_BIN / "postgres").exists():
+        pytest.skip("PostgreSQL 15 is not installed")
+    with _server(PG_BIN) as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def pg16_server() -> Iterator[PgServer]:
+    """A real PostgreSQL 16+ (the ``pgserver`` wheel's binaries); stopped after the session."""
+    bin_dir = _pg16_bin()
+    if bin_dir is None:
+        pytest.skip("pgserver (PostgreSQL 16 binaries, requirements-dev) is not installed")
+    with _server(bin_dir) as server:
+        yield server
+
+
+@pytest.fixture(params=["pg15", "pg16"])
+def any_pg(request: pytest.FixtureRequest) -> PgServer:
+    """Each real server in turn: the bootstrap must work on 15 and on 16+ (whose CREATEROLE rules differ)."""
+    return request.getfixturevalue({"pg15": "pg_server", "pg16": "pg16_server"}[request.param])
 
 
 def apply_bootstrap(server: PgServer, sql: str, password: str, admin: str = "postgres",
@@ -130,23 +169,33 @@ def _probe_least_privilege(server: PgServer, database: str, user: str, schema: s
         assert public_acl == (False,)
 
 
-def test_role_sql_applied_twice_as_superuser_gives_n8n_only_its_schema(pg_server: PgServer) -> None:
+def test_role_sql_applied_twice_as_superuser_gives_n8n_only_its_schema(any_pg: PgServer) -> None:
     sql = bootstrap_sql("n8n", "n8n", "n8n", 200, 300)
     for _ in range(2):  # idempotent: the second run changes nothing and must not fail
-        run = apply_bootstrap(pg_server, sql, N8N_PASSWORD)
+        run = apply_bootstrap(any_pg, sql, N8N_PASSWORD)
         assert run.returncode == 0, run.stderr
-    _probe_least_privilege(pg_server, "n8n", "n8n", "n8n", "postgres", None)
+    _probe_least_privilege(any_pg, "n8n", "n8n", "n8n", "postgres", None)
 
 
-def test_role_sql_works_for_a_non_superuser_admin_like_the_rds_master_user(pg_server: PgServer) -> None:
-    with pg_server.connect("postgres") as conn:
+def test_role_sql_works_for_a_non_superuser_admin_like_the_rds_master_user(any_pg: PgServer) -> None:
+    """On 16+ this admin gets SET but not INHERIT on the role it creates, so it holds no privilege on n8n's schema:
+    statements that need the owner's rights (REVOKE on the schema) must run as the role (a regression)."""
+    with any_pg.connect("postgres") as conn:
         conn.execute("DROP ROLE IF EXISTS rds_like_admin")
         conn.execute(f"CREATE ROLE rds_like_admin LOGIN CREATEDB CREATEROLE PASSWORD '{ADMIN_PASSWORD}'")
     sql = bootstrap_sql("app_db", "app_user", "app", 200, 300)
     for _ in range(2):
-        run = apply_bootstrap(pg_server, sql, N8N_PASSWORD, "rds_like_admin", ADMIN_PASSWORD)
+        run = apply_bootstrap(any_pg, sql, N8N_PASSWORD, "rds_like_admin", ADMIN_PASSWORD)
         assert run.returncode == 0, run.stderr
-    _probe_least_privilege(pg_server, "app_db", "app_user", "app", "rds_like_admin", ADMIN_PASSWORD)
+    _probe_least_privilege(any_pg, "app_db", "app_user", "app", "rds_like_admin", ADMIN_PASSWORD)
+    with any_pg.connect("postgres", None, "app_db") as conn:  # the admin did not end up inheriting n8n's rights
+        assert conn.execute("SELECT pg_has_role('rds_like_admin', 'app_user', 'USAGE')").fetchone() == (
+            conn.info.server_version < 160000,)
+
+
+def test_pg16_server_really_is_16_or_newer(pg16_server: PgServer) -> None:
+    with pg16_server.connect("postgres") as conn:
+        assert conn.info.server_version >= 160000
 
 
 def test_password_never_reaches_the_server_log_with_ddl_logging(pg_server: PgServer) -> None:

@@ -175,7 +175,7 @@ def test_bundled_rds_ca_holds_only_unexpired_rds_root_certificates() -> None:
 
 
 def test_parameter_family_follows_the_major_version() -> None:
-    assert parameter_family("16.9") == "postgres16" and parameter_family("17.6") == "postgres17"
+    assert parameter_family("16") == "postgres16" and parameter_family("17") == "postgres17"
     assert {p["name"] for p in parameters()} >= {"rds.force_ssl", "log_statement", "shared_preload_libraries"}
 
 

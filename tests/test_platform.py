@@ -53,7 +53,10 @@ def test_dev_gets_patroni_and_in_cluster_redis(dev):
 def test_prod_gets_rds_elasticache_and_nightly_dumps(prod):
     assert {"RdsDatabase", "ElastiCacheRedis", "DatabaseDumps"} <= component_types(prod)
     assert not prod.find("kubernetes:acid.zalan.do/v1:postgresql")
-    assert prod.one("aws:rds/instance:Instance").inputs["multiAz"] is True
+    instance = prod.one("aws:rds/instance:Instance").inputs
+    assert instance["multiAz"] is True
+    # a major version only: RDS upgrades minors itself, and a pinned minor would fight the upgraded instance
+    assert instance["engineVersion"] == "17" and instance["autoMinorVersionUpgrade"] is True
 
 
 def test_prod_with_patroni_runs_three_members_and_archives_wal(prod_patroni):

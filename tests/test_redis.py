@@ -224,7 +224,8 @@ def test_parameter_group_never_evicts_and_matches_the_engine_family(prod_cache):
 
 @pytest.mark.parametrize(("engine", "version", "family"), [
     ("valkey", "8.1", "valkey8"), ("valkey", "7.2", "valkey7"), ("redis", "7.1", "redis7"),
-    ("redis", "6.2", "redis6.x")])
+    ("redis", "6.2", "redis6.x"), ("redis", "6.x", "redis6.x"), ("redis", "5.0.6", "redis5.0"),
+    ("redis", "4.0.10", "redis4.0")])
 def test_parameter_group_family(engine, version, family):
     assert parameter_group_family(engine, version) == family
 

@@ -105,8 +105,10 @@ INVALID = [
      "n8n:n8n.gracefulShutdownSeconds", "two-minute spot interruption notice"),
     ("alb-without-certificate", {"edge": {"certificateArn": None}}, "n8n:edge.certificateArn", "ACM certificate"),
     ("both-cluster-sources", {"cluster": {"kubeconfig": "~/.kube/config"}}, "n8n:cluster.name", "exactly one"),
-    ("rds-pitr-over-35-days", {"database": {"engine": "rds"}, "backups": {"pitrDays": 60}}, "n8n:backups.pitrDays",
-     "35 days"),
+    ("rds-minor-version-pinned", {"database": {"rds": {"engineVersion": "17.6"}}}, "n8n:database.rds.engineVersion",
+     "major version only"),
+    ("rds-retention-over-35-days", {"database": {"rds": {"backupRetentionDays": 60}}},
+     "n8n:database.rds.backupRetentionDays", "between 1 and 35"),
 ]
 
 

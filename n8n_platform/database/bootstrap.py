@@ -8,7 +8,8 @@ before it notices the schema exists (without it n8n hangs silently; see referenc
 :func:`bootstrap_sql` is idempotent (DO blocks, IF NOT EXISTS, ``\\gexec`` for CREATE DATABASE, which cannot run in
 a transaction) and runs as a non-superuser admin with CREATEROLE + CREATEDB (the RDS master user, the Patroni
 ``dbadmin`` user): it only changes role attributes such an admin may change, and makes itself a member of the n8n
-role where PostgreSQL 16+ requires that for ``CREATE SCHEMA ... AUTHORIZATION``.
+role where PostgreSQL 16+ requires that for ``CREATE SCHEMA ... AUTHORIZATION``. On 16+ that membership carries SET
+but not INHERIT, so the admin holds no privilege on n8n's schema: what needs the owner runs under ``SET ROLE``.
 
 The n8n password is read from a file into a psql variable (``password_file``), never written into the SQL. It
 reaches the server through ``set_config`` + ``EXECUTE`` inside a DO block: with ``log_statement = ddl`` (our RDS
@@ -124,7 +125,11 @@ GRANT CONNECT, CREATE ON DATABASE {db} TO {role};
 \\connect {db}
 CREATE SCHEMA IF NOT EXISTS {sch} AUTHORIZATION {role};
 ALTER SCHEMA {sch} OWNER TO {role};
+-- as the owner: on PostgreSQL 16+ a CREATEROLE admin holds SET but not INHERIT on the role it created, so it has no
+-- privilege on the schema and its own REVOKE would fail with "permission denied for schema"
+SET ROLE {role};
 REVOKE ALL ON SCHEMA {sch} FROM PUBLIC;
+RESET ROLE;
 REVOKE CREATE ON SCHEMA public FROM PUBLIC;
 """
 

@@ -48,7 +48,7 @@ COMPONENT = "postgres"
 
 
 def parameter_family(engine_version: str) -> str:
-    """Parameter group family of an engine version (``17.6`` -> ``postgres17``)."""
+    """Parameter group family of an engine version (``17`` or ``17.6`` -> ``postgres17``)."""
     return f"postgres{engine_version.split('.')[0]}"
 
 
