@@ -294,11 +294,6 @@ def limit_range_manifest(name: str, namespace: str, workloads: list[QuotaWorkloa
     }
 
 
-DUMP_CONTAINERS = (("100m", "1", "256Mi", "1Gi"), ("100m", "1", "128Mi", "512Mi"))
-"""(cpu request, cpu limit, memory request, memory limit) of the dumps CronJob's pg-dump and upload containers
-(database/dumps.py); tests compare them with the rendered CronJob."""
-
-
 def quota_workloads(settings: Any) -> list[QuotaWorkload]:
     """The namespace's workloads at their maximum scale, from the stack settings.
 
@@ -306,7 +301,8 @@ def quota_workloads(settings: Any) -> list[QuotaWorkload]:
     limits, and the LimitRange ``max`` derived from this list must admit them, or the Job controller can never
     create their pods (a silently missing backup).
     """
-    from .database.bootstrap import JOB_RESOURCES  # bootstrap imports this module
+    from .database.bootstrap import JOB_RESOURCES  # the database modules import this one
+    from .database.dumps import DUMP_RESOURCES, UPLOAD_RESOURCES
 
     n = settings.n8n
     out = [
@@ -323,9 +319,7 @@ def quota_workloads(settings: Any) -> list[QuotaWorkload]:
         out.append(QuotaWorkload("redis", 1, (redis,)))
     out.append(QuotaWorkload("bootstrap", 1, (JOB_RESOURCES,)))
     if settings.backups.dumps and settings.on_eks:
-        out.append(QuotaWorkload("dumps", 1, tuple(
-            type(n.runners)(cpu_request=cr, cpu_limit=cl, memory_request=mr, memory_limit=ml)
-            for cr, cl, mr, ml in DUMP_CONTAINERS)))
+        out.append(QuotaWorkload("dumps", 1, (DUMP_RESOURCES, UPLOAD_RESOURCES)))
     return out
 
 

@@ -286,5 +286,7 @@ def test_quota_dump_containers_match_the_rendered_cronjob():
     [cron] = [m for m in run_stack("prod").manifests() if m["kind"] == "CronJob"]
     pod = cron["spec"]["jobTemplate"]["spec"]["template"]["spec"]
     rendered = [c["resources"] for c in [*pod.get("initContainers", []), *pod["containers"]]]
-    assert [{"requests": {"cpu": cr, "memory": mr}, "limits": {"cpu": cl, "memory": ml}}
-            for cr, cl, mr, ml in namespace.DUMP_CONTAINERS] == rendered
+    from n8n_platform import k8s
+    from n8n_platform.database.dumps import DUMP_RESOURCES, UPLOAD_RESOURCES
+
+    assert [k8s.resources(DUMP_RESOURCES), k8s.resources(UPLOAD_RESOURCES)] == rendered

@@ -29,6 +29,11 @@ DUMP_FILE = "n8n.dump"
 CREDENTIALS_DIR = "/etc/db-credentials"
 CHECKOV_SKIPS = {"CKV_K8S_43": "tags are pinned; digests are not resolvable offline"}
 
+DUMP_RESOURCES = resource_settings("100m", "1", "256Mi", "1Gi")
+"""The pg_dump container (the namespace's LimitRange and quota count it)."""
+UPLOAD_RESOURCES = resource_settings("100m", "1", "128Mi", "512Mi")
+"""The S3 upload container."""
+
 
 def dump_command(schema: str, output: str) -> list[str]:
     """The pg_dump argv (target and user from PG* variables): custom format, n8n's schema only, no owner/ACLs."""
@@ -83,7 +88,7 @@ def dump_manifests(*, name: str, namespace: str, connection: DatabaseConnection,
         "command": ["/bin/sh", "-c", dump_script(connection.schema, f"{CREDENTIALS_DIR}/password")],
         "env": [*libpq_env(connection, database=connection.database, application="n8n-db-dump"),
                 {"name": "PGUSER", "value": connection.user}],
-        "resources": k8s.resources(resource_settings("100m", "1", "256Mi", "1Gi")),
+        "resources": k8s.resources(DUMP_RESOURCES),
         "securityContext": k8s.container_security_context(),
         "volumeMounts": [backup_mount, {"name": "credentials", "mountPath": CREDENTIALS_DIR, "readOnly": True},
                          {"name": "tmp", "mountPath": "/tmp"}, *ca_mounts],
@@ -97,7 +102,7 @@ def dump_manifests(*, name: str, namespace: str, connection: DatabaseConnection,
                 {"name": "DUMP_BUCKET", "value": target.bucket_name},
                 {"name": "DUMP_KMS_KEY", "value": target.kms_key_arn},
                 {"name": "HOME", "value": "/tmp"}],
-        "resources": k8s.resources(resource_settings("100m", "1", "128Mi", "512Mi")),
+        "resources": k8s.resources(UPLOAD_RESOURCES),
         "securityContext": k8s.container_security_context(),
         "volumeMounts": [{**backup_mount, "readOnly": True}, {"name": "tmp", "mountPath": "/tmp"}, token_mount],
     }
