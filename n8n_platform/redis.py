@@ -50,7 +50,6 @@ CONF_DIR, TLS_DIR, SECRET_DIR, RUN_DIR, DATA_DIR = (
 AUTH_INCLUDE = f"{RUN_DIR}/auth.conf"
 STARTED_MARKER = f"{RUN_DIR}/started"
 PASSWORD_FILE = f"{SECRET_DIR}/{names.REDIS_PASSWORD}"
-IMAGE_SKIPS = {"CKV_K8S_43": "tags are pinned; digests are not resolvable offline"}
 
 
 @dataclass(frozen=True)
@@ -141,7 +140,7 @@ def statefulset_manifest(spec: InClusterRedisSpec) -> dict[str, Any]:
     return {
         "apiVersion": "apps/v1",
         "kind": "StatefulSet",
-        "metadata": _meta(SERVICE, spec, annotations=k8s.checkov_skips(IMAGE_SKIPS)),
+        "metadata": _meta(SERVICE, spec, annotations=k8s.checkov_skips(k8s.PINNED_TAG_SKIP)),
         "spec": {
             "serviceName": HEADLESS_SERVICE,
             "replicas": 1,
@@ -151,7 +150,7 @@ def statefulset_manifest(spec: InClusterRedisSpec) -> dict[str, Any]:
             "template": {
                 "metadata": {"labels": k8s.labels(COMPONENT),
                              "annotations": {"n8n.io/redis-conf-sha256": conf_hash,
-                                             **k8s.checkov_skips(IMAGE_SKIPS), **revision}},
+                                             **k8s.checkov_skips(k8s.PINNED_TAG_SKIP), **revision}},
                 "spec": pod,
             },
             "volumeClaimTemplates": [{

@@ -11,6 +11,7 @@ import json
 import pytest
 import yaml
 
+from n8n_platform import k8s
 from tools import gates, offline
 from tools.plan import write
 
@@ -22,9 +23,7 @@ VARIANTS = {
     "prod-patroni": ("prod", {"database": {"engine": "patroni"}}),
 }
 
-ALLOWED_SKIPS = {
-    "CKV_K8S_43": "tags are pinned; digests are not resolvable offline",
-}
+ALLOWED_SKIPS = dict(k8s.PINNED_TAG_SKIP)
 """checkov checks a manifest may skip (by annotation, with a reason). Anything else skipped fails the gate."""
 
 

@@ -47,9 +47,6 @@ MIN_PASSWORD_LENGTH = 16
 JOB_RESOURCES = resource_settings("50m", "500m", "64Mi", "256Mi")
 JOB_TTL_SECONDS = 7 * 86400
 """A finished bootstrap Job (and its pod and logs) is kept a week for inspection, then garbage-collected."""
-CHECKOV_SKIPS = {
-    "CKV_K8S_43": "tags are pinned; digests are not resolvable offline",
-}
 
 
 def bootstrap_sql(database: str, user: str, schema: str, connection_limit: int, statement_timeout_s: int,
@@ -198,7 +195,7 @@ def bootstrap_manifests(*, name: str, namespace: str, connection: DatabaseConnec
     job = {
         "apiVersion": "batch/v1",
         "kind": "Job",
-        "metadata": meta(name, annotations=k8s.checkov_skips(CHECKOV_SKIPS)),
+        "metadata": meta(name, annotations=k8s.checkov_skips(k8s.PINNED_TAG_SKIP)),
         "spec": {
             "backoffLimit": 6,
             "activeDeadlineSeconds": 1800,

@@ -27,7 +27,6 @@ from .common import AWS_CLI_IMAGE, POSTGRES_IMAGE, S3Location, aws_web_identity,
 DUMP_DIR = "/backup"
 DUMP_FILE = "n8n.dump"
 CREDENTIALS_DIR = "/etc/db-credentials"
-CHECKOV_SKIPS = {"CKV_K8S_43": "tags are pinned; digests are not resolvable offline"}
 
 DUMP_RESOURCES = resource_settings("100m", "1", "256Mi", "1Gi")
 """The pg_dump container (the namespace's LimitRange and quota count it)."""
@@ -126,7 +125,7 @@ def dump_manifests(*, name: str, namespace: str, connection: DatabaseConnection,
     cron = {
         "apiVersion": "batch/v1",
         "kind": "CronJob",
-        "metadata": meta(name, annotations=k8s.checkov_skips(CHECKOV_SKIPS)),
+        "metadata": meta(name, annotations=k8s.checkov_skips(k8s.PINNED_TAG_SKIP)),
         "spec": {
             "schedule": schedule,
             "timeZone": "Etc/UTC",

@@ -89,7 +89,6 @@ ROLLOUT_TIMEOUT_SECONDS = 1200
 SCALED_MAX_SURGE = "25%"
 """Rolling-update surge of webhook processors and workers (rounded up: at least one pod)."""
 
-DIGEST_SKIP = {"CKV_K8S_43": "tags are pinned; digests are not resolvable offline"}
 """checkov skips on every workload."""
 SAFE_TO_EVICT = "cluster-autoscaler.kubernetes.io/safe-to-evict"
 
@@ -379,7 +378,7 @@ def strategy(spec: N8nWorkloads, role: Role) -> dict[str, Any]:
 def deployment(spec: N8nWorkloads, role: Role) -> dict[str, Any]:
     """The Deployment of ``role``."""
     version_label = {"app.kubernetes.io/version": spec.env.version}
-    annotations = {**k8s.checkov_skips(DIGEST_SKIP), "pulumi.com/timeoutSeconds": str(ROLLOUT_TIMEOUT_SECONDS)}
+    annotations = {**k8s.checkov_skips(k8s.PINNED_TAG_SKIP), "pulumi.com/timeoutSeconds": str(ROLLOUT_TIMEOUT_SECONDS)}
     pod_annotations: dict[str, Any] = {SAFE_TO_EVICT: "true"} if role in ("webhook", "worker") else {}
     if spec.secrets_revision is not None:
         pod_annotations[names.SECRETS_REVISION_ANNOTATION] = spec.secrets_revision
