@@ -12,8 +12,8 @@ Flows allowed (everything else in the namespace is denied, both directions):
 ===============================  ====================================================================================
 DNS                              every pod -> kube-dns (kube-system) UDP/TCP 53
 PostgreSQL                       main, webhook, worker, dumps, bootstrap -> Patroni pods 5432 (in-namespace) and
-                                 ``data_cidrs`` 5432 (RDS); Patroni pods accept 5432 from them and from the operator
-Redis                            main, webhook, worker -> Redis pods 6379 and ``data_cidrs`` 6379 (ElastiCache);
+                                 ``postgres_cidrs`` 5432 (RDS); Patroni pods accept 5432 from them and from the operator
+Redis                            main, webhook, worker -> Redis pods 6379 and ``redis_cidrs`` 6379 (ElastiCache);
                                  Redis pods accept 6379 from them and from the KEDA namespace (queue-depth scaler)
 Patroni                          members <-> members 5432 + 8008 (replication, REST API); operator -> 8008;
                                  members -> 443 anywhere but link-local (Kubernetes API for leader election, STS and
@@ -138,9 +138,10 @@ class NetworkPlan:
 
     namespace: str
     """The n8n namespace."""
-    data_cidrs: tuple[str, ...] = ()
-    """CIDRs of managed data services (the VPC CIDR for RDS/ElastiCache); empty when the data layer is in-cluster.
-    Only ports 5432 and 6379 are opened to them."""
+    postgres_cidrs: tuple[str, ...] = ()
+    """CIDRs a managed PostgreSQL lives in (the VPC CIDR for RDS); only 5432 is opened to them. Empty for Patroni."""
+    redis_cidrs: tuple[str, ...] = ()
+    """CIDRs a managed Redis lives in (the VPC CIDR for ElastiCache); only 6379 is opened to them. Empty in-cluster."""
     patroni_cluster: str | None = None
     """Name of the Zalando postgresql cluster in the namespace (engine patroni), else None."""
     operator_namespace: str | None = None
@@ -171,14 +172,14 @@ def network_policies(plan: NetworkPlan) -> list[dict[str, Any]]:
         }]),
     ]
 
-    postgres_to: list[dict[str, Any]] = [ip_block(c) for c in plan.data_cidrs]
+    postgres_to: list[dict[str, Any]] = [ip_block(c) for c in plan.postgres_cidrs]
     if plan.patroni_cluster:
         postgres_to.insert(0, {"podSelector": spilo_selector(plan.patroni_cluster)})
     if postgres_to:
         policies.append(_policy("postgres-clients", ns, clients,
                                 egress=[{"to": postgres_to, "ports": _ports(POSTGRES_PORT)}]))
 
-    redis_to: list[dict[str, Any]] = [ip_block(c) for c in plan.data_cidrs]
+    redis_to: list[dict[str, Any]] = [ip_block(c) for c in plan.redis_cidrs]
     if plan.redis_in_cluster:
         redis_to.insert(0, {"podSelector": {"matchLabels": SELECTORS[REDIS]}})
         redis_from: list[dict[str, Any]] = [{"podSelector": n8n}]

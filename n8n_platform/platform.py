@@ -148,10 +148,11 @@ class N8nPlatform(pulumi.ComponentResource):
 
     @staticmethod
     def _network_plan(s: Settings) -> NetworkPlan:
-        managed_data = s.database.engine == "rds" or s.redis.mode == "elasticache"
+        vpc = (s.cluster.vpc_cidr,) if s.cluster.vpc_cidr else ()
         return NetworkPlan(
             namespace=s.namespace,
-            data_cidrs=(s.cluster.vpc_cidr,) if managed_data and s.cluster.vpc_cidr else (),
+            postgres_cidrs=vpc if s.database.engine == "rds" else (),
+            redis_cidrs=vpc if s.redis.mode == "elasticache" else (),
             patroni_cluster=s.database.patroni.cluster_name if s.database.engine == "patroni" else None,
             operator_namespace=OPERATOR_NAMESPACE if s.database.engine == "patroni" else None,
             redis_in_cluster=s.redis.mode == "in-cluster",

@@ -10,7 +10,7 @@ from n8n_platform.settings import resources
 from tests.harness import run
 from tools import gates
 
-FULL = NetworkPlan("n8n", data_cidrs=("10.20.0.0/16",), patroni_cluster="n8n-db",
+FULL = NetworkPlan("n8n", postgres_cidrs=("10.20.0.0/16",), redis_cidrs=("10.20.0.0/16",), patroni_cluster="n8n-db",
                    operator_namespace="postgres-operator", redis_in_cluster=True, keda_namespace="keda",
                    monitoring_namespace="monitoring")
 

@@ -123,3 +123,19 @@ def test_a_kubeconfig_cluster_needs_no_aws(tmp_path):
     provider = recording.one("pulumi:providers:kubernetes")
     assert provider.inputs["context"] == "kind-n8n" and is_secret(provider.inputs["kubeconfig"])
     assert recording.find("kubernetes:acid.zalan.do/v1:postgresql")
+
+
+def egress_to_vpc(recording, name: str) -> set[int]:
+    """Ports the named NetworkPolicy opens towards the VPC CIDR."""
+    (policy,) = [m for m in recording.manifests() if m["kind"] == "NetworkPolicy" and m["metadata"]["name"] == name]
+    return {p["port"] for rule in policy["spec"].get("egress", []) for p in rule.get("ports", [])
+            if {"ipBlock": {"cidr": "10.20.0.0/16"}} in rule.get("to", [])}
+
+
+def test_a_mixed_data_layer_opens_only_the_managed_service_port_to_the_vpc():
+    rds_and_in_cluster_redis = run_stack("prod", {"redis": {"mode": "in-cluster"}})
+    assert egress_to_vpc(rds_and_in_cluster_redis, "postgres-clients") == {5432}
+    assert egress_to_vpc(rds_and_in_cluster_redis, "redis-clients") == set()
+    patroni_and_elasticache = run_stack("prod", {"database": {"engine": "patroni"}})
+    assert egress_to_vpc(patroni_and_elasticache, "postgres-clients") == set()
+    assert egress_to_vpc(patroni_and_elasticache, "redis-clients") == {6379}
