@@ -107,8 +107,8 @@ _GROUP_MODULES = {
     "scheduling.k8s.io": "scheduling",
     "admissionregistration.k8s.io": "admissionregistration",
     "apiextensions.k8s.io": "apiextensions",
-    "gateway.networking.k8s.io": None,
 }
+"""API groups with typed pulumi_kubernetes classes; any other group is a custom resource."""
 
 
 def resource_name(component: str, manifest: dict[str, Any]) -> str:
