@@ -267,6 +267,20 @@ class QueueModeCluster(Managed):
         prefix = self.inputs.redis.prefix
         return {"wait": client.llen(f"{prefix}:jobs:wait"), "active": client.llen(f"{prefix}:jobs:active")}
 
+    def stalled_jobs(self) -> list[str]:
+        """Bull jobs caught in the worker-shutdown race: failed as stalled, or sitting in `active` with no lock.
+
+        A worker pauses its queue on SIGTERM by dropping its blocking BRPOPLPUSH; a job Redis moved to `active` in
+        that instant is never processed, and the next stalled check fails it (n8n 2.x allows no stalled retry).
+        """
+        client = self.redis.client()
+        prefix = f"{self.inputs.redis.prefix}:jobs"
+        unlocked = [j.decode() for j in client.lrange(f"{prefix}:active", 0, -1)
+                    if not client.exists(f"{prefix}:{j.decode()}:lock")]
+        failed = [j.decode() for j in client.zrange(f"{prefix}:failed", 0, -1)
+                  if b"stalled" in (client.hget(f"{prefix}:{j.decode()}", "failedReason") or b"")]
+        return unlocked + failed
+
     def finished_by_workers(self) -> set[str]:
         """Execution ids that workers logged as finished ("Worker finished execution <id> (job <n>)")."""
         ids: set[str] = set()
