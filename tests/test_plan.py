@@ -52,3 +52,17 @@ def test_plan_stops_on_bad_config_with_only_the_settings_errors(tmp_path):
 def test_plan_names_the_stacks_when_the_stack_file_is_missing():
     proc = plan("--stack", "qa")
     assert proc.returncode == 2 and "dev" in proc.stderr and "prod" in proc.stderr
+
+
+def test_two_plans_of_one_stack_are_identical(tmp_path):
+    """Registration order and protobuf map order vary between processes; the written plan must not, so plans diff
+    cleanly in review."""
+    for run, seed in (("a", "1"), ("b", "2")):
+        proc = subprocess.run([sys.executable, "-m", "tools.plan", "--stack", "prod", "--out", str(tmp_path / run)],
+                              cwd=ROOT, capture_output=True, text=True, timeout=300,
+                              env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin", "PYTHONHASHSEED": seed})
+        assert proc.returncode == 0, proc.stderr
+    files = sorted(p.relative_to(tmp_path / "a") for p in (tmp_path / "a").rglob("*") if p.is_file())
+    assert len(files) > 30
+    assert files == sorted(p.relative_to(tmp_path / "b") for p in (tmp_path / "b").rglob("*") if p.is_file())
+    assert [p for p in files if (tmp_path / "a" / p).read_text() != (tmp_path / "b" / p).read_text()] == []

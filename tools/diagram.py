@@ -77,7 +77,7 @@ def architecture_svg(recording: Recording) -> str:
     edges = flows(recording, boxes)
     layer = layers(names, edges)
     columns: dict[int, list[Registration]] = {}
-    for b in boxes:
+    for b in sorted(boxes, key=lambda b: (b.type, b.name)):  # stable rows whatever the registration order
         columns.setdefault(layer[b.name], []).append(b)
     pos: dict[str, tuple[int, int]] = {}
     for col, members in columns.items():

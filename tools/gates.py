@@ -18,7 +18,7 @@ from typing import Any
 
 import yaml
 
-from tools.offline import ROOT, SECRET_SHOWN, Recording, is_secret
+from tools.offline import ROOT, SECRET_SHOWN, Recording, secret_leaves
 
 KUBERNETES_VERSIONS = ("1.33", "1.35")
 CHECKOV = ROOT / ".venv-checkov" / "bin" / "checkov"
@@ -169,25 +169,9 @@ def checkov(manifests: list[dict[str, Any]]) -> CheckovResult:
 
 
 def secret_values(recording: Recording, extra: list[str] = ()) -> set[str]:
-    """Every string the program holds as a secret (inputs marked secret), plus ``extra`` known secrets."""
-    found: set[str] = set(extra)
-
-    def walk(value: Any, inside: bool) -> None:
-        if is_secret(value):
-            walk(value["value"], True)
-        elif isinstance(value, dict):
-            for v in value.values():
-                walk(v, inside)
-        elif isinstance(value, list):
-            for v in value:
-                walk(v, inside)
-        elif inside and isinstance(value, str) and len(value) >= 8:
-            found.add(value)
-
-    for r in recording.resources:
-        walk(r.inputs, False)
-    walk(recording.exports, False)
-    return {v for v in found if v != SECRET_SHOWN}
+    """Every string the program holds as a secret (inputs and exports marked secret), plus ``extra`` known ones."""
+    leaves = [leaf for r in recording.resources for leaf in secret_leaves(r.inputs)] + secret_leaves(recording.exports)
+    return {v for v in leaves if isinstance(v, str) and len(v) >= 8 and v != SECRET_SHOWN} | set(extra)
 
 
 def secret_leaks(secrets: set[str], texts: dict[str, str]) -> list[str]:

@@ -57,13 +57,13 @@ def write(recording: offline.Recording, out_dir: Path) -> None:
     manifests_dir.mkdir(parents=True, exist_ok=True)
     for old in manifests_dir.glob("*.yaml"):
         old.unlink()
+    # Sorted, not in registration order (which varies between runs): two plans of one stack diff cleanly.
     resources = [{"type": r.type, "name": r.name, "parent": r.parent, "inputs": offline.redacted(r.inputs),
-                  "options": r.options} for r in recording.resources]
+                  "options": r.options} for r in sorted(recording.resources, key=lambda r: (r.type, r.name))]
     (out_dir / "resources.json").write_text(json.dumps(resources, indent=2, sort_keys=True) + "\n")
-    for index, manifest in enumerate(recording.manifests(), 1):
+    for manifest in recording.manifests():
         meta = manifest.get("metadata", {})
-        stem = "-".join(p for p in (f"{index:03d}", manifest["kind"].lower(), meta.get("namespace"),
-                                    meta.get("name")) if p)
+        stem = "-".join(p for p in (manifest["kind"].lower(), meta.get("namespace"), meta.get("name")) if p)
         (manifests_dir / f"{stem}.yaml").write_text(yaml.safe_dump(manifest, sort_keys=False))
     (out_dir / "exports.json").write_text(json.dumps(offline.redacted(recording.exports), indent=2,
                                                      sort_keys=True) + "\n")
