@@ -32,6 +32,7 @@ cert-manager issuers:
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from typing import Any, Literal, TypedDict
 
@@ -370,8 +371,6 @@ class ClusterAddons(pulumi.ComponentResource):
             if missing:
                 raise ValueError(f"the AWS Load Balancer Controller needs {', '.join(missing)} (an EKS cluster)")
             policy = load_balancer_controller_policy(args["cluster_name"], args["region"], args["partition"])
-            import json
-
             role = irsa.irsa_role(f"{name}-lbc", oidc=args["oidc"], namespace=LOAD_BALANCER_CONTROLLER.namespace,
                                   service_account=LBC_SERVICE_ACCOUNT, policy=json.dumps(policy),
                                   description="AWS Load Balancer Controller (n8n platform)", opts=child)

@@ -121,20 +121,16 @@ def trigger_authentication(name: str, namespace: str, redis: RedisConnection) ->
 
     None when Redis needs neither (no auth, publicly trusted or no TLS).
     """
-    secret_refs: list[dict[str, str]] = []
-    config_map_refs: list[dict[str, str]] = []
+    refs: dict[str, list[dict[str, str]]] = {"secretTargetRef": [], "configMapTargetRef": []}
     if redis.password is not None:
-        secret_refs.append({"parameter": "password", "name": redis.password.secret, "key": redis.password.key})
+        refs["secretTargetRef"].append({"parameter": "password", "name": redis.password.secret,
+                                        "key": redis.password.key})
     if redis.tls and redis.ca is not None:
-        ref = {"parameter": "ca", "name": redis.ca.name, "key": redis.ca.key}
-        (secret_refs if redis.ca.source == "secret" else config_map_refs).append(ref)
-    if not secret_refs and not config_map_refs:
+        source = "secretTargetRef" if redis.ca.source == "secret" else "configMapTargetRef"
+        refs[source].append({"parameter": "ca", "name": redis.ca.name, "key": redis.ca.key})
+    spec = {field: items for field, items in refs.items() if items}
+    if not spec:
         return None
-    spec: dict[str, Any] = {}
-    if secret_refs:
-        spec["secretTargetRef"] = secret_refs
-    if config_map_refs:
-        spec["configMapTargetRef"] = config_map_refs
     return {"apiVersion": KEDA_API_VERSION, "kind": "TriggerAuthentication",
             "metadata": k8s.metadata(name, namespace, "worker"), "spec": spec}
 
@@ -190,25 +186,34 @@ def scaled_object(name: str, namespace: str, deployment: str, redis: RedisConnec
     }
 
 
-def cpu_hpa(name: str, namespace: str, deployment: str, *, min_replicas: int, max_replicas: int,
-            cooldown_seconds: int, cpu_percent: int = CPU_TARGET_PERCENT) -> dict[str, Any]:
-    """autoscaling/v2 HorizontalPodAutoscaler on CPU: the fallback when KEDA is not used.
-
-    CPU is a poor proxy for queue depth (workers mostly wait on I/O); it is the fallback, not the recommendation.
-    """
+def cpu_utilization_hpa(name: str, namespace: str, deployment: str, component: str, *, min_replicas: int,
+                        max_replicas: int, cpu_percent: int, behavior: dict[str, Any]) -> dict[str, Any]:
+    """autoscaling/v2 HorizontalPodAutoscaler of ``deployment`` on average CPU utilisation (of requests), never below
+    one replica; shared by the worker fallback and the webhook processors' autoscaler."""
     return {
         "apiVersion": "autoscaling/v2",
         "kind": "HorizontalPodAutoscaler",
-        "metadata": k8s.metadata(name, namespace, "worker"),
+        "metadata": k8s.metadata(name, namespace, component),
         "spec": {
             "scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": deployment},
             "minReplicas": max(1, min_replicas),
             "maxReplicas": max(max_replicas, 1, min_replicas),
             "metrics": [{"type": "Resource", "resource": {
                 "name": "cpu", "target": {"type": "Utilization", "averageUtilization": cpu_percent}}}],
-            "behavior": scale_behavior(cooldown_seconds),
+            "behavior": behavior,
         },
     }
+
+
+def cpu_hpa(name: str, namespace: str, deployment: str, *, min_replicas: int, max_replicas: int,
+            cooldown_seconds: int, cpu_percent: int = CPU_TARGET_PERCENT) -> dict[str, Any]:
+    """The workers' HorizontalPodAutoscaler on CPU: the fallback when KEDA is not used.
+
+    CPU is a poor proxy for queue depth (workers mostly wait on I/O); it is the fallback, not the recommendation.
+    """
+    return cpu_utilization_hpa(name, namespace, deployment, "worker", min_replicas=min_replicas,
+                               max_replicas=max_replicas, cpu_percent=cpu_percent,
+                               behavior=scale_behavior(cooldown_seconds))
 
 
 class WorkerAutoscalingArgs(TypedDict):

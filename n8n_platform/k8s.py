@@ -7,6 +7,7 @@ leaf values, which they only place). The same dicts are validated by kubernetes-
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pulumi
@@ -132,12 +133,9 @@ def apply(component: str, manifest: dict[str, Any], opts: pulumi.ResourceOptions
     if module_name is not None:
         cls = getattr(getattr(getattr(k8s, module_name), version), kind)
         return cls(name, **_python_kwargs(body), opts=opts)
-    return k8s.apiextensions.CustomResource(name, api_version=api_version, kind=kind, opts=opts,
-                                            **{k: v for k, v in body.items()})
+    return k8s.apiextensions.CustomResource(name, api_version=api_version, kind=kind, opts=opts, **body)
 
 
 def _python_kwargs(body: dict[str, Any]) -> dict[str, Any]:
     """Top-level manifest fields as the constructor's keyword names (e.g. stringData -> string_data)."""
-    import re
-
     return {re.sub(r"(?<!^)([A-Z])", r"_\1", k).lower(): v for k, v in body.items()}

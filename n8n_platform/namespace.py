@@ -61,10 +61,10 @@ WORKFLOW_RUNNERS = (MAIN, WORKER)
 
 POSTGRES_PORT, PATRONI_API_PORT, REDIS_PORT = 5432, 8008, 6379
 REDIS_EXPORTER_PORT, POSTGRES_EXPORTER_PORT = 9121, 9187
-NON_PUBLIC_CIDRS = ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "100.64.0.0/10", "169.254.0.0/16")
+LINK_LOCAL = "169.254.0.0/16"
+NON_PUBLIC_CIDRS = ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "100.64.0.0/10", LINK_LOCAL)
 """Ranges workflow egress may not reach: private (RFC 1918, pods and services on the VPC CNI), CGNAT (custom pod
 networking) and link-local (instance metadata 169.254.169.254, Pod Identity agent 169.254.170.23)."""
-LINK_LOCAL = "169.254.0.0/16"
 
 
 POD_SECURITY_LEVELS = ("privileged", "baseline", "restricted")
@@ -110,9 +110,13 @@ def namespace_selector(namespace: str) -> dict[str, Any]:
 def ip_block(cidr: str, excepted: tuple[str, ...] | list[str] = ()) -> dict[str, Any]:
     """An ipBlock, keeping only the exceptions that lie inside ``cidr`` (the API rejects the others)."""
     net = ipaddress.ip_network(cidr)
-    inside = [e for e in excepted if ipaddress.ip_network(e).version == net.version
-              and ipaddress.ip_network(e).subnet_of(net) and ipaddress.ip_network(e) != net]
+    inside = [e for e in excepted if _strictly_inside(ipaddress.ip_network(e), net)]
     return {"ipBlock": {"cidr": cidr, "except": inside}} if inside else {"ipBlock": {"cidr": cidr}}
+
+
+def _strictly_inside(sub: ipaddress.IPv4Network | ipaddress.IPv6Network,
+                     net: ipaddress.IPv4Network | ipaddress.IPv6Network) -> bool:
+    return sub.version == net.version and sub != net and sub.subnet_of(net)
 
 
 def _ports(*ports: int, protocol: str = "TCP") -> list[dict[str, Any]]:
@@ -304,6 +308,8 @@ def quota_workloads(settings: Any) -> list[QuotaWorkload]:
     """
     from .database.bootstrap import JOB_RESOURCES  # the database modules import this one
     from .database.dumps import DUMP_RESOURCES, UPLOAD_RESOURCES
+    from .redis import InClusterRedisSpec
+    from .settings import resources
 
     n = settings.n8n
     out = [
@@ -316,7 +322,7 @@ def quota_workloads(settings: Any) -> list[QuotaWorkload]:
         out.append(QuotaWorkload("patroni", p.members, (p.resources,)))
     if settings.redis.mode == "in-cluster":
         mem = settings.redis.in_cluster.memory
-        redis = type(n.runners)(cpu_request="100m", cpu_limit="1", memory_request=mem, memory_limit=mem)
+        redis = resources(InClusterRedisSpec.cpu_request, InClusterRedisSpec.cpu_limit, mem, mem)
         out.append(QuotaWorkload("redis", 1, (redis,)))
     out.append(QuotaWorkload("bootstrap", 1, (JOB_RESOURCES,)))
     if settings.backups.dumps and settings.on_eks:

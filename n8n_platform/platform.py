@@ -61,9 +61,6 @@ class N8nPlatform(pulumi.ComponentResource):
         s, facts = args["settings"], args["cluster"]
         child = pulumi.ResourceOptions(parent=self)
 
-        def after(*deps: Any) -> pulumi.ResourceOptions:
-            return pulumi.ResourceOptions(parent=self, depends_on=[d for d in deps if d is not None])
-
         partition = partition_of_region(s.aws.region)
         addons = ClusterAddons(f"{name}-addons", ClusterAddonsArgs(
             **enabled_addons(s), acme_server=s.edge.acme_server,
@@ -82,7 +79,7 @@ class N8nPlatform(pulumi.ComponentResource):
         secrets = Secrets(f"{name}-secrets", {
             "namespace": s.namespace, "encryption_key": s.encryption_key,
             "license_activation_key": s.license_activation_key, "escrow": facts is not None, "protect": s.protect,
-        }, after(namespace))
+        }, self._after(namespace))
         archive = self._archive(name, s) if facts is not None else None
         redis = self._redis(name, s, secrets, namespace, addons)
         database = self._database(name, s, facts, archive, secrets, namespace, addons)
@@ -92,7 +89,7 @@ class N8nPlatform(pulumi.ComponentResource):
                 "target": S3Location(archive.dump_bucket_name, archive.dump_bucket_arn, storage.DUMP_PREFIX,
                                      archive.kms_key_arn, s.aws.region),
                 "oidc": facts.oidc, "schedule": s.backups.dump_schedule, "scratch_size": None,
-            }, after(database))
+            }, self._after(database))
         pool = None
         if s.worker_pool.enabled and facts is not None:
             p = s.worker_pool
@@ -117,7 +114,8 @@ class N8nPlatform(pulumi.ComponentResource):
             min_replicas=n.worker.min_replicas, max_replicas=n.worker.max_replicas,
             concurrency=n.worker.concurrency, jobs_per_worker=s.autoscaling.jobs_per_worker,
             cooldown_seconds=s.autoscaling.cooldown_seconds,
-            graceful_shutdown_seconds=n.graceful_shutdown_seconds, keda=s.autoscaling.keda), after(app, addons.keda))
+            graceful_shutdown_seconds=n.graceful_shutdown_seconds, keda=s.autoscaling.keda),
+            self._after(app, addons.keda))
 
         self.editor_url = app.editor_url
         self.webhook_url = app.webhook_url
@@ -160,12 +158,16 @@ class N8nPlatform(pulumi.ComponentResource):
             monitoring_namespace=MONITORING_NAMESPACE if s.observability.enabled else None,
         )
 
+    def _after(self, *deps: Any) -> pulumi.ResourceOptions:
+        """Child options waiting for ``deps`` (None entries are add-ons this stack does not install)."""
+        return pulumi.ResourceOptions(parent=self, depends_on=[d for d in deps if d is not None])
+
     def _archive(self, name: str, s: Settings) -> storage.ArchiveBucket:
         """The backup buckets (AWS only: without EKS there is no archive and WAL stays on the volumes)."""
         return storage.ArchiveBucket(f"{name}-archive", {
             "pitr_days": s.backups.pitr_days, "dumps": s.backups.dumps,
             "dump_retention_days": s.backups.dump_retention_days, "protect": s.protect,
-        }, pulumi.ResourceOptions(parent=self))
+        }, self._after())
 
     def _redis(self, name: str, s: Settings, secrets: Secrets, namespace: Any, addons: ClusterAddons) -> Any:
         if s.redis.mode == "in-cluster":
@@ -173,8 +175,7 @@ class N8nPlatform(pulumi.ComponentResource):
             return Redis(f"{name}-redis", {
                 "namespace": s.namespace, "image": r.image, "memory": r.memory, "storage_size": r.storage_size,
                 "storage_class": r.storage_class, "protect": s.protect, "secrets_revision": secrets.revision,
-            }, pulumi.ResourceOptions(parent=self, depends_on=[d for d in (secrets, namespace,
-                                                                           addons.internal_ca_issuer) if d]))
+            }, self._after(secrets, namespace, addons.internal_ca_issuer))
         e = s.redis.elasticache
         return ElastiCacheRedis(f"{name}-redis", {
             "engine": e.engine, "engine_version": e.engine_version, "node_type": e.node_type, "nodes": e.nodes,
@@ -182,11 +183,10 @@ class N8nPlatform(pulumi.ComponentResource):
             "subnet_ids": s.cluster.private_subnet_ids, "node_security_group_id": s.cluster.node_security_group_id,
             "auth_token": secrets.redis_password, "log_delivery": True, "log_retention_days": 30,
             "protect": s.protect,
-        }, pulumi.ResourceOptions(parent=self))
+        }, self._after())
 
     def _database(self, name: str, s: Settings, facts: ClusterFacts | None, archive: Any, secrets: Secrets,
                   namespace: Any, addons: ClusterAddons) -> Any:
-        after = pulumi.ResourceOptions(parent=self, depends_on=[secrets, namespace])
         if s.database.engine == "rds":
             return RdsDatabase(f"{name}-db", {
                 "identifier": f"n8n-{pulumi.get_stack()}", "namespace": s.namespace, "database": s.database,
@@ -194,12 +194,11 @@ class N8nPlatform(pulumi.ComponentResource):
                 "node_security_group_id": s.cluster.node_security_group_id, "kms_key_arn": None,
                 "ca_bundle_pem": None, "tags": s.aws.tags, "protect": s.protect,
                 "secrets_revision": secrets.revision,
-            }, after)
+            }, self._after(secrets, namespace))
         wal = (S3Location(archive.bucket_name, archive.bucket_arn, storage.WAL_PREFIX, archive.kms_key_arn,
                           s.aws.region) if archive is not None else None)
         return PatroniDatabase(f"{name}-db", {
             "namespace": s.namespace, "cluster_name": s.database.patroni.cluster_name, "database": s.database,
             "archive": wal, "oidc": facts.oidc if facts else None, "pod_service_account": None,
             "docker_image": None, "protect": s.protect, "secrets_revision": secrets.revision,
-        }, pulumi.ResourceOptions(parent=self, depends_on=[d for d in (
-            secrets, namespace, addons.postgres_operator, addons.internal_ca_issuer) if d]))
+        }, self._after(secrets, namespace, addons.postgres_operator, addons.internal_ca_issuer))

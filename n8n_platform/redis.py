@@ -35,9 +35,12 @@ import pulumi
 from . import k8s, names
 from . import redis_conf as rc
 from .connections import CaBundle, RedisConnection, SecretKeyRef
+from .namespace import REDIS
 from .secrets import placeable_revision
+from .settings import resources as resource_settings
+from .storage import customer_key
 
-COMPONENT = "redis"
+COMPONENT = REDIS
 """app.kubernetes.io/component of the Redis pods (the NetworkPolicies select it)."""
 SERVICE = "redis"
 """ClusterIP Service clients connect to."""
@@ -106,8 +109,7 @@ def statefulset_manifest(spec: InClusterRedisSpec) -> dict[str, Any]:
         "command": ["sh", "-c", rc.start_script(f"{CONF_DIR}/redis.conf", PASSWORD_FILE, AUTH_INCLUDE,
                                                 STARTED_MARKER)],
         "ports": [{"name": "redis", "containerPort": rc.PORT, "protocol": "TCP"}],
-        "resources": {"requests": {"cpu": spec.cpu_request, "memory": spec.memory},
-                      "limits": {"cpu": spec.cpu_limit, "memory": spec.memory}},
+        "resources": k8s.resources(resource_settings(spec.cpu_request, spec.cpu_limit, spec.memory, spec.memory)),
         "securityContext": k8s.container_security_context(),
         # Up to 10 minutes to load a large AOF before liveness applies.
         "startupProbe": _probe(10, 5, 60),
@@ -246,15 +248,10 @@ class Redis(pulumi.ComponentResource):
         spec = InClusterRedisSpec(namespace=args["namespace"], image=args["image"], memory=args["memory"],
                                   storage_size=args["storage_size"], storage_class=args["storage_class"],
                                   secrets_revision=placeable_revision(args.get("secrets_revision")))
-        child = pulumi.ResourceOptions(parent=self)
-        created = []
-        for manifest in in_cluster_manifests(spec):
-            if manifest["kind"] == "StatefulSet":
-                opts_ = pulumi.ResourceOptions(parent=self, depends_on=created, protect=args["protect"],
-                                               retain_on_delete=True)
-            else:
-                opts_ = child
-            created.append(k8s.apply(name, manifest, opts_))
+        *supporting, statefulset = in_cluster_manifests(spec)
+        created = [k8s.apply(name, m, pulumi.ResourceOptions(parent=self)) for m in supporting]
+        k8s.apply(name, statefulset, pulumi.ResourceOptions(parent=self, depends_on=created, protect=args["protect"],
+                                                            retain_on_delete=True))
         self.connection = in_cluster_connection(args["namespace"])
         self.host = pulumi.Output.from_input(redis_host(args["namespace"]))
         self.register_outputs({"host": self.host})
@@ -354,8 +351,6 @@ class ElastiCacheRedis(pulumi.ComponentResource):
     def __init__(self, name: str, args: ElastiCacheRedisArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("n8n:index:ElastiCacheRedis", name, None, opts)
         import pulumi_aws as aws
-
-        from .storage import customer_key
 
         child = pulumi.ResourceOptions(parent=self)
         key = customer_key(f"{name}-key", "Encrypts n8n's ElastiCache queue at rest and its snapshots",

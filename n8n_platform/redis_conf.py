@@ -23,10 +23,11 @@ from __future__ import annotations
 
 import shlex
 
+from .namespace import REDIS_PORT
 from .schema import quantity_bytes
 
-PORT = 6379
-"""The one port Redis listens on (TLS when enabled)."""
+PORT = REDIS_PORT
+"""The one port Redis listens on (TLS when enabled); the namespace's NetworkPolicies open it."""
 DISABLED_COMMANDS = ("FLUSHALL", "FLUSHDB", "DEBUG", "CONFIG", "SHUTDOWN", "MODULE", "REPLICAOF", "SLAVEOF", "FAILOVER")
 """Commands renamed to "" in redis.conf. Never EVAL/EVALSHA/SCRIPT (Bull's Lua) nor INFO."""
 MAXMEMORY_SHARE = 0.8

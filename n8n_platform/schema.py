@@ -46,18 +46,13 @@ class SettingsError(ValueError):
 def setting(doc: str, default: Any = MISSING, *, check: Check | None = None, secret: bool = False) -> Any:
     """Declare a settings field with its documentation, default (omit for required) and an optional rule."""
     meta = {"doc": doc, "check": check, "secret": secret}
-    if isinstance(default, (list, dict)) or dataclasses.is_dataclass(default):
-        frozen = default
-        return dataclasses.field(default_factory=lambda: _copy(frozen), metadata=meta)
+    if isinstance(default, (list, dict)):  # mutable: every instance gets its own copy (sections are frozen)
+        return dataclasses.field(default_factory=lambda: _copy(default), metadata=meta)
     return dataclasses.field(default=default, metadata=meta)
 
 
 def _copy(value: Any) -> Any:
-    if isinstance(value, list):
-        return list(value)
-    if isinstance(value, dict):
-        return dict(value)
-    return dataclasses.replace(value)
+    return list(value) if isinstance(value, list) else dict(value) if isinstance(value, dict) else value
 
 
 def camel(name: str) -> str:
@@ -144,7 +139,7 @@ def parse(cls: type, raw: Any, path: str, problems: list[Problem], defaults: Any
         elif default is MISSING:
             problems.append(Problem(where, MISSING, f"required: {f.metadata['doc']}"))
         else:
-            values[f.name] = _copy(default) if isinstance(default, (list, dict)) else default
+            values[f.name] = _copy(default)
     if len(problems) > before:
         return None
     return cls(**values)

@@ -42,6 +42,7 @@ from typing import Any, TypedDict
 import pulumi
 
 from . import k8s, names
+from .storage import customer_key
 
 PASSWORD_LENGTH = 40
 """Length of generated passwords and tokens: alphanumeric only (valid ElastiCache AUTH tokens, safe in URIs and
@@ -161,8 +162,6 @@ class Secrets(pulumi.ComponentResource):
     def _escrow(self, name: str, encryption_key: pulumi.Output[str], protect: bool) -> pulumi.Output[str]:
         """Secrets Manager copy of the encryption key, under its own customer key; both survive stack deletion."""
         import pulumi_aws as aws
-
-        from .storage import customer_key
 
         keep = pulumi.ResourceOptions(parent=self, protect=protect, retain_on_delete=True)
         key = customer_key(f"{name}-escrow-key", "Encrypts the escrowed N8N_ENCRYPTION_KEY", protect=protect,

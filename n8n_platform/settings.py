@@ -8,6 +8,7 @@ choice; ``Pulumi.dev.yaml`` overrides them. :func:`load` raises :class:`Settings
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 from dataclasses import dataclass
@@ -22,6 +23,7 @@ from .schema import (
     SettingsError,
     at_least,
     between,
+    camel,
     cpu_millis,
     each,
     matches,
@@ -486,25 +488,20 @@ def from_config(raw: dict[str, Any]) -> Settings:
     if settings is not None:
         problems.extend(cross_field_problems(settings))
     if problems:
-        for p in problems:
-            if not p.key.startswith(f"{NAMESPACE}:"):
-                object.__setattr__(p, "key", f"{NAMESPACE}:{p.key}")
-        raise SettingsError(problems)
+        raise SettingsError([dataclasses.replace(p, key=f"{NAMESPACE}:{p.key}") for p in problems])
     return settings
 
 
 def secret_keys() -> list[str]:
     """Top-level config keys that hold secrets (stack files must use `secure:` for them)."""
-    from dataclasses import fields
-
-    from .schema import camel
-
-    return [camel(f.name) for f in fields(Settings) if f.metadata.get("secret")]
+    return [camel(f.name) for f in dataclasses.fields(Settings) if f.metadata.get("secret")]
 
 
 def load() -> Settings:
-    """Read and validate the ``n8n`` config namespace of the current stack (the only reader of pulumi.Config)."""
-    import pulumi
+    """Read and validate the ``n8n`` config namespace of the current stack (the only reader of Pulumi config).
+
+    Secret values arrive as plain text here; the components that use them wrap them in ``Output.secret``.
+    """
     from pulumi.runtime import config as runtime_config
 
     prefix = f"{NAMESPACE}:"
@@ -517,11 +514,7 @@ def load() -> Settings:
         if key.startswith("config:"):  # pulumi's legacy `n8n:config:key` form
             key = key[len("config:"):]
         raw[key] = _decode(text)
-    settings = from_config(raw)
-    config = pulumi.Config(NAMESPACE)
-    for key in secret_keys():  # read through Config so Pulumi knows these values are secret
-        config.get_secret(key)
-    return settings
+    return from_config(raw)
 
 
 def _decode(text: str) -> Any:

@@ -153,7 +153,8 @@ class WorkerPool(pulumi.ComponentResource):
         import pulumi_aws as aws
 
         child = pulumi.ResourceOptions(parent=self)
-        tags = {**args["tags"], "n8n.io/pool": names.WORKER_POOL_LABEL[1]}
+        pool_label = dict([names.WORKER_POOL_LABEL])
+        tags = {**args["tags"], **pool_label}
         role = aws.iam.Role(f"{name}-node-role", assume_role_policy=json.dumps(node_assume_role_policy()),
                             description="EKS nodes of the n8n spot worker pool", tags=tags, opts=child)
         attachments = [
@@ -162,7 +163,6 @@ class WorkerPool(pulumi.ComponentResource):
         ]
         template = aws.ec2.LaunchTemplate(f"{name}-nodes", description="n8n spot workers: IMDSv2, encrypted gp3",
                                           tags=tags, **launch_template_args(args["disk_size_gb"], tags), opts=child)
-        label_key, label_value = names.WORKER_POOL_LABEL
         ca_tags = autoscaler_tags(args["cluster_name"], names.WORKER_POOL_LABEL, names.WORKER_POOL_TAINT)
         self.node_group = aws.eks.NodeGroup(
             f"{name}-nodes",
@@ -175,7 +175,7 @@ class WorkerPool(pulumi.ComponentResource):
             scaling_config={"min_size": args["min_nodes"], "max_size": args["max_nodes"],
                             "desired_size": args["desired_nodes"]},
             update_config={"max_unavailable_percentage": 33},
-            labels={label_key: label_value},
+            labels=pool_label,
             taints=[eks_taint(names.WORKER_POOL_TAINT)],
             launch_template={"id": template.id, "version": template.latest_version.apply(str)},
             tags={**tags, **ca_tags},

@@ -35,6 +35,8 @@ def test_oidc_provider_arn_and_partition():
     assert cluster.partition_of("arn:aws-us-gov:eks:us-gov-west-1:1:cluster/x") == "aws-us-gov"
     with pytest.raises(ValueError):
         cluster.partition_of("eks:cluster/x")
+    assert [cluster.partition_of_region(r) for r in ("eu-west-1", "cn-north-1", "us-gov-west-1")] == [
+        "aws", "aws-cn", "aws-us-gov"]
 
 
 def test_account_guard():

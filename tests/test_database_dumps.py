@@ -24,9 +24,8 @@ from n8n_platform.database.dumps import (
 )
 from n8n_platform.irsa import OidcProvider
 from tests.harness import run
-from tests.test_database_bootstrap import N8N_PASSWORD, PgServer, apply_bootstrap, pg_server  # noqa: F401
+from tests.test_database_bootstrap import N8N_PASSWORD, PG_BIN, PgServer, apply_bootstrap, pg_server  # noqa: F401
 
-PG_BIN = Path("/usr/lib/postgresql/15/bin")
 TARGET = S3Location("n8n-dumps", "arn:aws:s3:::n8n-dumps", "dumps/",
                     "arn:aws:kms:eu-west-1:123456789012:key/abc", "eu-west-1")
 CONNECTION = DatabaseConnection(host="n8n-postgres.n8n.svc", port=5432, database="n8n", user="n8n", schema="n8n",
@@ -59,10 +58,13 @@ def test_dump_command_dumps_n8n_schema_and_pg_restore_reads_it_back(pg_server: P
         assert "nightly report" in restored
 
 
+def _manifests() -> list[dict]:
+    return dump_manifests(name="n8n-db-dump", namespace="n8n", connection=CONNECTION, credentials=CONNECTION.password,
+                          target=TARGET, role_arn="arn:aws:iam::123456789012:role/dump", schedule="15 2 * * *")
+
+
 def _cron() -> dict:
-    _account, cron = dump_manifests(name="n8n-db-dump", namespace="n8n", connection=CONNECTION,
-                                   credentials=CONNECTION.password, target=TARGET,
-                                   role_arn="arn:aws:iam::123456789012:role/dump", schedule="15 2 * * *")
+    _account, cron = _manifests()
     return cron
 
 
@@ -91,9 +93,7 @@ def test_upload_is_kms_encrypted_checksummed_and_under_the_prefix() -> None:
 def test_cronjob_passes_kubernetes_validate_and_checkov() -> None:
     from tools.gates import DEFAULT_DENY, checkov, schema_errors
 
-    manifests = dump_manifests(name="n8n-db-dump", namespace="n8n", connection=CONNECTION,
-                               credentials=CONNECTION.password, target=TARGET,
-                               role_arn="arn:aws:iam::123456789012:role/dump", schedule="15 2 * * *")
+    manifests = _manifests()
     assert schema_errors(manifests) == []
     result = checkov([*manifests, DEFAULT_DENY])
     assert result.failed == []

@@ -24,7 +24,7 @@ from n8n_platform.database.patroni import (
 )
 from n8n_platform.database.patroni_config import dcs_settings, patroni_config, unknown_keys
 from n8n_platform.irsa import OidcProvider
-from n8n_platform.settings import DatabaseSettings, PatroniSettings, PitrRestore
+from n8n_platform.settings import DatabaseSettings, PatroniSettings, PitrRestore, resources
 from tests.harness import is_secret, run
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -102,10 +102,11 @@ def _env(cr: dict) -> dict:
 
 
 def test_cr_members_sync_storage_and_resources_come_from_settings() -> None:
-    spec = _cr(_patroni(members=3, synchronous=True, volume_size="80Gi", storage_class="gp3-enc"))["spec"]
+    spec = _cr(_patroni(members=3, synchronous=True, volume_size="80Gi", storage_class="gp3-enc",
+                        resources=resources("750m", "3", "3Gi", "6Gi")))["spec"]
     assert spec["numberOfInstances"] == 3 and spec["patroni"]["synchronous_mode"] is True
     assert spec["volume"] == {"size": "80Gi", "storageClass": "gp3-enc"}
-    assert set(spec["resources"]) == {"requests", "limits"}
+    assert spec["resources"] == {"requests": {"cpu": "750m", "memory": "3Gi"}, "limits": {"cpu": "3", "memory": "6Gi"}}
     assert spec["users"] == {"dbadmin": ["createrole", "createdb"]}  # bootstrap admin is not a superuser
 
 

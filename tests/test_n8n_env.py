@@ -206,7 +206,7 @@ def test_every_emitted_variable_has_a_reason():
     for inputs in variants:
         for e in [*envs(inputs).values(), runner_env(inputs)]:
             emitted |= set(e)
-    missing = sorted(emitted - set(n8n.reasons()))
+    missing = sorted(emitted - set(n8n.REASONS))
     assert not missing
     assert all(reason.strip() for reason in n8n.REASONS.values())
 
@@ -225,7 +225,6 @@ def test_worker_args_carry_the_concurrency():
 def test_unknown_role_is_rejected():
     with pytest.raises(ValueError, match="role"):
         n8n_env("scheduler", INPUTS)  # type: ignore[arg-type]
-
 
 
 @pytest.mark.parametrize("metrics", [True, False])

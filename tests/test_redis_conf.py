@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import time
 from collections.abc import Iterator
@@ -16,6 +15,7 @@ import pytest
 import redis
 
 from n8n_platform import redis_conf as rc
+from tools.e2e.servers import free_port
 
 pytestmark = pytest.mark.skipif(shutil.which("redis-server") is None, reason="redis-server not installed")
 
@@ -49,12 +49,6 @@ def test_password_is_included_last_so_nothing_overrides_it_and_never_inline():
 
 
 # --- the real server ----------------------------------------------------------------------------------------------
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _make_tls(directory: Path) -> None:
@@ -122,7 +116,7 @@ class Server:
 
 @pytest.fixture
 def server(tmp_path: Path) -> Iterator[Server]:
-    srv = Server(tmp_path, _free_port(), maxmemory=8 * 2**20)
+    srv = Server(tmp_path, free_port(), maxmemory=8 * 2**20)
     p = srv.paths
     _make_tls(Path(p["tls"]))
     for d in ("secret", "run", "data"):

@@ -24,12 +24,15 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from tools.e2e import install as n8n_install
-from tools.e2e.cluster import WEBHOOK_PATH, WORKFLOW_ID, QueueModeCluster, workflow
+from tools.e2e.cluster import QueueModeCluster, import_workflow, wait_webhook_registered, webhook_url
 from tools.e2e.load import LoadResult, post_json
-from tools.e2e.processes import N8nProcess, base_env, n8n_cli
+from tools.e2e.processes import N8nProcess, base_env
 from tools.e2e.servers import free_port
 
 WARMUP = 50
+"""Requests sent before measuring (excluded from the figures; their executions are subtracted from `in DB`)."""
+SUSTAINED_FRACTION = 0.6
+"""The sustained phase offers this share of the saturated throughput, open loop."""
 
 
 @dataclass(frozen=True)
@@ -58,10 +61,6 @@ def figures(setup: str, runs: tuple[LoadResult, LoadResult], recorded_success: i
                    round(saturated.wall_seconds, 2), round(sustained.rate, 2), len(sustained.ok),
                    len(sustained.responses), round(sustained.percentile(50) * 1000, 1),
                    round(sustained.percentile(95) * 1000, 1), recorded_success)
-
-
-SUSTAINED_FRACTION = 0.6
-"""The sustained phase offers this share of the saturated throughput, open loop."""
 
 
 def measure(url: str, requests: int, concurrency: int) -> tuple[LoadResult, LoadResult]:
@@ -95,19 +94,11 @@ def bench_single_sqlite(install: n8n_install.Install, requests: int, concurrency
         env = {**base_env(install, workdir / "home"), "N8N_USER_FOLDER": str(workdir / "n8n"),
                "N8N_PORT": str(port), "N8N_DIAGNOSTICS_ENABLED": "false",
                "N8N_VERSION_NOTIFICATIONS_ENABLED": "false"}
-        wf = workdir / "workflow.json"
-        wf.write_text(json.dumps([workflow(delay_ms)]))
-        n8n_cli(install, ["import:workflow", f"--input={wf}"], env)
-        n8n_cli(install, ["publish:workflow", f"--id={WORKFLOW_ID}"], env)
+        import_workflow(install, env, workdir, delay_ms)
         process = N8nProcess("single", install, ["start"], env, workdir / "single.log", port).start()
         process.wait_ready()
-        url = process.url(f"/webhook/{WEBHOOK_PATH}")
-        deadline = time.monotonic() + 60
-        while not post_json(url, 1, 1, start_index=-1000).ok:
-            if time.monotonic() > deadline:
-                raise TimeoutError(process.log_tail())
-            time.sleep(1)
-        runs = measure(url, requests, concurrency)
+        wait_webhook_registered(process, timeout=60)
+        runs = measure(webhook_url(process), requests, concurrency)
         db = workdir / "n8n" / ".n8n" / "database.sqlite"
         with sqlite3.connect(db) as conn:
             success = conn.execute("SELECT count(*) FROM execution_entity WHERE status = 'success'").fetchone()[0]

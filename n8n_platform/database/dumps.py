@@ -21,12 +21,14 @@ from ..connections import DatabaseConnection, SecretKeyRef
 from ..irsa import OidcProvider, irsa_role
 from ..namespace import AWS_ACCESS_LABEL, DUMPS
 from ..settings import resources as resource_settings
-from .bootstrap import apply_manifests
-from .common import AWS_CLI_IMAGE, POSTGRES_IMAGE, S3Location, aws_web_identity, ca_volume, libpq_env
+from ..storage import writer_policy
+from .common import AWS_CLI_IMAGE, POSTGRES_IMAGE, S3Location, apply_manifests, aws_web_identity, ca_volume, libpq_env
 
 DUMP_DIR = "/backup"
 DUMP_FILE = "n8n.dump"
 CREDENTIALS_DIR = "/etc/db-credentials"
+SCRATCH_SIZE = "20Gi"
+"""Default emptyDir size for one dump."""
 
 DUMP_RESOURCES = resource_settings("100m", "1", "256Mi", "1Gi")
 """The pg_dump container (the namespace's LimitRange and quota count it)."""
@@ -68,8 +70,8 @@ def upload_script(database: str, prefix: str) -> str:
 
 
 def dump_manifests(*, name: str, namespace: str, connection: DatabaseConnection, credentials: SecretKeyRef,
-                   target: S3Location, role_arn: pulumi.Input[str], schedule: str, scratch_size: str = "20Gi",
-                   postgres_image: str = POSTGRES_IMAGE, aws_cli_image: str = AWS_CLI_IMAGE) -> list[dict[str, Any]]:
+                   target: S3Location, role_arn: pulumi.Input[str], schedule: str,
+                   scratch_size: str = SCRATCH_SIZE) -> list[dict[str, Any]]:
     """ServiceAccount + CronJob dumping ``connection``'s schema nightly to ``target`` with IRSA role ``role_arn``.
 
     ``credentials`` is the Secret key holding the password of ``connection.user``.
@@ -82,7 +84,7 @@ def dump_manifests(*, name: str, namespace: str, connection: DatabaseConnection,
     backup_mount = {"name": "backup", "mountPath": DUMP_DIR}
     dump = {
         "name": "pg-dump",
-        "image": postgres_image,
+        "image": POSTGRES_IMAGE,
         "imagePullPolicy": "Always",
         "command": ["/bin/sh", "-c", dump_script(connection.schema, f"{CREDENTIALS_DIR}/password")],
         "env": [*libpq_env(connection, database=connection.database, application="n8n-db-dump"),
@@ -94,7 +96,7 @@ def dump_manifests(*, name: str, namespace: str, connection: DatabaseConnection,
     }
     upload = {
         "name": "upload",
-        "image": aws_cli_image,
+        "image": AWS_CLI_IMAGE,
         "imagePullPolicy": "Always",
         "command": ["/bin/sh", "-c", upload_script(connection.database, target.prefix)],
         "env": [*aws_env,
@@ -162,7 +164,7 @@ class DatabaseDumpsArgs(TypedDict):
     schedule: str
     """Cron schedule (UTC)."""
     scratch_size: str | None
-    """emptyDir size for one dump; default 20Gi."""
+    """emptyDir size for one dump; default :data:`SCRATCH_SIZE` (20Gi)."""
 
 
 class DatabaseDumps(pulumi.ComponentResource):
@@ -175,8 +177,6 @@ class DatabaseDumps(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: DatabaseDumpsArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("n8n:index:DatabaseDumps", name, None, opts)
-        from ..storage import writer_policy
-
         child = pulumi.ResourceOptions(parent=self)
         namespace, target = args["namespace"], args["target"]
         account = f"{name}-dump"
@@ -187,7 +187,7 @@ class DatabaseDumps(pulumi.ComponentResource):
         manifests = dump_manifests(
             name=account, namespace=namespace, connection=args["connection"],
             credentials=args.get("credentials") or args["connection"].password, target=target, role_arn=role.arn,
-            schedule=args["schedule"], scratch_size=args.get("scratch_size") or "20Gi")
+            schedule=args["schedule"], scratch_size=args.get("scratch_size") or SCRATCH_SIZE)
         apply_manifests(name, manifests, child)
         self.cron_job_name = pulumi.Output.from_input(account)
         self.role_arn = role.arn

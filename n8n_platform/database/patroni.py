@@ -33,15 +33,13 @@ import pulumi
 from .. import k8s, names
 from ..connections import CaBundle, DatabaseConnection, SecretKeyRef
 from ..irsa import OidcProvider, irsa_role
-from ..namespace import spilo_selector
-from ..secrets import placeable_revision
+from ..namespace import POSTGRES_PORT, spilo_selector
 from ..settings import DatabaseSettings, PatroniSettings
-from .bootstrap import apply_manifests, bootstrap_manifests
+from ..storage import writer_policy
+from .bootstrap import apply_bootstrap
 from .common import AdminLogin, S3Location, aws_web_identity
 from .patroni_config import dcs_settings, initdb_options, pg_hba, postgresql_parameters
 
-OPERATOR_VERSION = "v2.0.1"
-"""postgres-operator release whose CRD the manifest is written for."""
 TEAM_ID = "n8n"
 ADMIN_USER = "dbadmin"
 POD_SERVICE_ACCOUNT = "postgres-pod"
@@ -101,6 +99,7 @@ def spilo_env(*, cluster: str, patroni: PatroniSettings, archive: S3Location | N
         return env
     prefix = wal_s3_prefix(archive.bucket_name, archive.prefix, cluster, patroni.postgres_version)
     _, _, aws_env = aws_web_identity(role_arn, archive.region)
+    aws_env = [e for e in aws_env if e["name"] != "AWS_DEFAULT_REGION"]
     env += [
         {"name": "USE_WALG_BACKUP", "value": "true"},
         {"name": "USE_WALG_RESTORE", "value": "true"},
@@ -109,7 +108,7 @@ def spilo_env(*, cluster: str, patroni: PatroniSettings, archive: S3Location | N
         {"name": "WAL_BUCKET_SCOPE_SUFFIX", "value": ""},
         {"name": "WALE_S3_PREFIX", "value": prefix},
         {"name": "WALG_S3_PREFIX", "value": prefix},
-        *[e for e in aws_env if e["name"] != "AWS_DEFAULT_REGION"],
+        *aws_env,
         {"name": "WALG_S3_SSE", "value": "aws:kms"},
         {"name": "WALG_S3_SSE_KMS_ID", "value": archive.kms_key_arn},
         {"name": "WALG_COMPRESSION_METHOD", "value": "zstd"},
@@ -119,8 +118,7 @@ def spilo_env(*, cluster: str, patroni: PatroniSettings, archive: S3Location | N
     ]
     if patroni.restore is not None:  # Spilo reads the clone's storage settings with a CLONE_ prefix
         env.append({"name": "CLONE_USE_WALG_RESTORE", "value": "true"})
-        env += [{"name": f"CLONE_{e['name']}", "value": e["value"]} for e in aws_env
-                if e["name"] != "AWS_DEFAULT_REGION"]
+        env += [{"name": f"CLONE_{e['name']}", "value": e["value"]} for e in aws_env]
     return env
 
 
@@ -133,14 +131,12 @@ def postgresql_manifest(*, cluster: str, namespace: str, patroni: PatroniSetting
         if patroni.restore.source_cluster == cluster:
             raise ValueError(f"database.patroni.restore.sourceCluster must differ from the new cluster ({cluster}): "
                              "restore into a new cluster name so both timelines keep their own archive")
-    r = patroni.resources
     spec: dict[str, Any] = {
         "teamId": TEAM_ID,
         "numberOfInstances": patroni.members,
         "postgresql": {"version": patroni.postgres_version, "parameters": postgresql_parameters()},
         "volume": {"size": patroni.volume_size, "storageClass": patroni.storage_class},
-        "resources": {"requests": {"cpu": r.cpu_request, "memory": r.memory_request},
-                      "limits": {"cpu": r.cpu_limit, "memory": r.memory_limit}},
+        "resources": k8s.resources(patroni.resources),
         "patroni": {**dcs_settings(patroni.synchronous), "pg_hba": pg_hba(), "initdb": initdb_options()},
         "users": {ADMIN_USER: ["createrole", "createdb"]},
         "tls": {"secretName": tls_secret(cluster), "caFile": "ca.crt"},
@@ -164,7 +160,7 @@ def postgresql_manifest(*, cluster: str, namespace: str, patroni: PatroniSetting
         volume, mount, _ = aws_web_identity(role_arn, archive.region)
         spec["additionalVolumes"] = [{"name": volume["name"], "mountPath": mount["mountPath"],
                                       "volumeSource": {"projected": volume["projected"]}}]
-    if patroni.restore is not None and archive is not None:
+    if patroni.restore is not None:  # checked above: it has an archive
         spec["clone"] = {
             "cluster": patroni.restore.source_cluster,
             "timestamp": patroni.restore.target_time,
@@ -180,7 +176,7 @@ def postgresql_manifest(*, cluster: str, namespace: str, patroni: PatroniSetting
 def patroni_connection(cluster: str, namespace: str, database: DatabaseSettings) -> DatabaseConnection:
     """What n8n gets: the primary Service, TLS verified against the internal CA in the certificate's Secret."""
     return DatabaseConnection(
-        host=primary_host(cluster, namespace), port=5432, database=database.name, user=database.user,
+        host=primary_host(cluster, namespace), port=POSTGRES_PORT, database=database.name, user=database.user,
         schema=database.schema, password=SecretKeyRef(names.N8N_SECRET, names.DB_PASSWORD), ssl=True,
         ca=CaBundle("secret", tls_secret(cluster), "ca.crt"))
 
@@ -228,8 +224,6 @@ class PatroniDatabase(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: PatroniDatabaseArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("n8n:index:PatroniDatabase", name, None, opts)
-        from ..storage import writer_policy
-
         child = pulumi.ResourceOptions(parent=self)
         namespace, cluster, database = args["namespace"], args["cluster_name"], args["database"]
         archive, oidc = args.get("archive"), args.get("oidc")
@@ -251,11 +245,10 @@ class PatroniDatabase(pulumi.ComponentResource):
                                               depends_on=[certificate]))
         self.connection = patroni_connection(cluster, namespace, database)
         admin = AdminLogin(operator_secret(ADMIN_USER, cluster))
-        apply_manifests(f"{name}-bootstrap", bootstrap_manifests(
-            name=f"{cluster}-bootstrap", namespace=namespace, connection=self.connection, admin=admin,
-            connection_limit=database.connection_limit, statement_timeout_s=database.statement_timeout_seconds,
-            secrets_revision=placeable_revision(args.get("secrets_revision"))),
-            pulumi.ResourceOptions(parent=self, depends_on=[cr]))
+        apply_bootstrap(f"{name}-bootstrap", name=f"{cluster}-bootstrap", namespace=namespace,
+                        connection=self.connection, admin=admin, database=database,
+                        secrets_revision=args.get("secrets_revision"),
+                        opts=pulumi.ResourceOptions(parent=self, depends_on=[cr]))
         self.cluster_name = pulumi.Output.from_input(cluster)
         self.host = pulumi.Output.from_input(self.connection.host)
         self.admin_secret = pulumi.Output.from_input(admin.secret)

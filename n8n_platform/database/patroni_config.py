@@ -74,7 +74,7 @@ def patroni_config(*, cluster: str, namespace: str, member: str, pod_ip: str, da
     """A complete Patroni configuration (Kubernetes DCS with Endpoints) equivalent to what the CR asks Spilo for."""
     parameters = {**postgresql_parameters(), "ssl": "on", "ssl_cert_file": f"{TLS_DIR}/tls.crt",
                   "ssl_key_file": f"{TLS_DIR}/tls.key", "ssl_ca_file": f"{TLS_DIR}/ca.crt"}
-    initdb = [{"encoding": "UTF8"}, {"locale": "C.UTF-8"}, "data-checksums"]
+    initdb = [flag if value == "true" else {flag: value} for flag, value in initdb_options().items()]
     return {
         "scope": cluster,
         "name": member,

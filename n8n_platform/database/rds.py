@@ -32,9 +32,10 @@ import pulumi
 
 from .. import k8s, names
 from ..connections import CaBundle, DatabaseConnection, SecretKeyRef
-from ..secrets import placeable_revision
+from ..namespace import POSTGRES_PORT
 from ..settings import DatabaseSettings, RdsSettings
-from .bootstrap import apply_manifests, bootstrap_manifests
+from ..storage import customer_key
+from .bootstrap import apply_bootstrap
 from .common import AdminLogin
 
 ADMIN_USER = "dbadmin"
@@ -87,7 +88,7 @@ def instance_settings(rds: RdsSettings, identifier: str) -> dict[str, Any]:
         "storage_encrypted": True,
         "multi_az": rds.multi_az,
         "publicly_accessible": False,
-        "port": 5432,
+        "port": POSTGRES_PORT,
         "username": ADMIN_USER,
         "iam_database_authentication_enabled": True,
         "backup_retention_period": rds.backup_retention_days,
@@ -110,7 +111,7 @@ def instance_settings(rds: RdsSettings, identifier: str) -> dict[str, Any]:
 
 def rds_connection(address: pulumi.Input[str], database: DatabaseSettings, ca_config_map: str) -> DatabaseConnection:
     """What n8n gets: the instance endpoint, TLS verified against the RDS CA bundle ConfigMap."""
-    return DatabaseConnection(host=address, port=5432, database=database.name, user=database.user,
+    return DatabaseConnection(host=address, port=POSTGRES_PORT, database=database.name, user=database.user,
                               schema=database.schema, password=SecretKeyRef(names.N8N_SECRET, names.DB_PASSWORD),
                               ssl=True, ca=CaBundle("configMap", ca_config_map, CA_KEY))
 
@@ -180,8 +181,6 @@ class RdsDatabase(pulumi.ComponentResource):
         import pulumi_aws as aws
         import pulumi_random as random
 
-        from ..storage import customer_key
-
         child = pulumi.ResourceOptions(parent=self)
         stateful = pulumi.ResourceOptions(parent=self, protect=args["protect"], retain_on_delete=True)
         ident, namespace, database, tags = args["identifier"], args["namespace"], args["database"], args["tags"]
@@ -196,7 +195,7 @@ class RdsDatabase(pulumi.ComponentResource):
         group = aws.ec2.SecurityGroup(f"{name}-sg", vpc_id=args["vpc_id"], description=f"{ident}: PostgreSQL from "
                                       "cluster nodes only", tags=tags, opts=child)
         aws.vpc.SecurityGroupIngressRule(f"{name}-from-nodes", security_group_id=group.id, ip_protocol="tcp",
-                                         from_port=5432, to_port=5432,
+                                         from_port=POSTGRES_PORT, to_port=POSTGRES_PORT,
                                          referenced_security_group_id=args["node_security_group_id"],
                                          description="PostgreSQL from EKS nodes", tags=tags, opts=child)
         params = aws.rds.ParameterGroup(f"{name}-params", family=parameter_family(rds.engine_version),
@@ -212,19 +211,17 @@ class RdsDatabase(pulumi.ComponentResource):
             password=password.result, kms_key_id=key_arn, performance_insights_kms_key_id=key_arn,
             monitoring_role_arn=monitoring.arn, db_subnet_group_name=subnets.name,
             vpc_security_group_ids=[group.id], parameter_group_name=params.name, tags=tags,
-            opts=pulumi.ResourceOptions(parent=self, protect=args["protect"], retain_on_delete=True,
-                                        additional_secret_outputs=["password"]))
+            opts=pulumi.ResourceOptions.merge(stateful, pulumi.ResourceOptions(additional_secret_outputs=["password"])))
 
         ca_name, admin = f"{ident}-ca", AdminLogin(f"{ident}-admin")
         pem = args.get("ca_bundle_pem") or CA_BUNDLE_FILE.read_text()
         k8s.apply(name, ca_config_map(ca_name, namespace, pem), child)
         secret = k8s.apply(name, admin_secret(admin.secret, namespace, pulumi.Output.secret(password.result)), child)
         self.connection = rds_connection(instance.address, database, ca_name)
-        apply_manifests(f"{name}-bootstrap", bootstrap_manifests(
-            name=f"{ident}-bootstrap", namespace=namespace, connection=self.connection, admin=admin,
-            connection_limit=database.connection_limit, statement_timeout_s=database.statement_timeout_seconds,
-            secrets_revision=placeable_revision(args.get("secrets_revision"))),
-            pulumi.ResourceOptions(parent=self, depends_on=[instance, secret]))
+        apply_bootstrap(f"{name}-bootstrap", name=f"{ident}-bootstrap", namespace=namespace,
+                        connection=self.connection, admin=admin, database=database,
+                        secrets_revision=args.get("secrets_revision"),
+                        opts=pulumi.ResourceOptions(parent=self, depends_on=[instance, secret]))
 
         self.address = instance.address
         self.endpoint = instance.endpoint

@@ -13,7 +13,7 @@ import pulumi
 from .. import k8s, names
 from ..secrets import placeable_revision
 from .env import N8nEnvInputs, base_url
-from .workloads import N8nWorkloads, RoleShape, autoscaled, object_name, role_manifests, roles, validate
+from .workloads import N8nWorkloads, RoleShape, autoscaled, role_manifests, roles, validate
 
 
 class N8nAppArgs(TypedDict):
@@ -95,7 +95,7 @@ class N8nApp(pulumi.ComponentResource):
                 if kind == "Deployment":
                     # Pods need their ServiceAccount; the replica count of autoscaled roles belongs to the autoscaler.
                     child = pulumi.ResourceOptions(
-                        parent=self, depends_on=[*wait_for, *([account] if account is not None else [])],
+                        parent=self, depends_on=[*wait_for, account],
                         ignore_changes=["spec.replicas"] if autoscaled(spec, role) else None)
                 resource = k8s.apply(name, manifest, child)
                 if kind == "ServiceAccount":
@@ -144,4 +144,4 @@ def workloads_spec(args: N8nAppArgs) -> N8nWorkloads:
     )
 
 
-__all__ = ["N8nApp", "N8nAppArgs", "object_name"]
+__all__ = ["N8nApp", "N8nAppArgs"]

@@ -29,18 +29,18 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, get_args
 
 import pulumi
 
 from .. import names
 from ..connections import SECRETS_DIR, DatabaseConnection, RedisConnection
-from ..settings import Settings
+from ..settings import N8N_VERSION, Settings
 
 Role = Literal["main", "webhook", "worker"]
 """The three n8n processes of queue mode: `n8n start`, `n8n webhook`, `n8n worker`."""
 
-ROLES: tuple[Role, ...] = ("main", "webhook", "worker")
+ROLES: tuple[Role, ...] = get_args(Role)
 
 RUNNER_ROLES: tuple[Role, ...] = ("worker",)
 """Roles whose pods carry the n8nio/runners sidecar: only workers execute (main offloads manual runs)."""
@@ -80,7 +80,7 @@ class N8nEnvInputs:
     """How n8n reaches Redis (from the Redis component)."""
     protocol: Literal["http", "https"] = "https"
     """Scheme clients use to reach `hostname` (TLS terminates at the edge)."""
-    version: str = "2.40.7"
+    version: str = N8N_VERSION
     """n8n version (image tag); gates variables that exist only in some releases."""
     webhook_processors: bool = True
     """True when webhook processor replicas exist: main then stops serving production webhooks."""
@@ -210,7 +210,7 @@ def _runners_broker(inputs: N8nEnvInputs) -> dict[str, str]:
     }
 
 
-def _common(role: Role, inputs: N8nEnvInputs) -> dict[str, pulumi.Input[str]]:
+def _common(inputs: N8nEnvInputs) -> dict[str, pulumi.Input[str]]:
     env: dict[str, pulumi.Input[str]] = {
         "NODE_ENV": "production",
         "EXECUTIONS_MODE": "queue",
@@ -260,7 +260,7 @@ def n8n_env(role: Role, inputs: N8nEnvInputs) -> dict[str, pulumi.Input[str]]:
         raise ValueError(f"unknown n8n role {role!r}; expected one of {', '.join(ROLES)}")
     if inputs.multi_main and not inputs.licensed:
         raise ValueError("multi-main needs an Enterprise license (licensed=True)")
-    env = {**_common(role, inputs), **_urls(inputs), **_database(role, inputs), **_redis(inputs)}
+    env = {**_common(inputs), **_urls(inputs), **_database(role, inputs), **_redis(inputs)}
     if role in RUNNER_ROLES:
         env.update(_runners_broker(inputs))
     if role == "main":
@@ -383,11 +383,6 @@ REASONS: dict[str, str] = {
     "N8N_RUNNERS_LAUNCHER_LOG_LEVEL": "launcher log verbosity",
 }
 """Why each variable is set (the contract's documentation; every emitted variable must have an entry)."""
-
-
-def reasons() -> dict[str, str]:
-    """A copy of :data:`REASONS`."""
-    return dict(REASONS)
 
 
 FORBIDDEN: dict[str, str] = {

@@ -51,6 +51,7 @@ from typing import Any
 import pulumi
 
 from .. import k8s, names
+from ..autoscaling import cpu_utilization_hpa
 from ..connections import CA_DIR, SECRETS_DIR, CaBundle
 from ..schema import quantity_bytes
 from .env import (
@@ -88,9 +89,8 @@ ROLLOUT_TIMEOUT_SECONDS = 1200
 """How long Pulumi and the Deployment controller wait for a rollout (a start may include the migrations)."""
 SCALED_MAX_SURGE = "25%"
 """Rolling-update surge of webhook processors and workers (rounded up: at least one pod)."""
-
-"""checkov skips on every workload."""
 SAFE_TO_EVICT = "cluster-autoscaler.kubernetes.io/safe-to-evict"
+"""Pod annotation that lets the cluster autoscaler evict pods with emptyDirs (webhook processors and workers)."""
 
 # Writable scratch under the read-only root filesystem: (volume name, mount path, size limit).
 N8N_SCRATCH = (
@@ -198,9 +198,7 @@ def prestop_seconds(role: Role) -> int:
 
 def termination_grace(role: Role, graceful_shutdown_seconds: int) -> int:
     """``terminationGracePeriodSeconds``: strictly more than preStop + n8n's graceful shutdown."""
-    grace = prestop_seconds(role) + graceful_shutdown_seconds + GRACE_MARGIN_SECONDS
-    assert grace > prestop_seconds(role) + graceful_shutdown_seconds
-    return grace
+    return prestop_seconds(role) + graceful_shutdown_seconds + GRACE_MARGIN_SECONDS
 
 
 def heap_mib(memory_limit: str) -> int:
@@ -226,7 +224,7 @@ def _http_probe(path: str, port: str | int, *, period: int, failures: int, timeo
             "failureThreshold": failures}
 
 
-def n8n_probes(role: Role) -> dict[str, Any]:
+def n8n_probes() -> dict[str, Any]:
     """Startup (generous on every role: any of them may run the migrations), liveness and readiness probes."""
     period = 10
     return {
@@ -269,7 +267,7 @@ def n8n_container(spec: N8nWorkloads, role: Role) -> dict[str, Any]:
         "args": n8n_args(role, spec.env),
         "env": _env_list(env),
         "ports": [{"name": "http", "containerPort": health_port(role, env), "protocol": "TCP"}],
-        **n8n_probes(role),
+        **n8n_probes(),
         "resources": k8s.resources(shape(spec, role).resources),
         "securityContext": k8s.container_security_context(),
         "volumeMounts": mounts,
@@ -453,25 +451,15 @@ def webhook_autoscaler(spec: N8nWorkloads) -> dict[str, Any] | None:
     low, high = spec.webhook.replicas, spec.webhook_max_replicas
     if low < 1 or high <= low:
         return None
-    return {
-        "apiVersion": "autoscaling/v2",
-        "kind": "HorizontalPodAutoscaler",
-        "metadata": k8s.metadata(object_name("webhook"), spec.namespace, "webhook", app=APP),
-        "spec": {
-            "scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": object_name("webhook")},
-            "minReplicas": low,
-            "maxReplicas": high,
-            "metrics": [{"type": "Resource", "resource": {
-                "name": "cpu", "target": {"type": "Utilization", "averageUtilization": WEBHOOK_CPU_TARGET}}}],
-            "behavior": {
-                "scaleUp": {"stabilizationWindowSeconds": 0, "selectPolicy": "Max", "policies": [
-                    {"type": "Percent", "value": 100, "periodSeconds": 30},
-                    {"type": "Pods", "value": 2, "periodSeconds": 30}]},
-                "scaleDown": {"stabilizationWindowSeconds": WEBHOOK_SCALE_DOWN_WINDOW, "selectPolicy": "Max",
-                              "policies": [{"type": "Pods", "value": 1, "periodSeconds": 60}]},
-            },
-        },
-    }
+    return cpu_utilization_hpa(
+        object_name("webhook"), spec.namespace, object_name("webhook"), "webhook", min_replicas=low,
+        max_replicas=high, cpu_percent=WEBHOOK_CPU_TARGET, behavior={
+            "scaleUp": {"stabilizationWindowSeconds": 0, "selectPolicy": "Max", "policies": [
+                {"type": "Percent", "value": 100, "periodSeconds": 30},
+                {"type": "Pods", "value": 2, "periodSeconds": 30}]},
+            "scaleDown": {"stabilizationWindowSeconds": WEBHOOK_SCALE_DOWN_WINDOW, "selectPolicy": "Max",
+                          "policies": [{"type": "Pods", "value": 1, "periodSeconds": 60}]},
+        })
 
 
 def autoscaled(spec: N8nWorkloads, role: Role) -> bool:

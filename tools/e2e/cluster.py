@@ -22,9 +22,9 @@ from pathlib import Path
 
 from n8n_platform import names
 from n8n_platform.connections import CA_DIR, CaBundle, DatabaseConnection, RedisConnection, SecretKeyRef
-from n8n_platform.n8n.env import N8nEnvInputs, Role, n8n_args, n8n_env, runner_env
+from n8n_platform.n8n.env import METRICS_PATH, N8nEnvInputs, Role, n8n_args, n8n_env, runner_env
 
-from .install import Install
+from .install import N8N_VERSION, Install
 from .load import post_json
 from .processes import N8nProcess, TaskRunner, base_env, http_get, n8n_cli
 from .servers import Managed, Postgres, Redis, free_port
@@ -60,6 +60,41 @@ def workflow(delay_ms: int) -> dict:
     }
 
 
+def import_workflow(install: Install, env: dict[str, str], folder: Path, delay_ms: int) -> None:
+    """Import and publish the test workflow with the n8n CLI (before the processes start: a running n8n does not
+    pick up CLI changes)."""
+    wf = folder / "workflow.json"
+    wf.write_text(json.dumps([workflow(delay_ms)]))
+    n8n_cli(install, ["import:workflow", f"--input={wf}"], env)
+    n8n_cli(install, ["publish:workflow", f"--id={WORKFLOW_ID}"], env)
+
+
+def webhook_url(process: N8nProcess) -> str:
+    """The test workflow's production webhook on ``process``."""
+    return process.url(f"/webhook/{WEBHOOK_PATH}")
+
+
+def wait_webhook_registered(process: N8nProcess, *also_log: N8nProcess, timeout: float = 120) -> float:
+    """Until the workflow is active, ``process`` answers its webhook with 404; returns the wait in seconds.
+
+    Raises with the log tails of ``process`` and ``also_log`` when no 2xx comes within ``timeout``."""
+    url = webhook_url(process)
+    t0 = time.monotonic()
+    while time.monotonic() - t0 < timeout:
+        if post_json(url, 1, 1, payload=lambda i: {"n": -1}, timeout=60).ok:
+            return time.monotonic() - t0
+        time.sleep(1)
+    tails = "\n".join(p.log_tail() for p in (process, *also_log))
+    raise TimeoutError(f"webhook never answered 2xx:\n{tails}")
+
+
+def logged_executions(process: N8nProcess, event: str) -> set[str]:
+    """Execution ids a worker logged as ``event`` ("started"/"finished": "Worker <event> execution <id> (job <n>)")."""
+    prefix = f"Worker {event} execution "
+    messages = (str(r.get("message", "")) for r in process.log_records())
+    return {m[len(prefix):].split()[0] for m in messages if m.startswith(prefix)}
+
+
 def parse_metrics(text: str) -> dict[str, float]:
     """Prometheus text format -> {'name{labels}': value} (comments skipped)."""
     out: dict[str, float] = {}
@@ -80,7 +115,6 @@ class Worker:
 
     process: N8nProcess
     runner: TaskRunner
-    broker_port: int
 
     def stop(self) -> None:
         self.process.stop()
@@ -109,8 +143,13 @@ class QueueModeCluster(Managed):
         self.inputs: N8nEnvInputs | None = None
 
     # ---- environment from the contract -------------------------------------------------------------------
-    def _write_secrets(self) -> Path:
-        folder = self.workdir / "secrets"
+    @property
+    def secrets_dir(self) -> Path:
+        """Stands in for connections.SECRETS_DIR, where the n8n Secret is mounted (N8nEnvInputs.secrets_dir)."""
+        return self.workdir / "secrets"
+
+    def _write_secrets(self) -> None:
+        folder = self.secrets_dir
         folder.mkdir(mode=0o700)
         values = {
             names.ENCRYPTION_KEY: secrets.token_hex(32),
@@ -122,23 +161,25 @@ class QueueModeCluster(Managed):
             path = folder / key
             path.write_text(value)  # no trailing newline: n8n would trim it, with a warning per variable
             path.chmod(0o600)
-        return folder
 
     def secret(self, key: str) -> str:
-        return (Path(self.inputs.secrets_dir) / key).read_text().strip()
+        """One value of the n8n Secret (names.*)."""
+        return (self.secrets_dir / key).read_text().strip()
 
     @property
     def ca_dir(self) -> Path:
         """Stands in for connections.CA_DIR, where the workloads mount CA bundles."""
         return self.workdir / "ca"
 
+    def mounted(self, path: str) -> str:
+        """``path`` with connections.CA_DIR relocated to ca_dir (other paths unchanged)."""
+        return str(self.ca_dir) + path[len(CA_DIR):] if path.startswith(f"{CA_DIR}/") else path
+
     def env(self, role: Role, name: str, port: int, broker_port: int | None = None) -> dict[str, str]:
         """`n8n_env(role)` plus what each pod has of its own: port, broker port, user folder, mounted CA dir."""
         contract = n8n_env(role, self.inputs)
         assert all(isinstance(v, str) for v in contract.values()), "local inputs hold no Pulumi values"
-        contract = {k: str(self.ca_dir) + v[len(CA_DIR):] if v.startswith(f"{CA_DIR}/") else v
-                    for k, v in contract.items()}
-        env = {**base_env(self.install, self.workdir / "home"), **contract}
+        env = {**base_env(self.install, self.workdir / "home"), **{k: self.mounted(v) for k, v in contract.items()}}
         env["N8N_PORT"] = str(port)
         env["N8N_USER_FOLDER"] = str(self.workdir / name)
         if role == "worker":
@@ -150,8 +191,7 @@ class QueueModeCluster(Managed):
     def start(self) -> QueueModeCluster:
         t0 = time.monotonic()
         (self.workdir / "home").mkdir(parents=True, exist_ok=True)
-        secrets_dir = self._write_secrets()
-        redis_password = (secrets_dir / names.REDIS_PASSWORD).read_text().strip()
+        self._write_secrets()
         db_ca = redis_ca = None
         db_cert = redis_cert = None
         if self.tls:  # two private CAs, each "mounted" where CaBundle.path() says
@@ -160,16 +200,17 @@ class QueueModeCluster(Managed):
             db_ca = CaBundle(source="configMap", name="db-ca", key="ca.crt")
             redis_ca = CaBundle(source="secret", name="redis-tls", key="ca.crt")
             for purpose, bundle, cert in (("db", db_ca, db_cert), ("redis", redis_ca, redis_cert)):
-                target = self.ca_dir / bundle.path(purpose)[len(CA_DIR) + 1:]
+                target = Path(self.mounted(bundle.path(purpose)))
                 target.parent.mkdir(parents=True, exist_ok=True)
                 shutil.copyfile(cert.ca, target)
         self.pg = Postgres(fast=self.fast_db, tls=db_cert).start()
-        self.redis = Redis(password=redis_password, tls=redis_cert).start()
-        self.pg.create_n8n_database(DB_NAME, DB_USER, DB_SCHEMA, (secrets_dir / names.DB_PASSWORD).read_text().strip())
+        self.redis = Redis(password=self.secret(names.REDIS_PASSWORD), tls=redis_cert).start()
+        self.pg.create_n8n_database(DB_NAME, DB_USER, DB_SCHEMA, self.secret(names.DB_PASSWORD))
         self.timings["postgres_redis_s"] = time.monotonic() - t0
         self.inputs = N8nEnvInputs(
             hostname="localhost",
             protocol="http",
+            version=N8N_VERSION,
             db=DatabaseConnection(host="127.0.0.1", port=self.pg.port, database=DB_NAME, user=DB_USER,
                                   schema=DB_SCHEMA, password=SecretKeyRef(names.N8N_SECRET, names.DB_PASSWORD),
                                   ssl=self.tls, ca=db_ca),
@@ -178,56 +219,40 @@ class QueueModeCluster(Managed):
                                   managed=False),
             worker_concurrency=self.worker_concurrency,
             graceful_shutdown_seconds=self.graceful_shutdown_seconds,
-            secrets_dir=str(secrets_dir),
+            secrets_dir=str(self.secrets_dir),
         )
 
-        # Workflows go in before the processes start (a running n8n does not pick up CLI changes).
         t1 = time.monotonic()
-        wf = self.workdir / "workflow.json"
-        wf.write_text(json.dumps([workflow(self.delay_ms)]))
-        cli_env = self.env("main", "cli", free_port())
-        n8n_cli(self.install, ["import:workflow", f"--input={wf}"], cli_env)
-        n8n_cli(self.install, ["publish:workflow", f"--id={WORKFLOW_ID}"], cli_env)
+        import_workflow(self.install, self.env("main", "cli", free_port()), self.workdir, self.delay_ms)
         self.timings["import_publish_s"] = time.monotonic() - t1  # includes the first start's migrations
 
         t2 = time.monotonic()
-        port = free_port()
-        self.main = N8nProcess("main", self.install, n8n_args("main", self.inputs),
-                               self.env("main", "main", port), self.workdir / "logs" / "main.log", port).start()
-        port = free_port()
-        self.webhook = N8nProcess("webhook", self.install, n8n_args("webhook", self.inputs),
-                                  self.env("webhook", "webhook", port), self.workdir / "logs" / "webhook.log",
-                                  port).start()
+        self.main = self._start_process("main", "main")
+        self.webhook = self._start_process("webhook", "webhook")
         worker = self.start_worker("worker-1")
         with ThreadPoolExecutor(3) as pool:
             ready = list(pool.map(lambda p: p.wait_ready(), [self.main, self.webhook, worker.process]))
         self.timings.update(main_ready_s=ready[0], webhook_ready_s=ready[1], worker_ready_s=ready[2])
-        self.timings["first_webhook_s"] = self.wait_webhook_registered()
+        self.timings["first_webhook_s"] = wait_webhook_registered(self.webhook, self.main)
         self.timings["processes_s"] = time.monotonic() - t2
         return self
 
+    def _start_process(self, role: Role, name: str, broker_port: int | None = None) -> N8nProcess:
+        """Start one n8n process of ``role`` on a free port, logging to logs/<name>.log."""
+        port = free_port()
+        return N8nProcess(name, self.install, n8n_args(role, self.inputs), self.env(role, name, port, broker_port),
+                          self.workdir / "logs" / f"{name}.log", port).start()
+
     def start_worker(self, name: str) -> Worker:
-        port, broker_port = free_port(), free_port()
-        process = N8nProcess(name, self.install, n8n_args("worker", self.inputs),
-                             self.env("worker", name, port, broker_port), self.workdir / "logs" / f"{name}.log",
-                             port).start()
+        broker_port = free_port()
+        process = self._start_process("worker", name, broker_port)
         sidecar = runner_env(self.inputs)
         sidecar["N8N_RUNNERS_TASK_BROKER_URI"] = f"http://127.0.0.1:{broker_port}"
         runner = TaskRunner(self.install, sidecar, base_env(self.install, self.workdir / "home"),
                             self.workdir / "logs" / f"{name}-runner.log").start()
-        worker = Worker(process, runner, broker_port)
+        worker = Worker(process, runner)
         self.workers.append(worker)
         return worker
-
-    def wait_webhook_registered(self, timeout: float = 120) -> float:
-        """Until main has activated the workflow, the webhook processor answers 404; returns the wait in seconds."""
-        t0 = time.monotonic()
-        while time.monotonic() - t0 < timeout:
-            result = post_json(self.webhook_url, 1, 1, payload=lambda i: {"n": -1}, timeout=60)
-            if result.ok:
-                return time.monotonic() - t0
-            time.sleep(1)
-        raise TimeoutError(f"webhook never answered 2xx:\n{self.webhook.log_tail()}\n{self.main.log_tail()}")
 
     def stop(self) -> None:
         for worker in self.workers:
@@ -244,7 +269,7 @@ class QueueModeCluster(Managed):
     # ---- observations ------------------------------------------------------------------------------------
     @property
     def webhook_url(self) -> str:
-        return self.webhook.url(f"/webhook/{WEBHOOK_PATH}")
+        return webhook_url(self.webhook)
 
     def executions(self) -> list[dict]:
         """Rows of execution_entity for the test workflow (read as the superuser)."""
@@ -256,7 +281,7 @@ class QueueModeCluster(Managed):
             return [dict(zip(cols, row, strict=True)) for row in cur.fetchall()]
 
     def metrics(self, process: N8nProcess) -> dict[str, float]:
-        status, body = http_get(process.url("/metrics"))
+        status, body = http_get(process.url(METRICS_PATH))
         if status != 200:
             raise RuntimeError(f"{process.name} /metrics answered {status}")
         return parse_metrics(body)
@@ -275,18 +300,11 @@ class QueueModeCluster(Managed):
         """
         client = self.redis.client()
         prefix = f"{self.inputs.redis.prefix}:jobs"
-        unlocked = [j.decode() for j in client.lrange(f"{prefix}:active", 0, -1)
-                    if not client.exists(f"{prefix}:{j.decode()}:lock")]
-        failed = [j.decode() for j in client.zrange(f"{prefix}:failed", 0, -1)
-                  if b"stalled" in (client.hget(f"{prefix}:{j.decode()}", "failedReason") or b"")]
+        unlocked = [j for j in client.lrange(f"{prefix}:active", 0, -1) if not client.exists(f"{prefix}:{j}:lock")]
+        failed = [j for j in client.zrange(f"{prefix}:failed", 0, -1)
+                  if "stalled" in (client.hget(f"{prefix}:{j}", "failedReason") or "")]
         return unlocked + failed
 
     def finished_by_workers(self) -> set[str]:
-        """Execution ids that workers logged as finished ("Worker finished execution <id> (job <n>)")."""
-        ids: set[str] = set()
-        for worker in self.workers:
-            for record in worker.process.log_records():
-                message = str(record.get("message", ""))
-                if message.startswith("Worker finished execution "):
-                    ids.add(message.split()[3])
-        return ids
+        """Execution ids that workers logged as finished."""
+        return set().union(*(logged_executions(w.process, "finished") for w in self.workers))

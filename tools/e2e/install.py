@@ -23,8 +23,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-N8N_VERSION = "2.40.7"
-"""Pinned: the newest n8n the reachable registry can install (2.41.x misses @n8n/agents)."""
+# The version the stacks deploy: the newest n8n the reachable registry can install (2.41.x misses @n8n/agents).
+from n8n_platform.settings import N8N_VERSION
 
 OVERRIDES = {
     "linkedom": "0.18.12",
@@ -87,13 +87,12 @@ class Install:
         return self.node_bin / "node"
 
     @property
-    def n8n_bin(self) -> Path:
-        """n8n's CLI script (run it with `node`)."""
-        return self.root / "node_modules" / "n8n" / "bin" / "n8n"
-
-    @property
     def n8n_pkg(self) -> Path:
         return self.root / "node_modules" / "n8n"
+
+    def n8n(self, *args: str) -> list[str]:
+        """The command line of ``n8n <args>`` (its CLI script run by this Node)."""
+        return [str(self.node), str(self.n8n_pkg / "bin" / "n8n"), *args]
 
     @property
     def task_runner_start(self) -> Path:
@@ -120,9 +119,9 @@ def system_npm() -> str:
     return found
 
 
-def _run(cmd: list[str], cwd: Path) -> None:
-    if cmd[0] == "npm":
-        cmd = [system_npm(), *cmd[1:]]
+def _npm(args: list[str], cwd: Path) -> None:
+    """Run the system npm with Node 24 (node_env), echoing the command."""
+    cmd = [system_npm(), *args]
     print(f"+ {' '.join(cmd)}  (cwd={cwd})", file=sys.stderr, flush=True)
     subprocess.run(cmd, cwd=cwd, env=node_env(), check=True)
 
@@ -136,7 +135,7 @@ def install_n8n() -> Install:
     root.mkdir(parents=True, exist_ok=True)
     (root / "package.json").write_text(json.dumps(package_json(), indent=2) + "\n")
     started = time.monotonic()
-    _run(["npm", "install", "--ignore-scripts", "--no-audit", "--no-fund", "--loglevel=error"], root)
+    _npm(["install", "--ignore-scripts", "--no-audit", "--no-fund", "--loglevel=error"], root)
     seconds = time.monotonic() - started
     (root / DONE_MARKER).write_text(json.dumps({"version": N8N_VERSION, "seconds": round(seconds, 1)}) + "\n")
     print(f"n8n {N8N_VERSION} installed in {seconds:.0f} s", file=sys.stderr)
@@ -148,7 +147,7 @@ def build_sqlite3(install: Install) -> None:
     if install.sqlite_ready():
         return
     started = time.monotonic()
-    _run(["npm", "rebuild", "sqlite3", "--no-audit", "--no-fund"], install.root)
+    _npm(["rebuild", "sqlite3", "--no-audit", "--no-fund"], install.root)
     seconds = time.monotonic() - started
     (install.root / SQLITE_MARKER).write_text(json.dumps({"seconds": round(seconds, 1)}) + "\n")
     print(f"sqlite3 built in {seconds:.0f} s", file=sys.stderr)

@@ -13,6 +13,8 @@ import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from n8n_platform.n8n.env import READINESS_PATH
+
 from .install import Install
 from .servers import stop_process
 
@@ -28,7 +30,7 @@ def base_env(install: Install, home: Path) -> dict[str, str]:
 
 def n8n_cli(install: Install, args: list[str], env: dict[str, str], timeout: float = 300) -> str:
     """Run one n8n CLI command to completion (e.g. import:workflow); returns its output, raises on failure."""
-    done = subprocess.run([str(install.node), str(install.n8n_bin), *args], env=env, capture_output=True,
+    done = subprocess.run(install.n8n(*args), env=env, capture_output=True,
                           text=True, timeout=timeout, cwd=env.get("HOME", "/"))
     if done.returncode != 0:
         raise RuntimeError(f"n8n {' '.join(args)} failed ({done.returncode}):\n{done.stdout}\n{done.stderr}")
@@ -63,7 +65,7 @@ class N8nProcess:
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         log = open(self.log_path, "ab")  # noqa: SIM115 (handed to the child)
         self.started_at = time.monotonic()
-        self.proc = subprocess.Popen([str(self.install.node), str(self.install.n8n_bin), *self.args], env=self.env,
+        self.proc = subprocess.Popen(self.install.n8n(*self.args), env=self.env,
                                      stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
                                      cwd=self.env.get("HOME", "/"))
         return self
@@ -74,7 +76,7 @@ class N8nProcess:
     def alive(self) -> bool:
         return self.proc is not None and self.proc.poll() is None
 
-    def wait_ready(self, path: str = "/healthz/readiness", timeout: float = 180) -> float:
+    def wait_ready(self, path: str = READINESS_PATH, timeout: float = 180) -> float:
         """Wait for a 200 on ``path``; returns seconds since start. Raises with the log tail when it never comes."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -137,18 +139,15 @@ class TaskRunner:
     runner_env: dict[str, str]
     base: dict[str, str]
     log_path: Path
-    launches: int = 0
     _stop: threading.Event = field(default_factory=threading.Event)
     _proc: subprocess.Popen | None = None
     _thread: threading.Thread | None = None
 
-    @property
-    def broker(self) -> str:
-        return self.runner_env["N8N_RUNNERS_TASK_BROKER_URI"]
-
     def grant(self) -> str | None:
+        """A single-use grant for the auth token, or None while the broker does not answer."""
         token = Path(self.runner_env["N8N_RUNNERS_AUTH_TOKEN_FILE"]).read_text().strip()
-        req = urllib.request.Request(f"{self.broker}/runners/auth", data=json.dumps({"token": token}).encode(),
+        broker = self.runner_env["N8N_RUNNERS_TASK_BROKER_URI"]
+        req = urllib.request.Request(f"{broker}/runners/auth", data=json.dumps({"token": token}).encode(),
                                      headers={"Content-Type": "application/json"}, method="POST")
         try:
             with urllib.request.urlopen(req, timeout=5) as r:
@@ -175,7 +174,6 @@ class TaskRunner:
                                                str(self.install.task_runner_start)],
                                               env=self._env(grant), stdout=log, stderr=subprocess.STDOUT,
                                               start_new_session=True)
-                self.launches += 1
                 while self._proc.poll() is None and not self._stop.is_set():
                     self._stop.wait(0.2)
                 if self._stop.is_set():

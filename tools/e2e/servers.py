@@ -19,6 +19,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import psycopg
+import redis
+
+from n8n_platform.database.bootstrap import bootstrap_sql, psql_command
+from n8n_platform.database.common import MAINTENANCE_DB
 
 from .tls import ServerCert
 
@@ -66,6 +70,14 @@ def _as_postgres() -> dict:
     return {"user": pw.pw_uid, "group": pw.pw_gid, "extra_groups": []}
 
 
+def _give_to_postgres(*paths: Path) -> None:
+    """Make ``paths`` owned by the postgres user when we are root (the server refuses files it does not own)."""
+    if os.geteuid() == 0:
+        pw = pwd.getpwnam("postgres")
+        for path in paths:
+            os.chown(path, pw.pw_uid, pw.pw_gid)
+
+
 class Managed:
     """The context-manager protocol for things with start() and stop(): a start that fails stops what it began."""
 
@@ -99,10 +111,7 @@ class Postgres(Managed):
     def start(self, timeout: float = 60) -> Postgres:
         self.root.chmod(0o755)
         self.data_dir.mkdir()
-        if os.geteuid() == 0:
-            pw = pwd.getpwnam("postgres")
-            for p in (self.root, self.data_dir):
-                os.chown(p, pw.pw_uid, pw.pw_gid)
+        _give_to_postgres(self.root, self.data_dir)
         subprocess.run(
             [str(PG_BIN / "initdb"), "-D", str(self.data_dir), "-U", "postgres", "--auth-local=trust",
              "--auth-host=scram-sha-256", "--encoding=UTF8", "--no-sync"],
@@ -116,10 +125,7 @@ class Postgres(Managed):
             shutil.copyfile(self.tls.cert, cert)
             shutil.copyfile(self.tls.key, key)
             key.chmod(0o600)
-            if os.geteuid() == 0:
-                pw = pwd.getpwnam("postgres")
-                for p in (cert, key):
-                    os.chown(p, pw.pw_uid, pw.pw_gid)
+            _give_to_postgres(cert, key)
             options += ["-c", "ssl=on", "-c", f"ssl_cert_file={cert}", "-c", f"ssl_key_file={key}"]
         log = open(self.root / "postgres.log", "wb")  # noqa: SIM115 (handed to the child)
         self.proc = subprocess.Popen(
@@ -138,7 +144,7 @@ class Postgres(Managed):
                     raise
                 time.sleep(0.2)
 
-    def connect(self, dbname: str = "postgres") -> psycopg.Connection:
+    def connect(self, dbname: str = MAINTENANCE_DB) -> psycopg.Connection:
         """A superuser connection over the data dir's socket (trust)."""
         return psycopg.connect(host=str(self.data_dir), port=self.port, user="postgres", dbname=dbname,
                                autocommit=True)
@@ -147,13 +153,11 @@ class Postgres(Managed):
         """The production least-privilege role, made by the production bootstrap SQL exactly as its Job runs it
         (n8n_platform.database.bootstrap: psql with the password read from a file), so n8n's migrations run as
         the role we deploy."""
-        from n8n_platform.database.bootstrap import bootstrap_sql, psql_command
-
         sql_file, password_file = self.root / "bootstrap.sql", self.root / "n8n-password"
         sql_file.write_text(bootstrap_sql(database, user, schema, connection_limit=200, statement_timeout_s=300))
         password_file.write_text(password + "\n")
         env = {"PATH": f"{PG_BIN}:/usr/bin:/bin", "PGHOST": str(self.data_dir), "PGPORT": str(self.port),
-               "PGUSER": "postgres", "PGDATABASE": "postgres"}
+               "PGUSER": "postgres", "PGDATABASE": MAINTENANCE_DB}
         done = subprocess.run(psql_command(str(sql_file), str(password_file)), env=env, capture_output=True,
                               text=True, timeout=120)
         if done.returncode != 0:
@@ -192,13 +196,10 @@ class Redis(Managed):
         wait_port(self.port, timeout, self.proc)
         return self
 
-    def client(self):
-        import redis
-
-        if self.tls is not None:
-            return redis.Redis(host="127.0.0.1", port=self.port, password=self.password, ssl=True,
-                               ssl_ca_certs=str(self.tls.ca))
-        return redis.Redis(host="127.0.0.1", port=self.port, password=self.password)
+    def client(self) -> redis.Redis:
+        """A client that authenticates (and verifies the server against its CA when serving TLS)."""
+        tls = {} if self.tls is None else {"ssl": True, "ssl_ca_certs": str(self.tls.ca)}
+        return redis.Redis(host="127.0.0.1", port=self.port, password=self.password, decode_responses=True, **tls)
 
     def stop(self) -> None:
         if self.proc is not None:
