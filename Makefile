@@ -26,23 +26,23 @@ system:  ## Debian packages the real-server tests use (PostgreSQL 15, Redis 7, o
 	DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $(SYSTEM_PACKAGES)
 
 plan: $(PY)  ## Render a stack offline: make plan [STACK=prod]
-	PYTHONPATH=. $(PY) -m tools.plan --stack $(STACK)
+	PYTHONPATH=.:components $(PY) -m tools.plan --stack $(STACK)
 
 test: setup  ## Every test: settings, components, gates (kubernetes-validate, checkov), real servers, real n8n
-	PYTHONPATH=. $(PY) -m ruff check .
-	PYTHONPATH=. $(PY) -m pytest -n 2 --dist loadgroup $(PYTEST_ARGS)
+	PYTHONPATH=.:components $(PY) -m ruff check .
+	PYTHONPATH=.:components $(PY) -m pytest -n 2 --dist loadgroup $(PYTEST_ARGS)
 
 lint: $(PY)
-	PYTHONPATH=. $(PY) -m ruff check .
+	PYTHONPATH=.:components $(PY) -m ruff check .
 
 e2e: $(PY)  ## Only the real-n8n end-to-end test
-	PYTHONPATH=. $(PY) -m pytest tests/e2e -m e2e $(PYTEST_ARGS)
+	PYTHONPATH=.:components $(PY) -m pytest tests/e2e -m e2e $(PYTEST_ARGS)
 
 bench: $(PY)  ## Queue mode vs single-process n8n: executions/s and webhook latency
-	PYTHONPATH=. $(PY) -m tools.bench
+	PYTHONPATH=.:components $(PY) -m tools.bench
 
 docs: $(PY)  ## Regenerate docs/configuration.md from the settings model
-	PYTHONPATH=. $(PY) -m tools.config_reference > docs/configuration.md
+	PYTHONPATH=.:components $(PY) -m tools.config_reference > docs/configuration.md
 
 clean:
 	rm -rf build
