@@ -10,7 +10,7 @@ from n8n_platform import schema, settings
 
 HEADER = """# Configuration reference
 
-Generated from `components/n8n_platform/settings.py` by `make docs`; do not edit by hand (a test fails when it is stale).
+Generated from `components/n8n_platform/settings.py` by `make docs`; do not edit by hand (a test fails when stale).
 
 Every key lives in the `n8n` config namespace. Structured sections are set with `--path`, e.g.
 `pulumi config set --path n8n:database.engine patroni` or `pulumi config set --path 'n8n:n8n.worker.maxReplicas' 40`.
