@@ -229,7 +229,8 @@ CLUSTER_ISSUER = "https://oidc.eks.eu-west-1.amazonaws.com/id/EXAMPLED539D4633E5
 INVOKES: dict[str, Invoke] = {
     "aws:index/getCallerIdentity:getCallerIdentity": lambda a: {
         "accountId": ACCOUNT, "arn": f"arn:aws:iam::{ACCOUNT}:user/ci", "userId": "AIDAEXAMPLE", "id": ACCOUNT},
-    "aws:elb/getHostedZoneId:getHostedZoneId": lambda a: {"id": "Z32O12XQLNTSW2", "region": REGION},
+    "aws:lb/getHostedZoneId:getHostedZoneId": lambda a: {"id": "Z32O12XQLNTSW2", "region": REGION,
+                                                    "loadBalancerType": "application"},
     "aws:eks/getCluster:getCluster": lambda a: {
         "name": a["name"], "id": a["name"],
         "arn": f"arn:aws:eks:{REGION}:{ACCOUNT}:cluster/{a['name']}",

@@ -242,7 +242,8 @@ def ingresses(table: tuple[Route, ...], spec: AlbSpec) -> list[dict[str, Any]]:
     return out
 
 
-def oidc_secret(name: str, namespace: str, client_id: str, client_secret: pulumi.Input[str]) -> dict[str, Any]:
+def oidc_secret(name: str, namespace: str, client_id: pulumi.Input[str],
+                client_secret: pulumi.Input[str]) -> dict[str, Any]:
     """The Secret the controller reads the OIDC client from (``clientID``/``clientSecret``)."""
     return {"apiVersion": "v1", "kind": "Secret", "type": "Opaque",
             "metadata": k8s.metadata(name, namespace, "edge"),

@@ -142,8 +142,9 @@ class Edge(pulumi.ComponentResource):
             if secret is None:
                 raise ValueError("Edge OIDC needs oidc_client_secret")
             oidc_secret = "n8n-edge-oidc"
-            k8s.apply(name, alb.oidc_secret(oidc_secret, ns, args["oidc"].client_id, pulumi.Output.secret(secret)),
-                      self._after)
+            # The provider marks the whole stringData secret: place both values as secrets so no plan file shows one.
+            k8s.apply(name, alb.oidc_secret(oidc_secret, ns, pulumi.Output.secret(args["oidc"].client_id),
+                                            pulumi.Output.secret(secret)), self._after)
         spec = alb.AlbSpec(
             namespace=ns, hostname=args["hostname"], group=f"n8n-{ns}"[:63], services=args["services"],
             certificate_arn=certificate, idle_timeout_seconds=args["idle_timeout_seconds"],
@@ -176,7 +177,7 @@ class Edge(pulumi.ComponentResource):
     def _alias(self, args: EdgeArgs, address: pulumi.Output[str]) -> None:
         import pulumi_aws as aws
 
-        zone = aws.elb.get_hosted_zone_id_output(region=args.get("region"), load_balancer_type="application",
+        zone = aws.lb.get_hosted_zone_id_output(region=args.get("region"), load_balancer_type="application",
                                                  opts=pulumi.InvokeOutputOptions(parent=self))
         for record_type in ("A",):
             aws.route53.Record(f"{self._name}-alias-{record_type.lower()}", zone_id=args["zone_id"],
