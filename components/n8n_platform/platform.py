@@ -158,7 +158,8 @@ class N8nPlatform(pulumi.ComponentResource):
         webhook = s.n8n.webhook.replicas > 0
         services = {"main": workloads.object_name("main"), **({"webhook": workloads.object_name("webhook")}
                                                                 if webhook else {})}
-        controller = addons.load_balancer_controller if e.controller == "alb" else addons.cert_manager
+        controllers = ([addons.load_balancer_controller] if e.controller == "alb"
+                       else [addons.envoy_gateway, addons.cert_manager])
         return Edge(f"{name}-edge", {
             "namespace": s.namespace, "hostname": e.hostname, "controller": e.controller, "services": services,
             "webhook_processors": webhook, "rate_limits": e.rate_limits,
@@ -170,7 +171,7 @@ class N8nPlatform(pulumi.ComponentResource):
             "source_cidrs": list(e.subnet_cidrs) or ([s.cluster.vpc_cidr] if s.cluster.vpc_cidr else []),
             "subnet_ids": list(e.subnet_ids), "gateway_name": GATEWAY_NAME, "region": s.aws.region,
             "partition": partition, "tags": s.aws.tags, "protect": s.protect,
-            "depends_on": [d for d in (app, controller) if d is not None],
+            "depends_on": [d for d in (app, *controllers) if d is not None],
         }, self._after())
 
     @staticmethod

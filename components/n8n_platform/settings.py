@@ -376,6 +376,7 @@ class AddonSettings:
     keda: bool = setting("KEDA, for queue-depth autoscaling.", True)
     aws_load_balancer_controller: bool = setting("AWS Load Balancer Controller (edge controller `alb`).", True)
     postgres_operator: bool = setting("Zalando postgres-operator (database engine `patroni`).", True)
+    envoy_gateway: bool = setting("Envoy Gateway with the Gateway API CRDs (edge controller `gateway`).", True)
     prometheus_operator_crds: bool = setting("Prometheus Operator CRDs (ServiceMonitor, PrometheusRule).", True)
 
 

@@ -110,6 +110,15 @@ LOGIN_PATHS = ("login", "forgot-password", "resolve-password-token", "change-pas
 
 METRICS_PATH = "/metrics"
 
+PROXY_HOPS = 1
+"""Reverse proxies in front of n8n on every edge: the ALB, or Envoy (one hop each, both appending the client address
+to X-Forwarded-For). n8n's ``N8N_PROXY_HOPS`` must equal it: fewer and n8n sees the proxy's address, more and a
+client chooses its own address by sending X-Forwarded-For (tests/e2e/test_edge.py proves both on real n8n)."""
+
+PUSH_BACKEND = "websocket"
+"""The editor's push channel: both edges carry websockets (ALB natively, Envoy Gateway by default), and only
+websockets give n8n's collaboration features (SSE is one-way)."""
+
 
 def routes(endpoints: Endpoints = Endpoints(), webhook_processors: bool = True) -> tuple[Route, ...]:
     """The route table, most specific first; the last route is the catch-all ``/`` (the editor on main).
