@@ -88,8 +88,10 @@ def test_gateway_registers_gateway_api_objects_and_admits_only_its_proxies():
     assert "kubernetes:gateway.networking.k8s.io/v1:Gateway" in registered
     assert "kubernetes:gateway.envoyproxy.io/v1alpha1:SecurityPolicy" in registered
     assert not [t for t in registered if t.startswith("aws:") or t.endswith(":Ingress")]
-    policy = manifest(rec.one("kubernetes:networking.k8s.io/v1:NetworkPolicy"))
-    (peer,) = policy["spec"]["ingress"][0]["from"]
+    policies = {manifest(r)["metadata"]["name"]: manifest(r)
+                for r in rec.find("kubernetes:networking.k8s.io/v1:NetworkPolicy")}
+    assert set(policies) == {"edge-ingress", "edge-acme-solver"}
+    (peer,) = policies["edge-ingress"]["spec"]["ingress"][0]["from"]
     assert peer["podSelector"]["matchLabels"]["gateway.envoyproxy.io/owning-gateway-name"] == "n8n"
 
 

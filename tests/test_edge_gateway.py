@@ -113,6 +113,13 @@ def test_allow_list_covers_editor_and_api_never_webhooks():
     assert not [m for m in manifests(cidrs=()) if m["kind"] == "SecurityPolicy"]
 
 
+def test_the_gateway_proxies_may_reach_the_acme_solver():
+    (policy,) = [m for m in _by("NetworkPolicy") if m["metadata"]["name"] == "edge-acme-solver"]
+    assert policy["spec"]["podSelector"]["matchLabels"] == {"acme.cert-manager.io/http01-solver": "true"}
+    assert policy["spec"]["ingress"][0]["from"] == [gw.proxy_selector(SPEC)]
+    assert policy["spec"]["ingress"][0]["ports"] == [{"protocol": "TCP", "port": 8089}]
+
+
 def test_idle_timeout_and_proxy_pods():
     (ctp,) = _by("ClientTrafficPolicy")
     assert ctp["spec"]["timeout"]["http"]["idleTimeout"] == "300s"

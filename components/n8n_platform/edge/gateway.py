@@ -196,6 +196,21 @@ def proxy_selector(spec: GatewaySpec) -> dict[str, Any]:
                                             "gateway.envoyproxy.io/owning-gateway-namespace": spec.namespace}}}
 
 
+ACME_SOLVER_LABELS = {"acme.cert-manager.io/http01-solver": "true"}
+"""Labels of the pods cert-manager starts in the Certificate's namespace to answer HTTP-01 challenges."""
+ACME_SOLVER_PORT = 8089
+
+
+def acme_solver_policy(spec: GatewaySpec) -> dict[str, Any]:
+    """The namespace denies all ingress by default: let the Gateway's proxies reach cert-manager's HTTP-01 solver
+    pods, or the certificate is never issued."""
+    return {"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy",
+            "metadata": k8s.metadata("edge-acme-solver", spec.namespace, "network-policy"),
+            "spec": {"podSelector": {"matchLabels": dict(ACME_SOLVER_LABELS)}, "policyTypes": ["Ingress"],
+                     "ingress": [{"from": [proxy_selector(spec)],
+                                  "ports": [{"protocol": "TCP", "port": ACME_SOLVER_PORT}]}]}}
+
+
 def manifests(table: tuple[Route, ...], spec: GatewaySpec, limits: Any, cidrs: list[str]) -> list[dict[str, Any]]:
     """Every object of the Gateway edge, GatewayClass first."""
     out = [gateway_class(spec), gateway(spec), certificate(spec), redirect_route(spec), *routes(table, spec)]
@@ -205,5 +220,5 @@ def manifests(table: tuple[Route, ...], spec: GatewaySpec, limits: Any, cidrs: l
     allow = allow_list_policy(table, spec, cidrs)
     if allow is not None:
         out.append(allow)
-    out.append(client_traffic_policy(spec))
+    out.extend([client_traffic_policy(spec), acme_solver_policy(spec)])
     return out
