@@ -13,6 +13,7 @@ from __future__ import annotations
 import functools
 import json
 import os
+import shutil
 import subprocess
 import tempfile
 from dataclasses import dataclass
@@ -45,6 +46,9 @@ SOURCES = (
 def module_dir(module: str, version: str) -> Path:
     """The extracted module (downloaded once into Go's module cache)."""
     env = {**os.environ, "GOFLAGS": "-mod=mod"}
+    if shutil.which("go") is None:
+        raise RuntimeError(f"the Go toolchain (`go` on PATH) is needed to fetch {module}@{version} and its CRD "
+                           "schemas from the Go module proxy; install Go 1.21+")
     with tempfile.TemporaryDirectory() as tmp:
         proc = subprocess.run(["go", "mod", "download", "-json", f"{module}@{version}"], cwd=tmp, env=env,
                               capture_output=True, text=True, timeout=900)
