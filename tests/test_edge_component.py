@@ -114,3 +114,13 @@ def test_network_policy_admits_the_alb_subnets_to_n8n_only():
 def test_misuse_fails_loudly(over, message):
     with pytest.raises(Exception, match=message):
         run(lambda: Edge("edge", args(**over)))
+
+
+def test_addresses_are_read_from_the_controllers_status():
+    from n8n_platform.edge.component import _gateway_address, _load_balancer_hostname
+
+    alb_dns = "k8s-n8n-0123456789-1234567890.eu-west-1.elb.amazonaws.com"
+    assert _load_balancer_hostname({"loadBalancer": {"ingress": [{"hostname": alb_dns}]}}) == alb_dns
+    assert _load_balancer_hostname({"loadBalancer": {}}) == "" and _load_balancer_hostname(None) == ""
+    assert _gateway_address({"addresses": [{"type": "Hostname", "value": "gw.example.net"}]}) == "gw.example.net"
+    assert _gateway_address(None) == ""

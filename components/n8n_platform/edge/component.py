@@ -162,8 +162,7 @@ class Edge(pulumi.ComponentResource):
         import pulumi_aws as aws
 
         cert = aws.acm.Certificate(f"{self._name}-certificate", domain_name=args["hostname"],
-                                   validation_method="DNS", tags=args.get("tags") or None,
-                                   opts=pulumi.ResourceOptions(parent=self, delete_before_replace=False))
+                                   validation_method="DNS", tags=args.get("tags") or None, opts=self._child)
         option = cert.domain_validation_options[0]
         record = aws.route53.Record(f"{self._name}-certificate-validation", zone_id=args["zone_id"],
                                     name=option.resource_record_name, type=option.resource_record_type,
@@ -179,11 +178,10 @@ class Edge(pulumi.ComponentResource):
 
         zone = aws.lb.get_hosted_zone_id_output(region=args.get("region"), load_balancer_type="application",
                                                  opts=pulumi.InvokeOutputOptions(parent=self))
-        for record_type in ("A",):
-            aws.route53.Record(f"{self._name}-alias-{record_type.lower()}", zone_id=args["zone_id"],
-                               name=args["hostname"], type=record_type, allow_overwrite=False,
-                               aliases=[{"name": address, "zone_id": zone.id, "evaluate_target_health": True}],
-                               opts=self._child)
+        aws.route53.Record(f"{self._name}-alias-a", zone_id=args["zone_id"], name=args["hostname"], type="A",
+                           allow_overwrite=False,
+                           aliases=[{"name": address, "zone_id": zone.id, "evaluate_target_health": True}],
+                           opts=self._child)
 
     def _web_acl(self, args: EdgeArgs, table: Any) -> pulumi.Output[str]:
         import pulumi_aws as aws
@@ -249,20 +247,20 @@ class Edge(pulumi.ComponentResource):
 
 def _load_balancer_hostname(status: Any) -> str:
     """The ALB's DNS name from the Ingress status ('' until the controller has provisioned it)."""
-    try:
-        entries = (status or {}).get("loadBalancer", {}).get("ingress") or [] if isinstance(status, dict) else \
-            (status.load_balancer.ingress or [])
-        first = entries[0]
-        return (first.get("hostname") if isinstance(first, dict) else first.hostname) or ""
-    except (AttributeError, IndexError, TypeError):
+    if status is None:
         return ""
+    balancer = status.get("loadBalancer") if isinstance(status, dict) else getattr(status, "load_balancer", None)
+    entries = (balancer.get("ingress") if isinstance(balancer, dict) else getattr(balancer, "ingress", None)) or []
+    if not entries:
+        return ""
+    first = entries[0]
+    return (first.get("hostname") if isinstance(first, dict) else getattr(first, "hostname", None)) or ""
 
 
 def _gateway_address(status: Any) -> str:
-    try:
-        return (status or {}).get("addresses", [{}])[0].get("value", "")
-    except (AttributeError, IndexError, TypeError):
-        return ""
+    """The Gateway's first address ('' until the implementation reports one)."""
+    addresses = (status or {}).get("addresses") if isinstance(status, dict) else None
+    return (addresses[0].get("value") or "") if addresses else ""
 
 
 __all__ = ["Edge", "EdgeArgs"]
