@@ -1,8 +1,9 @@
 """The front door proven on real n8n 2.40.7: nginx configured from the route table in front of main and a webhook
 processor (queue mode, tools/e2e/cluster.py).
 
-Each path family reaches the process the table names (the proxy reports the upstream that answered), ``/metrics``
-is refused at the edge, unknown webhook-family paths are answered by n8n's 404 and never by the editor's SPA, the
+Each path family reaches the process the table names (the proxy reports the upstream that answered); a real form
+and a real waiting execution (resumed through its signed ``/webhook-waiting/`` URL) are served by the webhook
+processor; ``/metrics`` is refused at the edge, unknown webhook-family paths are answered by n8n's 404 and never by the editor's SPA, the
 editor's websocket push upgrades through the proxy and stays open past a minute of idling, and n8n takes the client
 address from ``X-Forwarded-For`` with the contract's ``N8N_PROXY_HOPS`` (its per-IP rate limiter on
 ``/rest/resolve-password-token`` counts the real client, not the proxy, and ignores a spoofed header).
@@ -14,13 +15,15 @@ import asyncio
 import http.client
 import json
 import time
+import urllib.parse
+import uuid
 
 import pytest
 
 from n8n_platform.edge import routes as edge_routes
 from n8n_platform.settings import EdgeSettings
 from tools.e2e import install as n8n_install
-from tools.e2e.cluster import WEBHOOK_PATH, QueueModeCluster
+from tools.e2e.cluster import DB_NAME, DB_SCHEMA, WEBHOOK_PATH, QueueModeCluster
 from tools.e2e.proxy import NginxEdge
 
 from .conftest import TIMINGS
@@ -209,3 +212,76 @@ def test_n8n_sees_the_client_ip_through_x_forwarded_for(stack):
     assert _limited(proxy, "127.0.0.2") == 429, "the sixth request from one client is limited"
     assert _limited(proxy, "127.0.0.3") != 429, "another client has its own budget: n8n sees distinct IPs"
     assert _limited(proxy, "127.0.0.2", spoof="198.51.100.7") == 429, "a spoofed X-Forwarded-For changes nothing"
+
+
+def _workflow(name: str, nodes: list[dict], connections: dict) -> dict:
+    for i, node in enumerate(nodes):
+        node.setdefault("id", str(uuid.uuid4()))
+        node.setdefault("position", [240 * i, 0])
+    return {"name": name, "nodes": nodes, "connections": connections, "settings": {"executionOrder": "v1"},
+            "active": False}
+
+
+def _publish(proxy: NginxEdge, cookie: str, workflow: dict) -> str:
+    """Create and activate a workflow through the edge's REST family (as the editor does); returns its id."""
+    status, _, text = request(proxy, "POST", "/rest/workflows", body=workflow, headers={"Cookie": cookie})
+    assert status == 200, text[:300]
+    data = json.loads(text)["data"]
+    status, _, text = request(proxy, "POST", f"/rest/workflows/{data['id']}/activate",
+                              body={"versionId": data["versionId"]}, headers={"Cookie": cookie})
+    assert status == 200, text[:300]
+    return data["id"]
+
+
+def _until(probe, timeout: float = 60):
+    deadline = time.monotonic() + timeout
+    while True:
+        result = probe()
+        if result or time.monotonic() > deadline:
+            return result
+        time.sleep(0.5)
+
+
+def test_a_real_form_and_a_real_waiting_execution_are_served_by_the_webhook_processor(stack):
+    """Production form page and resuming a waiting execution: real workflows, answered through the edge by the
+    webhook processor (the families peers most often send to the editor's SPA)."""
+    cluster, proxy = stack
+    cookie = _owner_cookie(proxy)
+    form_id = str(uuid.uuid4())  # a production form is served at /form/<webhookId>
+    _publish(proxy, cookie, _workflow("edge form", [
+        {"name": "Form", "type": "n8n-nodes-base.formTrigger", "typeVersion": 2.2, "webhookId": form_id,
+         "parameters": {"formTitle": "Edge form", "responseMode": "onReceived",
+                        "formFields": {"values": [{"fieldLabel": "name"}]}, "options": {}}}], {}))
+    _publish(proxy, cookie, _workflow("edge wait", [
+        {"name": "Hook", "type": "n8n-nodes-base.webhook", "typeVersion": 2, "webhookId": str(uuid.uuid4()),
+         "parameters": {"httpMethod": "POST", "path": "edge-wait", "responseMode": "responseNode", "options": {}}},
+        {"name": "Respond", "type": "n8n-nodes-base.respondToWebhook", "typeVersion": 1.1,
+         "parameters": {"respondWith": "json", "responseBody": '={{ { "resumeUrl": $execution.resumeUrl } }}',
+                        "options": {}}},
+        {"name": "Wait", "type": "n8n-nodes-base.wait", "typeVersion": 1.1, "webhookId": str(uuid.uuid4()),
+         "parameters": {"resume": "webhook", "httpMethod": "POST", "options": {}}}],
+        {"Hook": {"main": [[{"node": "Respond", "type": "main", "index": 0}]]},
+         "Respond": {"main": [[{"node": "Wait", "type": "main", "index": 0}]]}}))
+
+    form = _until(lambda: (r := request(proxy, "GET", f"/form/{form_id}", headers={"Accept": "text/html"}))[0] == 200
+                  and r)
+    assert form, "the form page never answered 200 through the edge"
+    assert "Edge form" in form[2] and answered_by(cluster, form[1]) == "webhook"
+
+    started = _until(lambda: (r := request(proxy, "POST", "/webhook/edge-wait", body={"go": 1}))[0] == 200 and r)
+    assert started, "the waiting workflow's webhook never answered 200"
+    resume = urllib.parse.urlsplit(json.loads(started[2])["resumeUrl"])  # signed, built from N8N_WEBHOOK_URL
+    assert resume.path.startswith("/webhook-waiting/") and "signature=" in resume.query
+    execution = resume.path.rsplit("/", 1)[1]
+
+    def status_of() -> str | None:
+        with cluster.pg.connect(DB_NAME) as conn:
+            row = conn.execute(f"SELECT status FROM {DB_SCHEMA}.execution_entity WHERE id = %s",
+                               (int(execution),)).fetchone()
+        return row[0] if row else None
+
+    assert _until(lambda: status_of() == "waiting"), f"the execution never waited: {status_of()}"
+    status, headers, text = request(proxy, "POST", f"{resume.path}?{resume.query}", body={"resume": True})
+    assert status == 200, text[:300]
+    assert answered_by(cluster, headers) == "webhook"
+    assert _until(lambda: status_of() == "success"), f"the resumed execution did not finish: {status_of()}"
