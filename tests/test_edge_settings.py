@@ -60,3 +60,11 @@ def test_stack_files_choose_the_documented_edges():
     dev, prod = settings_for("dev"), settings_for("prod")
     assert (dev.edge.controller, dev.edge.waf) == ("alb", False)
     assert (prod.edge.controller, prod.edge.waf) == ("alb", True) and prod.edge.editor_allowed_cidrs
+
+
+def test_the_plan_warns_when_the_editor_is_open_to_the_internet():
+    from tools.plan import warnings
+
+    open_editor = [w for w in warnings(settings_for("dev")) if "open to the internet" in w]
+    assert open_editor, "dev has neither an allow-list nor OIDC"
+    assert not [w for w in warnings(settings_for("prod")) if "open to the internet" in w]

@@ -3,10 +3,10 @@ processor (queue mode, tools/e2e/cluster.py).
 
 Each path family reaches the process the table names (the proxy reports the upstream that answered); a real form
 and a real waiting execution (resumed through its signed ``/webhook-waiting/`` URL) are served by the webhook
-processor; ``/metrics`` is refused at the edge, unknown webhook-family paths are answered by n8n's 404 and never by the editor's SPA, the
-editor's websocket push upgrades through the proxy and stays open past a minute of idling, and n8n takes the client
-address from ``X-Forwarded-For`` with the contract's ``N8N_PROXY_HOPS`` (its per-IP rate limiter on
-``/rest/resolve-password-token`` counts the real client, not the proxy, and ignores a spoofed header).
+processor; ``/metrics`` is refused at the edge; unknown webhook-family paths are answered by n8n's 404 and never
+by the editor's SPA; the editor's websocket push upgrades through the proxy and stays open past a minute of idling;
+and n8n takes the client address from ``X-Forwarded-For`` with the contract's ``N8N_PROXY_HOPS`` (its per-IP rate
+limiter on ``/rest/resolve-password-token`` counts the real client, not the proxy, and ignores a spoofed header).
 """
 
 from __future__ import annotations
