@@ -18,7 +18,7 @@ import pytest
 from tools.offline import ROOT
 
 SCHEMA_READY = {"ArchiveBucket": "n8n_platform.storage", "Secrets": "n8n_platform.secrets",
-                "WorkerPool": "n8n_platform.worker_pool"}
+                "WorkerPool": "n8n_platform.worker_pool", "GithubAccess": "n8n_platform.github_access"}
 
 ANALYZE = """
 import importlib, json, sys
