@@ -100,6 +100,11 @@ def _drop_tls_statement(found):
     return one(found, "aws:s3/bucket:Bucket", "n8n-archive-wal")
 
 
+def _unlogged_dumps(found):
+    found.remove(one(found, "aws:s3/bucketLogging:BucketLogging", "n8n-archive-dumps-logging"))
+    return one(found, "aws:s3/bucket:Bucket", "n8n-archive-dumps")
+
+
 def _sse_s3_on_dumps(found):
     _set(found, "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration",
          "n8n-archive-dumps-encryption", rules=[{"applyServerSideEncryptionByDefault": {"sseAlgorithm": "AES256"}}])
@@ -173,6 +178,7 @@ BREAKS: dict[str, tuple[str, Mutation, str]] = {
     "s3-versioning-enabled": ("dev", lambda f: _set(
         f, "aws:s3/bucketVersioning:BucketVersioning", "n8n-archive-wal-versioning",
         versioningConfiguration={"status": "Suspended"}), "versioning"),
+    "s3-access-logging": ("prod", _unlogged_dumps, "access logging"),
     "s3-default-encryption": ("prod", _sse_s3_on_dumps, "KMS key"),
     "s3-backup-object-lock": ("prod", lambda f: _set(f, "aws:s3/bucket:Bucket", "n8n-archive-dumps",
                                                      objectLockEnabled=False), "Object Lock"),

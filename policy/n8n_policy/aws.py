@@ -133,6 +133,14 @@ def _versioned(resources: list[PolicyResource], config: Config) -> Iterator[tupl
             yield f"{bucket.name}: versioning is not enabled (BucketVersioning status Enabled)", where
 
 
+def _access_logged(resources: list[PolicyResource], config: Config) -> Iterator[tuple[str, str]]:
+    loggings = [r for r in resources if r.resource_type == "aws:s3/bucketLogging:BucketLogging"]
+    targets = {d.urn for r in loggings for d in r.property_dependencies.get("targetBucket", [])}
+    for bucket in _buckets(resources):
+        if bucket.urn not in targets and not _attached(resources, bucket, "aws:s3/bucketLogging:BucketLogging"):
+            yield f"{bucket.name}: no server access logging (BucketLogging)", bucket.urn
+
+
 def _encrypted(resources: list[PolicyResource], config: Config) -> Iterator[tuple[str, str]]:
     for bucket in _buckets(resources):
         sse = _attached(resources, bucket,
@@ -178,6 +186,10 @@ s3_tls_only = stack_rule(
 s3_versioning = stack_rule(
     "s3-versioning-enabled",
     "Every S3 bucket is versioned, so an overwrite or a delete keeps the previous object.", _versioned)
+s3_access_logging = stack_rule(
+    "s3-access-logging",
+    "Every S3 bucket logs its requests to a log bucket (the log bucket itself excepted), so who read or deleted a "
+    "backup can be traced.", _access_logged)
 s3_encryption = stack_rule(
     "s3-default-encryption",
     "Every S3 bucket encrypts new objects by default; backup buckets with a KMS key.", _encrypted,
@@ -289,5 +301,5 @@ iam_conflicts = stack_rule(
     _iam_conflicts)
 
 POLICIES = [rds_encrypted, rds_private, rds_multi_az, rds_deletion_protection, rds_backups,
-            s3_public_access, s3_tls_only, s3_versioning, s3_encryption, s3_object_lock,
+            s3_public_access, s3_tls_only, s3_versioning, s3_access_logging, s3_encryption, s3_object_lock,
             kms_rotation, secrets_cmk, elasticache_secure, launch_template, public_ingress, iam_conflicts]
