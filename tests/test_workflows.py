@@ -222,11 +222,14 @@ def test_globs_follow_githubs_rules():
     assert affected_stacks.matches("b.py", ["*.py"])
 
 
-def test_the_stack_selection_runs_with_the_system_python_and_writes_a_step_output():
-    done = subprocess.run(["python3", "-m", "tools.affected_stacks"], cwd=ROOT, capture_output=True, text=True,
-                          input="Pulumi.prod.yaml\nREADME.md\n", timeout=30, env={"PATH": "/usr/bin:/bin"})
+def test_the_stack_selection_needs_only_the_standard_library_and_writes_a_step_output():
+    """The workflows run it with the runner's python3, before any virtualenv: `-S` leaves out site-packages."""
+    def select(*args: str, changed: str = "") -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-S", "-m", "tools.affected_stacks", *args], cwd=ROOT, input=changed,
+                              capture_output=True, text=True, timeout=30, env={"PATH": "/usr/bin:/bin"})
+
+    done = select(changed="Pulumi.prod.yaml\nREADME.md\n")
     assert done.returncode == 0, done.stderr
     assert done.stdout == 'stacks=["prod"]\n'
-    everything = subprocess.run(["python3", "-m", "tools.affected_stacks", "--all"], cwd=ROOT, capture_output=True,
-                                text=True, timeout=30, env={"PATH": "/usr/bin:/bin"})
-    assert everything.stdout == 'stacks=["dev", "prod"]\n'
+    assert select("--all").stdout == 'stacks=["dev", "prod"]\n'
+    assert select("--everything").returncode == 2
