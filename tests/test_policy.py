@@ -316,3 +316,15 @@ def test_the_pack_reports_a_public_database_over_grpc(analyzer):
     fired = {d.policyName: d.message for d in response.diagnostics}
     assert set(fired) == {"rds-not-publicly-accessible"}
     assert "publicly accessible" in fired["rds-not-publicly-accessible"]
+
+
+def test_workload_rules_skip_third_party_charts_and_excluded_namespaces_only():
+    found = resources("prod")
+    deployment = _mutate_ctx(runAsUser=0)(found)
+    assert violations("k8s-run-as-non-root", "prod", found)
+    chart_child = deployment.urn.replace("$kubernetes:apps/v1:Deployment", "$kubernetes:helm.sh/v4:Chart"
+                                         "$kubernetes:apps/v1:Deployment")
+    deployment.urn = chart_child
+    assert violations("k8s-run-as-non-root", "prod", found) == []
+    assert policy_check.run_policy(BY_NAME["k8s-run-as-non-root"], found,
+                                   {"k8s-run-as-non-root": {"excludeAncestors": []}})

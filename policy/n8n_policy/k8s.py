@@ -40,11 +40,13 @@ def _pod_spec(props: Props, kind: str) -> Mapping[str, Any]:
     return spec or {}
 
 
-def _containers(props: Props, config: Config, resource_type: str) -> Iterator[tuple[Mapping, Mapping, str]]:
+def _containers(props: Props, config: Config, args: Any) -> Iterator[tuple[Mapping, Mapping, str]]:
     """``(pod security context, container, label)`` for every container of the workload, unless excluded."""
     if ((props.get("metadata") or {}).get("namespace")) in config["excludeNamespaces"]:
         return
-    pod = _pod_spec(props, kind_of(resource_type)[1])
+    if set(ancestor_types(args.urn)) & set(config["excludeAncestors"]):
+        return
+    pod = _pod_spec(props, kind_of(args.resource_type)[1])
     pod_context = pod.get("securityContext") or {}
     for field in ("initContainers", "containers"):
         for container in pod.get(field) or []:
@@ -52,17 +54,22 @@ def _containers(props: Props, config: Config, resource_type: str) -> Iterator[tu
 
 
 EXCLUDE = Knob(["kube-system"], "Namespaces whose workloads this rule does not check.", {"items": {"type": "string"}})
+THIRD_PARTY = Knob(["kubernetes:helm.sh/v4:Chart"],
+                   "Types whose descendants this rule does not check: third-party charts (KEDA, cert-manager, "
+                   "operators) are hardened through their values, not by editing their manifests.",
+                   {"items": {"type": "string"}})
 
 
 def _workload_rule(name: str, description: str, problem: Any, **knobs: Knob) -> Any:
     """A rule that asks ``problem(pod context, container context, container, config)`` of every container."""
     def check(props: Props, config: Config, args: Any) -> Iterator[str]:
-        for pod_context, container, label in _containers(props, config, args.resource_type):
+        for pod_context, container, label in _containers(props, config, args):
             message = problem(pod_context, container.get("securityContext") or {}, container, config)
             if message:
                 yield f"{label}: {message}"
 
-    return resource_rule(name, description, is_workload, check, knobs={"excludeNamespaces": EXCLUDE, **knobs})
+    return resource_rule(name, description, is_workload, check,
+                         knobs={"excludeNamespaces": EXCLUDE, "excludeAncestors": THIRD_PARTY, **knobs})
 
 
 def _effective(pod: Mapping, container: Mapping, key: str) -> Any:
