@@ -97,6 +97,12 @@ def _role_variable(job: dict[str, Any]) -> str:
     return step["with"]["role-to-assume"]
 
 
+def test_pull_requests_from_forks_are_not_previewed():
+    stacks = load("preview.yml")["jobs"]["stacks"]
+    assert stacks["if"] == "github.event.pull_request.head.repo.full_name == github.repository"
+    assert load("preview.yml")["jobs"]["preview"]["needs"] == "stacks"
+
+
 def test_jobs_assume_the_role_whose_trust_admits_the_context_they_run_in():
     """Previews and the drift check run without an environment (sub: pull_request / the default branch), the
     deploys in theirs (sub: environment:<name>): exactly the subjects the bootstrap roles trust."""
