@@ -328,3 +328,59 @@ def test_workload_rules_skip_third_party_charts_and_excluded_namespaces_only():
     assert violations("k8s-run-as-non-root", "prod", found) == []
     assert policy_check.run_policy(BY_NAME["k8s-run-as-non-root"], found,
                                    {"k8s-run-as-non-root": {"excludeAncestors": []}})
+
+
+def _analyzer_resource(resource: PolicyResource) -> Any:
+    from google.protobuf import struct_pb2
+    from pulumi.runtime.proto import analyzer_pb2
+
+    props = struct_pb2.Struct()
+    props.update(resource.props)
+    return analyzer_pb2.AnalyzerResource(
+        type=resource.resource_type, properties=props, urn=resource.urn, name=resource.name,
+        options=analyzer_pb2.AnalyzerResourceOptions(protect=resource.opts.protect),
+        parent=resource.parent.urn if resource.parent else "",
+        propertyDependencies={k: analyzer_pb2.AnalyzerPropertyDependencies(urns=[d.urn for d in deps])
+                              for k, deps in resource.property_dependencies.items()})
+
+
+def test_the_pack_runs_stack_rules_over_the_whole_plan_over_grpc(analyzer):
+    from pulumi.runtime.proto import analyzer_pb2
+
+    found = resources("prod")
+    request = analyzer_pb2.AnalyzeStackRequest(resources=[_analyzer_resource(r) for r in found])
+    assert list(analyzer.AnalyzeStack(request).diagnostics) == []
+    _set(found, "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock", "n8n-archive-wal-public-access",
+         blockPublicPolicy=False)
+    request = analyzer_pb2.AnalyzeStackRequest(resources=[_analyzer_resource(r) for r in found])
+    fired = [(d.policyName, d.message) for d in analyzer.AnalyzeStack(request).diagnostics]
+    assert len(fired) == 1 and fired[0][0] == "s3-public-access-blocked"
+    assert "blockPublicPolicy" in fired[0][1]
+
+
+def test_the_stack_config_reaches_the_pack_over_grpc(analyzer):
+    from google.protobuf import struct_pb2
+    from pulumi.runtime.proto import analyzer_pb2
+
+    rds = one(resources("prod"), RDS)
+    props = struct_pb2.Struct()
+    props.update({**rds.props, "multiAz": False})
+    request = analyzer_pb2.AnalyzeRequest(type=RDS, properties=props, urn=rds.urn, name=rds.name,
+                                          options=analyzer_pb2.AnalyzerResourceOptions(protect=True))
+    assert [d.policyName for d in analyzer.Analyze(request).diagnostics] == ["rds-multi-az"]
+
+    def configure(config: dict[str, Any]) -> None:
+        policy_config = {}
+        for name, entry in config.items():
+            properties = struct_pb2.Struct()
+            properties.update({k: v for k, v in entry.items() if k != "enforcementLevel"})
+            level = {"advisory": analyzer_pb2.ADVISORY, "disabled": analyzer_pb2.DISABLED}.get(
+                entry.get("enforcementLevel"), analyzer_pb2.MANDATORY)  # the CLI sends the policy's own level
+            policy_config[name] = analyzer_pb2.PolicyConfig(enforcementLevel=level, properties=properties)
+        analyzer.Configure(analyzer_pb2.ConfigureAnalyzerRequest(policyConfig=policy_config))
+
+    configure(policy_check.policy_config("dev"))
+    try:
+        assert list(analyzer.Analyze(request).diagnostics) == []
+    finally:
+        configure({})
