@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
+
+from pulumi_policy import ResourceValidationPolicy
 
 from .rule import Config, Knob, ancestor_types, resource_rule
 
 Props = Mapping[str, Any]
+Problem = Callable[[Mapping, Mapping, Mapping, Config], "str | None"]
+"""``(pod security context, container security context, container, config)`` -> what is wrong, or None."""
 
 # Where each workload kind keeps its pod spec.
 POD_SPEC_PATH = {
@@ -60,8 +64,8 @@ THIRD_PARTY = Knob(["kubernetes:helm.sh/v4:Chart"],
                    {"items": {"type": "string"}})
 
 
-def _workload_rule(name: str, description: str, problem: Any, **knobs: Knob) -> Any:
-    """A rule that asks ``problem(pod context, container context, container, config)`` of every container."""
+def _workload_rule(name: str, description: str, problem: Problem, **knobs: Knob) -> ResourceValidationPolicy:
+    """A rule that asks ``problem`` of every container of every workload."""
     def check(props: Props, config: Config, args: Any) -> Iterator[str]:
         for pod_context, container, label in _containers(props, config, args):
             message = problem(pod_context, container.get("securityContext") or {}, container, config)
