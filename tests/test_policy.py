@@ -93,16 +93,20 @@ def _set(found, type_, name, **props) -> PolicyResource:
 
 
 def _drop_tls_statement(found):
-    policy = one(found, "aws:s3/bucketPolicy:BucketPolicy", "n8n-archive-wal-policy")
+    policy = one(found, "aws:s3/bucketPolicy:BucketPolicy", "n8n-archive-dumps-policy")
     document = json.loads(policy.props["policy"])
     document["Statement"] = [s for s in document["Statement"] if s["Sid"] != "DenyInsecureTransport"]
     policy.props["policy"] = json.dumps(document)
-    return one(found, "aws:s3/bucket:Bucket", "n8n-archive-wal")
-
-
-def _unlogged_dumps(found):
-    found.remove(one(found, "aws:s3/bucketLogging:BucketLogging", "n8n-archive-dumps-logging"))
     return one(found, "aws:s3/bucket:Bucket", "n8n-archive-dumps")
+
+
+def _unlogged_bucket(found):
+    """A new bucket that nothing logs (removing a logging resource could also orphan the log bucket)."""
+    dumps = one(found, "aws:s3/bucket:Bucket", "n8n-archive-dumps")
+    stray = PolicyResource(dumps.resource_type, dict(dumps.props), dumps.urn.replace("::n8n-archive-dumps", "::stray"),
+                           "stray", dumps.opts, None, dumps.parent, [], {})
+    found.append(stray)
+    return stray
 
 
 def _sse_s3_on_dumps(found):
@@ -178,7 +182,7 @@ BREAKS: dict[str, tuple[str, Mutation, str]] = {
     "s3-versioning-enabled": ("dev", lambda f: _set(
         f, "aws:s3/bucketVersioning:BucketVersioning", "n8n-archive-wal-versioning",
         versioningConfiguration={"status": "Suspended"}), "versioning"),
-    "s3-access-logging": ("prod", _unlogged_dumps, "access logging"),
+    "s3-access-logging": ("prod", _unlogged_bucket, "access logging"),
     "s3-default-encryption": ("prod", _sse_s3_on_dumps, "KMS key"),
     "s3-backup-object-lock": ("prod", lambda f: _set(f, "aws:s3/bucket:Bucket", "n8n-archive-dumps",
                                                      objectLockEnabled=False), "Object Lock"),
@@ -350,7 +354,7 @@ def test_the_pack_runs_stack_rules_over_the_whole_plan_over_grpc(analyzer):
     found = resources("prod")
     request = analyzer_pb2.AnalyzeStackRequest(resources=[_analyzer_resource(r) for r in found])
     assert list(analyzer.AnalyzeStack(request).diagnostics) == []
-    _set(found, "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock", "n8n-archive-wal-public-access",
+    _set(found, "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock", "n8n-archive-dumps-public-access",
          blockPublicPolicy=False)
     request = analyzer_pb2.AnalyzeStackRequest(resources=[_analyzer_resource(r) for r in found])
     fired = [(d.policyName, d.message) for d in analyzer.AnalyzeStack(request).diagnostics]
