@@ -268,6 +268,18 @@ def test_a_bucket_without_its_settings_is_reported_on_the_bucket():
         assert {v.urn for v in violations(policy, "prod", found)} == buckets
 
 
+@pytest.mark.parametrize("name,fires", [
+    ("DB_POSTGRESDB_PASSWORD", True), ("N8N_ENCRYPTION_KEY", True), ("AWS_SECRET_ACCESS_KEY", True),
+    ("N8N_RUNNERS_AUTH_TOKEN", True), ("N8N_LICENSE_ACTIVATION_KEY", True), ("SMTP_CREDENTIALS", True),
+    ("DB_POSTGRESDB_PASSWORD_FILE", False), ("N8N_METRICS_INCLUDE_CREDENTIAL_TYPE_LABEL", False),
+    ("DUMP_KMS_KEY", False), ("N8N_TOKEN_TTL_HOURS", False),
+])
+def test_secret_env_names_fire_by_their_last_word(name, fires):
+    found = resources("dev")
+    _container(found)["env"].append({"name": name, "value": "x"})
+    assert bool(violations("k8s-no-secret-in-env-value", "dev", found)) == fires
+
+
 def test_a_secret_named_env_read_from_a_file_or_a_secret_ref_is_fine():
     found = resources("prod")
     _container(found)["env"].extend([{"name": "API_TOKEN_FILE", "value": "/run/secrets/token"},

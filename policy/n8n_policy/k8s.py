@@ -170,8 +170,10 @@ secret_env = _workload_rule(
     "k8s-no-secret-in-env-value",
     "No password, token or key is written into a container's env as a literal value (it would show in the "
     "manifest, the state and `kubectl describe`).", _secret_env,
-    secretNames=Knob(r"(?i)(PASSWORD|PASSWD|SECRET|TOKEN|API_?KEY|PRIVATE_?KEY|ENCRYPTION_KEY|CREDENTIAL)(?!.*_FILE$)",
-                     "Regular expression of env names that hold secrets."))
+    secretNames=Knob(r"(?i)(PASSWORD|PASSWD|SECRET|TOKEN|CREDENTIALS?|"
+                     r"(API|ACCESS|PRIVATE|SECRET|SIGNING|ENCRYPTION|ACTIVATION)_?KEY)$",
+                     "Regular expression (searched) of env names that hold secrets: by default, names that end in a "
+                     "secret word, so DB_PASSWORD fires and DB_PASSWORD_FILE or ..._CREDENTIAL_TYPE_LABEL do not."))
 
 
 EXPOSING = {("core", "Service"), ("networking.k8s.io", "Ingress")} | {
