@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import runpy
+import subprocess
+import sys
 from fnmatch import fnmatchcase
 
 import pytest
@@ -144,3 +146,27 @@ def test_bad_bootstrap_config_stops_before_anything_is_registered():
     with pytest.raises(ValueError, match="expected <owner>/<name>"):
         _bootstrap({"repository": "n8n-infra"}, recording)
     assert recording.resources == []
+
+
+ANALYZE = """
+import json
+from pulumi.provider.experimental.analyzer import Analyzer
+from n8n_platform.github_access import GithubAccess
+d = Analyzer("n8n").analyze([GithubAccess])["component_definitions"]["GithubAccess"]
+print(json.dumps({"description": d.description, "inputs": {k: v.description for k, v in d.inputs.items()},
+                  "outputs": {k: v.description for k, v in d.outputs.items()}}))
+"""
+
+
+def test_pulumi_infers_a_documented_schema_so_other_languages_can_use_it():
+    """Run in a fresh interpreter with this checkout's library first on the path (the analyzer reads source)."""
+    path = f"{offline.ROOT}:{offline.ROOT / 'components'}"
+    done = subprocess.run([sys.executable, "-c", ANALYZE], cwd=offline.ROOT, capture_output=True, text=True,
+                          timeout=120, env={"PYTHONPATH": path, "PATH": "/usr/bin:/bin"})
+    assert done.returncode == 0, done.stderr
+    schema = json.loads(done.stdout)
+    assert schema["description"]
+    assert set(schema["inputs"]) == {"repository", "environments", "defaultBranch", "namePrefix", "stateBucketArn",
+                                     "secretsKeyArn", "oidcProviderArn"}
+    assert set(schema["outputs"]) == {"previewRoleArn", "deployRoleArns"}
+    assert all({**schema["inputs"], **schema["outputs"]}.values())
