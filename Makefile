@@ -4,7 +4,8 @@ VENV := .venv
 PY := $(VENV)/bin/python
 CHECKOV := .venv-checkov/bin/checkov
 STACK ?= dev
-SYSTEM_PACKAGES := postgresql-15 redis-server openssl shellcheck
+SYSTEM_PACKAGES := postgresql-15 redis-server openssl
+SYSTEM_PACKAGES += shellcheck  # actionlint checks the workflows' run: scripts with it
 ACTIONLINT_VERSION := v1.7.12
 ACTIONLINT := $(VENV)/bin/actionlint
 
