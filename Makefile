@@ -5,9 +5,6 @@ PY := $(VENV)/bin/python
 CHECKOV := .venv-checkov/bin/checkov
 STACK ?= dev
 SYSTEM_PACKAGES := postgresql-15 redis-server openssl
-SYSTEM_PACKAGES += shellcheck  # actionlint checks the workflows' run: scripts with it
-ACTIONLINT_VERSION := v1.7.12
-ACTIONLINT := $(VENV)/bin/actionlint
 
 .PHONY: setup system n8n plan policy test lint e2e bench docs clean
 
@@ -21,6 +18,12 @@ $(CHECKOV): requirements-checkov.txt
 	$(PYTHON) -m venv .venv-checkov
 	.venv-checkov/bin/pip install --quiet -r requirements-checkov.txt
 	@touch $(CHECKOV)
+
+# More of the one SYSTEM_PACKAGES list, apart from its first line so additions there merge cleanly (and before the
+# rules that use these variables: make expands prerequisites as it reads them).
+SYSTEM_PACKAGES += shellcheck  # actionlint checks the workflows' run: scripts with it
+ACTIONLINT_VERSION := v1.7.12
+ACTIONLINT := $(VENV)/bin/actionlint
 
 setup: $(PY) $(CHECKOV) $(ACTIONLINT)  ## Python virtualenvs (program + tests, and checkov apart), actionlint
 
