@@ -370,6 +370,8 @@ class ObservabilitySettings:
     enabled: bool = setting("ServiceMonitors, PrometheusRules and dashboards.", True)
     prometheus_release: str = setting("Value of the `release` label kube-prometheus-stack selects on.",
                                       "kube-prometheus-stack", check=non_empty)
+    runbook_url: str = setting("Where your team publishes docs/operations.md; every alert's runbook_url is this plus "
+                               "the alert's anchor.", "docs/operations.md", check=non_empty)
     grafana_folder: str = setting("Grafana folder the dashboard sidecar files the n8n dashboard under.", "n8n",
                                   check=non_empty)
     alarm_emails: list[str] = setting("E-mail addresses subscribed to the CloudWatch alarms' SNS topic (each must "
