@@ -22,18 +22,17 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from enum import Enum
+from enum import StrEnum
 from typing import Any
 
 from ..schema import quantity_bytes
-
 
 JOBS = {"main": "n8n-main", "webhook": "n8n-webhook", "worker": "n8n-worker", "redis": "redis",
         "postgres": "postgres", "patroni": "patroni"}
 """``job`` label of each scraped role (the monitors relabel to these; the e2e's Prometheus uses the same)."""
 
 
-class Source(str, Enum):
+class Source(StrEnum):
     """Which process exposes a metric: decides which real process the tests ask for it."""
 
     N8N = "n8n"
