@@ -378,6 +378,11 @@ class ObservabilitySettings:
                                       "confirm once).", [], check=each(matches(r"[^@\s]+@[^@\s]+",
                                                                                "an e-mail address")))
     thresholds: AlertThresholds = setting("When alerts and alarms fire.", AlertThresholds())
+    redis_exporter_image: str = setting("redis_exporter sidecar of in-cluster Redis, pinned (the e2e proves the rules "
+                                        "on this version).", "quay.io/oliver006/redis_exporter:v1.45.0-alpine",
+                                        check=non_empty)
+    postgres_exporter_image: str = setting("postgres_exporter sidecar of every Patroni member, pinned.",
+                                           "quay.io/prometheuscommunity/postgres-exporter:v0.11.1", check=non_empty)
 
 
 @dataclass(frozen=True, kw_only=True)
