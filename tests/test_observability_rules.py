@@ -64,9 +64,18 @@ def latency(slow_share: float) -> dict[str, str]:
 
 
 def pg(instance: str, replica: int, **metrics: str) -> dict[str, str]:
-    out = {f'pg_replication_is_replica{{job="{PG}", instance="{instance}"}}': flat(replica)}
+    out = {f'pg_settings_in_hot_standby{{job="{PG}", instance="{instance}"}}': flat(replica)}
     out.update({f'{name}{{job="{PG}", instance="{instance}"}}': values for name, values in metrics.items()})
     return out
+
+
+def patroni_members(replica_replayed: int) -> dict[str, str]:
+    """Primary a at WAL position 1000; replica b replayed up to ``replica_replayed``, last transaction at epoch 0."""
+    p = f'job="{PATRONI}"'
+    return {f'patroni_replica{{{p}, instance="a"}}': flat(0), f'patroni_xlog_location{{{p}, instance="a"}}': flat(1000),
+            f'patroni_replica{{{p}, instance="b"}}': flat(1),
+            f'patroni_xlog_replayed_location{{{p}, instance="b"}}': flat(replica_replayed),
+            f'patroni_xlog_replayed_timestamp{{{p}, instance="b"}}': flat(0)}
 
 
 B = T.queue_backlog_jobs
@@ -117,9 +126,9 @@ CASES: dict[str, tuple[Case, Case]] = {
         Case({f'patroni_primary{{job="{PATRONI}", instance="a"}}': flat(1),
               f'patroni_primary{{job="{PATRONI}", instance="b"}}': flat(0)})),
     "PostgresReplicationLag": (
-        Case(pg("b", 1, pg_replication_lag=flat(T.replication_lag_seconds + 5)), {"instance": "b"}),
-        # the primary's "lag" is time since the last replayed commit: it must not count
-        Case({**pg("a", 0, pg_replication_lag=flat(5000)), **pg("b", 1, pg_replication_lag=flat(1))})),
+        Case(patroni_members(replica_replayed=500), {"instance": "b"}),
+        # an idle replica that replayed everything is not lagging, however old its last transaction
+        Case(patroni_members(replica_replayed=1000))),
     "PostgresConnectionsNearLimit": (
         Case(pg("a", 0, pg_stat_activity_count=flat(90), pg_settings_max_connections=flat(100)), {"instance": "a"}),
         Case(pg("a", 0, pg_stat_activity_count=flat(50), pg_settings_max_connections=flat(100)))),

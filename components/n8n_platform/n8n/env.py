@@ -265,7 +265,9 @@ def _metrics(role: Role, inputs: N8nEnvInputs) -> dict[str, str]:
     Every role: API histograms with method and status labels but no path label (webhook paths are user-chosen,
     each would be a series), DB pool gauges (connections that never recover), execution-duration histograms and
     event-bus counters (workflow success/failure where the execution ran). Workflow/node/credential labels stay
-    off: they multiply series by the number of workflows. Queue gauges exist only on main in queue mode.
+    off: they multiply series by the number of workflows. Queue gauges exist only on main in queue mode. Webhook
+    processors record their webhook requests only in the webhook histogram (their routes come before the API
+    middleware), which always carries a ``workflow_id`` label: bounded by the number of webhook workflows.
     """
     if not inputs.metrics:
         return {}
@@ -274,6 +276,8 @@ def _metrics(role: Role, inputs: N8nEnvInputs) -> dict[str, str]:
     if role == "main":
         on["N8N_METRICS_INCLUDE_QUEUE_METRICS"] = "true"
         on["N8N_METRICS_QUEUE_METRICS_INTERVAL"] = str(QUEUE_METRICS_INTERVAL_SECONDS)
+    if role in ("main", "webhook"):  # the roles that answer webhooks
+        on["N8N_METRICS_INCLUDE_WEBHOOK_METRICS"] = "true"
     return {**on, **off}
 
 
@@ -363,6 +367,7 @@ REASONS: dict[str, str] = {
     "N8N_METRICS_INCLUDE_DB_POOL_METRICS": "n8n_db_pool_* gauges (requests waiting for a database connection)",
     "N8N_METRICS_INCLUDE_MESSAGE_EVENT_BUS_METRICS": "n8n_workflow_{started,success,failed}_total counters",
     "N8N_METRICS_INCLUDE_WORKFLOW_EXECUTION_DURATION": "n8n_workflow_execution_duration_seconds{status,mode}",
+    "N8N_METRICS_INCLUDE_WEBHOOK_METRICS": "n8n_webhook_request_duration_seconds (webhook latency; workflow_id label)",
     "N8N_METRICS_INCLUDE_WORKFLOW_ID_LABEL": "off: one series per workflow",
     "N8N_METRICS_INCLUDE_WORKFLOW_NAME_LABEL": "off: one series per workflow",
     "N8N_METRICS_INCLUDE_NODE_TYPE_LABEL": "off: one series per node type",

@@ -13,7 +13,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from .rules import JOBS
+from .rules import JOBS, replication_lag
 
 UID = "n8n-platform"
 DATASOURCE = {"type": "prometheus", "uid": "${datasource}"}
@@ -91,8 +91,7 @@ def panels(*, redis_in_cluster: bool, patroni: bool) -> list[PanelSpec]:
                 Query(f'max(pg_settings_max_connections{{job="{p}"}})', "max_connections")), "PostgreSQL"),
             PanelSpec("PostgreSQL up and replication lag", "short", (
                 Query(f'pg_up{{job="{p}"}}', "up {{instance}}"),
-                Query(f'pg_replication_lag{{job="{p}"}} and on (instance) pg_replication_is_replica{{job="{p}"}} == 1',
-                      "lag s {{instance}}")), "PostgreSQL"),
+                Query(replication_lag(), "replica lag s {{instance}}")), "PostgreSQL"),
         ]
     return out
 

@@ -175,6 +175,16 @@ def _redis_alerts(i: RuleInputs) -> list[Alert]:
     ]
 
 
+def replication_lag(condition: str = "") -> str:
+    """Seconds since a Patroni replica last replayed a transaction, counted only while the primary has WAL that the
+    replica has not replayed (an idle, caught-up replica is not lagging). postgres_exporter 0.11 has no replication
+    lag series of its own; Patroni's REST API reports the WAL positions of every member."""
+    p = f'job="{JOBS["patroni"]}"'
+    return (f"max by (instance) ((time() - patroni_xlog_replayed_timestamp{{{p}}}) {condition} "
+            f"and on (instance) (scalar(max(patroni_xlog_location{{{p}}})) - patroni_xlog_replayed_location{{{p}}} "
+            f"> 0) and on (instance) patroni_replica{{{p}}} == 1)").replace("  ", " ")
+
+
 def _postgres_alerts(i: RuleInputs) -> list[Alert]:
     t, job = i.thresholds, JOBS["postgres"]
     alerts = [
@@ -187,12 +197,10 @@ def _postgres_alerts(i: RuleInputs) -> list[Alert]:
               "The Patroni cluster has no primary",
               "No member holds the leader lock: n8n cannot write. Check `patronictl list` in a Spilo pod.",
               (Source.PATRONI,)),
-        Alert("PostgresReplicationLag",
-              f'max by (instance) (pg_replication_lag{{job="{job}"}} and on (instance) '
-              f'pg_replication_is_replica{{job="{job}"}} == 1) > {t.replication_lag_seconds}',
+        Alert("PostgresReplicationLag", replication_lag(f"> {t.replication_lag_seconds}"),
               "5m", "warning", f"A PostgreSQL replica lags more than {t.replication_lag_seconds} s",
               "A failover now would lose or wait for those transactions. Check the replica's disk and network.",
-              (Source.POSTGRES_EXPORTER,)),
+              (Source.PATRONI,)),
         Alert("PostgresConnectionsNearLimit",
               f'sum by (instance) (pg_stat_activity_count{{job="{job}"}}) / max by (instance) '
               f'(pg_settings_max_connections{{job="{job}"}}) > {t.connections_percent / 100:g}',
@@ -209,7 +217,7 @@ def _postgres_alerts(i: RuleInputs) -> list[Alert]:
                   "credentials (IRSA) and the bucket.", (Source.POSTGRES_EXPORTER,)),
             Alert("PostgresWalArchiveStale",
                   f'pg_stat_archiver_last_archive_age{{job="{job}"}} > {t.wal_archive_max_age_minutes * 60} and '
-                  f'on (instance) pg_replication_is_replica{{job="{job}"}} == 0',
+                  f'on (instance) pg_settings_in_hot_standby{{job="{job}"}} == 0',
                   "5m", "critical", f"No WAL segment archived for {t.wal_archive_max_age_minutes} minutes",
                   "The archive stopped: the recovery point falls behind. Check the primary's archive_command.",
                   (Source.POSTGRES_EXPORTER,)),
