@@ -127,3 +127,19 @@ def test_both_stacks_carry_monitors_rules_dashboard_and_prod_the_alarms(stack):
         assert all(a.inputs.get("alarmActions") and a.inputs.get("okActions") for a in alarms)
     else:
         assert kinds.count("PodMonitor") == 2 and alarms == []
+
+
+def test_the_namespace_quota_counts_the_redis_exporter_sidecar():
+    """dev runs in-cluster Redis: its quota entry has exactly the rendered pod's containers (Redis + exporter)."""
+    from n8n_platform import k8s
+    from n8n_platform.namespace import quota_workloads
+    from n8n_platform.settings import from_config
+    from tests.harness import load_stack_config
+
+    rec = run_stack("dev")
+    [sts] = [m for m in rec.manifests() if m["kind"] == "StatefulSet" and m["metadata"]["name"] == "redis"]
+    rendered = [c["resources"] for c in sts["spec"]["template"]["spec"]["containers"]]
+    raw, _ = load_stack_config("dev")
+    [redis] = [w for w in quota_workloads(from_config(raw)) if w.name == "redis"]
+    assert [k8s.resources(r) for r in redis.containers] == rendered
+    assert len(rendered) == 2

@@ -14,6 +14,11 @@ from typing import Any
 
 from .. import k8s
 from ..namespace import POSTGRES_EXPORTER_PORT, POSTGRES_PORT, REDIS_EXPORTER_PORT, REDIS_PORT
+from ..settings import resources
+
+REDIS_EXPORTER_RESOURCES = resources("10m", "200m", "32Mi", "64Mi")
+POSTGRES_EXPORTER_RESOURCES = resources("10m", "200m", "32Mi", "128Mi")
+"""Fixed sidecar resources (the namespace quota counts them, see namespace.quota_workloads)."""
 
 REDIS_EXPORTER_IMAGE = "quay.io/oliver006/redis_exporter:v1.45.0-alpine"
 """Alpine variant: it has the shell that reads the password file (the scratch image has none)."""
@@ -51,7 +56,7 @@ def redis_exporter_container(image: str, *, password_file: str, ca_file: str, mo
         "command": ["sh", "-c", redis_exporter_script(password_file)],
         "env": [{"name": k, "value": v} for k, v in sorted(redis_exporter_env(ca_file=ca_file).items())],
         "ports": [{"name": "metrics", "containerPort": REDIS_EXPORTER_PORT, "protocol": "TCP"}],
-        "resources": {"requests": {"cpu": "10m", "memory": "32Mi"}, "limits": {"cpu": "200m", "memory": "64Mi"}},
+        "resources": k8s.resources(REDIS_EXPORTER_RESOURCES),
         "securityContext": k8s.container_security_context(),
         "livenessProbe": {"httpGet": {"path": "/health", "port": "metrics"}, "periodSeconds": 30},
         "readinessProbe": {"httpGet": {"path": "/health", "port": "metrics"}, "periodSeconds": 10},
@@ -78,6 +83,6 @@ def postgres_exporter_sidecar(image: str) -> dict[str, Any]:
         "image": image,
         "env": [{"name": k, "value": v} for k, v in postgres_exporter_env().items()],
         "ports": [{"name": "pg-metrics", "containerPort": POSTGRES_EXPORTER_PORT, "protocol": "TCP"}],
-        "resources": {"requests": {"cpu": "10m", "memory": "32Mi"}, "limits": {"cpu": "200m", "memory": "128Mi"}},
+        "resources": k8s.resources(POSTGRES_EXPORTER_RESOURCES),
         "securityContext": k8s.container_security_context(),
     }
