@@ -143,3 +143,18 @@ def test_the_namespace_quota_counts_the_redis_exporter_sidecar():
     [redis] = [w for w in quota_workloads(from_config(raw)) if w.name == "redis"]
     assert [k8s.resources(r) for r in redis.containers] == rendered
     assert len(rendered) == 2
+
+
+def test_patroni_metric_names_are_ones_patroni_writes():
+    """Patroni's /metrics cannot run here without a Kubernetes DCS; the names the rules use must at least be ones
+    the installed Patroni (4.1, the Spilo generation we target) writes."""
+    import re
+    from pathlib import Path
+
+    import patroni.api
+
+    written = set(re.findall(r"(patroni_[a-z_]+)\{", Path(patroni.api.__file__).read_text()))
+    used = set().union(*(metric_names(a.expr) for a in alerts(FULL)),
+                       *(metric_names(q.expr) for s in SPECS for q in s.queries))
+    patroni_used = {n for n in used if n.startswith("patroni_")}
+    assert patroni_used and patroni_used <= written, patroni_used - written
