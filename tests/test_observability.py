@@ -158,3 +158,11 @@ def test_patroni_metric_names_are_ones_patroni_writes():
                        *(metric_names(q.expr) for s in SPECS for q in s.queries))
     patroni_used = {n for n in used if n.startswith("patroni_")}
     assert patroni_used and patroni_used <= written, patroni_used - written
+
+
+def test_the_dump_alert_watches_the_cron_job_the_stack_creates():
+    rec = run_stack("prod")
+    [cron] = [m for m in rec.manifests() if m["kind"] == "CronJob"]
+    [rule] = [m for m in rec.manifests() if m["kind"] == "PrometheusRule"]
+    [dump] = [r for g in rule["spec"]["groups"] for r in g["rules"] if r["alert"] == "DatabaseDumpStale"]
+    assert f'cronjob="{cron["metadata"]["name"]}"' in dump["expr"]
