@@ -4,11 +4,13 @@ PostgreSQL, with the monitors' jobs and the exporters' sidecar environments, and
 
 - every metric name an alert or a dashboard panel uses returns series (a renamed metric fails here);
 - the backlog alert's expression turns true when the workers are stopped with jobs waiting;
-- the docs picture (docs/dashboard.png when N8N_E2E_DASHBOARD_PNG points there) is drawn from what it collected.
+- the docs picture (docs/dashboard.png when N8N_E2E_DASHBOARD_PNG points there) is drawn from what it collected;
+- PostgreSQL runs with the production pgaudit settings: a credential real n8n stores is audited with role and client.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import time
@@ -23,11 +25,13 @@ from n8n_platform import names
 from n8n_platform.observability.dashboard import panels
 from n8n_platform.observability.rules import JOBS, RuleInputs, alerts, metric_names, rule_groups
 from n8n_platform.settings import AlertThresholds, Settings
-from tools.e2e.cluster import QueueModeCluster
+from tests.test_database_audit import audit_settings
+from tools.e2e.cluster import DB_NAME, DB_SCHEMA, DB_USER, QueueModeCluster
 from tools.e2e.load import post_json
 from tools.e2e.picture import draw
-from tools.e2e.processes import http_get
+from tools.e2e.processes import http_get, n8n_cli
 from tools.e2e.prometheus import Prometheus, postgres_exporter, redis_exporter
+from tools.e2e.servers import free_port
 
 from .conftest import TIMINGS
 from .test_queue_mode import install  # noqa: F401 (module fixture: the n8n install)
@@ -71,7 +75,8 @@ def rule_inputs() -> RuleInputs:
 @pytest.fixture(scope="module")
 def stack(install):  # noqa: F811
     started = time.monotonic()
-    with QueueModeCluster(install, delay_ms=100, extra_workflows=(failing_workflow(),)) as cluster:
+    with QueueModeCluster(install, delay_ms=100, extra_workflows=(failing_workflow(),),
+                          pg_settings=audit_settings()) as cluster:
         logs = cluster.workdir / "logs"
         with cluster.pg.connect() as conn:  # the operator's superuser, as the sidecar gets it
             conn.execute(f"ALTER ROLE postgres PASSWORD '{PG_SUPERUSER_PASSWORD}'")
@@ -176,3 +181,23 @@ def test_docs_picture_is_drawn_from_the_collected_series(stack, tmp_path):
     lines = draw(prom, main, end - 600, end, target)
     assert target.stat().st_size > 20_000
     assert lines >= len(main)
+
+
+def test_a_credential_real_n8n_stores_is_audited_with_role_and_client(stack):
+    cluster, _, _ = stack
+    # n8n created credentials_entity at its first start; the next bootstrap run (as deployed) places the audit grant
+    cluster.pg.create_n8n_database(DB_NAME, DB_USER, DB_SCHEMA, cluster.secret(names.DB_PASSWORD))
+    secret = "e2e-audit-secret-value"
+    credentials = cluster.workdir / "credentials.json"
+    credentials.write_text(json.dumps([{"id": "e2eAuditCred0001", "name": "e2e audit", "type": "httpHeaderAuth",
+                                        "data": {"name": "X-Api-Key", "value": secret}}]))
+    before = len(cluster.pg.log_path.read_text(errors="replace").splitlines())
+    n8n_cli(cluster.install, ["import:credentials", f"--input={credentials}"], cluster.env("main", "cli", free_port()))
+    lines = cluster.pg.log_path.read_text(errors="replace").splitlines()[before:]
+    audited = [line for line in lines if "AUDIT: OBJECT" in line and f"{DB_SCHEMA}.credentials_entity" in line]
+    assert audited, "\n".join(line for line in lines if "AUDIT" in line)[:3000]
+    assert any(",INSERT," in line and f"user={DB_USER}" in line and "client=127.0.0.1" in line for line in audited)
+    assert not any(secret in line for line in lines)
+    with cluster.pg.connect(DB_NAME) as conn:  # n8n stored it (encrypted)
+        stored = conn.execute(f"SELECT data FROM {DB_SCHEMA}.credentials_entity WHERE id = 'e2eAuditCred0001'")
+        assert secret not in stored.fetchone()[0]

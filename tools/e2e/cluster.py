@@ -128,11 +128,12 @@ class QueueModeCluster(Managed):
 
     def __init__(self, install: Install, *, worker_concurrency: int = 10, graceful_shutdown_seconds: int = 30,
                  delay_ms: int = 0, fast_db: bool = True, tls: bool = True, workdir: Path | None = None,
-                 extra_workflows: tuple[dict, ...] = ()):
+                 extra_workflows: tuple[dict, ...] = (), pg_settings: dict[str, str] | None = None):
         self.install = install
         self.tls = tls
         self.delay_ms = delay_ms
         self.extra_workflows = extra_workflows
+        self.pg_settings = dict(pg_settings or {})
         self.fast_db = fast_db
         self.worker_concurrency = worker_concurrency
         self.graceful_shutdown_seconds = graceful_shutdown_seconds
@@ -207,7 +208,7 @@ class QueueModeCluster(Managed):
                 target = Path(self.mounted(bundle.path(purpose)))
                 target.parent.mkdir(parents=True, exist_ok=True)
                 shutil.copyfile(cert.ca, target)
-        self.pg = Postgres(fast=self.fast_db, tls=db_cert).start()
+        self.pg = Postgres(fast=self.fast_db, tls=db_cert, settings=self.pg_settings).start()
         self.redis = Redis(password=self.secret(names.REDIS_PASSWORD), tls=redis_cert).start()
         self.pg.create_n8n_database(DB_NAME, DB_USER, DB_SCHEMA, self.secret(names.DB_PASSWORD))
         self.timings["postgres_redis_s"] = time.monotonic() - t0

@@ -121,7 +121,17 @@ class Prometheus(Managed):
              "--storage.tsdb.retention.time=1d"],
             stdout=log, stderr=subprocess.STDOUT, start_new_session=True, cwd=self.root)
         wait_port(self.port, timeout, self.proc)
-        return self
+        deadline = time.monotonic() + timeout
+        while True:  # listening is not ready: the API answers 503 until the TSDB is open
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/-/ready", timeout=5) as response:
+                    if response.status == 200:
+                        return self
+            except OSError:
+                pass
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"Prometheus not ready after {timeout} s: {self.root / 'prometheus.log'}")
+            time.sleep(0.3)
 
     def stop(self) -> None:
         if self.proc is not None:
