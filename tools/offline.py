@@ -229,6 +229,9 @@ CLUSTER_ISSUER = "https://oidc.eks.eu-west-1.amazonaws.com/id/EXAMPLED539D4633E5
 INVOKES: dict[str, Invoke] = {
     "aws:index/getCallerIdentity:getCallerIdentity": lambda a: {
         "accountId": ACCOUNT, "arn": f"arn:aws:iam::{ACCOUNT}:user/ci", "userId": "AIDAEXAMPLE", "id": ACCOUNT},
+    "aws:index/getRegion:getRegion": lambda a: {
+        "region": a.get("region") or REGION, "name": a.get("region") or REGION, "id": a.get("region") or REGION,
+        "description": "Europe (Ireland)", "endpoint": f"ec2.{a.get('region') or REGION}.amazonaws.com"},
     "aws:eks/getCluster:getCluster": lambda a: {
         "name": a["name"], "id": a["name"],
         "arn": f"arn:aws:eks:{REGION}:{ACCOUNT}:cluster/{a['name']}",

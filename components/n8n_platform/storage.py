@@ -106,24 +106,34 @@ def log_bucket_policy(log_bucket_arn: Any, source_bucket_arns: list[Any], accoun
     return {"Version": "2012-10-17", "Statement": [*_tls_only_statements(log_bucket_arn), delivery]}
 
 
-def key_policy(account_id: str, partition: str = "aws") -> dict:
+def key_policy(account_id: str, partition: str = "aws", *, logs_region: str | None = None) -> dict:
     """KMS key policy delegating all use of the key to IAM policies of the owning account (no wildcard principal).
 
     Who may encrypt/decrypt is then decided by IAM (e.g. :func:`writer_policy`) and, for AWS services such as
-    Secrets Manager and ElastiCache, by the calling principal's permissions via the service.
+    Secrets Manager and ElastiCache, by the calling principal's permissions via the service. CloudWatch Logs is the
+    exception: it uses a key only when the key policy itself names it, so with ``logs_region`` the policy also lets
+    ``logs.<region>.amazonaws.com`` use the key, for this account's log groups in that region only.
     """
-    return {
-        "Version": "2012-10-17",
-        "Statement": [
-            {
-                "Sid": "AccountAdministersThroughIam",
-                "Effect": "Allow",
-                "Principal": {"AWS": f"arn:{partition}:iam::{account_id}:root"},
-                "Action": "kms:*",
-                "Resource": "*",
-            }
-        ],
-    }
+    statements: list[dict] = [
+        {
+            "Sid": "AccountAdministersThroughIam",
+            "Effect": "Allow",
+            "Principal": {"AWS": f"arn:{partition}:iam::{account_id}:root"},
+            "Action": "kms:*",
+            "Resource": "*",
+        }
+    ]
+    if logs_region is not None:
+        statements.append({
+            "Sid": "CloudWatchLogsEncryptsOwnLogGroups",
+            "Effect": "Allow",
+            "Principal": {"Service": f"logs.{logs_region}.amazonaws.com"},
+            "Action": ["kms:Encrypt*", "kms:Decrypt*", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:Describe*"],
+            "Resource": "*",
+            "Condition": {"ArnLike": {
+                "kms:EncryptionContext:aws:logs:arn": f"arn:{partition}:logs:{logs_region}:{account_id}:log-group:*"}},
+        })
+    return {"Version": "2012-10-17", "Statement": statements}
 
 
 def _tls_only_statements(bucket_arn: Any) -> list[dict]:
@@ -226,17 +236,21 @@ def _expire_noncurrent(days: int) -> dict:
 # --- KMS keys -----------------------------------------------------------------------------------------------------
 
 
-def customer_key(name: str, description: str, *, protect: bool, parent: pulumi.Resource) -> Any:
+def customer_key(name: str, description: str, *, protect: bool, parent: pulumi.Resource,
+                 logs: bool = False) -> Any:
     """A customer-managed KMS key (yearly rotation, 30-day deletion window, IAM-delegating policy) and its alias.
 
     Shared by every data-layer component that encrypts with a CMK. The key is protected (when ``protect``) and
-    retained on delete: data encrypted with it is unreadable without it. Returns the ``aws.kms.Key``.
+    retained on delete: data encrypted with it is unreadable without it. ``logs`` lets CloudWatch Logs of the
+    key's region use it (:func:`key_policy`). Returns the ``aws.kms.Key``.
     """
     import pulumi_aws as aws
 
-    identity = aws.get_caller_identity_output(opts=pulumi.InvokeOutputOptions(parent=parent))
-    policy = pulumi.Output.all(identity.account_id, identity.arn).apply(
-        lambda a: json.dumps(key_policy(a[0], a[1].split(":")[1])))
+    invoke = pulumi.InvokeOutputOptions(parent=parent)
+    identity = aws.get_caller_identity_output(opts=invoke)
+    region = aws.get_region_output(opts=invoke).region if logs else None
+    policy = pulumi.Output.all(identity.account_id, identity.arn, region).apply(
+        lambda a: json.dumps(key_policy(a[0], a[1].split(":")[1], logs_region=a[2])))
     key = aws.kms.Key(
         name,
         description=description,
