@@ -51,6 +51,11 @@ ENCRYPTION_KEY_LENGTH = 48
 """Length of a generated N8N_ENCRYPTION_KEY (alphanumeric, ~285 bits)."""
 ESCROW_RECOVERY_DAYS = 30
 """Days a deleted escrow secret can still be restored (the maximum Secrets Manager allows)."""
+CHECKOV_SKIPS = {
+    ("aws:secretsmanager/secret:Secret#-escrow", "CKV2_AWS_57"): "the escrowed N8N_ENCRYPTION_KEY must never "
+    "rotate: a new key leaves every stored credential undecryptable",
+}
+"""checkov Terraform checks the escrow secret fails by design, with why (tools/tfplan.py applies them)."""
 REVISION_LENGTH = 16
 """Hex characters of :func:`revision` (64 bits: collisions between two revisions of one Secret are negligible)."""
 
