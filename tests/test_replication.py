@@ -207,3 +207,18 @@ def test_a_bad_replica_region_is_refused_before_anything_is_built(value, phrase)
     with pytest.raises(SettingsError, match=phrase) as caught:
         from_config(raw)
     assert "n8n:backups.replicaRegion" in str(caught.value) and value in str(caught.value)
+
+
+def test_the_encryption_key_escrow_is_replicated_to_the_backup_region_under_a_key_there():
+    # The replicas hold encrypted credentials: restoring them there needs the key, even with the first region gone.
+    from tests.harness import run_stack
+
+    rec = run_stack("prod")
+    escrow = rec.one("aws:secretsmanager/secret:Secret", "n8n-secrets-escrow")
+    (replica,) = plain(escrow.inputs)["replicas"]
+    assert replica["region"] == "eu-central-1"
+    key = rec.one("aws:kms/key:Key", "n8n-secrets-escrow-replica-key")
+    assert key.options["provider"] == "aws-backup-replica" and key.options["protect"]
+    assert "n8n-secrets-escrow-replica-key" in escrow.options["input_dependencies"]
+    dev = run_stack("dev").one("aws:secretsmanager/secret:Secret", "n8n-secrets-escrow")
+    assert not plain(dev.inputs).get("replicas")

@@ -82,6 +82,7 @@ class N8nPlatform(pulumi.ComponentResource):
         secrets = Secrets(f"{name}-secrets", {
             "namespace": s.namespace, "encryption_key": s.encryption_key,
             "license_activation_key": s.license_activation_key, "escrow": facts is not None, "protect": s.protect,
+            "replica_region": s.backups.replica_region, "replica_provider": self._replica_provider,
         }, self._after(namespace))
         archive = self._archive(name, s) if facts is not None else None
         redis = self._redis(name, s, secrets, namespace, addons)
