@@ -18,7 +18,7 @@ import pytest
 
 from n8n_platform.n8n.probes import WORKER_LIVENESS_JS
 from tools.e2e.cluster import QueueModeCluster
-from tools.e2e.faults import PLAN, Accounting, run_fault
+from tools.e2e.faults import PLAN, Accounting, cluster_for, run_fault
 from tools.e2e.files import FILES_WEBHOOK_PATH, file_text, files_workflow
 from tools.e2e.load import post_json
 
@@ -32,8 +32,7 @@ pytestmark = [pytest.mark.e2e, pytest.mark.slow, pytest.mark.xdist_group("n8n-e2
 def cluster(install, tmp_path_factory):
     started = time.monotonic()
     workdir = tmp_path_factory.mktemp("n8n-faults")
-    with QueueModeCluster(install, worker_concurrency=PLAN.worker_concurrency, delay_ms=PLAN.code_delay_ms,
-                          redis_aof=True, extra_workflows=[files_workflow(workdir / "home")], workdir=workdir) as c:
+    with cluster_for(install, PLAN, extra_workflows=[files_workflow(workdir / "home")], workdir=workdir) as c:
         TIMINGS["fault cluster start s"] = time.monotonic() - started
         yield c
 

@@ -158,10 +158,15 @@ def run_fault(cluster: QueueModeCluster, fault: str, plan: FaultPlan = PLAN, sta
                       Counter(e["status"] for e in rows), settled_s)
 
 
-def cluster_for(install, plan: FaultPlan = PLAN) -> QueueModeCluster:
-    """The queue-mode cluster the faults run on: TLS, Redis with its AOF (as the platform configures it)."""
+CLUSTER_OPTIONS = {"redis_aof": True, "fast_db": False}
+"""How the fault cluster differs from the other e2e tests': Redis keeps its AOF and PostgreSQL its durable defaults,
+as in production (with fsync and synchronous commit off, an immediate shutdown loses just-committed rows)."""
+
+
+def cluster_for(install, plan: FaultPlan = PLAN, **extra) -> QueueModeCluster:
+    """The queue-mode cluster the faults run on (TLS, :data:`CLUSTER_OPTIONS`)."""
     return QueueModeCluster(install, worker_concurrency=plan.worker_concurrency, delay_ms=plan.code_delay_ms,
-                            redis_aof=True)
+                            **CLUSTER_OPTIONS, **extra)
 
 
 def main() -> None:
