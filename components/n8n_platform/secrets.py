@@ -40,6 +40,7 @@ from collections.abc import Mapping
 from typing import Any, NotRequired, TypedDict
 
 import pulumi
+import pulumi_aws
 
 from . import k8s, names
 from .storage import customer_key
@@ -114,7 +115,7 @@ class SecretsArgs(TypedDict):
     replica_region: NotRequired[str | None]
     """Also keep the escrow in this second region (Secrets Manager replica, under a key of that region): restoring
     the backup replicas there needs the encryption key too. None: the escrow stays in one region."""
-    replica_provider: NotRequired[pulumi.ProviderResource | None]
+    replica_provider: NotRequired[pulumi_aws.Provider | None]
     """AWS provider of ``replica_region``, where the replica's key is created."""
 
 

@@ -23,6 +23,7 @@ import json
 from typing import Any, NotRequired, TypedDict
 
 import pulumi
+import pulumi_aws
 
 from . import replication
 
@@ -299,7 +300,7 @@ class ArchiveBucketArgs(TypedDict):
     """Create the WAL archive bucket (default True); only Patroni writes WAL there (RDS keeps its own)."""
     replica_region: NotRequired[str | None]
     """Replicate every backup bucket to this second region (``backups.replicaRegion``); None: no replica."""
-    replica_provider: NotRequired[pulumi.ProviderResource | None]
+    replica_provider: NotRequired[pulumi_aws.Provider | None]
     """AWS provider of ``replica_region``, in which the replica buckets and their key are created."""
     alarm_actions: NotRequired[list[str]]
     """ARNs (e.g. an SNS topic) notified by the replication alarms."""
