@@ -8,7 +8,7 @@ component (and its pure builders) that owns it.
 
 from __future__ import annotations
 
-from typing import Any, TypedDict
+from typing import Any, NotRequired, TypedDict
 
 import pulumi
 
@@ -45,6 +45,8 @@ class PlatformArgs(TypedDict):
     """The validated stack settings."""
     cluster: ClusterFacts | None
     """Facts about the EKS cluster (None when deploying with a kubeconfig: no AWS resources are created)."""
+    replica_provider: NotRequired[pulumi.ProviderResource | None]
+    """AWS provider of ``backups.replicaRegion``, where the backup replicas are created (None: no replicas)."""
 
 
 class N8nPlatform(pulumi.ComponentResource):
@@ -62,6 +64,7 @@ class N8nPlatform(pulumi.ComponentResource):
     def __init__(self, name: str, args: PlatformArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("n8n:index:Platform", name, None, opts)
         s, facts = args["settings"], args["cluster"]
+        self._replica_provider = args.get("replica_provider")
         child = pulumi.ResourceOptions(parent=self)
 
         partition = partition_of_region(s.aws.region)
@@ -82,6 +85,7 @@ class N8nPlatform(pulumi.ComponentResource):
         secrets = Secrets(f"{name}-secrets", {
             "namespace": s.namespace, "encryption_key": s.encryption_key,
             "license_activation_key": s.license_activation_key, "escrow": facts is not None, "protect": s.protect,
+            "replica_region": s.backups.replica_region, "replica_provider": self._replica_provider,
         }, self._after(namespace))
         archive = self._archive(name, s) if facts is not None else None
         redis = self._redis(name, s, secrets, namespace, addons)
@@ -143,9 +147,13 @@ class N8nPlatform(pulumi.ComponentResource):
         if edge.web_acl_arn is not None:
             self._exports["webAclArn"] = edge.web_acl_arn
         if archive is not None:
-            self._exports.update(archiveBucket=archive.bucket_name, archiveKmsKeyArn=archive.kms_key_arn)
+            self._exports["archiveKmsKeyArn"] = archive.kms_key_arn
+            if archive.bucket_name is not None:
+                self._exports["archiveBucket"] = archive.bucket_name
             if archive.dump_bucket_name is not None:
                 self._exports["dumpBucket"] = archive.dump_bucket_name
+            if archive.replica_bucket_names:
+                self._exports["backupReplicaBuckets"] = archive.replica_bucket_names
         if secrets.escrow_arn is not None:
             self._exports["encryptionKeyEscrowArn"] = secrets.escrow_arn
         if pool is not None:
@@ -205,12 +213,14 @@ class N8nPlatform(pulumi.ComponentResource):
             wal_archive=s.database.engine == "patroni" and archive is not None, spot_pool=spot_pool,
             thresholds=o.thresholds, runbooks=o.runbook_url)
         cloudwatch = None
-        if archive is not None and (s.database.engine == "rds" or s.redis.mode == "elasticache"):
+        managed = s.database.engine == "rds" or s.redis.mode == "elasticache"
+        if archive is not None and (managed or archive.replication_alarms):
             cloudwatch = CloudWatchTargets(
                 kms_key_arn=archive.kms_key_arn,
                 rds_identifier=f"n8n-{pulumi.get_stack()}" if s.database.engine == "rds" else None,
                 rds_allocated_gb=s.database.rds.allocated_storage_gb, connection_limit=s.database.connection_limit,
-                elasticache_members=getattr(redis, "member_cluster_ids", []), emails=o.alarm_emails)
+                elasticache_members=getattr(redis, "member_cluster_ids", []), emails=o.alarm_emails,
+                more_alarms=archive.replication_alarms)
         return Observability(f"{name}-observability", {
             "namespace": s.namespace, "prometheus_release": o.prometheus_release, "rules": rules,
             "grafana_folder": o.grafana_folder, "cloudwatch": cloudwatch,
@@ -226,6 +236,8 @@ class N8nPlatform(pulumi.ComponentResource):
         return storage.ArchiveBucket(f"{name}-archive", {
             "pitr_days": s.backups.pitr_days, "dumps": s.backups.dumps,
             "dump_retention_days": s.backups.dump_retention_days, "protect": s.protect,
+            "wal": s.database.engine == "patroni", "replica_region": s.backups.replica_region,
+            "replica_provider": self._replica_provider,
         }, self._after())
 
     def _redis(self, name: str, s: Settings, secrets: Secrets, namespace: Any, addons: ClusterAddons) -> Any:
@@ -256,7 +268,7 @@ class N8nPlatform(pulumi.ComponentResource):
                 "secrets_revision": secrets.revision,
             }, self._after(secrets, namespace))
         wal = (S3Location(archive.bucket_name, archive.bucket_arn, storage.WAL_PREFIX, archive.kms_key_arn,
-                          s.aws.region) if archive is not None else None)
+                          s.aws.region) if archive is not None and archive.bucket_name is not None else None)
         return PatroniDatabase(f"{name}-db", {
             "namespace": s.namespace, "cluster_name": s.database.patroni.cluster_name, "database": s.database,
             "archive": wal, "oidc": facts.oidc if facts else None, "pod_service_account": None,

@@ -371,8 +371,8 @@ class ElastiCacheRedis(pulumi.ComponentResource):
         import pulumi_aws as aws
 
         child = pulumi.ResourceOptions(parent=self)
-        key = customer_key(f"{name}-key", "Encrypts n8n's ElastiCache queue at rest and its snapshots",
-                           protect=args["protect"], parent=self)
+        key = customer_key(f"{name}-key", "Encrypts n8n's ElastiCache queue at rest, its snapshots and its logs",
+                           protect=args["protect"], parent=self, logs=args["log_delivery"])
         group = aws.ec2.SecurityGroup(f"{name}-sg", vpc_id=args["vpc_id"],
                                       description="n8n ElastiCache: Redis/TLS from the cluster nodes only", opts=child)
         aws.vpc.SecurityGroupIngressRule(f"{name}-from-nodes", security_group_id=group.id,
@@ -387,7 +387,7 @@ class ElastiCacheRedis(pulumi.ComponentResource):
         logs = []
         if args["log_delivery"]:
             log_group = aws.cloudwatch.LogGroup(f"{name}-logs", retention_in_days=args["log_retention_days"],
-                                                opts=child)
+                                                kms_key_id=key.arn, opts=child)
             logs = [{"destination": log_group.name, "destination_type": "cloudwatch-logs", "log_format": "json",
                      "log_type": log_type} for log_type in ("slow-log", "engine-log")]
         replication = aws.elasticache.ReplicationGroup(

@@ -14,6 +14,7 @@ import re
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from .cluster import partition_of_region
 from .schema import (
     CPU,
     CRON,
@@ -341,6 +342,10 @@ class BackupSettings:
     dumps: bool = setting("Nightly `pg_dump` to object-locked (COMPLIANCE) storage.", True)
     dump_schedule: str = setting("Cron schedule of the nightly dump (UTC).", "15 2 * * *", check=CRON)
     dump_retention_days: int = setting("Dumps are locked and kept this long.", 35, check=between(1, 3650))
+    replica_region: str | None = setting(
+        "Second AWS region the WAL archive and dumps are replicated to (own KMS key, same Object Lock, 15-minute "
+        "replication SLA with alarms); unset: no replica.", None,
+        check=matches(r"[a-z]{2}(-gov)?-[a-z]+-[0-9]", "an AWS region such as eu-central-1"))
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -545,6 +550,14 @@ def cross_field_problems(s: Settings) -> list[Problem]:
         if not pool.min_nodes <= pool.desired_nodes <= pool.max_nodes:
             bad("workerPool.desiredNodes", pool.desired_nodes,
                 f"must lie between workerPool.minNodes ({pool.min_nodes}) and workerPool.maxNodes ({pool.max_nodes})")
+    replica = s.backups.replica_region
+    if replica is not None and replica == s.aws.region:
+        bad("backups.replicaRegion", replica, f"must differ from aws.region ({s.aws.region}): a replica in the same "
+            "region does not survive its loss")
+    if replica is not None and not s.on_eks:
+        bad("backups.replicaRegion", replica, "the backup buckets exist only on AWS (cluster.name)")
+    if replica is not None and partition_of_region(replica) != partition_of_region(s.aws.region):
+        bad("backups.replicaRegion", replica, f"must be in the partition of aws.region ({s.aws.region})")
     if s.autoscaling.cooldown_seconds <= s.n8n.graceful_shutdown_seconds:
         bad("autoscaling.cooldownSeconds", s.autoscaling.cooldown_seconds,
             f"must exceed n8n.gracefulShutdownSeconds ({s.n8n.graceful_shutdown_seconds})")

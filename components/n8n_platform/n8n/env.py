@@ -70,12 +70,42 @@ METRIC_LABELS_OFF = ("API_PATH_LABEL", "WORKFLOW_ID_LABEL", "WORKFLOW_NAME_LABEL
 QUEUE_METRICS_INTERVAL_SECONDS = 20
 """How often main refreshes its queue gauges (n8n's default, stated so the alerts' `for:` can rely on it)."""
 
-LOCK_DURATION_MS = 300_000
-"""Bull job lock: n8n's own production-aligned value; in 2.x one missed lock renewal fails the job."""
-LOCK_RENEW_MS = 20_000
-STALLED_INTERVAL_MS = 60_000
+REDIS_TIMEOUT_MS = {True: 90_000, False: 30_000}
+"""QUEUE_BULL_REDIS_TIMEOUT_THRESHOLD by `RedisConnection.managed`: how long n8n reconnects before it exits.
+ElastiCache Multi-AZ failover takes up to ~60 s; an in-cluster Redis pod restarts (AOF load) in far less."""
+LOCK_RENEW_MS = 15_000
+"""Bull job-lock renewal interval."""
+LOCK_DURATION_MS = 120_000
+"""Bull job lock. In 2.x one missed renewal fails the job (stalled, no retry), so the lock outlasts the longest
+Redis outage n8n survives (it exits after REDIS_TIMEOUT_MS) plus a renewal. It is also how long the jobs of a
+SIGKILLed worker look alive: shorter than that bound is unsafe, much longer only delays their `crashed` state."""
+STALLED_INTERVAL_MS = 30_000
+"""How often Bull looks for jobs whose lock expired (then n8n's queue recovery marks their executions crashed)."""
 RUNNER_TASK_TIMEOUT_SECONDS = 300
 """Same value on the broker (n8n) and the launcher, whose defaults differ (300 vs 60)."""
+
+# Riding out a database restart or failover (n8n 2.40.7's DbConnectionMonitor, @n8n/db): a ping every
+# DB_PING_INTERVAL_SECONDS; after DB_PING_MAX_FAILURES_BEFORE_RECOVERY failures in a row n8n tears the pool down and
+# rebuilds it, and from then on every query *waits* for the rebuilt pool (up to DB_CONNECTION_ACQUISITION_TIMEOUT_MS)
+# instead of failing. A query that fails makes a worker drop its job with the execution left `new`/`running`, so
+# the sooner the waiting starts and the longer it may last, the fewer executions a restart breaks.
+DB_PING_SECONDS = 1
+"""Ping interval (default 2 s): a broken connection is noticed within a second."""
+DB_PING_FAILURES = 2
+"""Failed pings before the pool is rebuilt (default 3): two, so a single slow ping under load rebuilds nothing."""
+DB_RECOVERY_BACKOFF_MAX_MS = 5_000
+"""Longest pause between reconnect attempts (default 30 s): n8n is back within 5 s of the database."""
+DB_POOL_TEARDOWN_MS = 3_000
+"""How long the rebuild waits for the dead pool's sockets before it force-closes them (default 10 s)."""
+DB_WAIT_FOR_RECOVERY_MS = 120_000
+"""How long a query waits for the rebuilt pool (default 30 s): an RDS Multi-AZ failover takes 60-120 s, a Patroni
+failover its TTL (30 s) plus a loop; beyond that the query fails and the probes take over (workloads.py)."""
+QUEUE_RECOVERY_MINUTES = 1
+"""n8n's queue recovery (main, leader only): executions still `new`/`running` in the database whose job is in no
+Bull list are marked `crashed`. Default 180 min; one minute bounds how long a broken execution looks alive."""
+QUEUE_RECOVERY_BATCH = 2_000
+"""In-progress executions one recovery pass looks at (default 100, newest first): it must exceed the backlog, or a
+dangling execution older than the newest 100 queued ones is never seen."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -173,6 +203,21 @@ def _database(role: Role, inputs: N8nEnvInputs) -> dict[str, pulumi.Input[str]]:
     return env
 
 
+def _recovery(role: Role) -> dict[str, str]:
+    """How each process rides out a database restart, and (main) how dangling executions get a final state."""
+    env = {
+        "DB_PING_INTERVAL_SECONDS": str(DB_PING_SECONDS),
+        "DB_PING_MAX_FAILURES_BEFORE_RECOVERY": str(DB_PING_FAILURES),
+        "DB_RECOVERY_BACKOFF_MAX_MS": str(DB_RECOVERY_BACKOFF_MAX_MS),
+        "DB_POSTGRESDB_DESTROY_TIMEOUT_MS": str(DB_POOL_TEARDOWN_MS),
+        "DB_CONNECTION_ACQUISITION_TIMEOUT_MS": str(DB_WAIT_FOR_RECOVERY_MS),
+    }
+    if role == "main":
+        env["N8N_EXECUTIONS_QUEUE_RECOVERY_INTERVAL"] = str(QUEUE_RECOVERY_MINUTES)
+        env["N8N_EXECUTIONS_QUEUE_RECOVERY_BATCH"] = str(QUEUE_RECOVERY_BATCH)
+    return env
+
+
 def _redis(inputs: N8nEnvInputs) -> dict[str, pulumi.Input[str]]:
     r = inputs.redis
     env: dict[str, pulumi.Input[str]] = {
@@ -184,8 +229,7 @@ def _redis(inputs: N8nEnvInputs) -> dict[str, pulumi.Input[str]]:
         "QUEUE_BULL_REDIS_KEEP_ALIVE": "true",
         "QUEUE_BULL_REDIS_KEEP_ALIVE_DELAY": "5000",
         "QUEUE_BULL_REDIS_KEEP_ALIVE_INTERVAL": "5000",
-        # ElastiCache Multi-AZ failover takes up to ~60 s; an in-cluster Redis pod restarts (AOF load) in far less.
-        "QUEUE_BULL_REDIS_TIMEOUT_THRESHOLD": "90000" if r.managed else "30000",
+        "QUEUE_BULL_REDIS_TIMEOUT_THRESHOLD": str(REDIS_TIMEOUT_MS[r.managed]),
     }
     if r.password is not None:
         env["QUEUE_BULL_REDIS_PASSWORD_FILE"] = secret_file(inputs, names.REDIS_PASSWORD)
@@ -294,7 +338,8 @@ def n8n_env(role: Role, inputs: N8nEnvInputs) -> dict[str, pulumi.Input[str]]:
         raise ValueError(f"unknown n8n role {role!r}; expected one of {', '.join(ROLES)}")
     if inputs.multi_main and not inputs.licensed:
         raise ValueError("multi-main needs an Enterprise license (licensed=True)")
-    env = {**_common(inputs), **_urls(inputs), **_database(role, inputs), **_redis(inputs), **_metrics(role, inputs)}
+    env = {**_common(inputs), **_urls(inputs), **_database(role, inputs), **_recovery(role), **_redis(inputs),
+           **_metrics(role, inputs)}
     if role in RUNNER_ROLES:
         env.update(_runners_broker(inputs))
     if role == "main":
@@ -351,9 +396,9 @@ REASONS: dict[str, str] = {
     "OFFLOAD_MANUAL_EXECUTIONS_TO_WORKERS": "manual runs execute on workers; main then needs no task runner",
     "NODE_EXTRA_CA_CERTS": "trust the internal CA of the in-cluster Redis (2.40.7 has no Redis CA variable)",
     # queue tuning
-    "QUEUE_WORKER_LOCK_DURATION": "long Bull job lock: a missed renewal is terminal in 2.x (stalled -> failed)",
+    "QUEUE_WORKER_LOCK_DURATION": "job lock outlasting any Redis outage n8n survives; a dead worker's jobs expire",
     "QUEUE_WORKER_LOCK_RENEW_TIME": "renew the job lock well before it expires",
-    "QUEUE_WORKER_STALLED_INTERVAL": "stalled-job check aligned with the longer lock",
+    "QUEUE_WORKER_STALLED_INTERVAL": "find the jobs of dead workers within 30 s of their lock expiring",
     # pruning
     "EXECUTIONS_DATA_PRUNE": "prune execution data so Postgres does not grow without bound",
     "EXECUTIONS_DATA_MAX_AGE": "retention age of execution data, hours",
@@ -399,6 +444,13 @@ REASONS: dict[str, str] = {
     "DB_POSTGRESDB_SSL_ENABLED": "TLS to PostgreSQL as the connection requires",
     "DB_POSTGRESDB_SSL_REJECT_UNAUTHORIZED": "verify the server certificate",
     "DB_POSTGRESDB_SSL_CA_FILE": "CA bundle that verifies the database certificate",
+    "DB_PING_INTERVAL_SECONDS": "notice a broken database connection within a second",
+    "DB_PING_MAX_FAILURES_BEFORE_RECOVERY": "rebuild the pool after two failed pings; queries then wait, not fail",
+    "DB_RECOVERY_BACKOFF_MAX_MS": "reconnect attempts at most 5 s apart: back soon after the database is",
+    "DB_POSTGRESDB_DESTROY_TIMEOUT_MS": "force-close a dead pool's sockets after 3 s instead of 10 s",
+    "DB_CONNECTION_ACQUISITION_TIMEOUT_MS": "queries wait up to 2 min for a rebuilt pool: a managed failover fits",
+    "N8N_EXECUTIONS_QUEUE_RECOVERY_INTERVAL": "mark executions whose job is gone `crashed` every minute, not 3 h",
+    "N8N_EXECUTIONS_QUEUE_RECOVERY_BATCH": "each recovery pass sees more in-progress executions than the backlog",
     # redis
     "QUEUE_BULL_REDIS_HOST": "Redis endpoint from the data layer",
     "QUEUE_BULL_REDIS_PORT": "Redis port from the data layer",

@@ -28,6 +28,9 @@ class CloudWatchTargets:
     """CacheClusterId of every node of the queue's replication group."""
     emails: list[str] = field(default_factory=list)
     """Addresses subscribed to the topic (each confirms once)."""
+    more_alarms: dict[str, dict] = field(default_factory=dict)
+    """Further alarms by name suffix (``aws.cloudwatch.MetricAlarm`` arguments without actions), e.g.
+    ``ArchiveBucket.replication_alarms``; they notify the same topic."""
 
 
 class ObservabilityArgs(TypedDict):
@@ -88,7 +91,8 @@ class Observability(pulumi.ComponentResource):
             specs += cw.rds_alarms(targets.rds_identifier, allocated_gb=targets.rds_allocated_gb,
                                    connection_limit=targets.connection_limit, t=thresholds)
         specs += cw.elasticache_alarms(targets.elasticache_members, t=thresholds)
-        for spec in specs:
-            aws.cloudwatch.MetricAlarm(f"{name}-{spec.name}", **spec.args(), alarm_actions=[topic.arn],
+        arguments = {**{spec.name: spec.args() for spec in specs}, **targets.more_alarms}
+        for suffix, spec in arguments.items():
+            aws.cloudwatch.MetricAlarm(f"{name}-{suffix}", **spec, alarm_actions=[topic.arn],
                                        ok_actions=[topic.arn], opts=child)
         return topic.arn
