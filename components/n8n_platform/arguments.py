@@ -1,0 +1,107 @@
+"""Helpers every component uses on its Args: refuse an Output where a plain value is needed, accept resources as a
+plain mapping, and decide what is kept on delete.
+
+Pulumi programs hand components Outputs freely. A component that only *places* a value in a resource input takes
+``Input[T]`` and never inspects it. A few values must be known while the program runs (a Kubernetes object name that
+is also a Pulumi resource name, a number a builder computes with); for those, :func:`plain` fails at once with a
+message naming the component and the argument, instead of the ``Calling __str__ on an Output[T]`` text Pulumi
+otherwise writes into names and hosts when ``PULUMI_ERROR_OUTPUT_STRING`` is not set.
+"""
+
+import re
+from collections.abc import Mapping
+from typing import Any, TypeVar
+
+import pulumi
+
+T = TypeVar("T")
+
+
+class PlainValueRequired(TypeError):
+    """An Output (or other awaitable) was passed for an argument that must be known while the program runs."""
+
+
+def plain(component: str, argument: str, value: T) -> T:
+    """``value`` itself when it is a plain value; raise :class:`PlainValueRequired` naming ``component`` and
+    ``argument`` when it is an Output (or an awaitable), which the component cannot inspect while the program runs.
+
+    Lists, tuples and mappings are checked element by element (``argument[0]``, ``argument.key``).
+    """
+    if isinstance(value, pulumi.Output) or hasattr(value, "__await__"):
+        raise PlainValueRequired(
+            f"{component}: argument {argument!r} must be a plain value known when the program runs, not an "
+            f"{type(value).__name__}: it names Kubernetes objects or Pulumi resources, or is computed with. Pass "
+            "the literal value (from config or a constant), or create the component inside an apply only if you "
+            "accept that its resources are then invisible in previews.")
+    if isinstance(value, (list, tuple)):
+        for i, item in enumerate(value):
+            plain(component, f"{argument}[{i}]", item)
+    elif isinstance(value, Mapping):
+        for key, item in value.items():
+            plain(component, f"{argument}.{key}", item)
+    return value
+
+
+def known(component: str, args: Mapping[str, Any], args_type: Any) -> Mapping[str, Any]:
+    """``args`` when every key is a field of the TypedDict ``args_type``; else fail naming the unexpected keys (a
+    misspelt optional argument would otherwise be silently ignored and its default used)."""
+    unexpected = sorted(set(args) - set(args_type.__annotations__))
+    if unexpected:
+        raise TypeError(f"{component}: unexpected argument {', '.join(map(repr, unexpected))}; allowed: "
+                        f"{sorted(args_type.__annotations__)}")
+    return args
+
+
+def retain_on_delete(args: Mapping[str, Any], protect: bool) -> bool:
+    """The component's ``retain_on_delete`` argument when given, else ``protect``: what is protected is also kept
+    when the component is deleted; with ``protect`` off (development) nothing is left behind unless asked."""
+    given = args.get("retain_on_delete")
+    return protect if given is None else bool(given)
+
+
+RESOURCE_KEYS = {"cpu_request": "cpuRequest", "cpu_limit": "cpuLimit", "memory_request": "memoryRequest",
+                 "memory_limit": "memoryLimit"}
+"""Fields of a container's resources, and the camelCase spelling a mapping may use instead."""
+
+
+def container_resources(component: str, argument: str, value: Any, default: Any) -> Any:
+    """A ``settings.Resources`` from ``value``: a Resources as is, a mapping with the snake_case or camelCase field
+    names (missing fields from ``default``), or None for ``default``. An unknown key fails, naming it."""
+    from .settings import Resources
+
+    if value is None:
+        return default
+    if isinstance(value, Resources):
+        return value
+    if not isinstance(value, Mapping):
+        raise TypeError(f"{component}: argument {argument!r} must be a mapping of {sorted(RESOURCE_KEYS.values())} "
+                        f"or a settings.Resources, not {type(value).__name__}")
+    plain(component, argument, value)
+    camel_to_snake = {v: k for k, v in RESOURCE_KEYS.items()}
+    fields = {}
+    for key, item in value.items():
+        field = key if key in RESOURCE_KEYS else camel_to_snake.get(key)
+        if field is None:
+            raise TypeError(f"{component}: argument {argument!r} has unknown key {key!r}; allowed: "
+                            f"{sorted(RESOURCE_KEYS.values())}")
+        fields[field] = str(item)
+    return Resources(**{**{f: getattr(default, f) for f in RESOURCE_KEYS}, **fields})
+
+
+def dns_label(component: str, argument: str, value: Any, room: int = 0) -> str:
+    """``value`` when it is a plain DNS label (lowercase alphanumerics and ``-``) short enough to take a suffix of
+    ``room`` characters within Kubernetes' 63; otherwise fail naming the component, the argument and the value."""
+    plain(component, argument, value)
+    if not isinstance(value, str) or not re.fullmatch(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?", value) \
+            or len(value) + room > 63:
+        raise ValueError(f"{component}: argument {argument!r} = {value!r} must be a DNS label (lowercase letters, "
+                         f"digits and '-', starting and ending alphanumeric) of at most {63 - room} characters")
+    return value
+
+
+def text(*parts: pulumi.Input[str]) -> pulumi.Input[str]:
+    """The concatenation of ``parts``: a plain str when every part is one (manifests stay plain and readable),
+    else an Output (``Output.concat``) that never passes through ``str()``."""
+    if all(isinstance(p, str) for p in parts):
+        return "".join(parts)  # type: ignore[arg-type]
+    return pulumi.Output.concat(*parts)
