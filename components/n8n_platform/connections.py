@@ -5,10 +5,10 @@ mode (in-cluster or ElastiCache) changes the values in these objects and nothing
 values here: a connection names the Kubernetes Secret key that holds them, and n8n reads them as files.
 """
 
-from __future__ import annotations
-
+# No `from __future__ import annotations` here: these types are part of the component schema Pulumi's analyzer
+# infers (at run time) for other languages.
 from dataclasses import dataclass
-from typing import Literal
+from enum import StrEnum
 
 import pulumi
 
@@ -29,11 +29,20 @@ class SecretKeyRef:
     """Key within the Secret; the file name when mounted."""
 
 
+class CaSource(StrEnum):
+    """Kind of Kubernetes object holding a CA bundle."""
+
+    CONFIG_MAP = "configMap"
+    """A ConfigMap (public CA bundles such as the RDS one)."""
+    SECRET = "secret"
+    """A Secret (cert-manager writes ``ca.crt`` into the certificate's Secret)."""
+
+
 @dataclass(frozen=True)
 class CaBundle:
     """A CA certificate bundle that verifies a server, kept in a ConfigMap or Secret of the n8n namespace."""
 
-    source: Literal["configMap", "secret"]
+    source: CaSource
     """Kind of object holding the bundle."""
     name: str
     """Name of the ConfigMap or Secret."""
@@ -63,7 +72,7 @@ class DatabaseConnection:
     """Where the role's password is kept."""
     ssl: bool
     """Connect with TLS."""
-    ca: CaBundle | None
+    ca: CaBundle | None = None
     """Bundle that verifies the server certificate; None when the server's CA is publicly trusted."""
 
 
