@@ -38,7 +38,7 @@ def prod_patroni():
 
 
 def component_types(recording) -> set[str]:
-    platform = recording.one("n8n:index:Platform")
+    platform = recording.one("n8n:index:N8nPlatform")
     return {r.type.rsplit(":", 1)[1] for r in recording.children(platform.name) if r.type.startswith("n8n:")}
 
 
