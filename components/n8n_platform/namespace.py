@@ -37,11 +37,12 @@ from __future__ import annotations
 import ipaddress
 import math
 from dataclasses import dataclass
-from typing import Any, TypedDict
+from typing import Any, NotRequired, TypedDict
 
 import pulumi
 
 from . import k8s, names
+from .arguments import retain_on_delete
 from .schema import cpu_millis, quantity_bytes
 
 MAIN, WEBHOOK, WORKER, REDIS, DUMPS, BOOTSTRAP = "main", "webhook", "worker", "redis", "dumps", "bootstrap"
@@ -299,37 +300,6 @@ def limit_range_manifest(name: str, namespace: str, workloads: list[QuotaWorkloa
     }
 
 
-def quota_workloads(settings: Any) -> list[QuotaWorkload]:
-    """The namespace's workloads at their maximum scale, from the stack settings.
-
-    The database bootstrap Job and the dumps CronJob are included (one pod each): their containers have fixed
-    limits, and the LimitRange ``max`` derived from this list must admit them, or the Job controller can never
-    create their pods (a silently missing backup).
-    """
-    from .database.bootstrap import JOB_RESOURCES  # the database modules import this one
-    from .database.dumps import DUMP_RESOURCES, UPLOAD_RESOURCES
-    from .redis import InClusterRedisSpec
-    from .settings import resources
-
-    n = settings.n8n
-    out = [
-        QuotaWorkload("main", n.main.max_replicas, (n.main.resources,)),
-        QuotaWorkload("webhook", n.webhook.max_replicas, (n.webhook.resources,)),
-        QuotaWorkload("worker", n.worker.max_replicas, (n.worker.resources, n.runners)),
-    ]
-    if settings.database.engine == "patroni":
-        p = settings.database.patroni
-        out.append(QuotaWorkload("patroni", p.members, (p.resources,)))
-    if settings.redis.mode == "in-cluster":
-        mem = settings.redis.in_cluster.memory
-        redis = resources(InClusterRedisSpec.cpu_request, InClusterRedisSpec.cpu_limit, mem, mem)
-        out.append(QuotaWorkload("redis", 1, (redis,)))
-    out.append(QuotaWorkload("bootstrap", 1, (JOB_RESOURCES,)))
-    if settings.backups.dumps and settings.on_eks:
-        out.append(QuotaWorkload("dumps", 1, (DUMP_RESOURCES, UPLOAD_RESOURCES)))
-    return out
-
-
 # --- component ----------------------------------------------------------------------------------------------------
 
 
@@ -344,11 +314,15 @@ class N8nNamespaceArgs(TypedDict):
     network: NetworkPlan
     """Inputs of the network policies (data CIDRs, Patroni cluster, neighbouring namespaces)."""
     quota_workloads: list[QuotaWorkload]
-    """Workloads at maximum scale, to size the ResourceQuota and LimitRange (see :func:`quota_workloads`)."""
+    """Workloads at maximum scale, to size the ResourceQuota and LimitRange: each component declares its share
+    (``quota`` functions of the redis, database and n8n modules) and the platform sums them."""
     quota_headroom: float
     """Multiplier (>= 1) over the summed workloads."""
     protect: bool
     """Protect the namespace (deleting it deletes every PVC and Secret in it)."""
+    retain_on_delete: NotRequired[bool]
+    """Leave the Namespace (and so everything in it) in the cluster when the component is deleted; default: the
+    value of ``protect``."""
 
 
 class N8nNamespace(pulumi.ComponentResource):
@@ -363,12 +337,15 @@ class N8nNamespace(pulumi.ComponentResource):
     """The NetworkPolicy resources."""
 
     def __init__(self, name: str, args: N8nNamespaceArgs, opts: pulumi.ResourceOptions | None = None):
-        super().__init__("n8n:index:Namespace", name, None, opts)
+        # The token was n8n:index:Namespace up to 0.1: the alias keeps existing stacks' namespace (and its children).
+        opts = pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(
+            aliases=[pulumi.Alias(type_="n8n:index:Namespace")]))
+        super().__init__("n8n:index:N8nNamespace", name, None, opts)
         ns = args["name"]
         if args["network"].namespace != ns:
             raise ValueError(f"network plan is for namespace {args['network'].namespace!r}, not {ns!r}")
         self.namespace = k8s.apply(name, namespace_manifest(ns, args["pod_security"]), pulumi.ResourceOptions(
-            parent=self, protect=args["protect"], retain_on_delete=True))
+            parent=self, protect=args["protect"], retain_on_delete=retain_on_delete(args, args["protect"])))
         inside = pulumi.ResourceOptions(parent=self, depends_on=[self.namespace])
         self.policies = [k8s.apply(name, m, inside) for m in network_policies(args["network"])]
         k8s.apply(name, quota_manifest(f"{ns}-budget", ns, quota_hard(args["quota_workloads"],

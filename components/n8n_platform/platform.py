@@ -12,18 +12,22 @@ from typing import Any, TypedDict
 
 import pulumi
 
-from . import namespace as ns_policy
 from . import storage
 from .addons import ClusterAddons, ClusterAddonsArgs, enabled_addons
 from .autoscaling import WorkerAutoscaling, WorkerAutoscalingArgs
 from .cluster import ClusterFacts, partition_of_region
 from .database import DatabaseDumps, PatroniDatabase, RdsDatabase
+from .database.bootstrap import quota as bootstrap_quota
 from .database.common import S3Location
+from .database.dumps import quota as dumps_quota
+from .database.patroni import quota as patroni_quota
 from .n8n import workloads
 from .n8n.app import N8nApp, N8nAppArgs
+from .n8n.app import quota as n8n_quota
 from .n8n.env import inputs_from_settings
-from .namespace import N8nNamespace, NetworkPlan
+from .namespace import N8nNamespace, NetworkPlan, QuotaWorkload
 from .redis import ElastiCacheRedis, Redis
+from .redis import quota as redis_quota
 from .secrets import Secrets
 from .settings import Settings
 from .worker_pool import WorkerPool
@@ -33,6 +37,20 @@ KEDA_NAMESPACE = "keda"
 MONITORING_NAMESPACE = "monitoring"
 GATEWAY = ("n8n", "n8n")
 """(name, namespace) of the Gateway whose listeners answer ACME HTTP-01 challenges (edge controller `gateway`)."""
+
+
+def quota_workloads(s: Settings) -> list[QuotaWorkload]:
+    """The namespace's workloads at their maximum scale: each component's own declaration, for the ones this stack
+    runs (dumps only with an archive bucket, i.e. on EKS)."""
+    out = n8n_quota(s.n8n)
+    if s.database.engine == "patroni":
+        out.append(patroni_quota(s.database.patroni))
+    if s.redis.mode == "in-cluster":
+        out.append(redis_quota(s.redis.in_cluster.memory))
+    out.append(bootstrap_quota())
+    if s.backups.dumps and s.on_eks:
+        out.append(dumps_quota())
+    return out
 
 
 class PlatformArgs(TypedDict):
@@ -57,7 +75,10 @@ class N8nPlatform(pulumi.ComponentResource):
     """Host of the queue (ElastiCache primary endpoint or the in-cluster Service)."""
 
     def __init__(self, name: str, args: PlatformArgs, opts: pulumi.ResourceOptions | None = None):
-        super().__init__("n8n:index:Platform", name, None, opts)
+        # The token was n8n:index:Platform up to 0.1: the alias keeps existing stacks' resources (children follow).
+        opts = pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(
+            aliases=[pulumi.Alias(type_="n8n:index:Platform")]))
+        super().__init__("n8n:index:N8nPlatform", name, None, opts)
         s, facts = args["settings"], args["cluster"]
         child = pulumi.ResourceOptions(parent=self)
 
@@ -72,7 +93,7 @@ class N8nPlatform(pulumi.ComponentResource):
             "name": s.namespace,
             "pod_security": "baseline" if s.database.engine == "patroni" else "restricted",
             "network": self._network_plan(s),
-            "quota_workloads": ns_policy.quota_workloads(s),
+            "quota_workloads": quota_workloads(s),
             "quota_headroom": 1.5,
             "protect": s.protect,
         }, child)

@@ -264,10 +264,10 @@ def in_cluster_connection(spec: InClusterRedisSpec) -> RedisConnection:
                            managed=False)
 
 
-def quota(spec: InClusterRedisSpec) -> QuotaWorkload:
-    """What in-cluster Redis takes from the namespace budget: one pod at its requests and limits."""
-    return QuotaWorkload("redis", 1, (resource_settings(spec.cpu_request, spec.cpu_limit, spec.memory,
-                                                        spec.memory),))
+def quota(memory: str = DEFAULTS.memory) -> QuotaWorkload:
+    """What in-cluster Redis with this memory limit takes from the namespace budget: one pod."""
+    return QuotaWorkload("redis", 1, (resource_settings(InClusterRedisSpec.cpu_request, InClusterRedisSpec.cpu_limit,
+                                                        memory, memory),))
 
 
 class RedisArgs(TypedDict):
@@ -353,7 +353,6 @@ class Redis(pulumi.ComponentResource):
         self.host = pulumi.Output.from_input(self.connection.host)
         self.port = pulumi.Output.from_input(rc.PORT)
         self.ca_secret = pulumi.Output.from_input(spec.tls_secret)
-        self.quota = quota(spec)
         self.register_outputs({"host": self.host, "port": self.port, "ca_secret": self.ca_secret})
 
 

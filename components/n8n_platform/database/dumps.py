@@ -19,7 +19,7 @@ import pulumi
 from .. import k8s
 from ..connections import DatabaseConnection, SecretKeyRef
 from ..irsa import OidcProvider, irsa_role
-from ..namespace import AWS_ACCESS_LABEL, DUMPS
+from ..namespace import AWS_ACCESS_LABEL, DUMPS, QuotaWorkload
 from ..settings import resources as resource_settings
 from ..storage import writer_policy
 from .common import AWS_CLI_IMAGE, POSTGRES_IMAGE, S3Location, apply_manifests, aws_web_identity, ca_volume, libpq_env
@@ -146,6 +146,12 @@ def dump_manifests(*, name: str, namespace: str, connection: DatabaseConnection,
         },
     }
     return [account, cron]
+
+
+def quota() -> QuotaWorkload:
+    """The dump CronJob's share of the namespace budget: one pod (dump + upload containers). Counted so the
+    LimitRange ``max`` admits it: a pod it refused would be a silently missing backup."""
+    return QuotaWorkload("dumps", 1, (DUMP_RESOURCES, UPLOAD_RESOURCES))
 
 
 class DatabaseDumpsArgs(TypedDict):

@@ -33,7 +33,7 @@ import pulumi
 from .. import k8s, names
 from ..connections import CaBundle, DatabaseConnection, SecretKeyRef
 from ..irsa import OidcProvider, irsa_role
-from ..namespace import POSTGRES_PORT, spilo_selector
+from ..namespace import POSTGRES_PORT, QuotaWorkload, spilo_selector
 from ..settings import DatabaseSettings, PatroniSettings
 from ..storage import writer_policy
 from .bootstrap import apply_bootstrap
@@ -179,6 +179,11 @@ def patroni_connection(cluster: str, namespace: str, database: DatabaseSettings)
         host=primary_host(cluster, namespace), port=POSTGRES_PORT, database=database.name, user=database.user,
         schema=database.schema, password=SecretKeyRef(names.N8N_SECRET, names.DB_PASSWORD), ssl=True,
         ca=CaBundle("secret", tls_secret(cluster), "ca.crt"))
+
+
+def quota(patroni: PatroniSettings) -> QuotaWorkload:
+    """The Patroni members' share of the namespace budget."""
+    return QuotaWorkload("patroni", patroni.members, (patroni.resources,))
 
 
 class PatroniDatabaseArgs(TypedDict):

@@ -11,7 +11,9 @@ from typing import Any, NotRequired, TypedDict
 import pulumi
 
 from .. import k8s, names
+from ..namespace import QuotaWorkload
 from ..secrets import placeable_revision
+from ..settings import N8nSettings
 from .env import N8nEnvInputs, base_url
 from .workloads import N8nWorkloads, RoleShape, autoscaled, role_manifests, roles, validate
 
@@ -125,6 +127,15 @@ class N8nApp(pulumi.ComponentResource):
             "editor_url": self.editor_url,
             "webhook_url": self.webhook_url,
         })
+
+
+def quota(n8n: N8nSettings) -> list[QuotaWorkload]:
+    """The n8n roles' share of the namespace budget, at their most replicas (workers with their runner sidecar)."""
+    return [
+        QuotaWorkload("main", n8n.main.max_replicas, (n8n.main.resources,)),
+        QuotaWorkload("webhook", n8n.webhook.max_replicas, (n8n.webhook.resources,)),
+        QuotaWorkload("worker", n8n.worker.max_replicas, (n8n.worker.resources, n8n.runners)),
+    ]
 
 
 def workloads_spec(args: N8nAppArgs) -> N8nWorkloads:
