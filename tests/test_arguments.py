@@ -18,7 +18,7 @@ from n8n_platform.arguments import (
     text,
 )
 from n8n_platform.settings import Resources
-from tools.offline import ROOT
+from tools.offline import PYTHONPATH, ROOT
 
 DEFAULT = Resources()
 
@@ -100,7 +100,7 @@ else:
 
 def test_an_output_for_a_plain_argument_fails_clearly_where_users_run():
     env = {k: v for k, v in os.environ.items() if k != "PULUMI_ERROR_OUTPUT_STRING"}
-    env["PYTHONPATH"] = f"{ROOT / 'components'}"
+    env["PYTHONPATH"] = PYTHONPATH
     done = subprocess.run([sys.executable, "-c", USER_PROGRAM], capture_output=True, text=True, timeout=120,
                           env=env, cwd=ROOT)
     assert done.returncode == 0, done.stderr + done.stdout

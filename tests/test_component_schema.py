@@ -15,7 +15,7 @@ import sys
 
 import pytest
 
-from tools.offline import ROOT
+from tools.offline import PYTHONPATH, ROOT
 
 SCHEMA_READY = {"ArchiveBucket": "n8n_platform.storage", "Secrets": "n8n_platform.secrets",
                 "WorkerPool": "n8n_platform.worker_pool"}
@@ -33,7 +33,7 @@ print(json.dumps({"description": d.description, "inputs": {k: v.description for 
 @pytest.mark.parametrize("name", list(SCHEMA_READY))
 def test_pulumi_infers_a_documented_schema(name):
     done = subprocess.run([sys.executable, "-c", ANALYZE, name, SCHEMA_READY[name]], cwd=ROOT, capture_output=True,
-                          text=True, timeout=120, env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"})
+                          text=True, timeout=120, env={"PYTHONPATH": PYTHONPATH, "PATH": "/usr/bin:/bin"})
     assert done.returncode == 0, done.stderr
     schema = json.loads(done.stdout)
     assert schema["description"]

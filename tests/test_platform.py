@@ -44,7 +44,7 @@ def component_types(recording) -> set[str]:
 
 def test_dev_gets_patroni_and_in_cluster_redis(dev):
     assert {"PatroniDatabase", "Redis", "N8nApp", "Secrets", "ArchiveBucket", "WorkerPool", "WorkerAutoscaling",
-            "Namespace", "ClusterAddons"} <= component_types(dev)
+            "N8nNamespace", "ClusterAddons"} <= component_types(dev)
     assert not dev.find("aws:rds/instance:Instance") and not dev.find(
         "aws:elasticache/replicationGroup:ReplicationGroup")
     assert "DatabaseDumps" not in component_types(dev)  # dev turns dumps off

@@ -26,6 +26,9 @@ import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
 PROJECT = "n8n"
+PYTHONPATH = f"{ROOT}:{ROOT / 'components'}"
+"""Import path for a subprocess that must run this checkout's program and library: without ``components`` on it, the
+virtualenv's editable install of the library (which may point at another checkout) would answer instead."""
 ACCOUNT = "123456789012"
 REGION = "eu-west-1"
 
