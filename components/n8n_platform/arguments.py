@@ -10,7 +10,7 @@ otherwise writes into names and hosts when ``PULUMI_ERROR_OUTPUT_STRING`` is not
 
 import re
 from collections.abc import Mapping
-from typing import Any, TypeVar
+from typing import Any, TypedDict, TypeVar
 
 import pulumi
 
@@ -105,3 +105,16 @@ def text(*parts: pulumi.Input[str]) -> pulumi.Input[str]:
     if all(isinstance(p, str) for p in parts):
         return "".join(parts)  # type: ignore[arg-type]
     return pulumi.Output.concat(*parts)
+
+
+class ContainerResources(TypedDict, total=False):
+    """CPU and memory requests and limits of one container; a field left out takes the component's default."""
+
+    cpu_request: str
+    """CPU the scheduler reserves, e.g. ``250m``."""
+    cpu_limit: str
+    """CPU ceiling, e.g. ``1``."""
+    memory_request: str
+    """Memory the scheduler reserves, e.g. ``512Mi``."""
+    memory_limit: str
+    """Memory ceiling; the container is OOM-killed above it, e.g. ``1Gi``."""

@@ -18,6 +18,9 @@ SECRETS_DIR = "/etc/n8n/secrets"
 CA_DIR = "/etc/n8n/ca"
 """Where CA bundles that verify PostgreSQL and Redis are mounted."""
 
+CONNECTION_SECRETS_DIR = "/etc/n8n/connection-secrets"
+"""Where a connection's password is mounted when it lives outside the n8n Secret (``<dir>/<purpose>/<key>``)."""
+
 
 @dataclass(frozen=True)
 class SecretKeyRef:
@@ -94,3 +97,12 @@ class RedisConnection:
     """True for ElastiCache: n8n's keep-alive and reconnect settings follow the engine."""
     prefix: str = "bull"
     """Bull key prefix (`QUEUE_BULL_PREFIX`); the backlog list is `<prefix>:jobs:wait`."""
+
+
+def password_path(ref: SecretKeyRef, purpose: str, n8n_secret: str, secrets_dir: str = SECRETS_DIR) -> str:
+    """The file n8n reads a connection's password from: inside the n8n Secret's mount (``secrets_dir``) when ``ref``
+    points into that Secret, else in a mount of its own under :data:`CONNECTION_SECRETS_DIR` (``purpose``: db or
+    redis). Workloads mount exactly what this names."""
+    if ref.secret == n8n_secret:
+        return f"{secrets_dir}/{ref.key}"
+    return f"{CONNECTION_SECRETS_DIR}/{purpose}/{ref.key}"
