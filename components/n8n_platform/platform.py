@@ -129,7 +129,7 @@ class N8nPlatform(pulumi.ComponentResource):
             webhook_resources=n.webhook.resources,
             worker_replicas=n.worker.min_replicas, worker_resources=n.worker.resources,
             runners_resources=n.runners, spot_pool=pool is not None,
-            depends_on=[secrets, database, redis], secrets_revision=secrets.revision), child)
+            secrets_revision=secrets.revision), self._after(secrets, database, redis))
         WorkerAutoscaling(f"{name}-autoscaling", WorkerAutoscalingArgs(
             namespace=s.namespace, deployment=workloads.object_name("worker"), redis=redis.connection,
             min_replicas=n.worker.min_replicas, max_replicas=n.worker.max_replicas,
