@@ -10,7 +10,7 @@ import pytest
 
 from n8n_platform import names
 from n8n_platform.connections import CaBundle, DatabaseConnection, RedisConnection, SecretKeyRef
-from n8n_platform.n8n.app import N8nApp, N8nAppArgs
+from n8n_platform.n8n.app import N8nApp, N8nAppArgs, env_args
 from n8n_platform.n8n.env import N8nEnvInputs
 from n8n_platform.settings import N8nSettings
 from tests.harness import is_secret, plain, run
@@ -29,7 +29,7 @@ ENV = N8nEnvInputs(hostname="n8n.example.com", db=DB, redis=REDIS, worker_concur
 
 def args(webhook: int = 2, env: N8nEnvInputs = ENV, **extra) -> N8nAppArgs:
     base = N8nAppArgs(
-        namespace="n8n", env=env, image=N8N.image,
+        namespace="n8n", **env_args(env), image=N8N.image,
         runners_image=N8N.runners_image, main_replicas=1, main_resources=N8N.main.resources,
         webhook_replicas=webhook, webhook_max_replicas=10, webhook_resources=N8N.webhook.resources,
         worker_replicas=3, worker_resources=N8N.worker.resources, runners_resources=N8N.runners, spot_pool=True)
@@ -91,14 +91,16 @@ def test_without_webhook_processors_main_serves_webhooks():
 
 
 def test_invalid_shapes_stop_the_program():
-    with pytest.raises(ValueError, match="multi_main"):
+    with pytest.raises(ValueError, match="main_replicas = 2 needs an n8n license"):
         record(args(main_replicas=2))
+    with pytest.raises(TypeError, match="unexpected argument 'env'"):
+        record({**args(), "env": ENV})
     with pytest.raises(ValueError, match="'worker_replicas' = -1"):
         record(args(worker_replicas=-1))
 
 
 def test_webhook_processors_follow_the_webhook_replicas():
-    rec = record(args(webhook=0, env=dataclasses.replace(ENV, webhook_processors=True)))
+    rec = record(args(webhook=0))
     main = next(m for m in rec.manifests() if m["kind"] == "Deployment")
     env = {e["name"]: e["value"] for e in main["spec"]["template"]["spec"]["containers"][0]["env"]}
     assert "N8N_DISABLE_PRODUCTION_MAIN_PROCESS" not in env  # main serves production webhooks itself
@@ -173,8 +175,8 @@ def _env_of(manifests: list[dict], deployment: str) -> dict:
     return {e["name"]: e["value"] for e in d["spec"]["template"]["spec"]["containers"][0]["env"]}
 
 
-def test_namespace_and_env_alone_reproduce_the_platform_defaults():
-    rec = record({"namespace": "n8n", "env": ENV})
+def test_namespace_hostname_and_connections_alone_reproduce_the_platform_defaults():
+    rec = record({"namespace": "n8n", "hostname": "n8n.example.com", "db": DB, "redis": REDIS})
     assert gates.schema_errors(rec.manifests()) == []
     worker = next(m for m in rec.manifests() if m["kind"] == "Deployment" and m["metadata"]["name"] == "n8n-worker")
     assert worker["spec"]["replicas"] == N8N.worker.min_replicas
@@ -235,12 +237,11 @@ def test_two_apps_share_a_namespace_under_their_own_prefix():
 
 
 def test_resources_as_plain_mappings_and_an_output_hostname():
-    env = dataclasses.replace(ENV, hostname=pulumi.Output.from_input("flows.example.org"))
     out = {}
 
     def program():
-        app = N8nApp("n8n", {"namespace": "n8n", "env": env, "worker_resources": {"cpuRequest": "2",
-                                                                                   "memoryLimit": "4Gi"}})
+        app = N8nApp("n8n", {"namespace": "n8n", "hostname": pulumi.Output.from_input("flows.example.org"),
+                             "db": DB, "redis": REDIS, "worker_resources": {"cpuRequest": "2", "memoryLimit": "4Gi"}})
         out["url"] = app.editor_url
 
     rec = run(program)

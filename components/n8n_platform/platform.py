@@ -22,7 +22,7 @@ from .database.common import S3Location
 from .database.dumps import quota as dumps_quota
 from .database.patroni import quota as patroni_quota
 from .n8n import workloads
-from .n8n.app import N8nApp, N8nAppArgs
+from .n8n.app import N8nApp, N8nAppArgs, env_args
 from .n8n.app import quota as n8n_quota
 from .n8n.env import inputs_from_settings
 from .namespace import N8nNamespace, NetworkPlan, QuotaWorkload
@@ -122,7 +122,7 @@ class N8nPlatform(pulumi.ComponentResource):
         n = s.n8n
         app = N8nApp(f"{name}-app", N8nAppArgs(
             namespace=s.namespace,
-            env=inputs_from_settings(s, database.connection, redis.connection),
+            **env_args(inputs_from_settings(s, database.connection, redis.connection)),
             image=n.image, runners_image=n.runners_image,
             main_replicas=n.main.replicas, main_resources=n.main.resources,
             webhook_replicas=n.webhook.replicas, webhook_max_replicas=n.webhook.max_replicas,

@@ -4,17 +4,17 @@ A thin component over :mod:`.workloads` (the manifests) and :mod:`.env` (the env
 """
 
 # No `from __future__ import annotations` here: Pulumi's schema analyzer reads the Args annotations at run time.
-import dataclasses
 from typing import Any, NotRequired, TypedDict
 
 import pulumi
 
 from .. import k8s, names
-from ..arguments import ContainerResources, container_resources, dns_label, known, plain
+from ..arguments import ContainerResources, container_resources, dns_label, known, plain, structured
+from ..connections import DatabaseConnection, RedisConnection
 from ..namespace import QuotaWorkload
 from ..secrets import placeable_revision
 from ..settings import N8nSettings
-from .env import N8nEnvInputs, base_url
+from .env import LogLevel, N8nEnvInputs, Protocol, base_url
 from .workloads import APP, N8nWorkloads, RoleShape, autoscaled, object_name, role_manifests, roles, validate
 
 DEFAULTS = N8nSettings()
@@ -22,22 +22,49 @@ DEFAULTS = N8nSettings()
 
 
 class N8nAppArgs(TypedDict):
-    """What the n8n workloads are built from: the environment contract's inputs (with the database and Redis
-    connections), images, replicas and resources. Only ``namespace`` and ``env`` are required.
+    """What the n8n workloads are built from: where users reach n8n, the database and Redis connections, images,
+    replicas and resources. Only ``namespace``, ``hostname``, ``db`` and ``redis`` are required.
 
-    Needs first: the namespace; the n8n Secret (``env.secret_name``, default ``n8n-secrets``: encryption key, runner
-    token, and the connection passwords its SecretKeyRefs point into); any other Secret a connection's password
+    Needs first: the namespace; the n8n Secret (``secret_name``, default ``n8n-secrets``: encryption key, runner
+    token, and any connection password whose SecretKeyRef points into it); any other Secret a connection's password
     reference names; the CA bundles the connections name. Pass those resources in ``opts.depends_on``: every
     workload waits for them.
     """
 
     namespace: pulumi.Input[str]
     """Namespace of every object (created beforehand)."""
-    env: N8nEnvInputs
-    """Inputs of the environment contract: public hostname, database and Redis connections (their ``password``
-    SecretKeyRefs say which Secret key each password is read from), version (the tag of both images), worker
-    concurrency, graceful shutdown, ... Its ``webhook_processors`` is derived from ``webhook_replicas``; its
-    ``multi_main`` must be true exactly when ``main_replicas`` > 1."""
+    hostname: pulumi.Input[str]
+    """Public hostname of the editor and webhooks (URLs are ``<protocol>://<hostname>/``)."""
+    db: DatabaseConnection
+    """How n8n reaches PostgreSQL (``RdsDatabase``/``PatroniDatabase.connection``, or your own database); the
+    password is read from the Secret key its ``password`` names."""
+    redis: RedisConnection
+    """How n8n reaches Redis (``Redis``/``ElastiCacheRedis.connection``, or your own); the password is read from
+    the Secret key its ``password`` names."""
+    protocol: NotRequired[Protocol]
+    """Scheme users reach ``hostname`` with (default https; TLS terminates at the edge)."""
+    version: NotRequired[str]
+    """n8n version: the tag of both images (default the version this library is tested with, 2.40.7)."""
+    licensed: NotRequired[bool]
+    """A license activation key is in the n8n Secret (key ``license-activation-key``); needed for several mains."""
+    worker_concurrency: NotRequired[int]
+    """Executions one worker runs at once (default 10); sizes its database pool and runner concurrency."""
+    graceful_shutdown_seconds: NotRequired[int]
+    """How long a stopping process lets running executions finish (default 60); grace periods follow."""
+    execution_max_age_hours: NotRequired[int]
+    """Execution data older than this is pruned (default 336)."""
+    execution_max_count: NotRequired[int]
+    """At most this many executions are kept (default 50000)."""
+    timezone: NotRequired[str]
+    """Default timezone of schedule triggers and date functions (default UTC)."""
+    log_level: NotRequired[LogLevel]
+    """n8n log level (default info)."""
+    proxy_hops: NotRequired[int]
+    """Reverse proxies in front of n8n (default 1), so client IPs and protocol come from X-Forwarded-*."""
+    metrics: NotRequired[bool]
+    """Expose Prometheus ``/metrics`` (default true)."""
+    secret_name: NotRequired[str]
+    """The n8n Secret, mounted whole (default ``n8n-secrets``, written by ``Secrets``)."""
     name_prefix: NotRequired[str]
     """Object names are ``<name_prefix>-main``, ``-webhook``, ``-worker`` (default ``n8n``). Any other value also
     labels and selects by ``app.kubernetes.io/instance``, so two N8nApps share a namespace. A plain value."""
@@ -46,7 +73,7 @@ class N8nAppArgs(TypedDict):
     runners_image: NotRequired[pulumi.Input[str]]
     """n8nio/runners image repository, same tag (default ``docker.n8n.io/n8nio/runners``)."""
     main_replicas: NotRequired[int]
-    """Mains: 1 (default), or 2+ with a multi-main license."""
+    """Mains: 1 (default), or 2+ with a multi-main license (``licensed``): several mains run leader election."""
     main_resources: NotRequired[ContainerResources]
     """Resources of the main container (default 500m/2 CPU, 1Gi/2Gi)."""
     webhook_replicas: NotRequired[int]
@@ -173,13 +200,16 @@ def workloads_spec(args: N8nAppArgs) -> N8nWorkloads:
         return container_resources(where, key, args.get(key), default)
 
     webhook_replicas = count("webhook_replicas", DEFAULTS.webhook.replicas)
-    env = plain(where, "env", args["env"])
+    main_replicas = count("main_replicas", DEFAULTS.main.replicas)
+    if main_replicas > 1 and not plain(where, "licensed", args.get("licensed", False)):
+        raise ValueError(f"{where}: main_replicas = {main_replicas} needs an n8n license that enables multi-main "
+                         "(licensed: true, with the activation key in the n8n Secret)")
     return N8nWorkloads(
         namespace=args["namespace"],
-        env=dataclasses.replace(env, webhook_processors=webhook_replicas > 0),
+        env=env_inputs(args, webhook_processors=webhook_replicas > 0, multi_main=main_replicas > 1),
         image=args.get("image", DEFAULTS.image),
         runners_image=args.get("runners_image", DEFAULTS.runners_image),
-        main=RoleShape(replicas=count("main_replicas", DEFAULTS.main.replicas),
+        main=RoleShape(replicas=main_replicas,
                        resources=resources("main_resources", DEFAULTS.main.resources)),
         webhook=RoleShape(replicas=webhook_replicas,
                           resources=resources("webhook_resources", DEFAULTS.webhook.resources)),
@@ -191,6 +221,30 @@ def workloads_spec(args: N8nAppArgs) -> N8nWorkloads:
         secrets_revision=placeable_revision(args.get("secrets_revision")),
         prefix=dns_label(where, "name_prefix", args.get("name_prefix", APP), room=len("-webhook")),
     )
+
+
+ENV_ARGS = ("hostname", "db", "redis", "protocol", "version", "licensed", "worker_concurrency",
+            "graceful_shutdown_seconds", "execution_max_age_hours", "execution_max_count", "timezone", "log_level",
+            "proxy_hops", "metrics", "secret_name")
+"""The Args that are inputs of the environment contract (N8nEnvInputs fields of the same names)."""
+
+
+def env_args(env: N8nEnvInputs) -> dict[str, Any]:
+    """The Args of an N8nApp that runs with the environment contract ``env`` (the platform's bridge)."""
+    return {key: getattr(env, key) for key in ENV_ARGS}
+
+
+def env_inputs(args: N8nAppArgs, *, webhook_processors: bool, multi_main: bool) -> N8nEnvInputs:
+    """The environment contract's inputs from the Args (the contract's defaults for what is left out); the role
+    switches follow the replicas."""
+    where = "N8nApp"
+    given: dict[str, Any] = {key: args[key] for key in ENV_ARGS if key in args}  # type: ignore[literal-required]
+    given["db"] = structured(where, "db", DatabaseConnection, args["db"])
+    given["redis"] = structured(where, "redis", RedisConnection, args["redis"])
+    for key in ("version", "worker_concurrency", "graceful_shutdown_seconds", "licensed", "secret_name"):
+        if key in given:
+            plain(where, key, given[key])
+    return N8nEnvInputs(**given, webhook_processors=webhook_processors, multi_main=multi_main)
 
 
 def worker_deployment_name(args: N8nAppArgs) -> str:
