@@ -105,3 +105,24 @@ def test_an_output_for_a_plain_argument_fails_clearly_where_users_run():
                           env=env, cwd=ROOT)
     assert done.returncode == 0, done.stderr + done.stdout
     assert "Redis: argument 'name' must be a plain value known when the program runs, not an Output" in done.stdout
+
+
+def test_structured_builds_connection_types_from_mappings_as_other_languages_send_them():
+    from n8n_platform.arguments import structured
+    from n8n_platform.connections import CaSource, RedisConnection, SecretKeyRef
+
+    got = structured("N8nApp", "redis", RedisConnection, {
+        "host": "r", "port": 6379, "tls": True, "managed": False, "prefix": "bull",
+        "password": {"secret": "s", "key": "k"}, "ca": {"source": "secret", "name": "r-tls", "key": "ca.crt"}})
+    assert got.password == SecretKeyRef("s", "k") and got.ca.source is CaSource.SECRET
+    assert structured("N8nApp", "redis", RedisConnection, got) is got
+    left_out = structured("N8nApp", "redis", RedisConnection,
+                          {"host": "r", "port": 6379, "tls": False, "managed": True, "prefix": "bull"})
+    assert left_out.password is None and left_out.ca is None
+    with pytest.raises(TypeError, match=r"argument 'redis' lacks required field\(s\) \['port'\]"):
+        structured("N8nApp", "redis", RedisConnection, {"host": "r", "tls": False, "managed": True})
+    with pytest.raises(TypeError, match=r"argument 'redis.password' has unexpected field\(s\) \['name'\]"):
+        structured("N8nApp", "redis", RedisConnection, {"host": "r", "port": 1, "tls": False, "managed": True,
+                                                        "password": {"name": "x"}})
+    with pytest.raises(PlainValueRequired, match="argument 'redis'"):
+        structured("N8nApp", "redis", RedisConnection, pulumi.Output.from_input({}))

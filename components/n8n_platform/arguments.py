@@ -8,8 +8,12 @@ message naming the component and the argument, instead of the ``Calling __str__ 
 otherwise writes into names and hosts when ``PULUMI_ERROR_OUTPUT_STRING`` is not set.
 """
 
+import dataclasses
 import re
+import types
+import typing
 from collections.abc import Mapping
+from enum import Enum
 from typing import Any, TypedDict, TypeVar
 
 import pulumi
@@ -118,3 +122,43 @@ class ContainerResources(TypedDict, total=False):
     """Memory the scheduler reserves, e.g. ``512Mi``."""
     memory_limit: str
     """Memory ceiling; the container is OOM-killed above it, e.g. ``1Gi``."""
+
+
+def structured(component: str, argument: str, cls: type[T], value: Any) -> T:
+    """``value`` as the dataclass ``cls``: itself when it already is one, else built from a mapping of its field
+    names, nested dataclasses and enums included. Pulumi's component provider hands complex inputs from other
+    languages over as such mappings; a missing required field fails naming it."""
+    if isinstance(value, cls):
+        return value
+    if not isinstance(value, Mapping):
+        plain(component, argument, value)
+        raise TypeError(f"{component}: argument {argument!r} must be a {cls.__name__}, not {type(value).__name__}")
+    fields = {f.name: f for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
+    hints = {name: f.type for name, f in fields.items()}  # real types: the schema modules avoid future annotations
+    unexpected = sorted(set(value) - set(fields))
+    if unexpected:
+        raise TypeError(f"{component}: argument {argument!r} has unexpected field(s) {unexpected}")
+    built = {}
+    for name, item in value.items():
+        kind = _concrete(hints[name])
+        path = f"{argument}.{name}"
+        if item is not None and dataclasses.is_dataclass(kind):
+            built[name] = structured(component, path, kind, item)
+        elif item is not None and isinstance(kind, type) and issubclass(kind, Enum) and not isinstance(item, kind):
+            built[name] = kind(item)
+        else:
+            built[name] = item
+    for n, hint in hints.items():  # an optional field other languages leave out is None
+        if n not in built and _concrete(hint) is not hint and fields[n].default is dataclasses.MISSING:
+            built[n] = None
+    missing = [n for n, f in fields.items() if n not in built and f.default is dataclasses.MISSING
+               and f.default_factory is dataclasses.MISSING]
+    if missing:
+        raise TypeError(f"{component}: argument {argument!r} lacks required field(s) {missing}")
+    return cls(**built)
+
+
+def _concrete(hint: Any) -> Any:
+    """The class inside ``X | None``; other hints unchanged."""
+    args = [a for a in typing.get_args(hint) if a is not type(None)]
+    return args[0] if typing.get_origin(hint) in (typing.Union, types.UnionType) and len(args) == 1 else hint

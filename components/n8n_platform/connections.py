@@ -22,8 +22,17 @@ CONNECTION_SECRETS_DIR = "/etc/n8n/connection-secrets"
 """Where a connection's password is mounted when it lives outside the n8n Secret (``<dir>/<purpose>/<key>``)."""
 
 
+class SchemaType:
+    """Mixin of the connection types: read like a mapping (``get``), as Pulumi's component provider reads a
+    component's complex outputs for other languages."""
+
+    def get(self, key: str, default: object = None) -> object:
+        """The field ``key``, or ``default``."""
+        return getattr(self, key, default)
+
+
 @dataclass(frozen=True)
-class SecretKeyRef:
+class SecretKeyRef(SchemaType):
     """One key of a Kubernetes Secret in the n8n namespace."""
 
     secret: str
@@ -42,7 +51,7 @@ class CaSource(StrEnum):
 
 
 @dataclass(frozen=True)
-class CaBundle:
+class CaBundle(SchemaType):
     """A CA certificate bundle that verifies a server, kept in a ConfigMap or Secret of the n8n namespace."""
 
     source: CaSource
@@ -58,7 +67,7 @@ class CaBundle:
 
 
 @dataclass(frozen=True)
-class DatabaseConnection:
+class DatabaseConnection(SchemaType):
     """How n8n reaches PostgreSQL, whatever runs it."""
 
     host: pulumi.Input[str]
@@ -80,7 +89,7 @@ class DatabaseConnection:
 
 
 @dataclass(frozen=True)
-class RedisConnection:
+class RedisConnection(SchemaType):
     """How n8n reaches Redis, whatever runs it."""
 
     host: pulumi.Input[str]
