@@ -20,9 +20,11 @@ retention is enforced by Object Lock + lifecycle, so no role in the data path ne
 
 # No `from __future__ import annotations` here: Pulumi's schema analyzer reads the Args annotations at run time.
 import json
-from typing import Any, TypedDict
+from typing import Any, NotRequired, TypedDict
 
 import pulumi
+
+from .arguments import plain, retain_on_delete
 
 WAL_PREFIX = "wal/"
 """Key prefix of the continuous WAL archive and base backups (WAL-G) in the archive bucket."""
@@ -226,11 +228,13 @@ def _expire_noncurrent(days: int) -> dict:
 # --- KMS keys -----------------------------------------------------------------------------------------------------
 
 
-def customer_key(name: str, description: str, *, protect: bool, parent: pulumi.Resource) -> Any:
+def customer_key(name: str, description: str, *, protect: bool, parent: pulumi.Resource,
+                 retain: bool | None = None) -> Any:
     """A customer-managed KMS key (yearly rotation, 30-day deletion window, IAM-delegating policy) and its alias.
 
     Shared by every data-layer component that encrypts with a CMK. The key is protected (when ``protect``) and
-    retained on delete: data encrypted with it is unreadable without it. Returns the ``aws.kms.Key``.
+    retained on delete when ``retain`` (default: ``protect``); otherwise deleting it schedules its deletion after the
+    30-day window (data encrypted with it is unreadable without it). Returns the ``aws.kms.Key``.
     """
     import pulumi_aws as aws
 
@@ -244,7 +248,8 @@ def customer_key(name: str, description: str, *, protect: bool, parent: pulumi.R
         rotation_period_in_days=365,
         deletion_window_in_days=KEY_DELETION_WINDOW_DAYS,
         policy=policy,
-        opts=pulumi.ResourceOptions(parent=parent, protect=protect, retain_on_delete=True),
+        opts=pulumi.ResourceOptions(parent=parent, protect=protect,
+                                    retain_on_delete=protect if retain is None else retain),
     )
     aws.kms.Alias(f"{name}-alias", name=f"alias/{pulumi.get_project()}-{pulumi.get_stack()}/{name}",
                   target_key_id=key.key_id, opts=pulumi.ResourceOptions(parent=parent))
@@ -264,7 +269,11 @@ class ArchiveBucketArgs(TypedDict):
     dump_retention_days: int
     """Dumps are COMPLIANCE-locked and kept this long (``backups.dumpRetentionDays``)."""
     protect: bool
-    """Protect buckets and the key from deletion (``protect``); they are retained on delete regardless."""
+    """Protect buckets and the key from deletion (``protect``)."""
+    retain_on_delete: NotRequired[bool]
+    """Leave the buckets, their versioning and lock settings and the key in place when the component is deleted;
+    default: the value of ``protect``."""
+
 
 
 class ArchiveBucket(pulumi.ComponentResource):
@@ -292,9 +301,12 @@ class ArchiveBucket(pulumi.ComponentResource):
         super().__init__("n8n:index:ArchiveBucket", name, None, opts)
         import pulumi_aws as aws
 
-        self._keep_data = args["protect"]
+        self._keep_data = bool(plain("ArchiveBucket", "protect", args["protect"]))
+        self._retain = retain_on_delete(args, self._keep_data)
+        plain("ArchiveBucket", "pitr_days", args["pitr_days"])
+        plain("ArchiveBucket", "dump_retention_days", args["dump_retention_days"])
         key = customer_key(f"{name}-key", "Encrypts n8n's PostgreSQL WAL archive and dumps", protect=self._keep_data,
-                           parent=self)
+                           parent=self, retain=self._retain)
         kms = {"sse_algorithm": "aws:kms", "kms_master_key_id": key.arn}
         log, log_public = self._bucket(f"{name}-logs", {"sse_algorithm": "AES256"}, None, log_lifecycle_rules())
         archive, public = self._bucket(f"{name}-wal", kms, ("GOVERNANCE", args["pitr_days"]),
@@ -333,7 +345,7 @@ class ArchiveBucket(pulumi.ComponentResource):
         import pulumi_aws as aws
 
         child = pulumi.ResourceOptions(parent=self)
-        keep = pulumi.ResourceOptions(parent=self, protect=self._keep_data, retain_on_delete=True)
+        keep = pulumi.ResourceOptions(parent=self, protect=self._keep_data, retain_on_delete=self._retain)
         bucket = aws.s3.Bucket(name, object_lock_enabled=lock is not None, force_destroy=False, opts=keep)
         # Retained too: deleting these resources would suspend versioning / drop the defaults of a live bucket.
         versioning = aws.s3.BucketVersioning(f"{name}-versioning", bucket=bucket.id,
