@@ -37,11 +37,12 @@ included, and Pulumi awaits the Job's completion), so n8n starts with a password
 import hashlib
 import json
 from collections.abc import Mapping
-from typing import Any, TypedDict
+from typing import Any, NotRequired, TypedDict
 
 import pulumi
 
 from . import k8s, names
+from .arguments import plain, retain_on_delete
 from .storage import customer_key
 
 PASSWORD_LENGTH = 40
@@ -95,8 +96,8 @@ def escrow_secret_name(stack: str, name: str) -> str:
 class SecretsArgs(TypedDict):
     """What to generate, what to take from config, and whether to escrow the encryption key."""
 
-    namespace: str
-    """Namespace of n8n, where the Secret is created."""
+    namespace: pulumi.Input[str]
+    """Namespace of n8n, where the Secret is created (beforehand)."""
     encryption_key: pulumi.Input[str] | None
     """Existing N8N_ENCRYPTION_KEY when migrating an instance (secret config ``n8n:encryptionKey``); None: generate
     one (protected: it must never change)."""
@@ -106,6 +107,10 @@ class SecretsArgs(TypedDict):
     """Escrow the encryption key in AWS Secrets Manager under a customer KMS key (on EKS)."""
     protect: bool
     """Protect the generated encryption key, the escrow secret and its key from deletion."""
+    retain_on_delete: NotRequired[bool]
+    """Keep the generated encryption key's state, the escrow secret and its key when the component is deleted;
+    default: the value of ``protect``. (With escrow, the key stays recoverable in Secrets Manager for 30 days
+    after a deletion either way.)"""
 
 
 class Secrets(pulumi.ComponentResource):
@@ -129,9 +134,10 @@ class Secrets(pulumi.ComponentResource):
         import pulumi_random as random
 
         child = pulumi.ResourceOptions(parent=self)
+        retain = retain_on_delete(args, bool(plain("Secrets", "protect", args["protect"])))
 
         def generated(suffix: str, length: int = PASSWORD_LENGTH, keep: bool = False) -> pulumi.Output[str]:
-            opts_ = (pulumi.ResourceOptions(parent=self, protect=args["protect"], retain_on_delete=True) if keep
+            opts_ = (pulumi.ResourceOptions(parent=self, protect=args["protect"], retain_on_delete=retain) if keep
                      else child)
             password = random.RandomPassword(f"{name}-{suffix}", length=length, special=False, opts=opts_)
             return pulumi.Output.secret(password.result)
@@ -154,18 +160,20 @@ class Secrets(pulumi.ComponentResource):
         self.secret_name = secret.metadata.apply(lambda m: m.name)
         written = pulumi.Output.all(secret.id, pulumi.Output.all(**values))  # carries the dependency on the Secret
         self.revision = pulumi.Output.secret(written.apply(lambda w: revision(w[1])))
-        self.escrow_arn = self._escrow(name, encryption_key, args["protect"]) if args["escrow"] else None
+        self.escrow_arn = (self._escrow(name, encryption_key, args["protect"], retain)
+                           if plain("Secrets", "escrow", args["escrow"]) else None)
         self.register_outputs({"secret_name": self.secret_name, "db_password": self.db_password,
                                "redis_password": self.redis_password, "escrow_arn": self.escrow_arn,
                                "revision": self.revision})
 
-    def _escrow(self, name: str, encryption_key: pulumi.Output[str], protect: bool) -> pulumi.Output[str]:
+    def _escrow(self, name: str, encryption_key: pulumi.Output[str], protect: bool,
+                retain: bool) -> pulumi.Output[str]:
         """Secrets Manager copy of the encryption key, under its own customer key; both survive stack deletion."""
         import pulumi_aws as aws
 
-        keep = pulumi.ResourceOptions(parent=self, protect=protect, retain_on_delete=True)
+        keep = pulumi.ResourceOptions(parent=self, protect=protect, retain_on_delete=retain)
         key = customer_key(f"{name}-escrow-key", "Encrypts the escrowed N8N_ENCRYPTION_KEY", protect=protect,
-                           parent=self)
+                           parent=self, retain=retain)
         escrow = aws.secretsmanager.Secret(
             f"{name}-escrow",
             name=escrow_secret_name(pulumi.get_stack(), name),
