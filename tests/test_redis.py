@@ -320,7 +320,7 @@ def test_log_delivery_is_optional():
 def test_replication_group_and_key_retained_and_protected_per_environment(protect):
     rec = _elasticache(protect=protect)[0]
     for r in (rec.one(GROUP), rec.one("aws:kms/key:Key")):
-        assert r.options["protect"] is protect and r.options["retain_on_delete"] is True, r.name
+        assert r.options["protect"] is protect and r.options["retain_on_delete"] is protect, r.name
 
 
 def test_connection_points_at_the_primary_endpoint_over_tls_with_public_ca(prod_cache):

@@ -432,6 +432,9 @@ class ElastiCacheRedisArgs(TypedDict):
     """Retention of that log group (a CloudWatch-allowed value, e.g. 30)."""
     protect: bool
     """Protect the replication group and its key from deletion."""
+    retain_on_delete: NotRequired[bool]
+    """Leave the replication group and its key in AWS when the component is deleted; default: the value of
+    ``protect``. Deleting it takes a final snapshot (``<name>-final``) either way."""
 
 
 class ElastiCacheRedis(pulumi.ComponentResource):
@@ -452,8 +455,13 @@ class ElastiCacheRedis(pulumi.ComponentResource):
         import pulumi_aws as aws
 
         child = pulumi.ResourceOptions(parent=self)
+        protect = bool(plain("ElastiCacheRedis", "protect", args["protect"]))
+        retain = retain_on_delete(args, protect)
+        plain("ElastiCacheRedis", "nodes", args["nodes"])
+        plain("ElastiCacheRedis", "engine", args["engine"])
+        plain("ElastiCacheRedis", "engine_version", args["engine_version"])
         key = customer_key(f"{name}-key", "Encrypts n8n's ElastiCache queue at rest and its snapshots",
-                           protect=args["protect"], parent=self)
+                           protect=protect, parent=self, retain=retain)
         group = aws.ec2.SecurityGroup(f"{name}-sg", vpc_id=args["vpc_id"],
                                       description="n8n ElastiCache: Redis/TLS from the cluster nodes only", opts=child)
         aws.vpc.SecurityGroupIngressRule(f"{name}-from-nodes", security_group_id=group.id,
@@ -486,7 +494,7 @@ class ElastiCacheRedis(pulumi.ComponentResource):
             final_snapshot_identifier=f"{name}-final",
             log_delivery_configurations=logs,
             **replication_group_settings(args["nodes"]),
-            opts=pulumi.ResourceOptions(parent=self, protect=args["protect"], retain_on_delete=True),
+            opts=pulumi.ResourceOptions(parent=self, protect=protect, retain_on_delete=retain),
         )
         self.primary_endpoint = replication.primary_endpoint_address
         self.security_group_id = group.id
