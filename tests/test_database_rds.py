@@ -127,7 +127,9 @@ def test_instance_key_and_parameter_group_are_protected_and_retained(rec_db) -> 
         r = rec.one(typ)
         assert r.options["protect"] is True and r.options["retain_on_delete"] is True, typ
     dev, _ = _run(protect=False)
-    assert dev.one(INSTANCE).options["protect"] is False and dev.one(INSTANCE).options["retain_on_delete"] is True
+    assert dev.one(INSTANCE).options["protect"] is False and dev.one(INSTANCE).options["retain_on_delete"] is False
+    kept, _ = _run(protect=False, retain_on_delete=True)
+    assert kept.one(INSTANCE).options["retain_on_delete"] is True
 
 
 def test_a_given_kms_key_is_used_instead_of_creating_one() -> None:

@@ -31,6 +31,7 @@ from typing import Any, NotRequired, TypedDict
 import pulumi
 
 from .. import k8s, names
+from ..arguments import retain_on_delete
 from ..connections import CaBundle, DatabaseConnection, SecretKeyRef
 from ..irsa import OidcProvider, irsa_role
 from ..namespace import POSTGRES_PORT, QuotaWorkload, spilo_selector
@@ -206,7 +207,10 @@ class PatroniDatabaseArgs(TypedDict):
     docker_image: str | None
     """Spilo image override; default: the operator's."""
     protect: bool
-    """Protect the ``postgresql`` resource (and retain it on delete): deleting it deletes the database."""
+    """Protect the ``postgresql`` resource from deletion: deleting it deletes the database."""
+    retain_on_delete: NotRequired[bool]
+    """Leave the ``postgresql`` resource (and so the database) in the cluster when the component is deleted;
+    default: the value of ``protect``."""
     secrets_revision: NotRequired[pulumi.Input[str] | None]
     """``Secrets.revision`` (hash of the n8n Secret's values), placed on the bootstrap Job's pod template (without its
     secret flag, see ``secrets.placeable_revision``): a new n8n password replaces the Job, which sets it on the role.
@@ -246,7 +250,8 @@ class PatroniDatabase(pulumi.ComponentResource):
         cr = k8s.apply(name, postgresql_manifest(cluster=cluster, namespace=namespace, patroni=database.patroni,
                                                  archive=archive, role_arn=role_arn,
                                                  docker_image=args.get("docker_image")),
-                       pulumi.ResourceOptions(parent=self, protect=args["protect"], retain_on_delete=True,
+                       pulumi.ResourceOptions(parent=self, protect=args["protect"],
+                                              retain_on_delete=retain_on_delete(args, args["protect"]),
                                               depends_on=[certificate]))
         self.connection = patroni_connection(cluster, namespace, database)
         admin = AdminLogin(operator_secret(ADMIN_USER, cluster))

@@ -31,6 +31,7 @@ from typing import Any, NotRequired, TypedDict
 import pulumi
 
 from .. import k8s, names
+from ..arguments import retain_on_delete
 from ..connections import CaBundle, DatabaseConnection, SecretKeyRef
 from ..namespace import POSTGRES_PORT
 from ..settings import DatabaseSettings, RdsSettings
@@ -151,7 +152,10 @@ class RdsDatabaseArgs(TypedDict):
     tags: dict[str, str]
     """Tags for every AWS resource."""
     protect: bool
-    """Protect the instance, key and parameter group (they are also retained on delete)."""
+    """Protect the instance, key and parameter group from deletion."""
+    retain_on_delete: NotRequired[bool]
+    """Leave the instance, key and parameter group in AWS when the component is deleted; default: the value of
+    ``protect``. (A deleted instance leaves a final snapshot either way.)"""
     secrets_revision: NotRequired[pulumi.Input[str] | None]
     """``Secrets.revision`` (hash of the n8n Secret's values), placed on the bootstrap Job's pod template (without its
     secret flag, see ``secrets.placeable_revision``): a new n8n password replaces the Job, which sets it on the role.
@@ -182,14 +186,15 @@ class RdsDatabase(pulumi.ComponentResource):
         import pulumi_random as random
 
         child = pulumi.ResourceOptions(parent=self)
-        stateful = pulumi.ResourceOptions(parent=self, protect=args["protect"], retain_on_delete=True)
+        retain = retain_on_delete(args, args["protect"])
+        stateful = pulumi.ResourceOptions(parent=self, protect=args["protect"], retain_on_delete=retain)
         ident, namespace, database, tags = args["identifier"], args["namespace"], args["database"], args["tags"]
         rds = database.rds
 
         key_arn = args.get("kms_key_arn")
         if key_arn is None:
             key_arn = customer_key(f"{name}-kms", f"RDS {ident}: storage and Performance Insights",
-                                   protect=args["protect"], parent=self).arn
+                                   protect=args["protect"], parent=self, retain=retain).arn
         subnets = aws.rds.SubnetGroup(f"{name}-subnets", name=ident, subnet_ids=args["subnet_ids"],
                                       description=f"{ident} private subnets", tags=tags, opts=child)
         group = aws.ec2.SecurityGroup(f"{name}-sg", vpc_id=args["vpc_id"], description=f"{ident}: PostgreSQL from "
