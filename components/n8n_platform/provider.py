@@ -12,6 +12,8 @@ import json
 import pulumi
 
 from . import __version__
+from .autoscaling import WorkerAutoscaling
+from .database.dumps import DatabaseDumps
 from .n8n.app import N8nApp
 from .redis import ElastiCacheRedis, Redis
 from .secrets import Secrets
@@ -21,18 +23,17 @@ from .worker_pool import WorkerPool
 PACKAGE = "n8n"
 """Package name: the first part of every type token (``n8n:index:<Class>``)."""
 
-SERVED: list[type[pulumi.ComponentResource]] = [ArchiveBucket, ElastiCacheRedis, N8nApp, Redis, Secrets, WorkerPool]
+SERVED: list[type[pulumi.ComponentResource]] = [ArchiveBucket, DatabaseDumps, ElastiCacheRedis, N8nApp, Redis, Secrets,
+                                               WorkerAutoscaling, WorkerPool]
 """Components other languages can use. The others take Python-only types (settings sections, ``Any`` outputs)
 and are listed with the reason in ``NOT_YET_SERVED``."""
 
 NOT_YET_SERVED = {
     "ClusterAddons": "Literal acme_server, Any outputs (the Helm releases)",
-    "DatabaseDumps": "S3Location and OidcProvider are not yet schema types",
     "N8nNamespace": "NetworkPlan/QuotaWorkload carry tuples and settings.Resources; Any outputs",
     "N8nPlatform": "takes the whole Settings model and ClusterFacts",
     "PatroniDatabase": "takes the settings section DatabaseSettings",
     "RdsDatabase": "takes the settings section DatabaseSettings",
-    "WorkerAutoscaling": "Any output (the scaler resource)",
 }
 """Public components not served yet, with what stands in the way."""
 
