@@ -56,6 +56,20 @@ def known(component: str, args: Mapping[str, Any], args_type: Any) -> Mapping[st
     return args
 
 
+def waits_for(component: str, opts: pulumi.ResourceOptions | None) -> list[Any]:
+    """The resources in the component's own ``opts.depends_on``, for its children to wait for too (Pulumi does not
+    pass a component's depends_on down to its children)."""
+    depends_on = opts.depends_on if opts is not None else None
+    if depends_on is None:
+        return []
+    if isinstance(depends_on, pulumi.Resource):
+        return [depends_on]
+    if isinstance(depends_on, (list, tuple)):
+        return list(depends_on)
+    raise TypeError(f"{component}: opts.depends_on must be a resource or a list of resources known when the program "
+                    "runs (each of the component's resources waits for them)")
+
+
 def retain_on_delete(args: Mapping[str, Any], protect: bool) -> bool:
     """The component's ``retain_on_delete`` argument when given, else ``protect``: what is protected is also kept
     when the component is deleted; with ``protect`` off (development) nothing is left behind unless asked."""

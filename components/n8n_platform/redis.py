@@ -33,7 +33,7 @@ import pulumi
 
 from . import k8s, names
 from . import redis_conf as rc
-from .arguments import dns_label, known, plain, retain_on_delete, text
+from .arguments import dns_label, known, plain, retain_on_delete, text, waits_for
 from .connections import CaBundle, CaSource, RedisConnection, SecretKeyRef
 from .namespace import REDIS, QuotaWorkload
 from .secrets import placeable_revision
@@ -346,8 +346,11 @@ class Redis(pulumi.ComponentResource):
         spec = spec_from_args(args)
         protect = bool(plain("Redis", "protect", args.get("protect", False)))
         *supporting, statefulset = in_cluster_manifests(spec)
-        created = [k8s.apply(name, m, pulumi.ResourceOptions(parent=self)) for m in supporting]
-        k8s.apply(name, statefulset, pulumi.ResourceOptions(parent=self, depends_on=created, protect=protect,
+        wait_for = waits_for("Redis", opts)  # e.g. the password Secret and the issuer
+        created = [k8s.apply(name, m, pulumi.ResourceOptions(parent=self, depends_on=wait_for or None))
+                   for m in supporting]
+        k8s.apply(name, statefulset, pulumi.ResourceOptions(parent=self, depends_on=[*wait_for, *created],
+                                                            protect=protect,
                                                             retain_on_delete=retain_on_delete(args, protect)))
         self.connection = in_cluster_connection(spec)
         self.host = pulumi.Output.from_input(self.connection.host)

@@ -9,7 +9,7 @@ from typing import Any, NotRequired, TypedDict
 import pulumi
 
 from .. import k8s, names
-from ..arguments import ContainerResources, container_resources, dns_label, known, plain, structured
+from ..arguments import ContainerResources, container_resources, dns_label, known, plain, structured, waits_for
 from ..connections import DatabaseConnection, RedisConnection
 from ..namespace import QuotaWorkload
 from ..secrets import placeable_revision
@@ -124,7 +124,7 @@ class N8nApp(pulumi.ComponentResource):
         spec = workloads_spec(args)
         validate(spec)
         # The component's own depends_on reaches every workload (children do not inherit it).
-        wait_for = _resources((opts.depends_on if opts else None) or [])
+        wait_for = waits_for("N8nApp", opts)
         services: dict[str, Any] = {}
         deployments: dict[str, Any] = {}
         for role in roles(spec):
@@ -165,15 +165,6 @@ class N8nApp(pulumi.ComponentResource):
             "editor_url": self.editor_url,
             "webhook_url": self.webhook_url,
         })
-
-
-def _resources(depends_on: Any) -> list[Any]:
-    if isinstance(depends_on, pulumi.Resource):
-        return [depends_on]
-    if isinstance(depends_on, (list, tuple)):
-        return list(depends_on)
-    raise TypeError("N8nApp: opts.depends_on must be a resource or a list of resources known when the program "
-                    "runs (its resources are passed to every workload)")
 
 
 def quota(n8n: N8nSettings) -> list[QuotaWorkload]:
