@@ -224,7 +224,10 @@ def test_imports_flow_one_way_the_namespace_knows_no_component():
     imported = {node.module for node in ast.walk(tree) if isinstance(node, ast.ImportFrom) and node.module}
     imported |= {a.name for node in ast.walk(tree) if isinstance(node, ast.ImportFrom) and not node.module
                  for a in node.names}
-    assert imported <= {"__future__", "dataclasses", "typing", "arguments", "schema", "k8s", "names"}, imported
+    components = {"database", "redis", "n8n", "platform", "secrets", "storage", "addons", "autoscaling",
+                  "worker_pool"}
+    assert not {m.split(".")[-1] for m in imported} & components, imported
+    assert not any(m.startswith(("database", ".database", "n8n.")) for m in imported), imported
 
 
 # --- component ---------------------------------------------------------------------------------------------------
@@ -252,6 +255,20 @@ def test_the_namespace_is_kept_on_delete_only_when_protected_unless_told():
     assert rec.one("kubernetes:core/v1:Namespace").options["retain_on_delete"] is False
     assert rec.one("n8n:index:N8nNamespace").options["aliases"] == [{"type": "n8n:index:Namespace"}]
     assert registered(retain_on_delete=True).one("kubernetes:core/v1:Namespace").options["retain_on_delete"] is True
+
+
+def test_from_other_languages_plans_and_workloads_arrive_as_mappings():
+    args = {"name": "n8n", "network": {"namespace": "n8n", "redis_in_cluster": True},
+            "quota_workloads": [{"name": "worker", "max_replicas": 4,
+                                 "containers": [{"cpu_request": "1", "cpu_limit": "2", "memory_request": "1Gi",
+                                                 "memory_limit": "2Gi"}]}]}
+    rec = run(lambda: N8nNamespace("ns", args))
+    quota = next(m for m in rec.manifests() if m["kind"] == "ResourceQuota")
+    assert quota["spec"]["hard"]["limits.cpu"] == "12000m"  # 4 workers x 2 CPUs x 1.5 headroom
+    assert any(m["metadata"]["name"] == "redis-server" for m in rec.manifests() if m["kind"] == "NetworkPolicy")
+    ns = rec.one("kubernetes:core/v1:Namespace")
+    assert ns.options["protect"] is False
+    assert ns.inputs["metadata"]["labels"]["pod-security.kubernetes.io/enforce"] == "restricted"
 
 
 def test_component_enforces_the_given_level():
