@@ -108,7 +108,7 @@ def test_components_listed_as_not_yet_served_really_fail_the_analyzer(name):
 DB = {"host": "db.example.internal", "port": 5432, "database": "n8n", "user": "n8n", "schema": "n8n",
       "password": {"secret": "team-db", "key": "password"}, "ssl": True,
       "ca": {"source": "configMap", "name": "db-ca", "key": "ca.pem"}}
-REDIS = {"host": "redis.example.internal", "port": 6379, "tls": True, "managed": True, "prefix": "bull",
+REDIS = {"host": "redis.example.internal", "port": 6379, "tls": True, "managed": True,
          "password": {"secret": "team-redis", "key": "auth"}}
 
 WIRE_INPUTS = {
@@ -120,6 +120,9 @@ WIRE_INPUTS = {
     "N8nApp": {"namespace": "flows", "hostname": "flows.example.com", "db": DB, "redis": REDIS, "logLevel": "debug",
                "webhookReplicas": 1, "workerResources": {"cpuRequest": "1", "memoryLimit": "3Gi"}},
     "Redis": {"namespace": "flows", "name": "queue"},
+    "N8nNamespace": {"name": "flows", "podSecurity": "baseline",
+                     "network": {"namespace": "flows", "postgresCidrs": ["10.0.0.0/16"], "monitoringNamespace": "mon"},
+                     "quotaWorkloads": [{"name": "worker", "maxReplicas": 3, "containers": [{"cpuLimit": "2"}]}]},
     "WorkerAutoscaling": {"namespace": "flows", "deployment": "n8n-worker", "redis": REDIS, "maxReplicas": 8},
     "DatabaseDumps": {"namespace": "flows", "connection": DB, "schedule": "0 3 * * *",
                       "target": {"bucketName": "dumps", "bucketArn": "arn:aws:s3:::dumps", "prefix": "dumps/",
@@ -164,3 +167,23 @@ def test_wire_inputs_reach_the_manifests():
     assert env["DB_POSTGRESDB_PASSWORD_FILE"] == "/etc/n8n/connection-secrets/db/password"
     assert container["resources"]["requests"]["cpu"] == "1" and container["resources"]["limits"]["memory"] == "3Gi"
     assert worker["metadata"]["namespace"] == "flows"
+
+
+def test_the_plugin_entry_point_serves_the_committed_schema_over_grpc():
+    """What `pulumi package add` starts: components/__main__.py as a provider process that prints its port and
+    answers GetSchema, here called over gRPC as the CLI does."""
+    import grpc
+    from pulumi.runtime.proto import provider_pb2, provider_pb2_grpc
+
+    process = subprocess.Popen([sys.executable, "__main__.py", "127.0.0.1:1"], cwd=ROOT / "components",
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                               env={"PYTHONPATH": str(ROOT / "components"), "PATH": "/usr/bin:/bin"})
+    try:
+        port = int(process.stdout.readline().strip())
+        with grpc.insecure_channel(f"127.0.0.1:{port}") as channel:
+            reply = provider_pb2_grpc.ResourceProviderStub(channel).GetSchema(
+                provider_pb2.GetSchemaRequest(version=0), timeout=60)
+        assert json.loads(reply.schema) == json.loads(SCHEMA_FILE.read_text())
+    finally:
+        process.terminate()
+        process.wait(timeout=30)

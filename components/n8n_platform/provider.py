@@ -7,6 +7,7 @@ committed as ``components/schema.json`` (``python -m n8n_platform.provider > com
 when it is stale.
 """
 
+import dataclasses
 import json
 
 import pulumi
@@ -15,6 +16,7 @@ from . import __version__
 from .autoscaling import WorkerAutoscaling
 from .database.dumps import DatabaseDumps
 from .n8n.app import N8nApp
+from .namespace import N8nNamespace
 from .redis import ElastiCacheRedis, Redis
 from .secrets import Secrets
 from .storage import ArchiveBucket
@@ -23,14 +25,13 @@ from .worker_pool import WorkerPool
 PACKAGE = "n8n"
 """Package name: the first part of every type token (``n8n:index:<Class>``)."""
 
-SERVED: list[type[pulumi.ComponentResource]] = [ArchiveBucket, DatabaseDumps, ElastiCacheRedis, N8nApp, Redis, Secrets,
-                                               WorkerAutoscaling, WorkerPool]
+SERVED: list[type[pulumi.ComponentResource]] = [ArchiveBucket, DatabaseDumps, ElastiCacheRedis, N8nApp, N8nNamespace,
+                                               Redis, Secrets, WorkerAutoscaling, WorkerPool]
 """Components other languages can use. The others take Python-only types (settings sections, ``Any`` outputs)
 and are listed with the reason in ``NOT_YET_SERVED``."""
 
 NOT_YET_SERVED = {
     "ClusterAddons": "Literal acme_server, Any outputs (the Helm releases)",
-    "N8nNamespace": "NetworkPlan/QuotaWorkload carry tuples and settings.Resources; Any outputs",
     "N8nPlatform": "takes the whole Settings model and ClusterFacts",
     "PatroniDatabase": "takes the settings section DatabaseSettings",
     "RdsDatabase": "takes the settings section DatabaseSettings",
@@ -39,10 +40,26 @@ NOT_YET_SERVED = {
 
 
 def provider() -> "pulumi.provider.experimental.component.ComponentProvider":
-    """The component provider for :data:`SERVED`, versioned like the package."""
-    from pulumi.provider.experimental.component import ComponentProvider
+    """The component provider for :data:`SERVED`, versioned like the package.
 
-    return ComponentProvider(SERVED, PACKAGE, version=__version__)
+    Pulumi's analyzer makes every field of a dataclass schema type required, even one with a default; here a field
+    with a default is optional, as it is in Python (``structured`` then leaves it to the dataclass default), so
+    other languages give a ``NetworkPlan`` or a ``RedisConnection`` only what differs.
+    """
+    from pulumi.provider.experimental.component import ComponentProvider
+    from pulumi.provider.experimental.schema import generate_schema
+
+    served = ComponentProvider(SERVED, PACKAGE, version=__version__)
+    for type_def in served._type_defs.values():
+        if dataclasses.is_dataclass(type_def.python_type):
+            defaulted = {f.name for f in dataclasses.fields(type_def.python_type)
+                         if f.default is not dataclasses.MISSING or f.default_factory is not dataclasses.MISSING}
+            for schema_name, prop in type_def.properties.items():
+                if type_def.properties_mapping[schema_name] in defaulted:
+                    prop.optional = True
+    served.schema = json.dumps(generate_schema(PACKAGE, __version__, None, served._component_defs,
+                                               served._type_defs, served._dependencies).to_json())
+    return served
 
 
 def schema() -> str:
@@ -51,10 +68,13 @@ def schema() -> str:
 
 
 def main() -> None:
-    """Serve :data:`SERVED` (called by ``components/__main__.py`` when Pulumi runs the plugin)."""
-    from pulumi.provider.experimental import component_provider_host
+    """Serve :data:`SERVED` (called by ``components/__main__.py`` when Pulumi runs the plugin): what
+    ``component_provider_host`` does, with :func:`provider`'s schema."""
+    import sys
 
-    component_provider_host(components=SERVED, name=PACKAGE, version=__version__)
+    from pulumi.provider import main as serve
+
+    serve(provider(), sys.argv[1:])
 
 
 if __name__ == "__main__":
