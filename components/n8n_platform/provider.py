@@ -13,6 +13,7 @@ import json
 import pulumi
 
 from . import __version__
+from .addons import ClusterAddons
 from .autoscaling import WorkerAutoscaling
 from .database.dumps import DatabaseDumps
 from .n8n.app import N8nApp
@@ -25,13 +26,12 @@ from .worker_pool import WorkerPool
 PACKAGE = "n8n"
 """Package name: the first part of every type token (``n8n:index:<Class>``)."""
 
-SERVED: list[type[pulumi.ComponentResource]] = [ArchiveBucket, DatabaseDumps, ElastiCacheRedis, N8nApp, N8nNamespace,
-                                               Redis, Secrets, WorkerAutoscaling, WorkerPool]
+SERVED: list[type[pulumi.ComponentResource]] = [ArchiveBucket, ClusterAddons, DatabaseDumps, ElastiCacheRedis, N8nApp,
+                                               N8nNamespace, Redis, Secrets, WorkerAutoscaling, WorkerPool]
 """Components other languages can use. The others take Python-only types (settings sections, ``Any`` outputs)
 and are listed with the reason in ``NOT_YET_SERVED``."""
 
 NOT_YET_SERVED = {
-    "ClusterAddons": "Literal acme_server, Any outputs (the Helm releases)",
     "N8nPlatform": "takes the whole Settings model and ClusterFacts",
     "PatroniDatabase": "takes the settings section DatabaseSettings",
     "RdsDatabase": "takes the settings section DatabaseSettings",
