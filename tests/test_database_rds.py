@@ -201,3 +201,14 @@ def test_bootstrap_job_carries_the_secrets_revision_so_a_new_n8n_password_reruns
     assert job.inputs["spec"]["template"]["metadata"]["annotations"] == {
         names.SECRETS_REVISION_ANNOTATION: "0123456789abcdef"}
     assert job.inputs["spec"]["ttlSecondsAfterFinished"] > 0
+
+
+def test_only_what_cannot_be_guessed_is_required() -> None:
+    rec = run(lambda: RdsDatabase("db", {"identifier": "n8n-lab", "namespace": "n8n", "vpc_id": "vpc-0a1b2c3d",
+                                         "subnet_ids": ["subnet-0a1b2c3d"], "node_security_group_id": NODE_SG}))
+    instance = rec.one(INSTANCE)
+    assert instance.inputs["engineVersion"] == "17" and instance.inputs["multiAz"] is True
+    assert instance.options["protect"] is False and instance.options["retain_on_delete"] is False
+    with pytest.raises(TypeError, match="RdsDatabase: unexpected argument 'protected'"):
+        run(lambda: RdsDatabase("db", {"identifier": "n8n-lab", "namespace": "n8n", "vpc_id": "vpc-0a1b2c3d",
+                                       "subnet_ids": [], "node_security_group_id": NODE_SG, "protected": True}))
