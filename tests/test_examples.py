@@ -16,7 +16,11 @@ EXAMPLES = ROOT / "examples"
 
 def _program(folder: str):
     path = EXAMPLES / folder / "__main__.py"
-    return lambda: runpy.run_path(str(path), run_name="__main__")
+
+    def program() -> None:  # returns nothing for the mock runtime to await (run_path returns the globals)
+        runpy.run_path(str(path), run_name="__main__")
+
+    return program
 
 
 @pytest.mark.parametrize("folder", ["redis", "n8n-on-existing-data", "platform-on-kubeconfig"])
