@@ -42,6 +42,26 @@ import pulumi
 import n8n_platform
 from n8n_platform import *  # noqa
 from n8n_platform import Redis, N8nApp, N8nPlatform, RdsDatabase
+
+registered = {}
+
+class Mocks(pulumi.runtime.Mocks):
+    def new_resource(self, args):
+        registered[args.name] = args.inputs
+        return args.name + "-id", {**args.inputs, "address": "db.example", "port": 5432, "arn": "arn:x",
+                                   "result": "x" * 40}
+    def call(self, args):
+        return {"accountId": "123456789012", "arn": "arn:aws:iam::123456789012:root", "userId": "x"}
+
+pulumi.runtime.set_mocks(Mocks(), preview=False)
+
+@pulumi.runtime.test
+def program():
+    RdsDatabase("db", {"identifier": "n8n-x", "namespace": "n8n", "vpc_id": "vpc-0a1b2c3d",
+                       "subnet_ids": ["subnet-0a1b2c3d"], "node_security_group_id": "sg-0a1b2c3d"})
+
+program()
+ca = next(v for k, v in registered.items() if k.startswith("db-configmap-") and k.endswith("-ca"))
 files = importlib.resources.files("n8n_platform")
 print(json.dumps({
     "version": n8n_platform.__version__,
@@ -49,6 +69,7 @@ print(json.dumps({
     "components": sorted(c.__name__ for c in n8n_platform.COMPONENTS
                          if issubclass(c, pulumi.ComponentResource)),
     "pem": (files / "database" / "rds-ca-bundle.pem").read_text().count("BEGIN CERTIFICATE"),
+    "rds_ca_config_map": ca["data"]["ca.crt"].count("BEGIN CERTIFICATE"),
     "typed": (files / "py.typed").is_file(),
 }))
 """
@@ -57,7 +78,8 @@ print(json.dumps({
 @pytest.mark.slow
 def test_the_wheel_installs_into_a_clean_virtualenv(tmp_path: Path):
     """Build the wheel, install it (dependencies from PyPI through pip's cache) into a fresh virtualenv without the
-    repository on its path, and import every public component from the package root."""
+    repository on its path, import every public component from the package root, and build RdsDatabase there
+    under mocks without passing a CA bundle."""
     dist = tmp_path / "dist"
     built = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--quiet", "-w", str(dist),
                             str(COMPONENTS_DIR)], capture_output=True, text=True, timeout=600)
@@ -82,4 +104,5 @@ def test_the_wheel_installs_into_a_clean_virtualenv(tmp_path: Path):
     assert facts["file"].startswith(str(env_dir))  # the installed copy, not the checkout
     assert facts["components"] == sorted(c.__name__ for c in n8n_platform.COMPONENTS)
     assert facts["pem"] > 10  # the RDS CA bundle ships in the wheel
+    assert facts["rds_ca_config_map"] == facts["pem"]  # and RdsDatabase uses it with no PEM passed
     assert facts["typed"]
