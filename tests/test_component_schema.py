@@ -120,6 +120,7 @@ WIRE_INPUTS = {
     "N8nApp": {"namespace": "flows", "hostname": "flows.example.com", "db": DB, "redis": REDIS, "logLevel": "debug",
                "webhookReplicas": 1, "workerResources": {"cpuRequest": "1", "memoryLimit": "3Gi"}},
     "Redis": {"namespace": "flows", "name": "queue"},
+    "GithubAccess": {"repository": "acme/flows", "environments": ["dev", "prod"]},
     "ClusterAddons": {"certManager": True, "keda": True, "acmeServer": "production", "acmeEmail": "ops@example.com"},
     "N8nNamespace": {"name": "flows", "podSecurity": "baseline",
                      "network": {"namespace": "flows", "postgresCidrs": ["10.0.0.0/16"], "monitoringNamespace": "mon"},

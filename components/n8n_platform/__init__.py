@@ -23,6 +23,7 @@ from .database import (
               RdsDatabaseArgs,
 )
 from .database.common import AdminLogin, S3Location
+from .github_access import GithubAccess, GithubAccessArgs
 from .irsa import OidcProvider
 from .n8n.app import N8nApp, N8nAppArgs
 from .n8n.env import N8nEnvInputs
@@ -38,8 +39,8 @@ from .worker_pool import WorkerPool, WorkerPoolArgs
 __version__ = "0.2.0"
 """The package version: the wheel's, the component provider's (``PulumiPlugin.yaml``) and the CHANGELOG's top entry."""
 
-COMPONENTS = (ArchiveBucket, ClusterAddons, DatabaseDumps, ElastiCacheRedis, N8nApp, N8nNamespace, N8nPlatform,
-              PatroniDatabase, RdsDatabase, Redis, Secrets, WorkerAutoscaling, WorkerPool)
+COMPONENTS = (ArchiveBucket, ClusterAddons, DatabaseDumps, ElastiCacheRedis, GithubAccess, N8nApp, N8nNamespace,
+              N8nPlatform, PatroniDatabase, RdsDatabase, Redis, Secrets, WorkerAutoscaling, WorkerPool)
 """Every public ComponentResource of the library."""
 
 __all__ = [
@@ -56,6 +57,8 @@ __all__ = [
     "DatabaseDumpsArgs",
     "ElastiCacheRedis",
     "ElastiCacheRedisArgs",
+    "GithubAccess",
+    "GithubAccessArgs",
     "N8nApp",
     "N8nAppArgs",
     "N8nEnvInputs",

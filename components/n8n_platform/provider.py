@@ -16,6 +16,7 @@ from . import __version__
 from .addons import ClusterAddons
 from .autoscaling import WorkerAutoscaling
 from .database.dumps import DatabaseDumps
+from .github_access import GithubAccess
 from .n8n.app import N8nApp
 from .namespace import N8nNamespace
 from .redis import ElastiCacheRedis, Redis
@@ -26,8 +27,9 @@ from .worker_pool import WorkerPool
 PACKAGE = "n8n"
 """Package name: the first part of every type token (``n8n:index:<Class>``)."""
 
-SERVED: list[type[pulumi.ComponentResource]] = [ArchiveBucket, ClusterAddons, DatabaseDumps, ElastiCacheRedis, N8nApp,
-                                               N8nNamespace, Redis, Secrets, WorkerAutoscaling, WorkerPool]
+SERVED: list[type[pulumi.ComponentResource]] = [ArchiveBucket, ClusterAddons, DatabaseDumps, ElastiCacheRedis,
+                                               GithubAccess, N8nApp, N8nNamespace, Redis, Secrets, WorkerAutoscaling,
+                                               WorkerPool]
 """Components other languages can use. The others take Python-only types (settings sections, ``Any`` outputs)
 and are listed with the reason in ``NOT_YET_SERVED``."""
 
