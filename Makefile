@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 CHECKOV := .venv-checkov/bin/checkov
 STACK ?= dev
-SYSTEM_PACKAGES := postgresql-15 redis-server openssl
+SYSTEM_PACKAGES := postgresql-15 redis-server openssl nginx-light
 
 .PHONY: setup system n8n plan policy test lint e2e bench docs clean
 

@@ -23,6 +23,7 @@ from .database import (
               RdsDatabaseArgs,
 )
 from .database.common import AdminLogin, S3Location
+from .edge.component import Edge, EdgeArgs
 from .github_access import GithubAccess, GithubAccessArgs
 from .irsa import OidcProvider
 from .n8n.app import N8nApp, N8nAppArgs
@@ -39,8 +40,8 @@ from .worker_pool import WorkerPool, WorkerPoolArgs
 __version__ = "0.2.0"
 """The package version: the wheel's, the component provider's (``PulumiPlugin.yaml``) and the CHANGELOG's top entry."""
 
-COMPONENTS = (ArchiveBucket, ClusterAddons, DatabaseDumps, ElastiCacheRedis, GithubAccess, N8nApp, N8nNamespace,
-              N8nPlatform, PatroniDatabase, RdsDatabase, Redis, Secrets, WorkerAutoscaling, WorkerPool)
+COMPONENTS = (ArchiveBucket, ClusterAddons, DatabaseDumps, Edge, ElastiCacheRedis, GithubAccess, N8nApp,
+              N8nNamespace, N8nPlatform, PatroniDatabase, RdsDatabase, Redis, Secrets, WorkerAutoscaling, WorkerPool)
 """Every public ComponentResource of the library."""
 
 __all__ = [
@@ -55,6 +56,8 @@ __all__ = [
     "DatabaseConnection",
     "DatabaseDumps",
     "DatabaseDumpsArgs",
+    "Edge",
+    "EdgeArgs",
     "ElastiCacheRedis",
     "ElastiCacheRedisArgs",
     "GithubAccess",

@@ -14,6 +14,9 @@ AWS Load Balancer Ctrl.   aws-load-balancer-controller 3.5.0      ``helm.v3.Rele
 Zalando postgres-operator postgres-operator (zalando) 2.0.1       ``helm.v4.Chart`` (engine ``patroni`` only)
 Prometheus Operator CRDs  prometheus-operator-crds    33.0.1      ``helm.v4.Chart`` (CRDs only)
                           (prometheus-community)
+Envoy Gateway             gateway-helm (OCI,          v1.9.1      ``helm.v3.Release`` (edge controller ``gateway``):
+                          docker.io/envoyproxy)                   its certgen hook Job must run; brings the Gateway
+                                                                  API CRDs (v1.6.1) it implements
 ========================  ==========================  ==========  ==============================================
 
 Versions were current releases when written (2026-11), seen in each project's release notes/ renovate PRs; bump them
@@ -40,6 +43,7 @@ import pulumi
 
 from . import irsa, k8s, names
 from .arguments import known, plain, structured
+from .edge.gateway import ENVOY_GATEWAY_VERSION, PROXY_NAMESPACE
 
 
 class AcmeServer(StrEnum):
@@ -69,6 +73,9 @@ POSTGRES_OPERATOR = Chart("postgres-operator",
                           "https://opensource.zalando.com/postgres-operator/charts/postgres-operator",
                           "2.0.1", "postgres-operator")
 """Zalando's chart version follows the operator's; 2.0.1 is the operator the `postgresql` CR is written for."""
+ENVOY_GATEWAY = Chart("gateway-helm", "oci://docker.io/envoyproxy", ENVOY_GATEWAY_VERSION, PROXY_NAMESPACE)
+"""Envoy Gateway, the implementation of the portable edge (``edge.gateway.ENVOY_GATEWAY_VERSION``); its chart also
+installs the Gateway API CRDs it builds on."""
 PROMETHEUS_CRDS = Chart("prometheus-operator-crds", "https://prometheus-community.github.io/helm-charts", "33.0.1",
                         "kube-system")
 
@@ -84,9 +91,9 @@ CERT_MANAGER_API = "cert-manager.io/v1"
 
 ADDON_DEFAULTS: dict[str, Any] = {
     "cert_manager": False, "keda": False, "aws_load_balancer_controller": False, "postgres_operator": False,
-    "prometheus_operator_crds": False, "acme_server": AcmeServer.STAGING, "acme_email": None, "gateway_name": "n8n",
-    "gateway_namespace": "n8n", "cluster_name": None, "region": None, "vpc_id": None, "partition": "aws",
-    "oidc": None, "watched_namespace": "n8n"}
+    "envoy_gateway": False, "prometheus_operator_crds": False, "acme_server": AcmeServer.STAGING, "acme_email": None,
+    "gateway_name": "n8n", "gateway_namespace": "n8n", "cluster_name": None, "region": None, "vpc_id": None,
+    "partition": "aws", "oidc": None, "watched_namespace": "n8n"}
 """What ClusterAddons assumes for an argument left out."""
 
 
@@ -98,6 +105,7 @@ def enabled_addons(settings: Any) -> dict[str, bool]:
         "keda": a.keda and settings.autoscaling.keda,
         "aws_load_balancer_controller": a.aws_load_balancer_controller and settings.edge.controller == "alb"
         and settings.on_eks,
+        "envoy_gateway": a.envoy_gateway and settings.edge.controller == "gateway",
         "postgres_operator": a.postgres_operator and settings.database.engine == "patroni",
         "prometheus_operator_crds": a.prometheus_operator_crds and settings.observability.enabled,
     }
@@ -296,6 +304,8 @@ class ClusterAddonsArgs(TypedDict):
     """Install the AWS Load Balancer Controller (needs ``cluster_name``, ``region``, ``vpc_id``, ``oidc``)."""
     postgres_operator: NotRequired[bool]
     """Install the Zalando postgres-operator (database engine ``patroni``)."""
+    envoy_gateway: NotRequired[bool]
+    """Install Envoy Gateway with the Gateway API CRDs (edge controller ``gateway``)."""
     prometheus_operator_crds: NotRequired[bool]
     """Install the Prometheus Operator CRDs (ServiceMonitor, PrometheusRule)."""
     acme_server: NotRequired[AcmeServer]
@@ -327,7 +337,8 @@ class ClusterAddons(pulumi.ComponentResource):
     Python attributes for ``depends_on`` (None when not installed): ``cert_manager``, ``internal_ca_issuer`` (the
     ClusterIssuer ``n8n-internal-ca``; depend on it before Certificates), ``public_issuer``, ``keda`` (before
     ScaledObjects), ``load_balancer_controller``, ``postgres_operator`` (before ``postgresql`` resources),
-    ``prometheus_crds`` (before ServiceMonitors/PrometheusRules)."""
+    ``envoy_gateway`` (before Gateways, HTTPRoutes and its policies), ``prometheus_crds`` (before
+    ServiceMonitors/PrometheusRules)."""
 
     internal_ca_issuer_name: pulumi.Output[str]
     """Name of the internal CA ClusterIssuer (``n8n-internal-ca``; Redis and Patroni certificates), when
@@ -341,7 +352,7 @@ class ClusterAddons(pulumi.ComponentResource):
 
         known("ClusterAddons", args, ClusterAddonsArgs)
         args = {**ADDON_DEFAULTS, **{k: v for k, v in args.items() if v is not None}}  # type: ignore[assignment]
-        for switch in ("cert_manager", "keda", "aws_load_balancer_controller", "postgres_operator",
+        for switch in ("cert_manager", "keda", "aws_load_balancer_controller", "postgres_operator", "envoy_gateway",
                        "prometheus_operator_crds", "watched_namespace", "partition"):
             plain("ClusterAddons", switch, args[switch])
         if args.get("oidc") is not None:
@@ -350,6 +361,7 @@ class ClusterAddons(pulumi.ComponentResource):
         child = pulumi.ResourceOptions(parent=self)
         self.cert_manager = self.internal_ca_issuer = self.public_issuer = None
         self.keda = self.load_balancer_controller = self.postgres_operator = self.prometheus_crds = None
+        self.envoy_gateway = None
         self.load_balancer_controller_role_arn = self.internal_ca_issuer_name = None
 
         def release(chart: Chart, values: dict[str, Any], **kw: Any) -> Any:
@@ -399,6 +411,13 @@ class ClusterAddons(pulumi.ComponentResource):
             self.load_balancer_controller_role_arn = role.arn
             self.load_balancer_controller = release(LOAD_BALANCER_CONTROLLER, load_balancer_controller_values(
                 args["cluster_name"], args["region"], args["vpc_id"], role.arn))
+
+        if args.get("envoy_gateway"):
+            # An OCI chart; a Release so that its certgen hook Job runs before the controller starts.
+            self.envoy_gateway = kubernetes.helm.v3.Release(
+                f"{name}-envoy-gateway", name="eg", chart=f"{ENVOY_GATEWAY.repo}/{ENVOY_GATEWAY.name}",
+                version=ENVOY_GATEWAY.version, namespace=ENVOY_GATEWAY.namespace, create_namespace=True,
+                atomic=True, cleanup_on_fail=True, max_history=5, timeout=600, opts=child)
 
         if args["postgres_operator"]:
             self.postgres_operator = chart_v4(POSTGRES_OPERATOR, postgres_operator_values(args["watched_namespace"]),
