@@ -102,7 +102,9 @@ def test_log_bucket_accepts_log_delivery_only_from_our_buckets_in_our_account():
 def test_key_policy_has_no_wildcard_principal_checkov_ckv_aws_33():
     policy = key_policy("123456789012", "aws-us-gov")
     principals = [s["Principal"] for s in policy["Statement"]]
-    assert principals == [{"AWS": "arn:aws-us-gov:iam::123456789012:root"}]
+    assert principals == [{"AWS": "arn:aws-us-gov:iam::123456789012:root"}, {"Service": "cloudwatch.amazonaws.com"}]
+    # the alarm statement is confined to this account's alarms
+    assert policy["Statement"][1]["Condition"] == {"StringEquals": {"aws:SourceAccount": "123456789012"}}
 
 
 # --- lifecycle ----------------------------------------------------------------------------------------------------

@@ -29,6 +29,7 @@ from .irsa import OidcProvider
 from .n8n.app import N8nApp, N8nAppArgs
 from .n8n.env import N8nEnvInputs
 from .namespace import N8nNamespace, N8nNamespaceArgs, NetworkPlan, QuotaWorkload
+from .observability.component import Observability, ObservabilityArgs
 from .platform import N8nPlatform, PlatformArgs
 from .redis import ElastiCacheRedis, ElastiCacheRedisArgs, Redis, RedisArgs
 from .schema import SettingsError
@@ -41,7 +42,8 @@ __version__ = "0.2.0"
 """The package version: the wheel's, the component provider's (``PulumiPlugin.yaml``) and the CHANGELOG's top entry."""
 
 COMPONENTS = (ArchiveBucket, ClusterAddons, DatabaseDumps, Edge, ElastiCacheRedis, GithubAccess, N8nApp,
-              N8nNamespace, N8nPlatform, PatroniDatabase, RdsDatabase, Redis, Secrets, WorkerAutoscaling, WorkerPool)
+              N8nNamespace, N8nPlatform, Observability, PatroniDatabase, RdsDatabase, Redis, Secrets,
+              WorkerAutoscaling, WorkerPool)
 """Every public ComponentResource of the library."""
 
 __all__ = [
@@ -69,6 +71,8 @@ __all__ = [
     "N8nNamespaceArgs",
     "N8nPlatform",
     "NetworkPlan",
+    "Observability",
+    "ObservabilityArgs",
     "OidcProvider",
     "PatroniDatabase",
     "PatroniDatabaseArgs",

@@ -28,6 +28,7 @@ from .n8n.app import N8nApp, N8nAppArgs, env_args
 from .n8n.app import quota as n8n_quota
 from .n8n.env import inputs_from_settings
 from .namespace import N8nNamespace, NetworkPlan, QuotaWorkload
+from .observability import CloudWatchTargets, Observability, RuleInputs
 from .redis import ElastiCacheRedis, Redis
 from .redis import quota as redis_quota
 from .secrets import Secrets
@@ -45,10 +46,11 @@ def quota_workloads(s: Settings) -> list[QuotaWorkload]:
     """The namespace's workloads at their maximum scale: each component's own declaration, for the ones this stack
     runs (dumps only with an archive bucket, i.e. on EKS)."""
     out = n8n_quota(s.n8n)
+    exporting = s.observability.enabled  # the metrics sidecars of Patroni and Redis (observability.exporters)
     if s.database.engine == "patroni":
-        out.append(patroni_quota(s.database.patroni))
+        out.append(patroni_quota(s.database.patroni, exporter=exporting))
     if s.redis.mode == "in-cluster":
-        out.append(redis_quota(s.redis.in_cluster.memory))
+        out.append(redis_quota(s.redis.in_cluster.memory, exporter=exporting))
     out.append(bootstrap_quota())
     if s.backups.dumps and s.on_eks:
         out.append(dumps_quota())
@@ -106,8 +108,9 @@ class N8nPlatform(pulumi.ComponentResource):
         archive = self._archive(name, s) if facts is not None else None
         redis = self._redis(name, s, secrets, namespace, addons)
         database = self._database(name, s, facts, archive, secrets, namespace, addons)
+        dumps = None
         if s.backups.dumps and archive is not None:
-            DatabaseDumps(f"{name}-dumps", {
+            dumps = DatabaseDumps(f"{name}-dumps", {
                 "namespace": s.namespace, "connection": database.connection, "credentials": None,
                 "target": S3Location(archive.dump_bucket_name, archive.dump_bucket_arn, storage.DUMP_PREFIX,
                                      archive.kms_key_arn, s.aws.region),
@@ -132,6 +135,8 @@ class N8nPlatform(pulumi.ComponentResource):
             worker_replicas=n.worker.min_replicas, worker_resources=n.worker.resources,
             runners_resources=n.runners, spot_pool=pool is not None,
             secrets_revision=secrets.revision), self._after(secrets, database, redis))
+        if s.observability.enabled:
+            self._observability(name, s, archive, database, redis, dumps, pool is not None, addons)
         WorkerAutoscaling(f"{name}-autoscaling", WorkerAutoscalingArgs(
             namespace=s.namespace, deployment=workloads.object_name("worker"), redis=redis.connection,
             min_replicas=n.worker.min_replicas, max_replicas=n.worker.max_replicas,
@@ -209,6 +214,31 @@ class N8nPlatform(pulumi.ComponentResource):
             monitoring_namespace=MONITORING_NAMESPACE if s.observability.enabled else None,
         )
 
+    def _observability(self, name: str, s: Settings, archive: Any, database: Any, redis: Any, dumps: Any,
+                       spot_pool: bool, addons: ClusterAddons) -> Observability:
+        o, n = s.observability, s.n8n
+        limits = {"main": n.main.resources.memory_limit, "worker": n.worker.resources.memory_limit}
+        if n.webhook.replicas > 0:
+            limits["webhook"] = n.webhook.resources.memory_limit
+        rules = RuleInputs(
+            namespace=s.namespace, memory_limits=limits, redis_in_cluster=s.redis.mode == "in-cluster",
+            patroni_cluster=s.database.patroni.cluster_name if s.database.engine == "patroni" else None,
+            dump_cron_job=f"{name}-dumps-dump" if dumps is not None else None,
+            wal_archive=s.database.engine == "patroni" and archive is not None, spot_pool=spot_pool,
+            thresholds=o.thresholds, runbooks=o.runbook_url)
+        cloudwatch = None
+        if archive is not None and (s.database.engine == "rds" or s.redis.mode == "elasticache"):
+            cloudwatch = CloudWatchTargets(
+                kms_key_arn=archive.kms_key_arn,
+                rds_identifier=f"n8n-{pulumi.get_stack()}" if s.database.engine == "rds" else None,
+                rds_allocated_gb=s.database.rds.allocated_storage_gb, connection_limit=s.database.connection_limit,
+                elasticache_members=getattr(redis, "member_cluster_ids", []), emails=o.alarm_emails)
+        return Observability(f"{name}-observability", {
+            "namespace": s.namespace, "prometheus_release": o.prometheus_release, "rules": rules,
+            "grafana_folder": o.grafana_folder, "cloudwatch": cloudwatch,
+            "depends_on": [d for d in (addons.prometheus_crds, database) if d is not None],
+        }, self._after())
+
     def _after(self, *deps: Any) -> pulumi.ResourceOptions:
         """Child options waiting for ``deps`` (None entries are add-ons this stack does not install)."""
         return pulumi.ResourceOptions(parent=self, depends_on=[d for d in deps if d is not None])
@@ -226,6 +256,7 @@ class N8nPlatform(pulumi.ComponentResource):
             return Redis(f"{name}-redis", {
                 "namespace": s.namespace, "image": r.image, "memory": r.memory, "storage_size": r.storage_size,
                 "storage_class": r.storage_class, "protect": s.protect, "secrets_revision": secrets.revision,
+                "exporter_image": s.observability.redis_exporter_image if s.observability.enabled else None,
             }, self._after(secrets, namespace, addons.internal_ca_issuer))
         e = s.redis.elasticache
         return ElastiCacheRedis(f"{name}-redis", {
@@ -252,4 +283,5 @@ class N8nPlatform(pulumi.ComponentResource):
             "namespace": s.namespace, "cluster_name": s.database.patroni.cluster_name, "database": s.database,
             "archive": wal, "oidc": facts.oidc if facts else None, "pod_service_account": None,
             "docker_image": None, "protect": s.protect, "secrets_revision": secrets.revision,
+            "exporter_image": s.observability.postgres_exporter_image if s.observability.enabled else None,
         }, self._after(secrets, namespace, addons.postgres_operator, addons.internal_ca_issuer))

@@ -34,6 +34,7 @@ SERVED: list[type[pulumi.ComponentResource]] = [ArchiveBucket, ClusterAddons, Da
 and are listed with the reason in ``NOT_YET_SERVED``."""
 
 NOT_YET_SERVED = {
+    "Observability": "future-import annotations; depends_on inside the Args (landed with #9, not reshaped yet)",
     "Edge": "oidc is an Any (settings.OidcSettings) and depends_on sits inside the Args",
     "N8nPlatform": "takes the whole Settings model and ClusterFacts",
     "PatroniDatabase": "takes the settings section DatabaseSettings",

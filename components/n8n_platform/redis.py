@@ -36,6 +36,7 @@ from . import redis_conf as rc
 from .arguments import dns_label, known, plain, retain_on_delete, text, waits_for
 from .connections import CaBundle, CaSource, RedisConnection, SecretKeyRef
 from .namespace import REDIS, QuotaWorkload
+from .observability import exporters
 from .secrets import placeable_revision
 from .settings import InClusterRedisSettings
 from .settings import resources as resource_settings
@@ -85,6 +86,8 @@ class InClusterRedisSpec:
     """CPU limit."""
     secrets_revision: pulumi.Input[str] | None = None
     """``Secrets.revision``: a pod-template annotation, so a new password restarts Redis with it."""
+    exporter_image: str | None = None
+    """Pinned redis_exporter image for the metrics sidecar (port 9121); None runs no exporter."""
     name: str = SERVICE
     """Name of the Service, StatefulSet and ServiceAccount; the others are ``<name>-headless``, ``<name>-config``
     and ``<name>-tls``. Any other name than the default adds ``app.kubernetes.io/instance: <name>`` to labels and
@@ -145,6 +148,15 @@ def _probe(spec: InClusterRedisSpec, period: int, timeout: int, failures: int, *
             "failureThreshold": failures}
 
 
+def _exporter(spec: InClusterRedisSpec) -> list[dict[str, Any]]:
+    if spec.exporter_image is None:
+        return []
+    mounts = [{"name": "tls", "mountPath": TLS_DIR, "readOnly": True},
+              {"name": "password", "mountPath": SECRET_DIR, "readOnly": True}]
+    return [exporters.redis_exporter_container(spec.exporter_image, password_file=_password_file(spec),
+                                               ca_file=f"{TLS_DIR}/ca.crt", mounts=mounts)]
+
+
 def statefulset_manifest(spec: InClusterRedisSpec) -> dict[str, Any]:
     """The single-replica StatefulSet: AOF on a PVC, TLS, password from the n8n Secret, restricted security."""
     conf_hash = hashlib.sha256(in_cluster_conf(spec).encode()).hexdigest()[:16]
@@ -178,7 +190,7 @@ def statefulset_manifest(spec: InClusterRedisSpec) -> dict[str, Any]:
         "enableServiceLinks": False,
         "securityContext": k8s.pod_security_context(),
         "terminationGracePeriodSeconds": 60,
-        "containers": [container],
+        "containers": [container, *_exporter(spec)],
         "volumes": [
             {"name": "config", "configMap": {"name": spec.config_map, "defaultMode": 0o440}},
             {"name": "tls", "secret": {"secretName": spec.tls_secret, "defaultMode": 0o440}},
@@ -264,10 +276,11 @@ def in_cluster_connection(spec: InClusterRedisSpec) -> RedisConnection:
                            managed=False)
 
 
-def quota(memory: str = DEFAULTS.memory) -> QuotaWorkload:
-    """What in-cluster Redis with this memory limit takes from the namespace budget: one pod."""
-    return QuotaWorkload("redis", 1, (resource_settings(InClusterRedisSpec.cpu_request, InClusterRedisSpec.cpu_limit,
-                                                        memory, memory),))
+def quota(memory: str = DEFAULTS.memory, exporter: bool = False) -> QuotaWorkload:
+    """What in-cluster Redis with this memory limit (and the metrics sidecar, when ``exporter``) takes from the
+    namespace budget: one pod."""
+    redis = resource_settings(InClusterRedisSpec.cpu_request, InClusterRedisSpec.cpu_limit, memory, memory)
+    return QuotaWorkload("redis", 1, (redis, *((exporters.REDIS_EXPORTER_RESOURCES,) if exporter else ())))
 
 
 class RedisArgs(TypedDict):
@@ -304,6 +317,9 @@ class RedisArgs(TypedDict):
     The PVC is retained by Kubernetes either way (``persistentVolumeClaimRetentionPolicy: Retain``)."""
     secrets_revision: NotRequired[pulumi.Input[str]]
     """``Secrets.revision``; a changed Redis password then restarts Redis with it (n8n rolls with it too)."""
+    exporter_image: NotRequired[str | None]
+    """Pinned redis_exporter image of the metrics sidecar (scraped by the Observability PodMonitor); omitted or
+    None: no exporter."""
 
 
 def spec_from_args(args: RedisArgs) -> InClusterRedisSpec:
@@ -323,7 +339,8 @@ def spec_from_args(args: RedisArgs) -> InClusterRedisSpec:
         issuer=Issuer(plain(where, "issuer_name", args.get("issuer_name", names.INTERNAL_CA_ISSUER)), kind),
         password=SecretKeyRef(plain(where, "password_secret", args.get("password_secret", DEFAULT_PASSWORD.secret)),
                               plain(where, "password_key", args.get("password_key", DEFAULT_PASSWORD.key))),
-        secrets_revision=placeable_revision(args.get("secrets_revision")))
+        secrets_revision=placeable_revision(args.get("secrets_revision")),
+        exporter_image=plain(where, "exporter_image", args.get("exporter_image")))
 
 
 class Redis(pulumi.ComponentResource):
@@ -452,6 +469,8 @@ class ElastiCacheRedis(pulumi.ComponentResource):
     """Security group of the cache nodes."""
     kms_key_arn: pulumi.Output[str]
     """Customer key encrypting data at rest and snapshots."""
+    member_cluster_ids: list[pulumi.Output[str]]
+    """CacheClusterId of each node (``<group>-001``...), the dimension of its CloudWatch metrics."""
 
     def __init__(self, name: str, args: ElastiCacheRedisArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("n8n:index:ElastiCacheRedis", name, None, opts)
@@ -500,6 +519,8 @@ class ElastiCacheRedis(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self, protect=protect, retain_on_delete=retain),
         )
         self.primary_endpoint = replication.primary_endpoint_address
+        self.member_cluster_ids = [replication.id.apply(lambda group, n=n: f"{group}-{n:03d}")
+                                   for n in range(1, args["nodes"] + 1)]
         self.security_group_id = group.id
         self.kms_key_arn = key.arn
         self.connection = elasticache_connection(replication.primary_endpoint_address)

@@ -25,6 +25,7 @@ from typing import Any, NotRequired, TypedDict
 import pulumi
 
 from .arguments import plain, retain_on_delete
+from .observability.alarms import alarm_topic_key_statement
 
 WAL_PREFIX = "wal/"
 """Key prefix of the continuous WAL archive and base backups (WAL-G) in the archive bucket."""
@@ -112,7 +113,9 @@ def key_policy(account_id: str, partition: str = "aws") -> dict:
     """KMS key policy delegating all use of the key to IAM policies of the owning account (no wildcard principal).
 
     Who may encrypt/decrypt is then decided by IAM (e.g. :func:`writer_policy`) and, for AWS services such as
-    Secrets Manager and ElastiCache, by the calling principal's permissions via the service.
+    Secrets Manager and ElastiCache, by the calling principal's permissions via the service. CloudWatch alarms
+    publish without a principal of the account, so the key grants them use directly (same account only): the
+    alarms' SNS topic is encrypted with this key.
     """
     return {
         "Version": "2012-10-17",
@@ -123,7 +126,8 @@ def key_policy(account_id: str, partition: str = "aws") -> dict:
                 "Principal": {"AWS": f"arn:{partition}:iam::{account_id}:root"},
                 "Action": "kms:*",
                 "Resource": "*",
-            }
+            },
+            alarm_topic_key_statement(account_id),
         ],
     }
 

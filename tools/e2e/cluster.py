@@ -60,13 +60,15 @@ def workflow(delay_ms: int) -> dict:
     }
 
 
-def import_workflow(install: Install, env: dict[str, str], folder: Path, delay_ms: int) -> None:
-    """Import and publish the test workflow with the n8n CLI (before the processes start: a running n8n does not
-    pick up CLI changes)."""
+def import_workflow(install: Install, env: dict[str, str], folder: Path, delay_ms: int,
+                    extra: tuple[dict, ...] = ()) -> None:
+    """Import and publish the test workflow (and ``extra`` ones) with the n8n CLI (before the processes start: a
+    running n8n does not pick up CLI changes)."""
     wf = folder / "workflow.json"
-    wf.write_text(json.dumps([workflow(delay_ms)]))
+    wf.write_text(json.dumps([workflow(delay_ms), *extra]))
     n8n_cli(install, ["import:workflow", f"--input={wf}"], env)
-    n8n_cli(install, ["publish:workflow", f"--id={WORKFLOW_ID}"], env)
+    for each in (WORKFLOW_ID, *(w["id"] for w in extra)):
+        n8n_cli(install, ["publish:workflow", f"--id={each}"], env)
 
 
 def webhook_url(process: N8nProcess) -> str:
@@ -125,10 +127,13 @@ class QueueModeCluster(Managed):
     """Postgres + Redis + main + webhook processor + workers, from the env contract. Use as a context manager."""
 
     def __init__(self, install: Install, *, worker_concurrency: int = 10, graceful_shutdown_seconds: int = 30,
-                 delay_ms: int = 0, fast_db: bool = True, tls: bool = True, workdir: Path | None = None):
+                 delay_ms: int = 0, fast_db: bool = True, tls: bool = True, workdir: Path | None = None,
+                 extra_workflows: tuple[dict, ...] = (), pg_settings: dict[str, str] | None = None):
         self.install = install
         self.tls = tls
         self.delay_ms = delay_ms
+        self.extra_workflows = extra_workflows
+        self.pg_settings = dict(pg_settings or {})
         self.fast_db = fast_db
         self.worker_concurrency = worker_concurrency
         self.graceful_shutdown_seconds = graceful_shutdown_seconds
@@ -203,7 +208,7 @@ class QueueModeCluster(Managed):
                 target = Path(self.mounted(bundle.path(purpose)))
                 target.parent.mkdir(parents=True, exist_ok=True)
                 shutil.copyfile(cert.ca, target)
-        self.pg = Postgres(fast=self.fast_db, tls=db_cert).start()
+        self.pg = Postgres(fast=self.fast_db, tls=db_cert, settings=self.pg_settings).start()
         self.redis = Redis(password=self.secret(names.REDIS_PASSWORD), tls=redis_cert).start()
         self.pg.create_n8n_database(DB_NAME, DB_USER, DB_SCHEMA, self.secret(names.DB_PASSWORD))
         self.timings["postgres_redis_s"] = time.monotonic() - t0
@@ -223,7 +228,8 @@ class QueueModeCluster(Managed):
         )
 
         t1 = time.monotonic()
-        import_workflow(self.install, self.env("main", "cli", free_port()), self.workdir, self.delay_ms)
+        import_workflow(self.install, self.env("main", "cli", free_port()), self.workdir, self.delay_ms,
+                        self.extra_workflows)
         self.timings["import_publish_s"] = time.monotonic() - t1  # includes the first start's migrations
 
         t2 = time.monotonic()

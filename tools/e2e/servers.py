@@ -100,6 +100,8 @@ class Postgres(Managed):
     """Turn off fsync and synchronous commit (tests); False keeps PostgreSQL's durable defaults (benchmarks)."""
     tls: ServerCert | None = None
     """Serve TLS with this certificate (clients may still connect without; n8n's env decides)."""
+    settings: dict[str, str] = field(default_factory=dict)
+    """Extra server parameters (``-c name=value``), e.g. the production audit settings."""
     port: int = field(default_factory=free_port)
     root: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="n8n-e2e-pg-")))
     proc: subprocess.Popen | None = None
@@ -127,6 +129,8 @@ class Postgres(Managed):
             key.chmod(0o600)
             _give_to_postgres(cert, key)
             options += ["-c", "ssl=on", "-c", f"ssl_cert_file={cert}", "-c", f"ssl_key_file={key}"]
+        for name, value in self.settings.items():
+            options += ["-c", f"{name}={value}"]
         log = open(self.root / "postgres.log", "wb")  # noqa: SIM115 (handed to the child)
         self.proc = subprocess.Popen(
             [str(PG_BIN / "postgres"), "-D", str(self.data_dir), "-p", str(self.port), "-k", str(self.data_dir),
@@ -143,6 +147,11 @@ class Postgres(Managed):
                 if time.monotonic() > deadline:
                     raise
                 time.sleep(0.2)
+
+    @property
+    def log_path(self) -> Path:
+        """The server's log (stderr)."""
+        return self.root / "postgres.log"
 
     def connect(self, dbname: str = MAINTENANCE_DB) -> psycopg.Connection:
         """A superuser connection over the data dir's socket (trust)."""

@@ -35,6 +35,7 @@ from ..arguments import dns_label, known, plain, retain_on_delete
 from ..connections import CaBundle, DatabaseConnection, SecretKeyRef
 from ..irsa import OidcProvider, irsa_role
 from ..namespace import POSTGRES_PORT, QuotaWorkload, spilo_selector
+from ..observability import exporters
 from ..settings import DatabaseSettings, PatroniSettings
 from ..storage import writer_policy
 from .bootstrap import apply_bootstrap
@@ -124,7 +125,8 @@ def spilo_env(*, cluster: str, patroni: PatroniSettings, archive: S3Location | N
 
 
 def postgresql_manifest(*, cluster: str, namespace: str, patroni: PatroniSettings, archive: S3Location | None,
-                        role_arn: pulumi.Input[str] | None, docker_image: str | None = None) -> dict[str, Any]:
+                        role_arn: pulumi.Input[str] | None, docker_image: str | None = None,
+                        exporter_image: str | None = None) -> dict[str, Any]:
     """The Zalando ``postgresql`` custom resource for n8n's cluster."""
     if patroni.restore is not None:
         if archive is None or role_arn is None:
@@ -170,6 +172,8 @@ def postgresql_manifest(*, cluster: str, namespace: str, patroni: PatroniSetting
         }
     if docker_image:
         spec["dockerImage"] = docker_image
+    if exporter_image:  # the operator hands every sidecar POSTGRES_USER/POSTGRES_PASSWORD
+        spec["sidecars"] = [exporters.postgres_exporter_sidecar(exporter_image)]
     return {"apiVersion": "acid.zalan.do/v1", "kind": "postgresql",
             "metadata": k8s.metadata(cluster, namespace, COMPONENT), "spec": spec}
 
@@ -182,9 +186,10 @@ def patroni_connection(cluster: str, namespace: str, database: DatabaseSettings)
         ca=CaBundle("secret", tls_secret(cluster), "ca.crt"))
 
 
-def quota(patroni: PatroniSettings) -> QuotaWorkload:
-    """The Patroni members' share of the namespace budget."""
-    return QuotaWorkload("patroni", patroni.members, (patroni.resources,))
+def quota(patroni: PatroniSettings, exporter: bool = False) -> QuotaWorkload:
+    """The Patroni members' share of the namespace budget (with the postgres_exporter sidecar when ``exporter``)."""
+    sidecar = (exporters.POSTGRES_EXPORTER_RESOURCES,) if exporter else ()
+    return QuotaWorkload("patroni", patroni.members, (patroni.resources, *sidecar))
 
 
 class PatroniDatabaseArgs(TypedDict):
@@ -208,6 +213,8 @@ class PatroniDatabaseArgs(TypedDict):
     """The operator's ``pod_service_account_name``; default ``postgres-pod``."""
     docker_image: NotRequired[str | None]
     """Spilo image override; default: the operator's."""
+    exporter_image: NotRequired[str | None]
+    """Pinned postgres_exporter image run as a sidecar of every member (port 9187); omitted or None: none."""
     protect: NotRequired[bool]
     """Protect the ``postgresql`` resource from deletion: deleting it deletes the database (default false)."""
     retain_on_delete: NotRequired[bool]
@@ -257,7 +264,8 @@ class PatroniDatabase(pulumi.ComponentResource):
         certificate = k8s.apply(name, certificate_manifest(cluster, namespace), child)
         cr = k8s.apply(name, postgresql_manifest(cluster=cluster, namespace=namespace, patroni=database.patroni,
                                                  archive=archive, role_arn=role_arn,
-                                                 docker_image=args.get("docker_image")),
+                                                 docker_image=args.get("docker_image"),
+                                                 exporter_image=args.get("exporter_image")),
                        pulumi.ResourceOptions(parent=self, protect=protect,
                                               retain_on_delete=retain_on_delete(args, protect),
                                               depends_on=[certificate]))

@@ -63,6 +63,15 @@ METRICS_PATH = "/metrics"
 RUNNER_HEALTH_PORT = 5680
 """Health port of the n8nio/runners launcher (`/healthz`)."""
 
+METRIC_FAMILIES = ("DEFAULT_METRICS", "API_ENDPOINTS", "API_METHOD_LABEL", "API_STATUS_CODE_LABEL",
+                  "DB_POOL_METRICS", "MESSAGE_EVENT_BUS_METRICS", "WORKFLOW_EXECUTION_DURATION")
+"""`N8N_METRICS_INCLUDE_*` switched on for every role (see ``_metrics``)."""
+METRIC_LABELS_OFF = ("API_PATH_LABEL", "WORKFLOW_ID_LABEL", "WORKFLOW_NAME_LABEL", "NODE_TYPE_LABEL",
+                     "CREDENTIAL_TYPE_LABEL")
+"""Label switches kept off explicitly: each multiplies series by the number of paths, workflows or node types."""
+QUEUE_METRICS_INTERVAL_SECONDS = 20
+"""How often main refreshes its queue gauges (n8n's default, stated so the alerts' `for:` can rely on it)."""
+
 LOCK_DURATION_MS = 300_000
 """Bull job lock: n8n's own production-aligned value; in 2.x one missed lock renewal fails the job."""
 LOCK_RENEW_MS = 20_000
@@ -283,6 +292,28 @@ def _common(inputs: N8nEnvInputs) -> dict[str, pulumi.Input[str]]:
     return env
 
 
+def _metrics(role: Role, inputs: N8nEnvInputs) -> dict[str, str]:
+    """Metric families per role, chosen for the alerts and the dashboard (observability/rules.py, dashboard.py).
+
+    Every role: API histograms with method and status labels but no path label (webhook paths are user-chosen,
+    each would be a series), DB pool gauges (connections that never recover), execution-duration histograms and
+    event-bus counters (workflow success/failure where the execution ran). Workflow/node/credential labels stay
+    off: they multiply series by the number of workflows. Queue gauges exist only on main in queue mode. Webhook
+    processors record their webhook requests only in the webhook histogram (their routes come before the API
+    middleware), which always carries a ``workflow_id`` label: bounded by the number of webhook workflows.
+    """
+    if not inputs.metrics:
+        return {}
+    on = {f"N8N_METRICS_INCLUDE_{flag}": "true" for flag in METRIC_FAMILIES}
+    off = {f"N8N_METRICS_INCLUDE_{flag}": "false" for flag in METRIC_LABELS_OFF}
+    if role == "main":
+        on["N8N_METRICS_INCLUDE_QUEUE_METRICS"] = "true"
+        on["N8N_METRICS_QUEUE_METRICS_INTERVAL"] = str(QUEUE_METRICS_INTERVAL_SECONDS)
+    if role in ("main", "webhook"):  # the roles that answer webhooks
+        on["N8N_METRICS_INCLUDE_WEBHOOK_METRICS"] = "true"
+    return {**on, **off}
+
+
 def n8n_env(role: Role, inputs: N8nEnvInputs) -> dict[str, pulumi.Input[str]]:
     """The full environment of the n8n container of ``role``.
 
@@ -293,7 +324,7 @@ def n8n_env(role: Role, inputs: N8nEnvInputs) -> dict[str, pulumi.Input[str]]:
         raise ValueError(f"unknown n8n role {role!r}; expected one of {', '.join(ROLES)}")
     if inputs.multi_main and not inputs.licensed:
         raise ValueError("multi-main needs an Enterprise license (licensed=True)")
-    env = {**_common(inputs), **_urls(inputs), **_database(role, inputs), **_redis(inputs)}
+    env = {**_common(inputs), **_urls(inputs), **_database(role, inputs), **_redis(inputs), **_metrics(role, inputs)}
     if role in RUNNER_ROLES:
         env.update(_runners_broker(inputs))
     if role == "main":
@@ -301,8 +332,6 @@ def n8n_env(role: Role, inputs: N8nEnvInputs) -> dict[str, pulumi.Input[str]]:
             env["N8N_DISABLE_PRODUCTION_MAIN_PROCESS"] = "true"
         if inputs.multi_main:
             env["N8N_MULTI_MAIN_SETUP_ENABLED"] = "true"
-        if inputs.metrics:
-            env["N8N_METRICS_INCLUDE_QUEUE_METRICS"] = "true"
     if role == "worker":
         env["QUEUE_HEALTH_CHECK_ACTIVE"] = "true"
         env["QUEUE_HEALTH_CHECK_PORT"] = str(names.N8N_PORT)
@@ -362,6 +391,20 @@ REASONS: dict[str, str] = {
     # metrics and health
     "N8N_METRICS": "Prometheus /metrics on the n8n port",
     "N8N_METRICS_INCLUDE_QUEUE_METRICS": "n8n_scaling_mode_queue_jobs_* gauges; only main (queue mode) emits them",
+    "N8N_METRICS_QUEUE_METRICS_INTERVAL": "refresh of the queue gauges, seconds",
+    "N8N_METRICS_INCLUDE_DEFAULT_METRICS": "process and Node.js metrics (memory against the container limit)",
+    "N8N_METRICS_INCLUDE_API_ENDPOINTS": "n8n_http_request_duration_seconds histograms (API p95 latency)",
+    "N8N_METRICS_INCLUDE_API_METHOD_LABEL": "method label on the API histograms",
+    "N8N_METRICS_INCLUDE_API_STATUS_CODE_LABEL": "status_code label on the API histograms (error ratio)",
+    "N8N_METRICS_INCLUDE_API_PATH_LABEL": "off: webhook paths are user-chosen, one series each",
+    "N8N_METRICS_INCLUDE_DB_POOL_METRICS": "n8n_db_pool_* gauges (requests waiting for a database connection)",
+    "N8N_METRICS_INCLUDE_MESSAGE_EVENT_BUS_METRICS": "n8n_workflow_{started,success,failed}_total counters",
+    "N8N_METRICS_INCLUDE_WORKFLOW_EXECUTION_DURATION": "n8n_workflow_execution_duration_seconds{status,mode}",
+    "N8N_METRICS_INCLUDE_WEBHOOK_METRICS": "n8n_webhook_request_duration_seconds (webhook latency; workflow_id label)",
+    "N8N_METRICS_INCLUDE_WORKFLOW_ID_LABEL": "off: one series per workflow",
+    "N8N_METRICS_INCLUDE_WORKFLOW_NAME_LABEL": "off: one series per workflow",
+    "N8N_METRICS_INCLUDE_NODE_TYPE_LABEL": "off: one series per node type",
+    "N8N_METRICS_INCLUDE_CREDENTIAL_TYPE_LABEL": "off: one series per credential type",
     "QUEUE_HEALTH_CHECK_ACTIVE": "worker HTTP server with /healthz and /healthz/readiness for probes",
     "QUEUE_HEALTH_CHECK_PORT": "worker health server on the same port as the other roles",
     # URLs
