@@ -38,13 +38,13 @@ def prod_patroni():
 
 
 def component_types(recording) -> set[str]:
-    platform = recording.one("n8n:index:Platform")
+    platform = recording.one("n8n:index:N8nPlatform")
     return {r.type.rsplit(":", 1)[1] for r in recording.children(platform.name) if r.type.startswith("n8n:")}
 
 
 def test_dev_gets_patroni_and_in_cluster_redis(dev):
     assert {"PatroniDatabase", "Redis", "N8nApp", "Secrets", "ArchiveBucket", "WorkerPool", "WorkerAutoscaling",
-            "Namespace", "ClusterAddons"} <= component_types(dev)
+            "N8nNamespace", "ClusterAddons"} <= component_types(dev)
     assert not dev.find("aws:rds/instance:Instance") and not dev.find(
         "aws:elasticache/replicationGroup:ReplicationGroup")
     assert "DatabaseDumps" not in component_types(dev)  # dev turns dumps off
