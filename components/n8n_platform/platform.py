@@ -248,8 +248,7 @@ class N8nPlatform(pulumi.ComponentResource):
         return Observability(f"{name}-observability", {
             "namespace": s.namespace, "prometheus_release": o.prometheus_release, "rules": rules,
             "grafana_folder": o.grafana_folder, "cloudwatch": cloudwatch,
-            "depends_on": [d for d in (addons.prometheus_crds, database) if d is not None],
-        }, self._after())
+        }, self._after(addons.prometheus_crds, database))
 
     def _after(self, *deps: Any) -> pulumi.ResourceOptions:
         """Child options waiting for ``deps`` (None entries are add-ons this stack does not install)."""
