@@ -37,8 +37,10 @@ and are listed with the reason in ``NOT_YET_SERVED``."""
 
 NOT_YET_SERVED = {
     "N8nPlatform": "takes the whole Settings model and ClusterFacts",
-    "PatroniDatabase": "takes the settings section DatabaseSettings",
-    "RdsDatabase": "takes the settings section DatabaseSettings",
+    "PatroniDatabase": "takes settings.DatabaseSettings (and PatroniSettings): future-import annotations in "
+                       "settings.py, fields documented in setting() not attribute docstrings, engine a Literal",
+    "RdsDatabase": "takes settings.DatabaseSettings: future-import annotations in settings.py, fields documented in "
+                   "setting() not attribute docstrings, engine a Literal",
 }
 """Public components not served yet, with what stands in the way."""
 
