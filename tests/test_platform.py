@@ -81,6 +81,14 @@ def test_dev_protects_nothing(dev):
     assert [r.name for r in dev.resources if r.options["protect"]] == []
 
 
+def test_dev_keeps_its_object_locked_backups_on_delete_but_not_the_rest(dev):
+    """Locked backups cannot be deleted before their retention ends: a dev `pulumi destroy` leaves them rather than
+    failing on them; the rest of dev follows `protect: false`."""
+    buckets = dev.find("aws:s3/bucket:Bucket")
+    assert buckets and all(b.options["retain_on_delete"] for b in buckets)
+    assert not dev.one("kubernetes:apps/v1:StatefulSet").options["retain_on_delete"]
+
+
 def test_every_kubernetes_resource_uses_the_stack_provider(prod):
     provider = prod.one("pulumi:providers:kubernetes")
     assert is_secret(provider.inputs["kubeconfig"])

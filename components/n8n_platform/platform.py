@@ -261,6 +261,9 @@ class N8nPlatform(pulumi.ComponentResource):
             "dump_retention_days": s.backups.dump_retention_days, "protect": s.protect,
             "wal": s.database.engine == "patroni", "replica_region": s.backups.replica_region,
             "replica_provider": self._replica_provider,
+            # Kept on delete in every stack: object-locked backups cannot be deleted before their retention ends,
+            # so a `pulumi destroy` of a dev stack would otherwise fail on them.
+            "retain_on_delete": True,
         }, self._after())
 
     def _redis(self, name: str, s: Settings, secrets: Secrets, namespace: Any, addons: ClusterAddons) -> Any:
