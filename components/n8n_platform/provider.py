@@ -37,7 +37,7 @@ and are listed with the reason in ``NOT_YET_SERVED``."""
 
 NOT_YET_SERVED = {
     "N8nPlatform": "takes the whole Settings model and ClusterFacts",
-    "PatroniDatabase": "takes settings.DatabaseSettings (and PatroniSettings): future-import annotations in "
+    "PatroniDatabase": "takes settings.DatabaseSettings (its patroni section): future-import annotations in "
                        "settings.py, fields documented in setting() not attribute docstrings, engine a Literal",
     "RdsDatabase": "takes settings.DatabaseSettings: future-import annotations in settings.py, fields documented in "
                    "setting() not attribute docstrings, engine a Literal",
