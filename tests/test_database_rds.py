@@ -233,3 +233,20 @@ def test_database_as_a_mapping_is_checked_like_stack_config() -> None:
         run(lambda: RdsDatabase("n8n-db", args))
     with pytest.raises(SettingsError, match=r"database\.engine = 'mysql': must be one of 'rds', 'patroni'"):
         settings_section("RdsDatabase", "database", DatabaseSettings, {"engine": "mysql"})
+
+
+def test_opts_depends_on_reaches_the_kubernetes_objects() -> None:
+    """The namespace and the n8n Secret go in opts.depends_on; the CA ConfigMap and the admin Secret wait for them
+    (and the bootstrap Job for the admin Secret)."""
+    import pulumi_kubernetes as kubernetes
+
+    def program() -> None:
+        namespace = kubernetes.core.v1.Namespace("ns", metadata={"name": "n8n"})
+        RdsDatabase("n8n-db", RdsDatabaseArgs(identifier="n8n-prod", namespace="n8n", vpc_id="vpc-0a1b2c3d",
+                                              subnet_ids=["subnet-0a"], node_security_group_id=NODE_SG),
+                    pulumi.ResourceOptions(depends_on=[namespace]))
+
+    rec = run(program)
+    for kind in ("kubernetes:core/v1:ConfigMap", "kubernetes:core/v1:Secret"):
+        waiting = [r for r in rec.find(kind) if "ns" in r.options["depends_on"]]
+        assert waiting, kind

@@ -30,7 +30,7 @@ from typing import Any, NotRequired, TypedDict
 import pulumi
 
 from .. import k8s, names
-from ..arguments import dns_label, known, plain, retain_on_delete, settings_section, structured
+from ..arguments import dns_label, known, plain, retain_on_delete, settings_section, structured, waits_for
 from ..connections import CaBundle, DatabaseConnection, SecretKeyRef
 from ..irsa import OidcProvider, irsa_role
 from ..namespace import POSTGRES_PORT, QuotaWorkload, spilo_selector
@@ -262,14 +262,17 @@ class PatroniDatabase(pulumi.ComponentResource):
             role_arn = role.arn
         else:
             archive = None
-        certificate = k8s.apply(name, certificate_manifest(cluster, namespace), child)
+        # The component's own depends_on (operator, CA issuer, namespace, n8n Secret) reaches its Kubernetes objects.
+        wait_for = waits_for(where, opts)
+        certificate = k8s.apply(name, certificate_manifest(cluster, namespace),
+                                pulumi.ResourceOptions(parent=self, depends_on=wait_for))
         cr = k8s.apply(name, postgresql_manifest(cluster=cluster, namespace=namespace, patroni=database.patroni,
                                                  archive=archive, role_arn=role_arn,
                                                  docker_image=args.get("docker_image"),
                                                  exporter_image=args.get("exporter_image")),
                        pulumi.ResourceOptions(parent=self, protect=protect,
                                               retain_on_delete=retain_on_delete(args, protect),
-                                              depends_on=[certificate]))
+                                              depends_on=[*wait_for, certificate]))
         self.connection = patroni_connection(cluster, namespace, database)
         admin = AdminLogin(operator_secret(ADMIN_USER, cluster))
         apply_bootstrap(f"{name}-bootstrap", name=f"{cluster}-bootstrap", namespace=namespace,
