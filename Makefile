@@ -6,7 +6,7 @@ CHECKOV := .venv-checkov/bin/checkov
 STACK ?= dev
 SYSTEM_PACKAGES := postgresql-15 redis-server openssl
 
-.PHONY: setup system plan test lint e2e bench docs clean
+.PHONY: setup system plan test lint e2e bench docs mutate clean
 
 $(PY): requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -43,6 +43,9 @@ bench: $(PY)  ## Queue mode vs single-process n8n: executions/s and webhook late
 
 docs: $(PY)  ## Regenerate docs/configuration.md from the settings model
 	PYTHONPATH=.:components $(PY) -m tools.config_reference > docs/configuration.md
+
+mutate: $(PY)  ## Mutation testing of the pure builders (tens of minutes): make mutate [MODULE=components/n8n_platform/redis_conf.py]
+	PYTHONPATH=.:components nice -n 15 $(PY) -m tools.mutate $(MODULE) $(MUTATE_ARGS)
 
 clean:
 	rm -rf build
