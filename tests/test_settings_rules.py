@@ -4,11 +4,10 @@ sides; the schema's building blocks on their own; and the defaults and constants
 Complements test_settings.py (the stack files and a first pass over bad input). `make mutate MODULE=settings`
 measures how much of settings.py and schema.py these tests pin."""
 
-from __future__ import annotations
-
 import contextvars
 import dataclasses
 import json
+import types
 from typing import Literal
 
 import pytest
@@ -390,52 +389,67 @@ def test_structured_values_are_decoded_and_scalars_kept_as_text(text, value):
 
 
 # --- the schema's building blocks ---------------------------------------------------------------------------------
+# Sections are declared inside a fixture, not at import: a mutation tool that switches mutants per test sees only
+# code that runs during the test (declarations at import time ran before any mutant was active). This module has no
+# `from __future__ import annotations`, so their annotations are the classes themselves, resolvable from here.
 
-@dataclasses.dataclass(frozen=True, kw_only=True)
-class Inner:
-    """A nested section."""
+@pytest.fixture
+def sec():
+    @dataclasses.dataclass(frozen=True, kw_only=True)
+    class Inner:
+        """A nested section."""
 
-    size: int = setting("How big.", 1, check=schema.at_least(1))
-    tags: list[str] = setting("Tags.", ["a"])
+        size: int = setting("How big.", 1, check=schema.at_least(1))
+        tags: list[str] = setting("Tags.", ["a"])
+
+    @dataclasses.dataclass(frozen=True, kw_only=True)
+    class Outer:
+        """A top-level section."""
+
+        name: str = setting("The name.")
+        mode: Literal["fast", "safe"] = setting("Mode.", "safe")
+        ratio: float = setting("A ratio.", 0.5)
+        on: bool = setting("Switch.", False)
+        note: str | None = setting("A note.", None, check=schema.non_empty, secret=True)
+        limits: dict[str, int] = setting("Limits.", {})
+        ports: list[int] = setting("Ports.", [])
+        inner_part: Inner = setting("The inner part.", Inner(size=2))
+
+    def parse(raw):
+        problems: list[Problem] = []
+        return schema.parse(Outer, raw, "", problems), [str(p) for p in problems]
+
+    return types.SimpleNamespace(Inner=Inner, Outer=Outer, parse=parse)
 
 
-@dataclasses.dataclass(frozen=True, kw_only=True)
-class Outer:
-    """A top-level section."""
-
-    name: str = setting("The name.")
-    mode: Literal["fast", "safe"] = setting("Mode.", "safe")
-    ratio: float = setting("A ratio.", 0.5)
-    on: bool = setting("Switch.", False)
-    note: str | None = setting("A note.", None, check=schema.non_empty)
-    limits: dict[str, int] = setting("Limits.", {})
-    ports: list[int] = setting("Ports.", [])
-    inner_part: Inner = setting("The inner part.", Inner(size=2))
+def test_setting_records_doc_rule_and_secrecy(sec):
+    fields = {f.name: f for f in dataclasses.fields(sec.Outer)}
+    assert fields["note"].metadata == {"doc": "A note.", "check": schema.non_empty, "secret": True}
+    assert fields["mode"].metadata == {"doc": "Mode.", "check": None, "secret": False}
+    assert fields["mode"].default == "safe" and fields["name"].default is MISSING
+    assert fields["name"].default_factory is MISSING
 
 
-def parse_outer(raw):
-    problems: list[Problem] = []
-    return schema.parse(Outer, raw, "", problems), [str(p) for p in problems]
-
-
-def test_parse_fills_defaults_from_the_enclosing_field():
-    value, problems = parse_outer({"name": "x"})
+def test_parse_fills_defaults_from_the_enclosing_field(sec):
+    value, problems = sec.parse({"name": "x"})
     assert problems == []
-    assert value == Outer(name="x", inner_part=Inner(size=2, tags=["a"]))
-    partly, _ = parse_outer({"name": "x", "innerPart": {"tags": []}})
-    assert partly.inner_part == Inner(size=2, tags=[])
+    assert value == sec.Outer(name="x", inner_part=sec.Inner(size=2, tags=["a"]))
+    partly, _ = sec.parse({"name": "x", "innerPart": {"tags": []}})
+    assert partly.inner_part == sec.Inner(size=2, tags=[])
 
 
-def test_mutable_defaults_are_copied_per_instance():
-    first, second = Outer(name="a"), Outer(name="b")
+def test_mutable_defaults_are_copied_per_instance(sec):
+    first, second = sec.Outer(name="a"), sec.Outer(name="b")
     assert first.ports == [] and first.ports is not second.ports and first.limits is not second.limits
-    parsed, _ = parse_outer({"name": "x"})
-    assert parsed.inner_part.tags == ["a"] and parsed.inner_part.tags is not Inner().tags
+    assert first.limits == {} and sec.Inner().tags == ["a"] and sec.Inner().tags is not sec.Inner().tags
+    parsed, _ = sec.parse({"name": "x"})
+    assert parsed.inner_part.tags == ["a"] and parsed.inner_part.tags is not sec.Inner().tags
+    assert schema._copy([1]) == [1] and schema._copy({"a": 1}) == {"a": 1} and schema._copy("s") == "s"
 
 
-def test_parse_reports_every_problem_with_its_path():
-    value, problems = parse_outer({"mode": "slow", "extra": 1, "innerPart": {"size": 0, "colour": "red"},
-                                   "ports": [80, "http"], "limits": {"cpu": "lots"}, "ratio": True, "on": "yes"})
+def test_parse_reports_every_problem_with_its_path(sec):
+    value, problems = sec.parse({"mode": "slow", "extra": 1, "innerPart": {"size": 0, "colour": "red"},
+                                 "ports": [80, "http"], "limits": {"cpu": "lots"}, "ratio": True, "on": "yes"})
     assert value is None
     assert problems == [
         "extra = 1: unknown key; allowed keys: name, mode, ratio, on, note, limits, ports, innerPart",
@@ -450,39 +464,40 @@ def test_parse_reports_every_problem_with_its_path():
     ]
 
 
-def test_parse_wants_objects_lists_and_maps_where_declared():
-    assert parse_outer("text")[1] == [
+def test_parse_wants_objects_lists_and_maps_where_declared(sec):
+    assert sec.parse("text")[1] == [
         "(config) = 'text': must be an object with the keys name, mode, ratio, on, note, limits, ports, innerPart"]
-    assert parse_outer({"name": "x", "innerPart": 3})[1] == [
+    assert sec.parse({"name": "x", "innerPart": 3})[1] == [
         "innerPart = 3: must be an object with the keys size, tags"]
-    assert parse_outer({"name": "x", "ports": 80})[1] == ["ports = 80: must be a list of a whole number"]
-    assert parse_outer({"name": "x", "limits": [1]})[1] == ["limits = [1]: must be an object of a whole number values"]
+    assert sec.parse({"name": "x", "ports": 80})[1] == ["ports = 80: must be a list of a whole number"]
+    assert sec.parse({"name": "x", "limits": [1]})[1] == ["limits = [1]: must be an object of a whole number values"]
 
 
-def test_strings_from_the_cli_become_numbers_and_booleans():
-    value, problems = parse_outer({"name": "x", "ratio": "-2.5", "on": "TRUE", "ports": ["-1", 2],
-                                   "innerPart": {"size": "7"}, "limits": {"a": "3"}})
+def test_strings_from_the_cli_become_numbers_and_booleans(sec):
+    value, problems = sec.parse({"name": "x", "ratio": "-2.5", "on": "TRUE", "ports": ["-1", 2],
+                                 "innerPart": {"size": "7"}, "limits": {"a": "3"}})
     assert problems == []
     assert (value.ratio, value.on, value.ports, value.inner_part.size, value.limits) == (-2.5, True, [-1, 2], 7,
                                                                                          {"a": 3})
-    assert parse_outer({"name": "x", "on": "False"})[0].on is False
-    assert parse_outer({"name": "x", "ratio": 2})[0].ratio == 2.0
-    assert parse_outer({"name": "x", "ratio": "3"})[0].ratio == 3.0
-    assert parse_outer({"name": "x", "ports": ["1.5"]})[1] == ["ports[0] = '1.5': must be a whole number"]
-    assert parse_outer({"name": "x", "ports": [True]})[1] == ["ports[0] = True: must be a whole number"]
-    assert parse_outer({"name": "x", "ratio": "1."})[1] == ["ratio = '1.': must be a number"]
-    assert parse_outer({"name": 3})[1] == ["name = 3: must be a string"]
+    assert sec.parse({"name": "x", "on": "False"})[0].on is False
+    assert sec.parse({"name": "x", "on": True})[0].on is True
+    assert sec.parse({"name": "x", "ratio": 2})[0].ratio == 2.0
+    assert sec.parse({"name": "x", "ratio": "3"})[0].ratio == 3.0
+    assert sec.parse({"name": "x", "ports": ["1.5"]})[1] == ["ports[0] = '1.5': must be a whole number"]
+    assert sec.parse({"name": "x", "ports": [True]})[1] == ["ports[0] = True: must be a whole number"]
+    assert sec.parse({"name": "x", "ratio": "1."})[1] == ["ratio = '1.': must be a number"]
+    assert sec.parse({"name": 3})[1] == ["name = 3: must be a string"]
 
 
-def test_an_empty_optional_is_unset_but_an_empty_required_string_is_checked():
-    assert parse_outer({"name": "x", "note": ""})[0].note is None
-    assert parse_outer({"name": "x", "note": None})[0].note is None
-    assert parse_outer({"name": "x", "note": "hi"})[0].note == "hi"
-    assert parse_outer({"name": "", "note": "hi"})[0].name == ""
+def test_an_empty_optional_is_unset_but_an_empty_required_string_is_checked(sec):
+    assert sec.parse({"name": "x", "note": ""})[0].note is None
+    assert sec.parse({"name": "x", "note": None})[0].note is None
+    assert sec.parse({"name": "x", "note": "hi"})[0].note == "hi"
+    assert sec.parse({"name": "", "note": "hi"})[0].name == ""
 
 
-def test_a_rule_runs_only_on_a_value_of_the_right_type():
-    assert parse_outer({"name": "x", "innerPart": {"size": "big"}})[1] == [
+def test_a_rule_runs_only_on_a_value_of_the_right_type(sec):
+    assert sec.parse({"name": "x", "innerPart": {"size": "big"}})[1] == [
         "innerPart.size = 'big': must be a whole number"]
 
 
@@ -494,32 +509,40 @@ def test_problem_and_error_text():
     assert isinstance(error, ValueError) and len(error.problems) == 2
 
 
-@pytest.mark.parametrize(("check", "value", "why"), [
-    (schema.at_least(3), 3, None), (schema.at_least(3), 2, "must be at least 3"),
-    (schema.between(1, 5), 1, None), (schema.between(1, 5), 5, None),
-    (schema.between(1, 5), 0, "must be between 1 and 5"),
-    (schema.between(1, 5), 6, "must be between 1 and 5"),
-    (schema.matches("[a-z]+", "letters"), "abc", None),
-    (schema.matches("[a-z]+", "letters"), "abc1", "must be letters"),
-    (schema.matches("[a-z]+", "letters"), "1abc", "must be letters"),
-    (schema.each(schema.at_least(2)), [2, 3], None), (schema.each(schema.at_least(2)), [], None),
-    (schema.each(schema.at_least(2)), [3, 1, 0], "every item must be at least 2 (bad item: 1)"),
-    (schema.non_empty, "x", None), (schema.non_empty, "", "must not be empty"),
-    (schema.non_empty, [], "must not be empty"),
-])
-def test_rules(check, value, why):
-    assert check(value) == why
+RULE_CASES = [  # (rule factory, its arguments, value, why) -- the rule is built inside the test
+    ("at_least", (3,), 3, None), ("at_least", (3,), 2, "must be at least 3"),
+    ("between", (1, 5), 1, None), ("between", (1, 5), 5, None),
+    ("between", (1, 5), 0, "must be between 1 and 5"), ("between", (1, 5), 6, "must be between 1 and 5"),
+    ("matches", ("[a-z]+", "letters"), "abc", None), ("matches", ("[a-z]+", "letters"), "abc1", "must be letters"),
+    ("matches", ("[a-z]+", "letters"), "1abc", "must be letters"),
+]
+
+
+@pytest.mark.parametrize(("factory", "args", "value", "why"), RULE_CASES)
+def test_rules(factory, args, value, why):
+    assert getattr(schema, factory)(*args)(value) == why
+
+
+def test_each_and_non_empty():
+    each = schema.each(schema.at_least(2))
+    assert (each([2, 3]), each([])) == (None, None)
+    assert each([3, 1, 0]) == "every item must be at least 2 (bad item: 1)"
+    letters = schema.each(schema.matches("[a-z]+", "letters"))
+    assert letters(["ok", "NO"]) == "every item must be letters (bad item: 'NO')"
+    assert (schema.non_empty("x"), schema.non_empty(""), schema.non_empty([])) == (
+        None, "must not be empty", "must not be empty")
 
 
 @pytest.mark.parametrize(("rule", "good", "bad"), [
-    (schema.DNS_LABEL, ["a", "n8n-dev", "a" * 63, "0a"], ["", "-a", "a-", "A", "a" * 64, "a_b", "a.b"]),
-    (schema.CPU, ["250m", "2", "0.5", "10"], ["", "m", "2.", "1.5m", "two", "-1", ".5"]),
-    (schema.MEMORY, ["512Mi", "2Gi", "1Ti", "4Ki", "1000", "1k", "5M", "3G", "1T"], ["2GB", "1.5Gi", "Gi", "2gi", ""]),
-    (schema.CRON, ["15 2 * * *", "*/5 * * * 1-5"], ["* * * *", "* * * * * *", "nightly", ""]),
+    ("DNS_LABEL", ["a", "n8n-dev", "a" * 63, "0a"], ["", "-a", "a-", "A", "a" * 64, "a_b", "a.b"]),
+    ("CPU", ["250m", "2", "0.5", "10"], ["", "m", "2.", "1.5m", "two", "-1", ".5"]),
+    ("MEMORY", ["512Mi", "2Gi", "1Ti", "4Ki", "1000", "1k", "5M", "3G", "1T"], ["2GB", "1.5Gi", "Gi", "2gi", ""]),
+    ("CRON", ["15 2 * * *", "*/5 * * * 1-5"], ["* * * *", "* * * * * *", "nightly", ""]),
 ])
 def test_quantity_and_schedule_rules(rule, good, bad):
-    assert [rule(v) for v in good] == [None] * len(good)
-    assert [v for v in bad if rule(v) is None] == []
+    check = getattr(schema, rule)
+    assert [check(v) for v in good] == [None] * len(good)
+    assert [v for v in bad if check(v) is None] == []
 
 
 def test_quantities_in_every_unit():
@@ -529,23 +552,23 @@ def test_quantities_in_every_unit():
     assert (schema.cpu_millis("250m"), schema.cpu_millis("2"), schema.cpu_millis("0.5")) == (250, 2000, 500)
 
 
-def test_names():
+def test_names(sec):
     assert [schema.camel(n) for n in ("name", "private_subnet_ids", "a_b")] == ["name", "privateSubnetIds", "aB"]
     assert (schema.join("", "a"), schema.join("x.y", "a")) == ("a", "x.y.a")
     assert schema._plain(int | None) is int and schema._plain(int) is int and schema._plain(int | str) == int | str
-    assert schema._name(Inner) == "an object" and schema._name(Literal["a", "b"]) == "one of 'a', 'b'"
-    assert schema._name(bytes) == str(bytes)
+    assert schema._name(sec.Inner) == "an object" and schema._name(Literal["a", "b"]) == "one of 'a', 'b'"
+    assert schema._name(bytes) == str(bytes) and schema._name(int | None) == "a whole number"
 
 
-def test_field_default_of_a_plain_a_factory_and_a_required_field():
-    fields = {f.name: f for f in dataclasses.fields(Outer)}
+def test_field_default_of_a_plain_a_factory_and_a_required_field(sec):
+    fields = {f.name: f for f in dataclasses.fields(sec.Outer)}
     assert schema.field_default(fields["mode"]) == "safe"
     assert schema.field_default(fields["ports"]) == [] and schema.field_default(fields["name"]) is MISSING
-    assert schema.field_default(fields["inner_part"]) == Inner(size=2)
+    assert schema.field_default(fields["inner_part"]) == sec.Inner(size=2)
 
 
-def test_describe_lists_every_setting_with_type_default_and_doc():
-    rows = schema.describe(Outer, "top")
+def test_describe_lists_every_setting_with_type_default_and_doc(sec):
+    rows = schema.describe(sec.Outer, "top")
     assert rows == [
         {"key": "top.name", "type": "string", "default": "(required)", "doc": "The name."},
         {"key": "top.mode", "type": "`fast` \\| `safe`", "default": "safe", "doc": "Mode."},
@@ -558,5 +581,6 @@ def test_describe_lists_every_setting_with_type_default_and_doc():
         {"key": "top.innerPart.size", "type": "integer", "default": 2, "doc": "How big."},
         {"key": "top.innerPart.tags", "type": "list of string", "default": ["a"], "doc": "Tags."},
     ]
-    assert schema.describe(Inner)[0]["key"] == "size"
-    assert schema.describe(Inner, defaults=Inner(size=9))[0]["default"] == 9
+    assert schema.describe(sec.Inner)[0]["key"] == "size" and schema.describe(sec.Inner)[0]["default"] == 1
+    assert schema.describe(sec.Inner, defaults=sec.Inner(size=9))[0]["default"] == 9
+    assert schema._type_name(bytes) == str(bytes)

@@ -103,13 +103,16 @@ def prepare(module: Module, config: dict, fresh: bool) -> Path:
         shutil.rmtree(sandbox)
     sandbox.mkdir(parents=True, exist_ok=True)
     # mutmut names mutants after their import path only for sources under ./, src/ or source/: the library goes to src/.
-    for name, target in (("components", "src"), ("tools", "tools"), ("tests", "tests")):
-        if (sandbox / target).exists():
+    copies = [("components", "src"), ("tests", "tests"), *((path, path) for path in config["mutmut"]["also_copy"])]
+    ignore = shutil.ignore_patterns("__pycache__", "*.egg-info")
+    for source, target in copies:
+        if (sandbox / target).is_dir():
             shutil.rmtree(sandbox / target)
-        shutil.copytree(ROOT / name, sandbox / target, ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
-    for stack_file in ROOT.glob("Pulumi*.yaml"):
-        shutil.copy2(stack_file, sandbox / stack_file.name)
-    tests = [test for test in module.tests if (ROOT / test).is_file()]
+        if (ROOT / source).is_dir():
+            shutil.copytree(ROOT / source, sandbox / target, ignore=ignore)
+        else:
+            shutil.copy2(ROOT / source, sandbox / target)
+    tests = [test for test in module.tests if (ROOT / test.partition("::")[0]).is_file()]
     section = dict(config["mutmut"])
     section["only_mutate"] = [in_sandbox(file) for file in module.files]
     section["pytest_add_cli_args_test_selection"] = tests
