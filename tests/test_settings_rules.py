@@ -5,7 +5,9 @@ Complements test_settings.py (the stack files and a first pass over bad input). 
 measures how much of settings.py and schema.py these tests pin."""
 
 import contextvars
+import copy
 import dataclasses
+import functools
 import json
 import types
 from typing import Literal
@@ -16,6 +18,7 @@ from n8n_platform import schema, settings
 from n8n_platform.schema import MISSING, Problem, SettingsError, setting
 from n8n_platform.settings import from_config
 from tests.harness import load_stack_config
+from tools import offline
 
 # --- helpers ------------------------------------------------------------------------------------------------------
 
@@ -24,26 +27,23 @@ PORTABLE = {"cluster": {"name": None, "kubeconfig": "/etc/kube/config"}, "worker
             "edge": {"controller": "gateway"}}
 
 
-def merged(*overrides: dict) -> dict:
-    out: dict = {}
+@functools.cache
+def _stack(stack: str) -> dict:
+    return load_stack_config(stack)[0]
+
+
+def raw_config(stack: str, *overrides: dict) -> dict:
+    """The stack's raw config with ``overrides`` merged in order (None deletes a key); the files are read once."""
+    raw = copy.deepcopy(_stack(stack))
     for override in overrides:
-        _merge(out, override)
-    return out
-
-
-def _merge(into: dict, override: dict) -> None:
-    for key, value in override.items():
-        if isinstance(value, dict) and isinstance(into.get(key), dict):
-            _merge(into[key], value)
-        else:
-            into[key] = json.loads(json.dumps(value))
+        offline._merge(raw, override)
+    return raw
 
 
 def lines(stack: str, *overrides: dict) -> list[str]:
     """Every problem `stack` with ``overrides`` has, one line each as the user reads them ([] when valid)."""
-    raw, _ = load_stack_config(stack, merged(*overrides))
     try:
-        from_config(raw)
+        from_config(raw_config(stack, *overrides))
     except SettingsError as error:
         assert str(error).splitlines()[1:] == [f"  - {p}" for p in error.problems]
         return [str(p) for p in error.problems]
@@ -51,8 +51,7 @@ def lines(stack: str, *overrides: dict) -> list[str]:
 
 
 def valid(stack: str, *overrides: dict) -> settings.Settings:
-    raw, _ = load_stack_config(stack, merged(*overrides))
-    return from_config(raw)
+    return from_config(raw_config(stack, *overrides))
 
 
 # --- cross-field rules: (stack, overrides, the exact line), and a neighbour that stays valid ----------------------
