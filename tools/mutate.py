@@ -40,6 +40,7 @@ class Module:
     name: str
     files: list[str]
     tests: list[str]
+    deselect: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -67,7 +68,8 @@ def load_config() -> dict:
 
 
 def modules(config: dict) -> list[Module]:
-    return [Module(name, spec["files"], spec["tests"]) for name, spec in config["modules"].items()]
+    return [Module(name, spec["files"], spec["tests"], spec.get("deselect", [])) for name, spec in
+            config["modules"].items()]
 
 
 def select(config: dict, wanted: str | None) -> list[Module]:
@@ -116,6 +118,8 @@ def prepare(module: Module, config: dict, fresh: bool) -> Path:
     section = dict(config["mutmut"])
     section["only_mutate"] = [in_sandbox(file) for file in module.files]
     section["pytest_add_cli_args_test_selection"] = tests
+    section["pytest_add_cli_args"] = [*section.get("pytest_add_cli_args", []),
+                                      *(arg for test in module.deselect for arg in ("--deselect", test))]
     pyproject = (ROOT / "pyproject.toml").read_text().rstrip("\n") + "\n\n[tool.mutmut]\n"
     pyproject += "".join(f"{key} = {toml_value(value)}\n" for key, value in section.items())
     (sandbox / "pyproject.toml").write_text(pyproject)
@@ -199,8 +203,8 @@ def measure(sandbox: Path, module: Module, equivalent: dict[str, str]) -> Result
 def report(results: list[Result], equivalent: dict[str, str]) -> bool:
     for result in results:
         if result.survivors:
-            print(f"\n{result.module.name}: {len(result.survivors)} survivors (a test should notice each, or list it as "
-                  f"equivalent in {CONFIG.relative_to(ROOT)} with the reason)")
+            print(f"\n{result.module.name}: {len(result.survivors)} survivors (a test should notice each, or list "
+                  f"it as equivalent in {CONFIG.relative_to(ROOT)} with the reason)")
             for name, key in sorted(result.survivors.items(), key=lambda item: item[1]):
                 print(f"  {name}\n      '{key}'")
     used = {key for result in results for key in result.equivalent.values()}
