@@ -114,12 +114,7 @@ def prepare(module: Module, config: dict, fresh: bool) -> Path:
             shutil.copytree(ROOT / source, sandbox / target, ignore=ignore)
         else:
             shutil.copy2(ROOT / source, sandbox / target)
-    tests = [test for test in module.tests if (ROOT / test.partition("::")[0]).is_file()]
-    section = dict(config["mutmut"])
-    section["only_mutate"] = [in_sandbox(file) for file in module.files]
-    section["pytest_add_cli_args_test_selection"] = tests
-    section["pytest_add_cli_args"] = [*section.get("pytest_add_cli_args", []),
-                                      *(arg for test in module.deselect for arg in ("--deselect", test))]
+    section = mutmut_section(module, config)
     pyproject = (ROOT / "pyproject.toml").read_text().rstrip("\n") + "\n\n[tool.mutmut]\n"
     pyproject += "".join(f"{key} = {toml_value(value)}\n" for key, value in section.items())
     (sandbox / "pyproject.toml").write_text(pyproject)
@@ -127,6 +122,17 @@ def prepare(module: Module, config: dict, fresh: bool) -> Path:
     # and exists before Python starts so the import system does not remember it as missing.
     (sandbox / "mutants" / "src").mkdir(parents=True, exist_ok=True)
     return sandbox
+
+
+def mutmut_section(module: Module, config: dict) -> dict:
+    """mutmut's settings for one module: the shared ones, its files to mutate, its tests and the tests left out."""
+    section = dict(config["mutmut"])
+    section["only_mutate"] = [in_sandbox(file) for file in module.files]
+    section["pytest_add_cli_args_test_selection"] = [
+        test for test in module.tests if (ROOT / test.partition("::")[0]).is_file()]
+    section["pytest_add_cli_args"] = [*section.get("pytest_add_cli_args", []),
+                                      *(arg for test in module.deselect for arg in ("--deselect", test))]
+    return section
 
 
 def in_sandbox(file: str) -> str:
