@@ -364,10 +364,10 @@ def test_load_reads_the_n8n_namespace_from_the_engine(monkeypatch):
     from pulumi.runtime import config as runtime_config
 
     raw, _ = load_stack_config("dev")
-    engine = {f"n8n:{key}": json.dumps(value) if isinstance(value, (dict, list)) else str(value)
-              for key, value in raw.items()}
+    engine = {"aws:region": "us-east-1"}  # another namespace, first: skipped, and reading goes on
+    engine |= {f"n8n:{key}": json.dumps(value) if isinstance(value, (dict, list)) else str(value)
+               for key, value in raw.items()}
     engine["n8n:config:namespace"] = engine.pop("n8n:namespace")  # Pulumi's legacy `n8n:config:key` form
-    engine["aws:region"] = "us-east-1"  # another namespace: ignored
     monkeypatch.setenv("PULUMI_CONFIG", json.dumps(engine))
 
     def read() -> settings.Settings:
