@@ -2,7 +2,8 @@
 
     python -m tools.mutate                                       every module in tools/mutation.toml
     python -m tools.mutate components/n8n_platform/redis_conf.py one module (by file or by name)
-    python -m tools.mutate settings --survivors                  re-run only last run's survivors (after new tests)
+    python -m tools.mutate settings --resume                     keep the last run: re-run its survivors (after new
+                                                                 tests) and the mutants it had not checked yet
 
 Each module runs mutmut 3.x in its own sandbox, build/mutation/<module>/, with one worker process: the library, the
 tests, tools/ and the stack files are copied there and the module's files are mutated. The score is the share of
@@ -236,8 +237,8 @@ def report(results: list[Result], equivalent: dict[str, str]) -> bool:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("module", nargs="?", help="a library file or a module name in tools/mutation.toml")
-    parser.add_argument("--survivors", action="store_true",
-                        help="keep the sandbox and re-run only the mutants that survived last time")
+    parser.add_argument("--resume", action="store_true",
+                        help="keep the sandbox: re-run last time's survivors and the mutants not checked yet")
     parser.add_argument("--report", action="store_true", help="only print the last run's results")
     args = parser.parse_args(argv)
     config = load_config()
@@ -246,15 +247,14 @@ def main(argv: list[str] | None = None) -> int:
     for module in select(config, args.module):
         sandbox = SANDBOXES / module.name
         if not args.report:
-            again = []
-            if args.survivors:
-                again = [name for name, code in load_exit_codes(sandbox, module).items() if code in SURVIVED]
-                if not again:
-                    print(f"{module.name}: no survivors recorded in {sandbox.relative_to(ROOT)}; nothing to re-run")
-                    results.append(measure(sandbox, module, equivalent))
-                    continue
+            codes = load_exit_codes(sandbox, module) if args.resume else {}  # no earlier run: a full one
+            again = [name for name, code in codes.items() if code in SURVIVED or code is None]
+            if codes and not again:
+                print(f"{module.name}: nothing to re-run in {sandbox.relative_to(ROOT)}")
+                results.append(measure(sandbox, module, equivalent))
+                continue
             print(f"== {module.name}: mutating {', '.join(module.files)} against {', '.join(module.tests)}", flush=True)
-            sandbox = prepare(module, config, fresh=not args.survivors)
+            sandbox = prepare(module, config, fresh=not codes)
             code = run_mutmut(sandbox, again)
             if code:
                 print(f"mutmut failed for {module.name} (exit {code}); its sandbox is {sandbox}", file=sys.stderr)
