@@ -157,6 +157,12 @@ def test_worker_pool_is_half_the_concurrency_rounded_up_at_least_5(concurrency, 
     assert (n8n.pool_size("main", inputs), n8n.pool_size("webhook", inputs)) == (10, 5)
 
 
+def test_pool_size_refuses_an_unknown_role():
+    with pytest.raises(ValueError) as caught:
+        n8n.pool_size("scheduler", INPUTS)  # type: ignore[arg-type]
+    assert str(caught.value) == "unknown n8n role 'scheduler'; expected one of main, webhook, worker"
+
+
 def test_connections_add_up_per_role():
     assert n8n.db_connections(INPUTS, main=2, webhook=3, workers=4) == 2 * 10 + 3 * 5 + 4 * 10
 
