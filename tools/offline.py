@@ -177,6 +177,9 @@ class Registration:
     options: dict[str, Any]
     custom: bool
     urn: str = ""
+    parent_urn: str = ""
+    property_dependencies: dict[str, list[str]] = field(default_factory=dict)
+    """URNs each input depends on (what a policy pack sees as ``property_dependencies``)."""
 
     @property
     def is_kubernetes(self) -> bool:
@@ -240,6 +243,8 @@ CLUSTER_ISSUER = "https://oidc.eks.eu-west-1.amazonaws.com/id/EXAMPLED539D4633E5
 INVOKES: dict[str, Invoke] = {
     "aws:index/getCallerIdentity:getCallerIdentity": lambda a: {
         "accountId": ACCOUNT, "arn": f"arn:aws:iam::{ACCOUNT}:user/ci", "userId": "AIDAEXAMPLE", "id": ACCOUNT},
+    "aws:lb/getHostedZoneId:getHostedZoneId": lambda a: {"id": "Z32O12XQLNTSW2", "region": REGION,
+                                                    "loadBalancerType": "application"},
     "aws:eks/getCluster:getCluster": lambda a: {
         "name": a["name"], "id": a["name"],
         "arn": f"arn:aws:eks:{REGION}:{ACCOUNT}:cluster/{a['name']}",
@@ -298,6 +303,15 @@ def computed_outputs(typ: str, name: str, inputs: dict[str, Any]) -> dict[str, A
         out["arn"] = f"arn:aws:secretsmanager:{REGION}:{ACCOUNT}:secret:{physical}-{_digest(name, 6)}"
     elif typ == "aws:ec2/securityGroup:SecurityGroup":
         out["id"] = f"sg-{_digest(name, 17)}"
+    elif typ in ("aws:wafv2/webAcl:WebAcl", "aws:wafv2/ipSet:IpSet"):
+        kind = "webacl" if typ.endswith("WebAcl") else "ipset"
+        ident = _digest(name, 32)
+        out.update(id=ident, arn=f"arn:aws:wafv2:{REGION}:{ACCOUNT}:regional/{kind}/{physical}/{ident}")
+    elif typ == "aws:acm/certificate:Certificate":
+        out["domainValidationOptions"] = [{
+            "domainName": inputs.get("domainName"),
+            "resourceRecordName": f"_{_digest(name, 32)}.{inputs.get('domainName')}.",
+            "resourceRecordType": "CNAME", "resourceRecordValue": f"_{_digest(name, 32)}.acm-validations.aws."}]
     elif typ == "aws:eks/nodeGroup:NodeGroup":
         out.update(status="ACTIVE", nodeGroupName=inputs.get("nodeGroupName") or physical)
     elif typ == "random:index/randomPassword:RandomPassword":
@@ -359,7 +373,8 @@ def _build_mocks(recording: Recording, invokes: dict[str, Invoke]) -> Any:
                         "ignore_changes": list(request.ignoreChanges),
                         "delete_before_replace": bool(request.deleteBeforeReplace),
                     },
-                    custom=bool(request.custom), urn=urn))
+                    custom=bool(request.custom), urn=urn, parent_urn=request.parent,
+                    property_dependencies={k: list(v.urns) for k, v in request.propertyDependencies.items()}))
             return super().RegisterResource(request)
 
     mocks = RecordingMocks()

@@ -14,6 +14,9 @@ AWS Load Balancer Ctrl.   aws-load-balancer-controller 3.5.0      ``helm.v3.Rele
 Zalando postgres-operator postgres-operator (zalando) 2.0.1       ``helm.v4.Chart`` (engine ``patroni`` only)
 Prometheus Operator CRDs  prometheus-operator-crds    33.0.1      ``helm.v4.Chart`` (CRDs only)
                           (prometheus-community)
+Envoy Gateway             gateway-helm (OCI,          v1.9.1      ``helm.v3.Release`` (edge controller ``gateway``):
+                          docker.io/envoyproxy)                   its certgen hook Job must run; brings the Gateway
+                                                                  API CRDs (v1.6.1) it implements
 ========================  ==========================  ==========  ==============================================
 
 Versions were current releases when written (2026-11), seen in each project's release notes/ renovate PRs; bump them
@@ -34,11 +37,12 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import Any, Literal, TypedDict
+from typing import Any, Literal, NotRequired, TypedDict
 
 import pulumi
 
 from . import irsa, k8s, names
+from .edge.gateway import ENVOY_GATEWAY_VERSION, PROXY_NAMESPACE
 
 
 @dataclass(frozen=True)
@@ -59,6 +63,9 @@ POSTGRES_OPERATOR = Chart("postgres-operator",
                           "https://opensource.zalando.com/postgres-operator/charts/postgres-operator",
                           "2.0.1", "postgres-operator")
 """Zalando's chart version follows the operator's; 2.0.1 is the operator the `postgresql` CR is written for."""
+ENVOY_GATEWAY = Chart("gateway-helm", "oci://docker.io/envoyproxy", ENVOY_GATEWAY_VERSION, PROXY_NAMESPACE)
+"""Envoy Gateway, the implementation of the portable edge (``edge.gateway.ENVOY_GATEWAY_VERSION``); its chart also
+installs the Gateway API CRDs it builds on."""
 PROMETHEUS_CRDS = Chart("prometheus-operator-crds", "https://prometheus-community.github.io/helm-charts", "33.0.1",
                         "kube-system")
 
@@ -80,6 +87,7 @@ def enabled_addons(settings: Any) -> dict[str, bool]:
         "keda": a.keda and settings.autoscaling.keda,
         "aws_load_balancer_controller": a.aws_load_balancer_controller and settings.edge.controller == "alb"
         and settings.on_eks,
+        "envoy_gateway": a.envoy_gateway and settings.edge.controller == "gateway",
         "postgres_operator": a.postgres_operator and settings.database.engine == "patroni",
         "prometheus_operator_crds": a.prometheus_operator_crds and settings.observability.enabled,
     }
@@ -278,6 +286,8 @@ class ClusterAddonsArgs(TypedDict):
     """Install the AWS Load Balancer Controller (needs ``cluster_name``, ``region``, ``vpc_id``, ``oidc``)."""
     postgres_operator: bool
     """Install the Zalando postgres-operator (database engine ``patroni``)."""
+    envoy_gateway: NotRequired[bool]
+    """Install Envoy Gateway with the Gateway API CRDs (edge controller ``gateway``)."""
     prometheus_operator_crds: bool
     """Install the Prometheus Operator CRDs (ServiceMonitor, PrometheusRule)."""
     acme_server: Literal["staging", "production"]
@@ -319,6 +329,8 @@ class ClusterAddons(pulumi.ComponentResource):
     """IAM role of the controller, or None."""
     postgres_operator: Any
     """The operator's Chart, or None; depend on it before creating `postgresql` resources."""
+    envoy_gateway: Any
+    """Envoy Gateway's Release, or None; depend on it before creating Gateways, HTTPRoutes and its policies."""
     prometheus_crds: Any
     """The Prometheus Operator CRDs Chart, or None; depend on it before ServiceMonitors/PrometheusRules."""
 
@@ -329,6 +341,7 @@ class ClusterAddons(pulumi.ComponentResource):
         child = pulumi.ResourceOptions(parent=self)
         self.cert_manager = self.internal_ca_issuer = self.public_issuer = None
         self.keda = self.load_balancer_controller = self.postgres_operator = self.prometheus_crds = None
+        self.envoy_gateway = None
         self.load_balancer_controller_role_arn = None
 
         def release(chart: Chart, values: dict[str, Any], **kw: Any) -> Any:
@@ -377,6 +390,13 @@ class ClusterAddons(pulumi.ComponentResource):
             self.load_balancer_controller_role_arn = role.arn
             self.load_balancer_controller = release(LOAD_BALANCER_CONTROLLER, load_balancer_controller_values(
                 args["cluster_name"], args["region"], args["vpc_id"], role.arn))
+
+        if args.get("envoy_gateway"):
+            # An OCI chart; a Release so that its certgen hook Job runs before the controller starts.
+            self.envoy_gateway = kubernetes.helm.v3.Release(
+                f"{name}-envoy-gateway", name="eg", chart=f"{ENVOY_GATEWAY.repo}/{ENVOY_GATEWAY.name}",
+                version=ENVOY_GATEWAY.version, namespace=ENVOY_GATEWAY.namespace, create_namespace=True,
+                atomic=True, cleanup_on_fail=True, max_history=5, timeout=600, opts=child)
 
         if args["postgres_operator"]:
             self.postgres_operator = chart_v4(POSTGRES_OPERATOR, postgres_operator_values(args["watched_namespace"]),

@@ -27,9 +27,9 @@ Metrics                          the monitoring namespace -> n8n 5678, Redis exp
                                  postgres exporter 9187
 ===============================  ====================================================================================
 
-**Not here: ingress to main and webhook processors from the load balancer.** That belongs to the edge component (ALB
-in IP mode or the Gateway's proxy pods); until it adds its policy, main and webhook are unreachable from outside
-the namespace. Kubelet probes come from the node and are not subject to these policies on the AWS VPC CNI.
+**Not here: ingress to main and webhook processors from the load balancer.** The edge component adds it
+(``edge-ingress``: the ALB subnets' CIDRs for IP targets, or the Gateway's Envoy pods, to 5678 only; see
+``edge/component.py``). Kubelet probes come from the node and are not subject to these policies on the AWS VPC CNI.
 """
 
 from __future__ import annotations

@@ -19,6 +19,8 @@ from .autoscaling import WorkerAutoscaling, WorkerAutoscalingArgs
 from .cluster import ClusterFacts, partition_of_region
 from .database import DatabaseDumps, PatroniDatabase, RdsDatabase
 from .database.common import S3Location
+from .edge import alb as edge_alb
+from .edge.component import Edge
 from .n8n import workloads
 from .n8n.app import N8nApp, N8nAppArgs
 from .n8n.env import inputs_from_settings
@@ -31,8 +33,8 @@ from .worker_pool import WorkerPool
 OPERATOR_NAMESPACE = "postgres-operator"
 KEDA_NAMESPACE = "keda"
 MONITORING_NAMESPACE = "monitoring"
-GATEWAY = ("n8n", "n8n")
-"""(name, namespace) of the Gateway whose listeners answer ACME HTTP-01 challenges (edge controller `gateway`)."""
+GATEWAY_NAME = "n8n"
+"""Name of the Gateway (in the n8n namespace) whose listeners answer ACME HTTP-01 challenges (controller `gateway`)."""
 
 
 class PlatformArgs(TypedDict):
@@ -65,7 +67,7 @@ class N8nPlatform(pulumi.ComponentResource):
         addons = ClusterAddons(f"{name}-addons", ClusterAddonsArgs(
             **enabled_addons(s), acme_server=s.edge.acme_server,
             acme_email=s.edge.acme_email if s.edge.controller == "gateway" else None,
-            gateway_name=GATEWAY[0], gateway_namespace=GATEWAY[1],
+            gateway_name=GATEWAY_NAME, gateway_namespace=s.namespace,
             cluster_name=s.cluster.name, region=s.aws.region, vpc_id=s.cluster.vpc_id, partition=partition,
             oidc=facts.oidc if facts else None, watched_namespace=s.namespace), child)
         namespace = N8nNamespace(f"{name}-namespace", {
@@ -117,6 +119,8 @@ class N8nPlatform(pulumi.ComponentResource):
             graceful_shutdown_seconds=n.graceful_shutdown_seconds, keda=s.autoscaling.keda),
             self._after(app, addons.keda))
 
+        edge = self._edge(name, s, app, addons, partition)
+
         self.editor_url = app.editor_url
         self.webhook_url = app.webhook_url
         self.database_host = pulumi.Output.from_input(database.connection.host)
@@ -129,7 +133,11 @@ class N8nPlatform(pulumi.ComponentResource):
             "databaseHost": self.database_host,
             "redisHost": self.redis_host,
             "workerDeployment": app.worker_deployment,
+            "publicUrl": edge.url,
+            "loadBalancerAddress": edge.address,
         }
+        if edge.web_acl_arn is not None:
+            self._exports["webAclArn"] = edge.web_acl_arn
         if archive is not None:
             self._exports.update(archiveBucket=archive.bucket_name, archiveKmsKeyArn=archive.kms_key_arn)
             if archive.dump_bucket_name is not None:
@@ -143,6 +151,28 @@ class N8nPlatform(pulumi.ComponentResource):
     def exports(self) -> dict[str, Any]:
         """Stack exports: endpoints and names; secrets stay secret."""
         return dict(self._exports)
+
+    def _edge(self, name: str, s: Settings, app: N8nApp, addons: ClusterAddons, partition: str) -> Edge:
+        """The front door: ALB (+ WAF) or Gateway API, in front of main and the webhook processors."""
+        e = s.edge
+        webhook = s.n8n.webhook.replicas > 0
+        services = {"main": workloads.object_name("main"), **({"webhook": workloads.object_name("webhook")}
+                                                                if webhook else {})}
+        controllers = ([addons.load_balancer_controller] if e.controller == "alb"
+                       else [addons.envoy_gateway, addons.cert_manager])
+        return Edge(f"{name}-edge", {
+            "namespace": s.namespace, "hostname": e.hostname, "controller": e.controller, "services": services,
+            "webhook_processors": webhook, "rate_limits": e.rate_limits,
+            "editor_allowed_cidrs": list(e.editor_allowed_cidrs), "idle_timeout_seconds": e.idle_timeout_seconds,
+            "deregistration_delay_seconds": edge_alb.deregistration_delay(
+                workloads.prestop_seconds("webhook"), s.n8n.graceful_shutdown_seconds),
+            "waf": e.waf, "certificate_arn": e.certificate_arn, "zone_id": e.zone_id, "oidc": e.oidc,
+            "oidc_client_secret": s.oidc_client_secret,
+            "source_cidrs": list(e.subnet_cidrs) or ([s.cluster.vpc_cidr] if s.cluster.vpc_cidr else []),
+            "subnet_ids": list(e.subnet_ids), "gateway_name": GATEWAY_NAME, "region": s.aws.region,
+            "partition": partition, "tags": s.aws.tags, "protect": s.protect,
+            "depends_on": [d for d in (app, *controllers) if d is not None],
+        }, self._after())
 
     @staticmethod
     def _network_plan(s: Settings) -> NetworkPlan:

@@ -35,6 +35,7 @@ import pulumi
 
 from .. import names
 from ..connections import SECRETS_DIR, DatabaseConnection, RedisConnection
+from ..edge.routes import PROXY_HOPS, PUSH_BACKEND
 from ..settings import N8N_VERSION, Settings
 
 Role = Literal["main", "webhook", "worker"]
@@ -100,7 +101,7 @@ class N8nEnvInputs:
     """Default timezone of schedule triggers and date functions."""
     log_level: Literal["error", "warn", "info", "debug"] = "info"
     """n8n log level."""
-    proxy_hops: int = 1
+    proxy_hops: int = PROXY_HOPS
     """Reverse proxies in front of n8n (ALB or gateway: 1), so client IPs and protocol come from X-Forwarded-*."""
     metrics: bool = True
     """Expose Prometheus `/metrics` (queue gauges on main)."""
@@ -199,6 +200,8 @@ def _urls(inputs: N8nEnvInputs) -> dict[str, str]:
         "N8N_PROTOCOL": inputs.protocol,
         "N8N_PORT": str(names.N8N_PORT),
         "N8N_PROXY_HOPS": str(inputs.proxy_hops),
+        "N8N_PUSH_BACKEND": PUSH_BACKEND,
+        "N8N_SECURE_COOKIE": str(inputs.protocol == "https").lower(),
         "N8N_EDITOR_BASE_URL": url,
         "N8N_WEBHOOK_URL": url,
     }
@@ -341,6 +344,8 @@ REASONS: dict[str, str] = {
     "N8N_PROTOCOL": "public scheme (TLS ends at the edge)",
     "N8N_PORT": "HTTP port the container listens on",
     "N8N_PROXY_HOPS": "trust X-Forwarded-* from the edge proxy (client IP, scheme)",
+    "N8N_PUSH_BACKEND": "the editor's push over websockets, which both edges carry (collaboration needs them)",
+    "N8N_SECURE_COOKIE": "session cookie only over HTTPS (the edge terminates TLS; plain http only in local tests)",
     "N8N_EDITOR_BASE_URL": "public editor URL for e-mails, OAuth and SSO redirects",
     "N8N_WEBHOOK_URL": "public webhook base; needed on workers too or resume URLs point at localhost",
     "WEBHOOK_URL": "legacy name of N8N_WEBHOOK_URL, read by n8n releases before 2.30",
@@ -422,4 +427,5 @@ def inputs_from_settings(settings: Settings, db: DatabaseConnection, redis: Redi
         timezone=n.timezone,
         log_level=n.log_level,
         metrics=settings.observability.enabled,
+        proxy_hops=PROXY_HOPS,
     )
