@@ -58,6 +58,8 @@ COMMON = {
     "N8N_PROTOCOL": "https",
     "N8N_PORT": "5678",
     "N8N_PROXY_HOPS": "1",
+    "N8N_PUSH_BACKEND": "websocket",
+    "N8N_SECURE_COOKIE": "true",
     "N8N_EDITOR_BASE_URL": "https://n8n.example.com/",
     "N8N_WEBHOOK_URL": "https://n8n.example.com/",
     # database
@@ -129,6 +131,7 @@ def test_every_input_reaches_its_variable():
                                  execution_max_count=700, proxy_hops=2, metrics=False, secrets_dir="/s")
     e = n8n_env("main", inputs)
     assert (e["N8N_HOST"], e["N8N_PROTOCOL"], e["N8N_PROXY_HOPS"]) == ("flows.internal", "http", "2")
+    assert e["N8N_SECURE_COOKIE"] == "false"  # a secure cookie would never come back over plain http
     assert e["N8N_EDITOR_BASE_URL"] == e["N8N_WEBHOOK_URL"] == "http://flows.internal/"
     assert (e["GENERIC_TIMEZONE"], e["N8N_LOG_LEVEL"], e["N8N_GRACEFUL_SHUTDOWN_TIMEOUT"]) == (
         "Europe/Berlin", "warn", "45")
