@@ -248,14 +248,15 @@ def main(argv: list[str] | None = None) -> int:
         sandbox = SANDBOXES / module.name
         if not args.report:
             codes = load_exit_codes(sandbox, module) if args.resume else {}  # no earlier run: a full one
-            again = [name for name, code in codes.items() if code in SURVIVED or code is None]
-            if codes and not again:
-                print(f"{module.name}: nothing to re-run in {sandbox.relative_to(ROOT)}")
-                results.append(measure(sandbox, module, equivalent))
-                continue
             print(f"== {module.name}: mutating {', '.join(module.files)} against {', '.join(module.tests)}", flush=True)
             sandbox = prepare(module, config, fresh=not codes)
-            code = run_mutmut(sandbox, again)
+            # mutmut runs every mutant without a verdict (new, unchecked, or in a function that changed) ...
+            code = run_mutmut(sandbox, [])
+            # ... and, when resuming, the earlier survivors it kept a verdict for, against the tests as they are now.
+            now = load_exit_codes(sandbox, module)
+            again = [name for name, old in codes.items() if old in SURVIVED and now.get(name) in SURVIVED]
+            if not code and again:
+                code = run_mutmut(sandbox, again)
             if code:
                 print(f"mutmut failed for {module.name} (exit {code}); its sandbox is {sandbox}", file=sys.stderr)
                 return code
