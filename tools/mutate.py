@@ -250,11 +250,14 @@ def main(argv: list[str] | None = None) -> int:
             codes = load_exit_codes(sandbox, module) if args.resume else {}  # no earlier run: a full one
             print(f"== {module.name}: mutating {', '.join(module.files)} against {', '.join(module.tests)}", flush=True)
             sandbox = prepare(module, config, fresh=not codes)
-            # mutmut runs every mutant without a verdict (new, unchecked, or in a function that changed) ...
+            # Which test runs which function is measured afresh (the code or the tests may have changed since);
+            # mutmut keeps its verdicts and runs every mutant without one (new, unchecked, or in a changed function) ...
+            (sandbox / "mutants" / "mutmut-stats.json").unlink(missing_ok=True)
             code = run_mutmut(sandbox, [])
-            # ... and, when resuming, the earlier survivors it kept a verdict for, against the tests as they are now.
+            # ... then, when resuming, the earlier survivors and unreached mutants, against the tests as they are now.
             now = load_exit_codes(sandbox, module)
-            again = [name for name, old in codes.items() if old in SURVIVED and now.get(name) in SURVIVED]
+            again = [name for name, old in codes.items()
+                     if old in SURVIVED | NOT_REACHED and now.get(name) in SURVIVED | NOT_REACHED]
             if not code and again:
                 code = run_mutmut(sandbox, again)
             if code:
