@@ -256,8 +256,8 @@ def main(argv: list[str] | None = None) -> int:
             code = run_mutmut(sandbox, [])
             # ... then, when resuming, the earlier survivors and unreached mutants, against the tests as they are now.
             now = load_exit_codes(sandbox, module)
-            again = [name for name, old in codes.items()
-                     if old in SURVIVED | NOT_REACHED and now.get(name) in SURVIVED | NOT_REACHED]
+            again = [name for name, now_code in now.items()
+                     if now_code in NOT_REACHED or (now_code in SURVIVED and codes.get(name) in SURVIVED)]
             if not code and again:
                 code = run_mutmut(sandbox, again)
             if code:
