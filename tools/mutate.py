@@ -2,8 +2,9 @@
 
     python -m tools.mutate                                       every module in tools/mutation.toml
     python -m tools.mutate components/n8n_platform/redis_conf.py one module (by file or by name)
-    python -m tools.mutate settings --resume                     keep the last run: re-run its survivors (after new
-                                                                 tests) and the mutants it had not checked yet
+    python -m tools.mutate settings --resume                     keep the last run's verdicts: check what has none
+                                                                 (new, changed or unchecked code), re-check the
+                                                                 survivors and unreached mutants (after new tests)
 
 Each module runs mutmut 3.x in its own sandbox, build/mutation/<module>/, with one worker process: the library, the
 tests, tools/ and the stack files are copied there and the module's files are mutated. The score is the share of
