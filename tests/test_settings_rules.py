@@ -54,6 +54,11 @@ def valid(stack: str, *overrides: dict) -> settings.Settings:
     return from_config(raw_config(stack, *overrides))
 
 
+OIDC = {"issuer": "https://idp.example.com", "authorizationEndpoint": "https://idp.example.com/authorize",
+        "tokenEndpoint": "https://idp.example.com/token", "userInfoEndpoint": "https://idp.example.com/userinfo",
+        "clientId": "n8n"}
+
+
 # --- cross-field rules: (stack, overrides, the exact line), and a neighbour that stays valid ----------------------
 
 RULES = [
@@ -141,6 +146,31 @@ RULES = [
      "n8n:workerPool.desiredNodes = 1: must lie between workerPool.minNodes (2) and workerPool.maxNodes (3)"),
     ("desired-above-max", "dev", {"workerPool": {"minNodes": 0, "maxNodes": 2, "desiredNodes": 3}},
      "n8n:workerPool.desiredNodes = 3: must lie between workerPool.minNodes (0) and workerPool.maxNodes (2)"),
+    # edge (#8)
+    ("alb-without-a-source-cidr", "dev", {"cluster": {"vpcCidr": None}},
+     "n8n:edge.subnetCidrs = []: edge.controller 'alb' sends traffic from its subnets to the pods: set "
+     "edge.subnetCidrs or cluster.vpcCidr so the network policy can admit it"),
+    ("zone-on-gateway", "dev", {"edge": {"controller": "gateway", "zoneId": "Z0123456789ABC"}},
+     "n8n:edge.zoneId = 'Z0123456789ABC': only with edge.controller 'alb' (the gateway's certificate comes from "
+     "ACME)"),
+    ("oidc-on-gateway", "dev", {"edge": {"controller": "gateway", "oidc": OIDC}, "oidcClientSecret": "s3cret"},
+     "n8n:edge.oidc = '(set)': OIDC in front of the editor needs edge.controller 'alb' (authenticate-oidc)"),
+    ("oidc-without-secret", "dev", {"edge": {"oidc": OIDC}},
+     "n8n:oidcClientSecret = None: edge.oidc needs its client secret: pulumi config set --secret "
+     "n8n:oidcClientSecret ..."),
+    ("secret-without-oidc", "dev", {"oidcClientSecret": "s3cret"},
+     "n8n:oidcClientSecret = '(secret)': only valid together with edge.oidc"),
+    ("alb-allow-list-without-waf", "dev", {"edge": {"editorAllowedCidrs": ["203.0.113.0/24"]}},
+     "n8n:edge.editorAllowedCidrs = ['203.0.113.0/24']: on the ALB the allow-list is a WAF rule scoped to the "
+     "editor paths: set edge.waf true (an ALB-wide CIDR list would also lock out webhooks)"),
+    ("prod-alb-without-waf", "prod", {"edge": {"waf": False, "editorAllowedCidrs": []}},
+     "n8n:edge.waf = False: prod needs the WAF (rate limits on login and API, managed rule groups)"),
+    ("login-limit-above-api", "dev", {"edge": {"rateLimits": {"loginPerMinute": 601}}},
+     "n8n:edge.rateLimits = {'loginPerMinute': 601, 'apiPerMinute': 600, 'webhookPerMinute': 1200}: must be "
+     "ordered loginPerMinute <= apiPerMinute <= webhookPerMinute"),
+    ("api-limit-above-webhooks", "dev", {"edge": {"rateLimits": {"apiPerMinute": 1201}}},
+     "n8n:edge.rateLimits = {'loginPerMinute': 10, 'apiPerMinute': 1201, 'webhookPerMinute': 1200}: must be "
+     "ordered loginPerMinute <= apiPerMinute <= webhookPerMinute"),
     ("cooldown-equal-to-shutdown", "dev", {"n8n": {"gracefulShutdownSeconds": 90},
                                            "autoscaling": {"cooldownSeconds": 90}},
      "n8n:autoscaling.cooldownSeconds = 90: must exceed n8n.gracefulShutdownSeconds (90)"),
@@ -182,6 +212,17 @@ ALLOWED = [
                                                     "autoscaling": {"cooldownSeconds": 601}}),
     ("desired-at-min", "dev", {"workerPool": {"minNodes": 1, "maxNodes": 2, "desiredNodes": 1}}),
     ("desired-at-max", "dev", {"workerPool": {"minNodes": 1, "maxNodes": 2, "desiredNodes": 2}}),
+    ("alb-with-a-zone-instead-of-a-certificate", "dev", {"edge": {"certificateArn": None,
+                                                                   "zoneId": "Z0123456789ABC"}}),
+    ("alb-with-subnet-cidrs-instead-of-the-vpc", "dev", {"cluster": {"vpcCidr": None},
+                                                          "edge": {"subnetCidrs": ["10.10.0.0/24"]}}),
+    ("oidc-with-its-secret", "dev", {"edge": {"oidc": OIDC}, "oidcClientSecret": "s3cret"}),
+    ("alb-allow-list-with-waf", "dev", {"edge": {"editorAllowedCidrs": ["203.0.113.0/24"], "waf": True}}),
+    ("gateway-allow-list-needs-no-waf", "dev", PORTABLE, {"edge": {"editorAllowedCidrs": ["203.0.113.0/24"]}}),
+    ("prod-gateway-without-waf", "prod", {"edge": {"controller": "gateway", "waf": False,
+                                                   "acmeEmail": "ops@example.com"}}),
+    ("equal-rate-limits", "dev", {"edge": {"rateLimits": {"loginPerMinute": 600, "apiPerMinute": 600,
+                                                          "webhookPerMinute": 600}}}),
     ("cooldown-one-second-longer", "dev", {"n8n": {"gracefulShutdownSeconds": 90},
                                            "autoscaling": {"cooldownSeconds": 91}}),
 ]
@@ -356,6 +397,16 @@ def test_graviton_families_are_recognised(instance_type, arm):
 def test_module_level_id_rules(rule, good, bad):
     assert [rule(v) for v in good] == [None] * len(good)
     assert all(rule(v) is not None for v in bad)
+
+
+@pytest.mark.parametrize(("value", "why"), [
+    ("203.0.113.0/24", None), ("2001:db8::/32", None), ("0.0.0.0/0", None),
+    ("10.0.0.1/8", "must be a CIDR with zero host bits, such as 203.0.113.0/24 or 2001:db8::/32"),
+    ("not a network", "must be a CIDR with zero host bits, such as 203.0.113.0/24 or 2001:db8::/32"),
+    ("10.0.0.1", "must be a CIDR with a prefix length, such as 203.0.113.0/24"),
+])
+def test_cidr_rule(value, why):
+    assert settings.cidr(value) == why
 
 
 # --- reading Pulumi config ----------------------------------------------------------------------------------------
