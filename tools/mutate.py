@@ -174,7 +174,9 @@ def describe(sandbox: Path, file_by_mutant: dict[str, str]) -> dict[str, str]:
             body = [line for line in diff.splitlines() if not line.startswith(("+++", "---"))]
             added = [line[1:].strip() for line in body if line.startswith("+")]
             removed = [line[1:].strip() for line in body if line.startswith("-")]
-            changed = " / ".join(added) if added else "(removed) " + " / ".join(removed)
+            # an argument dropped leaves only punctuation on the added side: name what went instead
+            changed = " / ".join(added) if any(c.isalnum() for c in "".join(added)) else \
+                "(removed) " + " / ".join(removed)
             function = name.partition("__mutmut_")[0].rpartition(".")[2].removeprefix("x_").replace("ǁ", ".")
             described[name] = f"{Path(file).stem}.{function} | {changed}"
     finally:
