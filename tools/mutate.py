@@ -218,7 +218,7 @@ def report(results: list[Result], equivalent: dict[str, str]) -> bool:
             for name, key in sorted(result.survivors.items(), key=lambda item: item[1]):
                 print(f"  {name}\n      '{key}'")
     used = {key for result in results for key in result.equivalent.values()}
-    checked_files = {Path(f).stem for result in results for f in result.module.files}
+    checked_files = {Path(f).stem for result in results if not result.other for f in result.module.files}
     stale = [key for key in equivalent if key.partition(".")[0] in checked_files and key not in used]
     if stale:
         print("\nequivalent entries that no survivor matches any more (killed now, or the line changed): remove them")
