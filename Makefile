@@ -4,7 +4,8 @@ VENV := .venv
 PY := $(VENV)/bin/python
 CHECKOV := .venv-checkov/bin/checkov
 STACK ?= dev
-SYSTEM_PACKAGES := postgresql-15 redis-server openssl nginx-light
+SYSTEM_PACKAGES := postgresql-15 redis-server openssl nginx-light prometheus prometheus-redis-exporter \
+	prometheus-postgres-exporter postgresql-15-pgaudit
 
 .PHONY: setup system n8n plan policy test lint e2e bench docs mutate clean
 

@@ -96,7 +96,8 @@ def test_ssl_forced_tls12_and_audit_logging_in_the_parameter_group(rec_db, insta
     assert values["ssl_min_protocol_version"][0] == "TLSv1.2"
     assert values["log_statement"][0] == "ddl" and values["log_connections"][0] == "1"
     assert values["log_disconnections"][0] == "1" and int(values["log_min_duration_statement"][0]) > 0
-    assert values["shared_preload_libraries"] == ("pg_stat_statements", "pending-reboot")
+    assert values["shared_preload_libraries"] == ("pg_stat_statements,pgaudit", "pending-reboot")
+    assert values["pgaudit.log"][0] == "ddl,role" and values["pgaudit.role"][0] == "n8n_audit"
     assert group["family"] == "postgres17"
     assert instance["parameterGroupName"].startswith("n8n-db-params")
 

@@ -257,6 +257,28 @@ def test_log_delivery_is_optional():
     assert rec.find("aws:cloudwatch/logGroup:LogGroup") == []
 
 
+def test_log_group_is_encrypted_with_the_cache_key_whose_policy_lets_cloudwatch_logs_use_it(prod_cache):
+    import json
+
+    rec = prod_cache[0]
+    key = rec.one("aws:kms/key:Key")
+    log_group = rec.one("aws:cloudwatch/logGroup:LogGroup")
+    assert log_group.inputs["kmsKeyId"].startswith("arn:aws:kms:")
+    assert "cache-key" in log_group.options["input_dependencies"]
+    logs = [s for s in json.loads(key.inputs["policy"])["Statement"]
+            if s["Principal"].get("Service", "").startswith("logs.")]
+    assert logs == [{
+        "Sid": "CloudWatchLogsEncryptsOwnLogGroups", "Effect": "Allow",
+        "Principal": {"Service": "logs.eu-west-1.amazonaws.com"},
+        "Action": ["kms:Encrypt*", "kms:Decrypt*", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:Describe*"],
+        "Resource": "*",
+        "Condition": {"ArnLike": {"kms:EncryptionContext:aws:logs:arn":
+                                  "arn:aws:logs:eu-west-1:123456789012:log-group:*"}}}]
+    # Without log delivery the key trusts no service.
+    quiet = _elasticache(log_delivery=False)[0].one("aws:kms/key:Key")
+    assert [s["Sid"] for s in json.loads(quiet.inputs["policy"])["Statement"]] == ["AccountAdministersThroughIam"]
+
+
 @pytest.mark.parametrize("protect", [True, False])
 def test_replication_group_and_key_retained_and_protected_per_environment(protect):
     rec = _elasticache(protect=protect)[0]

@@ -101,8 +101,12 @@ def test_log_bucket_accepts_log_delivery_only_from_our_buckets_in_our_account():
 
 def test_key_policy_has_no_wildcard_principal_checkov_ckv_aws_33():
     policy = key_policy("123456789012", "aws-us-gov")
+    assert [s["Principal"] for s in policy["Statement"]] == [{"AWS": "arn:aws-us-gov:iam::123456789012:root"}]
+    # only the key of the alarm topic lets CloudWatch alarms use it, and only this account's alarms
+    policy = key_policy("123456789012", "aws-us-gov", alarms=True)
     principals = [s["Principal"] for s in policy["Statement"]]
-    assert principals == [{"AWS": "arn:aws-us-gov:iam::123456789012:root"}]
+    assert principals == [{"AWS": "arn:aws-us-gov:iam::123456789012:root"}, {"Service": "cloudwatch.amazonaws.com"}]
+    assert policy["Statement"][1]["Condition"] == {"StringEquals": {"aws:SourceAccount": "123456789012"}}
 
 
 # --- lifecycle ----------------------------------------------------------------------------------------------------
@@ -243,7 +247,7 @@ def test_kms_key_rotates_and_has_a_deletion_window_and_a_policy(rec):
     key = plain(rec.one("aws:kms/key:Key", "archive-key").inputs)
     assert key["enableKeyRotation"] is True
     assert key["deletionWindowInDays"] == storage.KEY_DELETION_WINDOW_DAYS
-    assert json.loads(key["policy"]) == key_policy("123456789012")
+    assert json.loads(key["policy"]) == key_policy("123456789012", alarms=True)  # it encrypts the alarm topic
     assert plain(rec.one("aws:kms/alias:Alias").inputs)["name"] == "alias/n8n-test/archive-key"
 
 

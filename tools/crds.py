@@ -1,4 +1,5 @@
-"""Real CRD schemas for custom resources: fetched from the projects' own Go modules at the pinned versions.
+"""Real CRD schemas for custom resources: fetched from the projects' own Go modules at the pinned versions
+(Gateway API, Envoy Gateway, the Prometheus Operator).
 
 The Go module proxy serves every tagged release of a Go project as a zip that contains its CRD manifests, so
 ``go mod download -json <module>@<version>`` (cached in Go's module cache) gives exactly the schemas of the release
@@ -32,15 +33,25 @@ class CrdSource:
     module: str
     version: str
     globs: tuple[str, ...]
+    groups: tuple[str, ...]
+    """API groups whose kinds these CRDs define (so a kind is known without downloading anything)."""
 
+
+PROMETHEUS_OPERATOR_VERSION = "v0.93.1"
+"""Operator version of the prometheus-operator-crds chart pinned in addons.PROMETHEUS_CRDS (and of
+kube-prometheus-stack 88.5.3)."""
 
 SOURCES = (
     CrdSource("sigs.k8s.io/gateway-api", GATEWAY_API_VERSION,
-              ("config/crd/standard/gateway.networking.k8s.io_*.yaml",)),
+              ("config/crd/standard/gateway.networking.k8s.io_*.yaml",), ("gateway.networking.k8s.io",)),
     CrdSource("github.com/envoyproxy/gateway", ENVOY_GATEWAY_VERSION,
-              ("charts/gateway-helm/charts/crds/crds/generated/gateway.envoyproxy.io_*.yaml",)),
+              ("charts/gateway-helm/charts/crds/crds/generated/gateway.envoyproxy.io_*.yaml",),
+              ("gateway.envoyproxy.io",)),
+    CrdSource("github.com/prometheus-operator/prometheus-operator", PROMETHEUS_OPERATOR_VERSION,
+              ("example/prometheus-operator-crd/monitoring.coreos.com_*.yaml",), ("monitoring.coreos.com",)),
 )
-"""CRDs the gates validate against: Gateway API (standard channel) and Envoy Gateway, at the pinned releases."""
+"""CRDs the gates validate against: Gateway API (standard channel), Envoy Gateway and the Prometheus Operator, at
+the pinned releases."""
 
 
 def module_dir(module: str, version: str) -> Path:
@@ -58,6 +69,13 @@ def module_dir(module: str, version: str) -> Path:
     return Path(info["Dir"])
 
 
+class _CrdLoader(yaml.SafeLoader):
+    """SafeLoader that reads a bare ``=`` (YAML 1.1's value tag, which some CRDs use as an enum value) as a string."""
+
+
+_CrdLoader.add_constructor("tag:yaml.org,2002:value", lambda loader, node: loader.construct_scalar(node))
+
+
 @functools.cache
 def schemas() -> dict[tuple[str, str], dict[str, Any]]:
     """(apiVersion, kind) -> openAPIV3Schema of every served version of every CRD in :data:`SOURCES`."""
@@ -66,7 +84,7 @@ def schemas() -> dict[tuple[str, str], dict[str, Any]]:
         root = module_dir(source.module, source.version)
         for pattern in source.globs:
             for path in sorted(root.glob(pattern)):
-                for doc in yaml.safe_load_all(path.read_text()):
+                for doc in yaml.load_all(path.read_text(), Loader=_CrdLoader):
                     if not doc or doc.get("kind") != "CustomResourceDefinition":
                         continue
                     spec = doc["spec"]
@@ -103,7 +121,7 @@ def _validator(key: tuple[str, str]) -> Any:
 def known(api_version: str, kind: str) -> bool:
     """True when the kind's CRD is one of :data:`SOURCES` (its API group is theirs)."""
     group = api_version.rpartition("/")[0]
-    return group in {"gateway.networking.k8s.io", "gateway.envoyproxy.io"}
+    return any(group in source.groups for source in SOURCES)
 
 
 def crd_errors(manifest: dict[str, Any]) -> list[str]:

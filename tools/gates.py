@@ -67,18 +67,10 @@ CUSTOM_RESOURCES: dict[tuple[str, str], CustomResource] = {
         "nameConstraints otherNames encodeUsagesInRequest signatureAlgorithm"),
     ("cert-manager.io/v1", "ClusterIssuer"): _cr((), "acme ca selfSigned vault venafi"),
     ("cert-manager.io/v1", "Issuer"): _cr((), "acme ca selfSigned vault venafi"),
-    # Prometheus Operator monitoring.coreos.com/v1
-    ("monitoring.coreos.com/v1", "ServiceMonitor"): _cr(
-        ("spec.selector", "spec.endpoints"),
-        "selector endpoints namespaceSelector jobLabel targetLabels podTargetLabels sampleLimit scrapeProtocols "
-        "attachMetadata labelLimit labelNameLengthLimit labelValueLengthLimit targetLimit keepDroppedTargets"),
-    ("monitoring.coreos.com/v1", "PodMonitor"): _cr(
-        ("spec.selector", "spec.podMetricsEndpoints"),
-        "selector podMetricsEndpoints namespaceSelector jobLabel podTargetLabels sampleLimit attachMetadata"),
-    ("monitoring.coreos.com/v1", "PrometheusRule"): _cr(("spec.groups",), "groups"),
 }
 """Custom resource kinds the program may create. An unknown kind is an error: add its CRD's fields here.
-Gateway API and Envoy Gateway kinds are validated against their real CRD schemas instead (:mod:`tools.crds`)."""
+Gateway API, Envoy Gateway and Prometheus Operator kinds are validated against their real CRD schemas instead
+(:mod:`tools.crds`)."""
 
 
 def _path(obj: Any, dotted: str) -> Any:

@@ -245,6 +245,9 @@ INVOKES: dict[str, Invoke] = {
         "accountId": ACCOUNT, "arn": f"arn:aws:iam::{ACCOUNT}:user/ci", "userId": "AIDAEXAMPLE", "id": ACCOUNT},
     "aws:lb/getHostedZoneId:getHostedZoneId": lambda a: {"id": "Z32O12XQLNTSW2", "region": REGION,
                                                     "loadBalancerType": "application"},
+    "aws:index/getRegion:getRegion": lambda a: {
+        "region": a.get("region") or REGION, "name": a.get("region") or REGION, "id": a.get("region") or REGION,
+        "description": "Europe (Ireland)", "endpoint": f"ec2.{a.get('region') or REGION}.amazonaws.com"},
     "aws:eks/getCluster:getCluster": lambda a: {
         "name": a["name"], "id": a["name"],
         "arn": f"arn:aws:eks:{REGION}:{ACCOUNT}:cluster/{a['name']}",

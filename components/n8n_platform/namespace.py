@@ -308,6 +308,7 @@ def quota_workloads(settings: Any) -> list[QuotaWorkload]:
     """
     from .database.bootstrap import JOB_RESOURCES  # the database modules import this one
     from .database.dumps import DUMP_RESOURCES, UPLOAD_RESOURCES
+    from .observability.exporters import POSTGRES_EXPORTER_RESOURCES, REDIS_EXPORTER_RESOURCES
     from .redis import InClusterRedisSpec
     from .settings import resources
 
@@ -317,13 +318,15 @@ def quota_workloads(settings: Any) -> list[QuotaWorkload]:
         QuotaWorkload("webhook", n.webhook.max_replicas, (n.webhook.resources,)),
         QuotaWorkload("worker", n.worker.max_replicas, (n.worker.resources, n.runners)),
     ]
+    exporting = settings.observability.enabled  # the metrics sidecars (observability.exporters)
     if settings.database.engine == "patroni":
         p = settings.database.patroni
-        out.append(QuotaWorkload("patroni", p.members, (p.resources,)))
+        out.append(QuotaWorkload("patroni", p.members,
+                                 (p.resources, *((POSTGRES_EXPORTER_RESOURCES,) if exporting else ()))))
     if settings.redis.mode == "in-cluster":
         mem = settings.redis.in_cluster.memory
         redis = resources(InClusterRedisSpec.cpu_request, InClusterRedisSpec.cpu_limit, mem, mem)
-        out.append(QuotaWorkload("redis", 1, (redis,)))
+        out.append(QuotaWorkload("redis", 1, (redis, *((REDIS_EXPORTER_RESOURCES,) if exporting else ()))))
     out.append(QuotaWorkload("bootstrap", 1, (JOB_RESOURCES,)))
     if settings.backups.dumps and settings.on_eks:
         out.append(QuotaWorkload("dumps", 1, (DUMP_RESOURCES, UPLOAD_RESOURCES)))

@@ -8,7 +8,7 @@ component (and its pure builders) that owns it.
 
 from __future__ import annotations
 
-from typing import Any, TypedDict
+from typing import Any, NotRequired, TypedDict
 
 import pulumi
 
@@ -25,6 +25,7 @@ from .n8n import workloads
 from .n8n.app import N8nApp, N8nAppArgs
 from .n8n.env import inputs_from_settings
 from .namespace import N8nNamespace, NetworkPlan
+from .observability import CloudWatchTargets, Observability, RuleInputs
 from .redis import ElastiCacheRedis, Redis
 from .secrets import Secrets
 from .settings import Settings
@@ -44,6 +45,8 @@ class PlatformArgs(TypedDict):
     """The validated stack settings."""
     cluster: ClusterFacts | None
     """Facts about the EKS cluster (None when deploying with a kubeconfig: no AWS resources are created)."""
+    replica_provider: NotRequired[pulumi.ProviderResource | None]
+    """AWS provider of ``backups.replicaRegion``, where the backup replicas are created (None: no replicas)."""
 
 
 class N8nPlatform(pulumi.ComponentResource):
@@ -61,6 +64,7 @@ class N8nPlatform(pulumi.ComponentResource):
     def __init__(self, name: str, args: PlatformArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("n8n:index:Platform", name, None, opts)
         s, facts = args["settings"], args["cluster"]
+        self._replica_provider = args.get("replica_provider")
         child = pulumi.ResourceOptions(parent=self)
 
         partition = partition_of_region(s.aws.region)
@@ -81,12 +85,14 @@ class N8nPlatform(pulumi.ComponentResource):
         secrets = Secrets(f"{name}-secrets", {
             "namespace": s.namespace, "encryption_key": s.encryption_key,
             "license_activation_key": s.license_activation_key, "escrow": facts is not None, "protect": s.protect,
+            "replica_region": s.backups.replica_region, "replica_provider": self._replica_provider,
         }, self._after(namespace))
         archive = self._archive(name, s) if facts is not None else None
         redis = self._redis(name, s, secrets, namespace, addons)
         database = self._database(name, s, facts, archive, secrets, namespace, addons)
+        dumps = None
         if s.backups.dumps and archive is not None:
-            DatabaseDumps(f"{name}-dumps", {
+            dumps = DatabaseDumps(f"{name}-dumps", {
                 "namespace": s.namespace, "connection": database.connection, "credentials": None,
                 "target": S3Location(archive.dump_bucket_name, archive.dump_bucket_arn, storage.DUMP_PREFIX,
                                      archive.kms_key_arn, s.aws.region),
@@ -111,6 +117,8 @@ class N8nPlatform(pulumi.ComponentResource):
             worker_replicas=n.worker.min_replicas, worker_resources=n.worker.resources,
             runners_resources=n.runners, spot_pool=pool is not None,
             depends_on=[secrets, database, redis], secrets_revision=secrets.revision), child)
+        if s.observability.enabled:
+            self._observability(name, s, archive, database, redis, dumps, pool is not None, addons)
         WorkerAutoscaling(f"{name}-autoscaling", WorkerAutoscalingArgs(
             namespace=s.namespace, deployment=workloads.object_name("worker"), redis=redis.connection,
             min_replicas=n.worker.min_replicas, max_replicas=n.worker.max_replicas,
@@ -139,9 +147,13 @@ class N8nPlatform(pulumi.ComponentResource):
         if edge.web_acl_arn is not None:
             self._exports["webAclArn"] = edge.web_acl_arn
         if archive is not None:
-            self._exports.update(archiveBucket=archive.bucket_name, archiveKmsKeyArn=archive.kms_key_arn)
+            self._exports["archiveKmsKeyArn"] = archive.kms_key_arn
+            if archive.bucket_name is not None:
+                self._exports["archiveBucket"] = archive.bucket_name
             if archive.dump_bucket_name is not None:
                 self._exports["dumpBucket"] = archive.dump_bucket_name
+            if archive.replica_bucket_names:
+                self._exports["backupReplicaBuckets"] = archive.replica_bucket_names
         if secrets.escrow_arn is not None:
             self._exports["encryptionKeyEscrowArn"] = secrets.escrow_arn
         if pool is not None:
@@ -188,6 +200,33 @@ class N8nPlatform(pulumi.ComponentResource):
             monitoring_namespace=MONITORING_NAMESPACE if s.observability.enabled else None,
         )
 
+    def _observability(self, name: str, s: Settings, archive: Any, database: Any, redis: Any, dumps: Any,
+                       spot_pool: bool, addons: ClusterAddons) -> Observability:
+        o, n = s.observability, s.n8n
+        limits = {"main": n.main.resources.memory_limit, "worker": n.worker.resources.memory_limit}
+        if n.webhook.replicas > 0:
+            limits["webhook"] = n.webhook.resources.memory_limit
+        rules = RuleInputs(
+            namespace=s.namespace, memory_limits=limits, redis_in_cluster=s.redis.mode == "in-cluster",
+            patroni_cluster=s.database.patroni.cluster_name if s.database.engine == "patroni" else None,
+            dump_cron_job=f"{name}-dumps-dump" if dumps is not None else None,
+            wal_archive=s.database.engine == "patroni" and archive is not None, spot_pool=spot_pool,
+            thresholds=o.thresholds, runbooks=o.runbook_url)
+        cloudwatch = None
+        managed = s.database.engine == "rds" or s.redis.mode == "elasticache"
+        if archive is not None and (managed or archive.replication_alarms):
+            cloudwatch = CloudWatchTargets(
+                kms_key_arn=archive.kms_key_arn,
+                rds_identifier=f"n8n-{pulumi.get_stack()}" if s.database.engine == "rds" else None,
+                rds_allocated_gb=s.database.rds.allocated_storage_gb, connection_limit=s.database.connection_limit,
+                elasticache_members=getattr(redis, "member_cluster_ids", []), emails=o.alarm_emails,
+                more_alarms=archive.replication_alarms)
+        return Observability(f"{name}-observability", {
+            "namespace": s.namespace, "prometheus_release": o.prometheus_release, "rules": rules,
+            "grafana_folder": o.grafana_folder, "cloudwatch": cloudwatch,
+            "depends_on": [d for d in (addons.prometheus_crds, database) if d is not None],
+        }, self._after())
+
     def _after(self, *deps: Any) -> pulumi.ResourceOptions:
         """Child options waiting for ``deps`` (None entries are add-ons this stack does not install)."""
         return pulumi.ResourceOptions(parent=self, depends_on=[d for d in deps if d is not None])
@@ -197,6 +236,8 @@ class N8nPlatform(pulumi.ComponentResource):
         return storage.ArchiveBucket(f"{name}-archive", {
             "pitr_days": s.backups.pitr_days, "dumps": s.backups.dumps,
             "dump_retention_days": s.backups.dump_retention_days, "protect": s.protect,
+            "wal": s.database.engine == "patroni", "replica_region": s.backups.replica_region,
+            "replica_provider": self._replica_provider,
         }, self._after())
 
     def _redis(self, name: str, s: Settings, secrets: Secrets, namespace: Any, addons: ClusterAddons) -> Any:
@@ -205,6 +246,7 @@ class N8nPlatform(pulumi.ComponentResource):
             return Redis(f"{name}-redis", {
                 "namespace": s.namespace, "image": r.image, "memory": r.memory, "storage_size": r.storage_size,
                 "storage_class": r.storage_class, "protect": s.protect, "secrets_revision": secrets.revision,
+                "exporter_image": s.observability.redis_exporter_image if s.observability.enabled else None,
             }, self._after(secrets, namespace, addons.internal_ca_issuer))
         e = s.redis.elasticache
         return ElastiCacheRedis(f"{name}-redis", {
@@ -226,9 +268,10 @@ class N8nPlatform(pulumi.ComponentResource):
                 "secrets_revision": secrets.revision,
             }, self._after(secrets, namespace))
         wal = (S3Location(archive.bucket_name, archive.bucket_arn, storage.WAL_PREFIX, archive.kms_key_arn,
-                          s.aws.region) if archive is not None else None)
+                          s.aws.region) if archive is not None and archive.bucket_name is not None else None)
         return PatroniDatabase(f"{name}-db", {
             "namespace": s.namespace, "cluster_name": s.database.patroni.cluster_name, "database": s.database,
             "archive": wal, "oidc": facts.oidc if facts else None, "pod_service_account": None,
             "docker_image": None, "protect": s.protect, "secrets_revision": secrets.revision,
+            "exporter_image": s.observability.postgres_exporter_image if s.observability.enabled else None,
         }, self._after(secrets, namespace, addons.postgres_operator, addons.internal_ca_issuer))

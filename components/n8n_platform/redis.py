@@ -36,6 +36,7 @@ from . import k8s, names
 from . import redis_conf as rc
 from .connections import CaBundle, RedisConnection, SecretKeyRef
 from .namespace import REDIS
+from .observability import exporters
 from .secrets import placeable_revision
 from .settings import resources as resource_settings
 from .storage import customer_key
@@ -75,6 +76,8 @@ class InClusterRedisSpec:
     """CPU limit."""
     secrets_revision: pulumi.Input[str] | None = None
     """``Secrets.revision``: a pod-template annotation, so a new password restarts Redis with it."""
+    exporter_image: str | None = None
+    """Pinned redis_exporter image for the metrics sidecar (port 9121); None runs no exporter."""
 
 
 def redis_host(namespace: str) -> str:
@@ -95,6 +98,15 @@ def _probe(period: int, timeout: int, failures: int, **script: Any) -> dict[str,
     command = rc.probe_script(tls=True, password_file=PASSWORD_FILE, ca_file=f"{TLS_DIR}/ca.crt", **script)
     return {"exec": {"command": ["sh", "-c", command]}, "periodSeconds": period, "timeoutSeconds": timeout,
             "failureThreshold": failures}
+
+
+def _exporter(spec: InClusterRedisSpec) -> list[dict[str, Any]]:
+    if spec.exporter_image is None:
+        return []
+    mounts = [{"name": "tls", "mountPath": TLS_DIR, "readOnly": True},
+              {"name": "password", "mountPath": SECRET_DIR, "readOnly": True}]
+    return [exporters.redis_exporter_container(spec.exporter_image, password_file=PASSWORD_FILE,
+                                               ca_file=f"{TLS_DIR}/ca.crt", mounts=mounts)]
 
 
 def statefulset_manifest(spec: InClusterRedisSpec) -> dict[str, Any]:
@@ -130,7 +142,7 @@ def statefulset_manifest(spec: InClusterRedisSpec) -> dict[str, Any]:
         "enableServiceLinks": False,
         "securityContext": k8s.pod_security_context(),
         "terminationGracePeriodSeconds": 60,
-        "containers": [container],
+        "containers": [container, *_exporter(spec)],
         "volumes": [
             {"name": "config", "configMap": {"name": "redis-config", "defaultMode": 0o440}},
             {"name": "tls", "secret": {"secretName": TLS_SECRET, "defaultMode": 0o440}},
@@ -232,6 +244,9 @@ class RedisArgs(TypedDict):
     """Protect the StatefulSet (its PVC holds the queue) from deletion."""
     secrets_revision: NotRequired[pulumi.Input[str] | None]
     """``Secrets.revision``; a changed Redis password then restarts Redis with it (n8n rolls with it too)."""
+    exporter_image: NotRequired[str | None]
+    """Pinned redis_exporter image of the metrics sidecar (scraped by the Observability PodMonitor); omitted or
+    None: no exporter."""
 
 
 class Redis(pulumi.ComponentResource):
@@ -247,7 +262,8 @@ class Redis(pulumi.ComponentResource):
         super().__init__("n8n:index:Redis", name, None, opts)
         spec = InClusterRedisSpec(namespace=args["namespace"], image=args["image"], memory=args["memory"],
                                   storage_size=args["storage_size"], storage_class=args["storage_class"],
-                                  secrets_revision=placeable_revision(args.get("secrets_revision")))
+                                  secrets_revision=placeable_revision(args.get("secrets_revision")),
+                                  exporter_image=args.get("exporter_image"))
         *supporting, statefulset = in_cluster_manifests(spec)
         created = [k8s.apply(name, m, pulumi.ResourceOptions(parent=self)) for m in supporting]
         k8s.apply(name, statefulset, pulumi.ResourceOptions(parent=self, depends_on=created, protect=args["protect"],
@@ -347,14 +363,16 @@ class ElastiCacheRedis(pulumi.ComponentResource):
     """Security group of the cache nodes."""
     kms_key_arn: pulumi.Output[str]
     """Customer key encrypting data at rest and snapshots."""
+    member_cluster_ids: list[pulumi.Output[str]]
+    """CacheClusterId of each node (``<group>-001``...), the dimension of its CloudWatch metrics."""
 
     def __init__(self, name: str, args: ElastiCacheRedisArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("n8n:index:ElastiCacheRedis", name, None, opts)
         import pulumi_aws as aws
 
         child = pulumi.ResourceOptions(parent=self)
-        key = customer_key(f"{name}-key", "Encrypts n8n's ElastiCache queue at rest and its snapshots",
-                           protect=args["protect"], parent=self)
+        key = customer_key(f"{name}-key", "Encrypts n8n's ElastiCache queue at rest, its snapshots and its logs",
+                           protect=args["protect"], parent=self, logs=args["log_delivery"])
         group = aws.ec2.SecurityGroup(f"{name}-sg", vpc_id=args["vpc_id"],
                                       description="n8n ElastiCache: Redis/TLS from the cluster nodes only", opts=child)
         aws.vpc.SecurityGroupIngressRule(f"{name}-from-nodes", security_group_id=group.id,
@@ -369,7 +387,7 @@ class ElastiCacheRedis(pulumi.ComponentResource):
         logs = []
         if args["log_delivery"]:
             log_group = aws.cloudwatch.LogGroup(f"{name}-logs", retention_in_days=args["log_retention_days"],
-                                                opts=child)
+                                                kms_key_id=key.arn, opts=child)
             logs = [{"destination": log_group.name, "destination_type": "cloudwatch-logs", "log_format": "json",
                      "log_type": log_type} for log_type in ("slow-log", "engine-log")]
         replication = aws.elasticache.ReplicationGroup(
@@ -390,6 +408,8 @@ class ElastiCacheRedis(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self, protect=args["protect"], retain_on_delete=True),
         )
         self.primary_endpoint = replication.primary_endpoint_address
+        self.member_cluster_ids = [replication.id.apply(lambda group, n=n: f"{group}-{n:03d}")
+                                   for n in range(1, args["nodes"] + 1)]
         self.security_group_id = group.id
         self.kms_key_arn = key.arn
         self.connection = elasticache_connection(replication.primary_endpoint_address)

@@ -37,9 +37,10 @@ included, and Pulumi awaits the Job's completion), so n8n starts with a password
 import hashlib
 import json
 from collections.abc import Mapping
-from typing import Any, TypedDict
+from typing import Any, NotRequired, TypedDict
 
 import pulumi
+import pulumi_aws
 
 from . import k8s, names
 from .storage import customer_key
@@ -51,6 +52,11 @@ ENCRYPTION_KEY_LENGTH = 48
 """Length of a generated N8N_ENCRYPTION_KEY (alphanumeric, ~285 bits)."""
 ESCROW_RECOVERY_DAYS = 30
 """Days a deleted escrow secret can still be restored (the maximum Secrets Manager allows)."""
+CHECKOV_SKIPS = {
+    ("aws:secretsmanager/secret:Secret#-escrow", "CKV2_AWS_57"): "the escrowed N8N_ENCRYPTION_KEY must never "
+    "rotate: a new key leaves every stored credential undecryptable",
+}
+"""checkov Terraform checks the escrow secret fails by design, with why (tools/tfplan.py applies them)."""
 REVISION_LENGTH = 16
 """Hex characters of :func:`revision` (64 bits: collisions between two revisions of one Secret are negligible)."""
 
@@ -106,6 +112,11 @@ class SecretsArgs(TypedDict):
     """Escrow the encryption key in AWS Secrets Manager under a customer KMS key (on EKS)."""
     protect: bool
     """Protect the generated encryption key, the escrow secret and its key from deletion."""
+    replica_region: NotRequired[str | None]
+    """Also keep the escrow in this second region (Secrets Manager replica, under a key of that region): restoring
+    the backup replicas there needs the encryption key too. None: the escrow stays in one region."""
+    replica_provider: NotRequired[pulumi_aws.Provider | None]
+    """AWS provider of ``replica_region``, where the replica's key is created."""
 
 
 class Secrets(pulumi.ComponentResource):
@@ -154,24 +165,37 @@ class Secrets(pulumi.ComponentResource):
         self.secret_name = secret.metadata.apply(lambda m: m.name)
         written = pulumi.Output.all(secret.id, pulumi.Output.all(**values))  # carries the dependency on the Secret
         self.revision = pulumi.Output.secret(written.apply(lambda w: revision(w[1])))
-        self.escrow_arn = self._escrow(name, encryption_key, args["protect"]) if args["escrow"] else None
+        self.escrow_arn = self._escrow(name, encryption_key, args["protect"], args.get("replica_region"),
+                                       args.get("replica_provider")) if args["escrow"] else None
         self.register_outputs({"secret_name": self.secret_name, "db_password": self.db_password,
                                "redis_password": self.redis_password, "escrow_arn": self.escrow_arn,
                                "revision": self.revision})
 
-    def _escrow(self, name: str, encryption_key: pulumi.Output[str], protect: bool) -> pulumi.Output[str]:
-        """Secrets Manager copy of the encryption key, under its own customer key; both survive stack deletion."""
+    def _escrow(self, name: str, encryption_key: pulumi.Output[str], protect: bool, replica_region: str | None,
+                replica_provider: Any) -> pulumi.Output[str]:
+        """Secrets Manager copy of the encryption key, under its own customer key; both survive stack deletion.
+        With ``replica_region`` Secrets Manager keeps a replica there, under a key of that region."""
         import pulumi_aws as aws
 
         keep = pulumi.ResourceOptions(parent=self, protect=protect, retain_on_delete=True)
         key = customer_key(f"{name}-escrow-key", "Encrypts the escrowed N8N_ENCRYPTION_KEY", protect=protect,
                            parent=self)
+        replicas = []
+        if replica_region:
+            if replica_provider is None:
+                raise ValueError(f"Secrets {name!r}: replica_region {replica_region!r} needs replica_provider, an "
+                                 "AWS provider for that region")
+            replica_key = customer_key(f"{name}-escrow-replica-key",
+                                       f"Encrypts the {replica_region} replica of the escrowed N8N_ENCRYPTION_KEY",
+                                       protect=protect, parent=self, provider=replica_provider)
+            replicas = [{"region": replica_region, "kms_key_id": replica_key.arn}]
         escrow = aws.secretsmanager.Secret(
             f"{name}-escrow",
             name=escrow_secret_name(pulumi.get_stack(), name),
             description="N8N_ENCRYPTION_KEY of this n8n stack. Never rotate: it decrypts every stored credential.",
             kms_key_id=key.arn,
             recovery_window_in_days=ESCROW_RECOVERY_DAYS,
+            replicas=replicas,
             opts=keep,
         )
         aws.secretsmanager.SecretVersion(f"{name}-escrow-version", secret_id=escrow.id,

@@ -14,6 +14,7 @@ import re
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from .cluster import partition_of_region
 from .schema import (
     CPU,
     CRON,
@@ -341,6 +342,10 @@ class BackupSettings:
     dumps: bool = setting("Nightly `pg_dump` to object-locked (COMPLIANCE) storage.", True)
     dump_schedule: str = setting("Cron schedule of the nightly dump (UTC).", "15 2 * * *", check=CRON)
     dump_retention_days: int = setting("Dumps are locked and kept this long.", 35, check=between(1, 3650))
+    replica_region: str | None = setting(
+        "Second AWS region the WAL archive and dumps are replicated to (own KMS key, same Object Lock, 15-minute "
+        "replication SLA with alarms); unset: no replica.", None,
+        check=matches(r"[a-z]{2}(-gov)?-[a-z]+-[0-9]", "an AWS region such as eu-central-1"))
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -381,12 +386,55 @@ class AddonSettings:
 
 
 @dataclass(frozen=True, kw_only=True)
+class AlertThresholds:
+    """When the alert rules and CloudWatch alarms fire (runbooks: docs/operations.md, one section per alert)."""
+
+    queue_backlog_jobs: int = setting("Jobs waiting in the queue (`n8n_scaling_mode_queue_jobs_waiting`) that count "
+                                      "as a backlog.", 100, check=at_least(1))
+    queue_backlog_minutes: int = setting("How long the backlog must last before N8nQueueBacklog fires.", 5,
+                                         check=between(1, 1440))
+    stall_minutes: int = setting("Jobs waiting while no job completes for this long: N8nWorkersNotConsuming.", 10,
+                                 check=between(2, 1440))
+    failure_ratio_percent: int = setting("Failed share of finished executions over 10 minutes.", 5,
+                                         check=between(1, 100))
+    memory_limit_percent: int = setting("Resident memory of an n8n process against its container limit.", 90,
+                                        check=between(50, 99))
+    api_p95_ms: int = setting("95th percentile of main's REST/API response time, milliseconds.", 1000,
+                              check=between(50, 60000))
+    redis_memory_percent: int = setting("Redis memory against `maxmemory` (noeviction: writes fail at 100%).", 85,
+                                        check=between(50, 99))
+    replication_lag_seconds: int = setting("PostgreSQL/ElastiCache replica lag.", 30, check=between(1, 3600))
+    dump_max_age_hours: int = setting("Newest successful nightly dump older than this: DatabaseDumpStale.", 26,
+                                      check=between(2, 24 * 14))
+    wal_archive_max_age_minutes: int = setting("No WAL segment archived for this long (Spilo's archive_timeout is "
+                                               "30 minutes): PostgresWalArchiveStale.", 60, check=between(10, 1440))
+    connections_percent: int = setting("Connections against the limit (PostgreSQL max_connections; on RDS the n8n "
+                                       "role's `database.connectionLimit`).", 80, check=between(10, 99))
+    cpu_percent: int = setting("CPU of RDS and ElastiCache (CloudWatch) for 15 minutes.", 80, check=between(10, 100))
+    free_storage_percent: int = setting("RDS free storage below this share of the allocated storage.", 10,
+                                        check=between(1, 50))
+
+
+@dataclass(frozen=True, kw_only=True)
 class ObservabilitySettings:
     """Metrics scraping, alert rules and dashboards."""
 
     enabled: bool = setting("ServiceMonitors, PrometheusRules and dashboards.", True)
     prometheus_release: str = setting("Value of the `release` label kube-prometheus-stack selects on.",
                                       "kube-prometheus-stack", check=non_empty)
+    runbook_url: str = setting("Where your team publishes docs/operations.md; every alert's runbook_url is this plus "
+                               "the alert's anchor.", "docs/operations.md", check=non_empty)
+    grafana_folder: str = setting("Grafana folder the dashboard sidecar files the n8n dashboard under.", "n8n",
+                                  check=non_empty)
+    alarm_emails: list[str] = setting("E-mail addresses subscribed to the CloudWatch alarms' SNS topic (each must "
+                                      "confirm once).", [], check=each(matches(r"[^@\s]+@[^@\s]+",
+                                                                               "an e-mail address")))
+    thresholds: AlertThresholds = setting("When alerts and alarms fire.", AlertThresholds())
+    redis_exporter_image: str = setting("redis_exporter sidecar of in-cluster Redis, pinned (the e2e proves the rules "
+                                        "on this version).", "quay.io/oliver006/redis_exporter:v1.45.0-alpine",
+                                        check=non_empty)
+    postgres_exporter_image: str = setting("postgres_exporter sidecar of every Patroni member, pinned.",
+                                           "quay.io/prometheuscommunity/postgres-exporter:v0.11.1", check=non_empty)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -502,6 +550,14 @@ def cross_field_problems(s: Settings) -> list[Problem]:
         if not pool.min_nodes <= pool.desired_nodes <= pool.max_nodes:
             bad("workerPool.desiredNodes", pool.desired_nodes,
                 f"must lie between workerPool.minNodes ({pool.min_nodes}) and workerPool.maxNodes ({pool.max_nodes})")
+    replica = s.backups.replica_region
+    if replica is not None and replica == s.aws.region:
+        bad("backups.replicaRegion", replica, f"must differ from aws.region ({s.aws.region}): a replica in the same "
+            "region does not survive its loss")
+    if replica is not None and not s.on_eks:
+        bad("backups.replicaRegion", replica, "the backup buckets exist only on AWS (cluster.name)")
+    if replica is not None and partition_of_region(replica) != partition_of_region(s.aws.region):
+        bad("backups.replicaRegion", replica, f"must be in the partition of aws.region ({s.aws.region})")
     if s.autoscaling.cooldown_seconds <= s.n8n.graceful_shutdown_seconds:
         bad("autoscaling.cooldownSeconds", s.autoscaling.cooldown_seconds,
             f"must exceed n8n.gracefulShutdownSeconds ({s.n8n.graceful_shutdown_seconds})")

@@ -30,6 +30,7 @@ from ..namespace import BOOTSTRAP
 from ..secrets import placeable_revision
 from ..settings import DatabaseSettings
 from ..settings import resources as resource_settings
+from .audit import credentials_audit_sql
 from .common import (
     MAINTENANCE_DB,
     POSTGRES_IMAGE,
@@ -134,7 +135,7 @@ SET ROLE {role};
 REVOKE ALL ON SCHEMA {sch} FROM PUBLIC;
 RESET ROLE;
 REVOKE CREATE ON SCHEMA public FROM PUBLIC;
-"""
+""" + credentials_audit_sql(user, schema)
 
 
 def psql_command(sql_path: str, password_path: str) -> list[str]:

@@ -34,6 +34,7 @@ from .. import k8s, names
 from ..connections import CaBundle, DatabaseConnection, SecretKeyRef
 from ..irsa import OidcProvider, irsa_role
 from ..namespace import POSTGRES_PORT, spilo_selector
+from ..observability import exporters
 from ..settings import DatabaseSettings, PatroniSettings
 from ..storage import writer_policy
 from .bootstrap import apply_bootstrap
@@ -123,7 +124,8 @@ def spilo_env(*, cluster: str, patroni: PatroniSettings, archive: S3Location | N
 
 
 def postgresql_manifest(*, cluster: str, namespace: str, patroni: PatroniSettings, archive: S3Location | None,
-                        role_arn: pulumi.Input[str] | None, docker_image: str | None = None) -> dict[str, Any]:
+                        role_arn: pulumi.Input[str] | None, docker_image: str | None = None,
+                        exporter_image: str | None = None) -> dict[str, Any]:
     """The Zalando ``postgresql`` custom resource for n8n's cluster."""
     if patroni.restore is not None:
         if archive is None or role_arn is None:
@@ -169,6 +171,8 @@ def postgresql_manifest(*, cluster: str, namespace: str, patroni: PatroniSetting
         }
     if docker_image:
         spec["dockerImage"] = docker_image
+    if exporter_image:  # the operator hands every sidecar POSTGRES_USER/POSTGRES_PASSWORD
+        spec["sidecars"] = [exporters.postgres_exporter_sidecar(exporter_image)]
     return {"apiVersion": "acid.zalan.do/v1", "kind": "postgresql",
             "metadata": k8s.metadata(cluster, namespace, COMPONENT), "spec": spec}
 
@@ -200,6 +204,8 @@ class PatroniDatabaseArgs(TypedDict):
     """The operator's ``pod_service_account_name``; default ``postgres-pod``."""
     docker_image: str | None
     """Spilo image override; default: the operator's."""
+    exporter_image: NotRequired[str | None]
+    """Pinned postgres_exporter image run as a sidecar of every member (port 9187); omitted or None: none."""
     protect: bool
     """Protect the ``postgresql`` resource (and retain it on delete): deleting it deletes the database."""
     secrets_revision: NotRequired[pulumi.Input[str] | None]
@@ -240,7 +246,8 @@ class PatroniDatabase(pulumi.ComponentResource):
         certificate = k8s.apply(name, certificate_manifest(cluster, namespace), child)
         cr = k8s.apply(name, postgresql_manifest(cluster=cluster, namespace=namespace, patroni=database.patroni,
                                                  archive=archive, role_arn=role_arn,
-                                                 docker_image=args.get("docker_image")),
+                                                 docker_image=args.get("docker_image"),
+                                                 exporter_image=args.get("exporter_image")),
                        pulumi.ResourceOptions(parent=self, protect=args["protect"], retain_on_delete=True,
                                               depends_on=[certificate]))
         self.connection = patroni_connection(cluster, namespace, database)

@@ -35,6 +35,7 @@ from ..connections import CaBundle, DatabaseConnection, SecretKeyRef
 from ..namespace import POSTGRES_PORT
 from ..settings import DatabaseSettings, RdsSettings
 from ..storage import customer_key
+from .audit import pgaudit_parameters
 from .bootstrap import apply_bootstrap
 from .common import AdminLogin
 
@@ -54,7 +55,8 @@ def parameter_family(engine_version: str) -> str:
 
 
 def parameters() -> list[dict[str, str]]:
-    """DB parameters: TLS only (1.2+), connection and DDL logging, slow statements, pg_stat_statements."""
+    """DB parameters: TLS only (1.2+), connection logging, pgaudit (DDL, roles, credential writes: see
+    database/audit.py), slow statements, pg_stat_statements. The ``postgresql`` log goes to CloudWatch Logs."""
     immediate = {
         "rds.force_ssl": "1",
         "ssl_min_protocol_version": "TLSv1.2",
@@ -64,7 +66,8 @@ def parameters() -> list[dict[str, str]]:
         "log_statement": "ddl",
         "password_encryption": "scram-sha-256",
     }
-    reboot = {"shared_preload_libraries": "pg_stat_statements"}
+    immediate.update(pgaudit_parameters())
+    reboot = {"shared_preload_libraries": "pg_stat_statements,pgaudit"}
     return ([{"name": k, "value": v, "apply_method": "immediate"} for k, v in immediate.items()]
             + [{"name": k, "value": v, "apply_method": "pending-reboot"} for k, v in reboot.items()])
 

@@ -54,6 +54,7 @@ from .. import k8s, names
 from ..autoscaling import cpu_utilization_hpa
 from ..connections import CA_DIR, SECRETS_DIR, CaBundle
 from ..schema import quantity_bytes
+from . import probes
 from .env import (
     HEALTH_PATH,
     READINESS_PATH,
@@ -77,6 +78,9 @@ GRACE_MARGIN_SECONDS = 15
 """Grace-period headroom beyond preStop + graceful shutdown (process exit, runner sidecar stop)."""
 HEAP_FRACTION = 0.75
 """Share of the container memory limit given to the V8 old space; the rest is native memory, buffers, stacks."""
+RUNNER_HEAP_FRACTION = 0.5
+"""The runner sidecar's share for the JavaScript runner's old space: the launcher (and a Python runner, when one
+is started) live in the same container and limit."""
 WORKER_MAX_UNAVAILABLE = "50%"
 """Worker disruption budget (see the module docstring)."""
 WEBHOOK_CPU_TARGET = 70
@@ -98,6 +102,8 @@ N8N_SCRATCH = (
     ("cache", f"{USER_FOLDER}/.cache", "512Mi", None),
     ("npm", f"{USER_FOLDER}/.npm", "512Mi", None),
     ("tmp", "/tmp", "1Gi", None),
+    # The Read/Write Files node may only touch ~/.n8n-files (n8n's N8N_RESTRICT_FILE_ACCESS_TO default; ~ is HOME).
+    ("files", f"{USER_FOLDER}/.n8n-files", "1Gi", None),
 )
 """(volume, mount path, size limit, medium) of the writable folders under the read-only root filesystem."""
 RUNNER_SCRATCH = (("runner-tmp", "/tmp", "512Mi"),)
@@ -201,9 +207,18 @@ def termination_grace(role: Role, graceful_shutdown_seconds: int) -> int:
     return prestop_seconds(role) + graceful_shutdown_seconds + GRACE_MARGIN_SECONDS
 
 
-def heap_mib(memory_limit: str) -> int:
-    """V8 old-space size for a container memory limit (MiB, :data:`HEAP_FRACTION` of it)."""
-    return math.floor(quantity_bytes(memory_limit) / 2**20 * HEAP_FRACTION)
+def heap_mib(memory_limit: str, fraction: float = HEAP_FRACTION) -> int:
+    """V8 old-space size for a container memory limit (MiB, ``fraction`` of it)."""
+    return math.floor(quantity_bytes(memory_limit) / 2**20 * fraction)
+
+
+def sidecar_env(spec: N8nWorkloads) -> dict[str, str]:
+    """The contract's runner environment plus NODE_OPTIONS, which the launcher passes to the JavaScript runner
+    (`allowed-env` of the image's n8n-task-runners.json): its heap stays below the container limit, so a greedy
+    Code node kills only the runner process (the launcher starts a new one), never the whole sidecar by OOM."""
+    env = dict(runner_env(spec.env))
+    env["NODE_OPTIONS"] = f"--max-old-space-size={heap_mib(spec.runners_resources.memory_limit, RUNNER_HEAP_FRACTION)}"
+    return env
 
 
 def health_port(role: Role, env: dict[str, Any]) -> int:
@@ -224,12 +239,14 @@ def _http_probe(path: str, port: str | int, *, period: int, failures: int, timeo
             "failureThreshold": failures}
 
 
-def n8n_probes() -> dict[str, Any]:
-    """Startup (generous on every role: any of them may run the migrations), liveness and readiness probes."""
+def n8n_probes(role: Role) -> dict[str, Any]:
+    """Startup (waits for readiness, generous on every role: any of them may run the migrations), liveness (a
+    connection broken beyond probes.BROKEN_BOUND_SECONDS, or a stalled queue for workers) and readiness probes."""
     period = 10
     return {
-        "startupProbe": _http_probe(HEALTH_PATH, "http", period=period, failures=math.ceil(STARTUP_SECONDS / period)),
-        "livenessProbe": _http_probe(HEALTH_PATH, "http", period=15, failures=4),
+        "startupProbe": _http_probe(READINESS_PATH, "http", period=period,
+                                    failures=math.ceil(STARTUP_SECONDS / period)),
+        "livenessProbe": probes.liveness(role),
         "readinessProbe": _http_probe(READINESS_PATH, "http", period=10, failures=3),
     }
 
@@ -267,7 +284,7 @@ def n8n_container(spec: N8nWorkloads, role: Role) -> dict[str, Any]:
         "args": n8n_args(role, spec.env),
         "env": _env_list(env),
         "ports": [{"name": "http", "containerPort": health_port(role, env), "protocol": "TCP"}],
-        **n8n_probes(),
+        **n8n_probes(role),
         "resources": k8s.resources(shape(spec, role).resources),
         "securityContext": k8s.container_security_context(),
         "volumeMounts": mounts,
@@ -286,7 +303,7 @@ def runner_sidecar(spec: N8nWorkloads) -> dict[str, Any]:
         "image": runners_image(spec),
         "imagePullPolicy": "Always",
         "restartPolicy": "Always",
-        "env": _env_list(runner_env(spec.env)),
+        "env": _env_list(sidecar_env(spec)),
         "ports": [{"name": "runner-health", "containerPort": RUNNER_HEALTH_PORT, "protocol": "TCP"}],
         "livenessProbe": _http_probe(HEALTH_PATH, "runner-health", period=15, failures=4),
         "readinessProbe": _http_probe(HEALTH_PATH, "runner-health", period=10, failures=3),
