@@ -260,6 +260,7 @@ def _settings(stack: str, overrides: dict | None = None):
 
 def test_quota_workloads_of_the_dev_stack():
     from n8n_platform.database.bootstrap import JOB_RESOURCES
+    from n8n_platform.observability.exporters import POSTGRES_EXPORTER_RESOURCES, REDIS_EXPORTER_RESOURCES
     from n8n_platform.redis import InClusterRedisSpec
 
     s = _settings("dev")
@@ -268,10 +269,13 @@ def test_quota_workloads_of_the_dev_stack():
     assert got["main"] == QuotaWorkload("main", 1, (s.n8n.main.resources,))
     assert got["webhook"] == QuotaWorkload("webhook", 2, (s.n8n.webhook.resources,))
     assert got["worker"] == QuotaWorkload("worker", 3, (s.n8n.worker.resources, s.n8n.runners))
-    assert got["patroni"] == QuotaWorkload("patroni", 2, (s.database.patroni.resources,))
-    assert got["redis"] == QuotaWorkload("redis", 1, (resources(InClusterRedisSpec.cpu_request,
-                                                                InClusterRedisSpec.cpu_limit, "512Mi", "512Mi"),))
+    redis = resources(InClusterRedisSpec.cpu_request, InClusterRedisSpec.cpu_limit, "512Mi", "512Mi")
+    # with observability on (the default), the metrics exporters ride along as sidecars (#9)
+    assert got["patroni"] == QuotaWorkload("patroni", 2, (s.database.patroni.resources, POSTGRES_EXPORTER_RESOURCES))
+    assert got["redis"] == QuotaWorkload("redis", 1, (redis, REDIS_EXPORTER_RESOURCES))
     assert got["bootstrap"] == QuotaWorkload("bootstrap", 1, (JOB_RESOURCES,))
+    quiet = {w.name: w for w in namespace.quota_workloads(_settings("dev", {"observability": {"enabled": False}}))}
+    assert quiet["patroni"].containers == (s.database.patroni.resources,) and quiet["redis"].containers == (redis,)
 
 
 def test_quota_workloads_of_the_prod_stack_include_the_dumps():
