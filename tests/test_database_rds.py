@@ -128,7 +128,9 @@ def test_instance_key_and_parameter_group_are_protected_and_retained(rec_db) -> 
         r = rec.one(typ)
         assert r.options["protect"] is True and r.options["retain_on_delete"] is True, typ
     dev, _ = _run(protect=False)
-    assert dev.one(INSTANCE).options["protect"] is False and dev.one(INSTANCE).options["retain_on_delete"] is True
+    assert dev.one(INSTANCE).options["protect"] is False and dev.one(INSTANCE).options["retain_on_delete"] is False
+    kept, _ = _run(protect=False, retain_on_delete=True)
+    assert kept.one(INSTANCE).options["retain_on_delete"] is True
 
 
 def test_a_given_kms_key_is_used_instead_of_creating_one() -> None:
@@ -200,3 +202,14 @@ def test_bootstrap_job_carries_the_secrets_revision_so_a_new_n8n_password_reruns
     assert job.inputs["spec"]["template"]["metadata"]["annotations"] == {
         names.SECRETS_REVISION_ANNOTATION: "0123456789abcdef"}
     assert job.inputs["spec"]["ttlSecondsAfterFinished"] > 0
+
+
+def test_only_what_cannot_be_guessed_is_required() -> None:
+    rec = run(lambda: RdsDatabase("db", {"identifier": "n8n-lab", "namespace": "n8n", "vpc_id": "vpc-0a1b2c3d",
+                                         "subnet_ids": ["subnet-0a1b2c3d"], "node_security_group_id": NODE_SG}))
+    instance = rec.one(INSTANCE)
+    assert instance.inputs["engineVersion"] == "17" and instance.inputs["multiAz"] is True
+    assert instance.options["protect"] is False and instance.options["retain_on_delete"] is False
+    with pytest.raises(TypeError, match="RdsDatabase: unexpected argument 'protected'"):
+        run(lambda: RdsDatabase("db", {"identifier": "n8n-lab", "namespace": "n8n", "vpc_id": "vpc-0a1b2c3d",
+                                       "subnet_ids": [], "node_security_group_id": NODE_SG, "protected": True}))

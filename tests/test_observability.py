@@ -132,7 +132,7 @@ def test_both_stacks_carry_monitors_rules_dashboard_and_prod_the_alarms(stack):
 def test_the_namespace_quota_counts_the_redis_exporter_sidecar():
     """dev runs in-cluster Redis: its quota entry has exactly the rendered pod's containers (Redis + exporter)."""
     from n8n_platform import k8s
-    from n8n_platform.namespace import quota_workloads
+    from n8n_platform.platform import quota_workloads
     from n8n_platform.settings import from_config
     from tests.harness import load_stack_config
 

@@ -10,10 +10,7 @@ import sys
 
 import yaml
 
-from tools.offline import ROOT
-
-PYTHONPATH = f"{ROOT}:{ROOT / 'components'}"
-"""As `make plan` sets it: this checkout's library, never another copy installed in the virtualenv."""
+from tools.offline import PYTHONPATH, ROOT
 
 
 def plan(*args: str) -> subprocess.CompletedProcess:

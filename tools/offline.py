@@ -27,6 +27,9 @@ import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
 PROJECT = "n8n"
+PYTHONPATH = f"{ROOT}:{ROOT / 'components'}"
+"""Import path for a subprocess that must run this checkout's program and library: without ``components`` on it, the
+virtualenv's editable install of the library (which may point at another checkout) would answer instead."""
 ACCOUNT = "123456789012"
 REGION = "eu-west-1"
 
@@ -333,6 +336,14 @@ def _name_of(urn: str) -> str:
     return urn.rsplit("::", 1)[1] if urn else ""
 
 
+def _aliases(request: Any) -> dict[str, Any]:
+    """The aliases of a registration (old types and names that keep existing state), only when it has some."""
+    found = [a.urn or {k: v for k, v in (("type", a.spec.type), ("name", a.spec.name)) if v}
+             for a in request.aliases]
+    found += list(request.aliasURNs)
+    return {"aliases": found} if found else {}
+
+
 def _build_mocks(recording: Recording, invokes: dict[str, Invoke]) -> Any:
     import pulumi
     from pulumi.runtime import mocks as pmocks
@@ -375,6 +386,7 @@ def _build_mocks(recording: Recording, invokes: dict[str, Invoke]) -> Any:
                         "provider": _name_of(request.provider.rsplit("::", 1)[0]) if request.provider else None,
                         "ignore_changes": list(request.ignoreChanges),
                         "delete_before_replace": bool(request.deleteBeforeReplace),
+                        **_aliases(request),
                     },
                     custom=bool(request.custom), urn=urn, parent_urn=request.parent,
                     property_dependencies={k: list(v.urns) for k, v in request.propertyDependencies.items()}))

@@ -33,16 +33,26 @@ cert-manager issuers:
   issues carry ``ca.crt``, which clients mount to verify servers.
 """
 
-from __future__ import annotations
-
+# No `from __future__ import annotations` here: Pulumi's schema analyzer reads the Args annotations at run time.
 import json
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import Any, Literal, NotRequired, TypedDict
 
 import pulumi
 
 from . import irsa, k8s, names
+from .arguments import known, plain, structured
 from .edge.gateway import ENVOY_GATEWAY_VERSION, PROXY_NAMESPACE
+
+
+class AcmeServer(StrEnum):
+    """Let's Encrypt server of the public issuer."""
+
+    STAGING = "staging"
+    """Untrusted test certificates, generous rate limits (development)."""
+    PRODUCTION = "production"
+    """Trusted certificates."""
 
 
 @dataclass(frozen=True)
@@ -77,6 +87,14 @@ ACME_SERVERS = {
     "production": "https://acme-v02.api.letsencrypt.org/directory",
 }
 CERT_MANAGER_API = "cert-manager.io/v1"
+
+
+ADDON_DEFAULTS: dict[str, Any] = {
+    "cert_manager": False, "keda": False, "aws_load_balancer_controller": False, "postgres_operator": False,
+    "envoy_gateway": False, "prometheus_operator_crds": False, "acme_server": AcmeServer.STAGING, "acme_email": None,
+    "gateway_name": "n8n", "gateway_namespace": "n8n", "cluster_name": None, "region": None, "vpc_id": None,
+    "partition": "aws", "oidc": None, "watched_namespace": "n8n"}
+"""What ClusterAddons assumes for an argument left out."""
 
 
 def enabled_addons(settings: Any) -> dict[str, bool]:
@@ -285,73 +303,75 @@ def postgres_operator_values(watched_namespace: str) -> dict[str, Any]:
 
 
 class ClusterAddonsArgs(TypedDict):
-    """Which add-ons to install and what they need to know."""
+    """Which add-ons to install and what they need to know. Every switch defaults to off, so name what you want."""
 
-    cert_manager: bool
+    cert_manager: NotRequired[bool]
     """Install cert-manager with the internal CA issuer (and the public ACME issuer when ``acme_email`` is set)."""
-    keda: bool
+    keda: NotRequired[bool]
     """Install KEDA."""
-    aws_load_balancer_controller: bool
+    aws_load_balancer_controller: NotRequired[bool]
     """Install the AWS Load Balancer Controller (needs ``cluster_name``, ``region``, ``vpc_id``, ``oidc``)."""
-    postgres_operator: bool
+    postgres_operator: NotRequired[bool]
     """Install the Zalando postgres-operator (database engine ``patroni``)."""
     envoy_gateway: NotRequired[bool]
     """Install Envoy Gateway with the Gateway API CRDs (edge controller ``gateway``)."""
-    prometheus_operator_crds: bool
+    prometheus_operator_crds: NotRequired[bool]
     """Install the Prometheus Operator CRDs (ServiceMonitor, PrometheusRule)."""
-    acme_server: Literal["staging", "production"]
-    """Let's Encrypt server of the public issuer."""
-    acme_email: str | None
-    """ACME account e-mail; None: no public issuer."""
-    gateway_name: str
-    """Gateway whose listeners serve HTTP-01 challenges (edge controller ``gateway``)."""
-    gateway_namespace: str
-    """Namespace of that Gateway."""
-    cluster_name: str | None
+    acme_server: NotRequired[AcmeServer]
+    """Let's Encrypt server of the public issuer (default staging)."""
+    acme_email: NotRequired[str]
+    """ACME account e-mail; without it, no public issuer."""
+    gateway_name: NotRequired[str]
+    """Gateway whose listeners serve HTTP-01 challenges (edge controller ``gateway``; default ``n8n``)."""
+    gateway_namespace: NotRequired[str]
+    """Namespace of that Gateway (default ``n8n``)."""
+    cluster_name: NotRequired[str]
     """EKS cluster name (load balancer controller)."""
-    region: str | None
+    region: NotRequired[str]
     """AWS region (load balancer controller)."""
-    vpc_id: str | None
+    vpc_id: NotRequired[str]
     """VPC of the cluster (load balancer controller)."""
-    partition: str
-    """AWS partition, for ARNs in the controller's policy."""
-    oidc: irsa.OidcProvider | None
+    partition: NotRequired[str]
+    """AWS partition, for ARNs in the controller's policy (default ``aws``)."""
+    oidc: NotRequired[irsa.OidcProvider]
     """The cluster's IAM OIDC provider (IRSA role of the controller)."""
-    watched_namespace: str
-    """Namespace the postgres-operator watches (the n8n namespace)."""
+    watched_namespace: NotRequired[str]
+    """Namespace the postgres-operator watches (the n8n namespace; default ``n8n``)."""
 
 
 class ClusterAddons(pulumi.ComponentResource):
-    """cert-manager (+ issuers), KEDA, AWS Load Balancer Controller, Zalando postgres-operator, Prometheus CRDs."""
+    """cert-manager (+ issuers), KEDA, AWS Load Balancer Controller, Zalando postgres-operator, Prometheus CRDs.
+    Needs first: the cluster (and its OIDC provider for the load balancer controller). Keeps nothing on delete.
 
-    cert_manager: Any
-    """cert-manager's Release, or None; depend on it (or on ``internal_ca_issuer``) before creating Certificates."""
-    internal_ca_issuer: Any
-    """The ClusterIssuer named ``names.INTERNAL_CA_ISSUER``, or None."""
-    public_issuer: Any
-    """The ClusterIssuer named ``names.PUBLIC_ISSUER``, or None."""
-    keda: Any
-    """KEDA's Chart, or None; depend on it before creating ScaledObjects."""
-    load_balancer_controller: Any
-    """The controller's Release, or None; depend on it before creating Ingresses/TargetGroupBindings."""
-    load_balancer_controller_role_arn: pulumi.Output[str] | None
-    """IAM role of the controller, or None."""
-    postgres_operator: Any
-    """The operator's Chart, or None; depend on it before creating `postgresql` resources."""
-    envoy_gateway: Any
-    """Envoy Gateway's Release, or None; depend on it before creating Gateways, HTTPRoutes and its policies."""
-    prometheus_crds: Any
-    """The Prometheus Operator CRDs Chart, or None; depend on it before ServiceMonitors/PrometheusRules."""
+    Python attributes for ``depends_on`` (None when not installed): ``cert_manager``, ``internal_ca_issuer`` (the
+    ClusterIssuer ``n8n-internal-ca``; depend on it before Certificates), ``public_issuer``, ``keda`` (before
+    ScaledObjects), ``load_balancer_controller``, ``postgres_operator`` (before ``postgresql`` resources),
+    ``envoy_gateway`` (before Gateways, HTTPRoutes and its policies), ``prometheus_crds`` (before
+    ServiceMonitors/PrometheusRules)."""
+
+    internal_ca_issuer_name: pulumi.Output[str]
+    """Name of the internal CA ClusterIssuer (``n8n-internal-ca``; Redis and Patroni certificates), when
+    cert-manager is installed."""
+    load_balancer_controller_role_arn: pulumi.Output[str]
+    """IAM role of the load balancer controller, when installed."""
 
     def __init__(self, name: str, args: ClusterAddonsArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("n8n:index:ClusterAddons", name, None, opts)
         import pulumi_kubernetes as kubernetes
 
+        known("ClusterAddons", args, ClusterAddonsArgs)
+        args = {**ADDON_DEFAULTS, **{k: v for k, v in args.items() if v is not None}}  # type: ignore[assignment]
+        for switch in ("cert_manager", "keda", "aws_load_balancer_controller", "postgres_operator", "envoy_gateway",
+                       "prometheus_operator_crds", "watched_namespace", "partition"):
+            plain("ClusterAddons", switch, args[switch])
+        if args.get("oidc") is not None:
+            args["oidc"] = structured("ClusterAddons", "oidc", irsa.OidcProvider, args["oidc"])
+
         child = pulumi.ResourceOptions(parent=self)
         self.cert_manager = self.internal_ca_issuer = self.public_issuer = None
         self.keda = self.load_balancer_controller = self.postgres_operator = self.prometheus_crds = None
         self.envoy_gateway = None
-        self.load_balancer_controller_role_arn = None
+        self.load_balancer_controller_role_arn = self.internal_ca_issuer_name = None
 
         def release(chart: Chart, values: dict[str, Any], **kw: Any) -> Any:
             return kubernetes.helm.v3.Release(
@@ -381,6 +401,7 @@ class ClusterAddons(pulumi.ComponentResource):
                 issued.append(k8s.apply(name, manifest, pulumi.ResourceOptions(
                     parent=self, depends_on=[self.cert_manager, *issued[-1:]])))
             self.internal_ca_issuer = issued[-1]
+            self.internal_ca_issuer_name = pulumi.Output.from_input(names.INTERNAL_CA_ISSUER)
             if args["acme_email"]:
                 self.public_issuer = k8s.apply(name, acme_issuer(
                     args["acme_server"], args["acme_email"], args["gateway_name"], args["gateway_namespace"]), after)
@@ -411,4 +432,5 @@ class ClusterAddons(pulumi.ComponentResource):
             self.postgres_operator = chart_v4(POSTGRES_OPERATOR, postgres_operator_values(args["watched_namespace"]),
                                               [namespace(POSTGRES_OPERATOR.namespace)])
 
-        self.register_outputs({"load_balancer_controller_role_arn": self.load_balancer_controller_role_arn})
+        self.register_outputs({"load_balancer_controller_role_arn": self.load_balancer_controller_role_arn,
+                               "internal_ca_issuer_name": self.internal_ca_issuer_name})

@@ -12,21 +12,25 @@ from typing import Any, NotRequired, TypedDict
 
 import pulumi
 
-from . import namespace as ns_policy
 from . import storage
 from .addons import ClusterAddons, ClusterAddonsArgs, enabled_addons
 from .autoscaling import WorkerAutoscaling, WorkerAutoscalingArgs
 from .cluster import ClusterFacts, partition_of_region
 from .database import DatabaseDumps, PatroniDatabase, RdsDatabase
+from .database.bootstrap import quota as bootstrap_quota
 from .database.common import S3Location
+from .database.dumps import quota as dumps_quota
+from .database.patroni import quota as patroni_quota
 from .edge import alb as edge_alb
 from .edge.component import Edge
 from .n8n import workloads
-from .n8n.app import N8nApp, N8nAppArgs
+from .n8n.app import N8nApp, N8nAppArgs, env_args
+from .n8n.app import quota as n8n_quota
 from .n8n.env import inputs_from_settings
-from .namespace import N8nNamespace, NetworkPlan
+from .namespace import N8nNamespace, NetworkPlan, QuotaWorkload
 from .observability import CloudWatchTargets, Observability, RuleInputs
 from .redis import ElastiCacheRedis, Redis
+from .redis import quota as redis_quota
 from .secrets import Secrets
 from .settings import Settings
 from .worker_pool import WorkerPool
@@ -36,6 +40,21 @@ KEDA_NAMESPACE = "keda"
 MONITORING_NAMESPACE = "monitoring"
 GATEWAY_NAME = "n8n"
 """Name of the Gateway (in the n8n namespace) whose listeners answer ACME HTTP-01 challenges (controller `gateway`)."""
+
+
+def quota_workloads(s: Settings) -> list[QuotaWorkload]:
+    """The namespace's workloads at their maximum scale: each component's own declaration, for the ones this stack
+    runs (dumps only with an archive bucket, i.e. on EKS)."""
+    out = n8n_quota(s.n8n)
+    exporting = s.observability.enabled  # the metrics sidecars of Patroni and Redis (observability.exporters)
+    if s.database.engine == "patroni":
+        out.append(patroni_quota(s.database.patroni, exporter=exporting))
+    if s.redis.mode == "in-cluster":
+        out.append(redis_quota(s.redis.in_cluster.memory, exporter=exporting))
+    out.append(bootstrap_quota())
+    if s.backups.dumps and s.on_eks:
+        out.append(dumps_quota())
+    return out
 
 
 class PlatformArgs(TypedDict):
@@ -62,7 +81,10 @@ class N8nPlatform(pulumi.ComponentResource):
     """Host of the queue (ElastiCache primary endpoint or the in-cluster Service)."""
 
     def __init__(self, name: str, args: PlatformArgs, opts: pulumi.ResourceOptions | None = None):
-        super().__init__("n8n:index:Platform", name, None, opts)
+        # The token was n8n:index:Platform up to 0.1: the alias keeps existing stacks' resources (children follow).
+        opts = pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(
+            aliases=[pulumi.Alias(type_="n8n:index:Platform")]))
+        super().__init__("n8n:index:N8nPlatform", name, None, opts)
         s, facts = args["settings"], args["cluster"]
         self._replica_provider = args.get("replica_provider")
         child = pulumi.ResourceOptions(parent=self)
@@ -78,7 +100,7 @@ class N8nPlatform(pulumi.ComponentResource):
             "name": s.namespace,
             "pod_security": "baseline" if s.database.engine == "patroni" else "restricted",
             "network": self._network_plan(s),
-            "quota_workloads": ns_policy.quota_workloads(s),
+            "quota_workloads": quota_workloads(s),
             "quota_headroom": 1.5,
             "protect": s.protect,
         }, child)
@@ -109,14 +131,14 @@ class N8nPlatform(pulumi.ComponentResource):
         n = s.n8n
         app = N8nApp(f"{name}-app", N8nAppArgs(
             namespace=s.namespace,
-            env=inputs_from_settings(s, database.connection, redis.connection),
+            **env_args(inputs_from_settings(s, database.connection, redis.connection)),
             image=n.image, runners_image=n.runners_image,
             main_replicas=n.main.replicas, main_resources=n.main.resources,
             webhook_replicas=n.webhook.replicas, webhook_max_replicas=n.webhook.max_replicas,
             webhook_resources=n.webhook.resources,
             worker_replicas=n.worker.min_replicas, worker_resources=n.worker.resources,
             runners_resources=n.runners, spot_pool=pool is not None,
-            depends_on=[secrets, database, redis], secrets_revision=secrets.revision), child)
+            secrets_revision=secrets.revision), self._after(secrets, database, redis))
         if s.observability.enabled:
             self._observability(name, s, archive, database, redis, dumps, pool is not None, addons)
         WorkerAutoscaling(f"{name}-autoscaling", WorkerAutoscalingArgs(
@@ -238,6 +260,9 @@ class N8nPlatform(pulumi.ComponentResource):
             "dump_retention_days": s.backups.dump_retention_days, "protect": s.protect,
             "wal": s.database.engine == "patroni", "replica_region": s.backups.replica_region,
             "replica_provider": self._replica_provider,
+            # Kept on delete in every stack: object-locked backups cannot be deleted before their retention ends,
+            # so a `pulumi destroy` of a dev stack would otherwise fail on them.
+            "retain_on_delete": True,
         }, self._after())
 
     def _redis(self, name: str, s: Settings, secrets: Secrets, namespace: Any, addons: ClusterAddons) -> Any:

@@ -26,6 +26,7 @@ import pulumi
 import pulumi_aws
 
 from . import replication
+from .arguments import plain, retain_on_delete
 from .observability.alarms import alarm_topic_key_statement
 
 WAL_PREFIX = "wal/"
@@ -259,14 +260,14 @@ def _expire_noncurrent(days: int) -> dict:
 
 
 def customer_key(name: str, description: str, *, protect: bool, parent: pulumi.Resource,
-                 logs: bool = False, alarms: bool = False, provider: Any = None) -> Any:
+                 logs: bool = False, alarms: bool = False, provider: Any = None, retain: bool | None = None) -> Any:
     """A customer-managed KMS key (yearly rotation, 30-day deletion window, IAM-delegating policy) and its alias.
 
     Shared by every data-layer component that encrypts with a CMK. The key is protected (when ``protect``) and
-    retained on delete: data encrypted with it is unreadable without it. ``logs`` lets CloudWatch Logs of the
-    key's region use it, ``alarms`` lets CloudWatch alarms publish to a topic it encrypts (:func:`key_policy`).
-    ``provider`` places the key in another region than the parent's.
-    Returns the ``aws.kms.Key``.
+    retained on delete when ``retain`` (default: ``protect``); otherwise deleting it schedules its deletion after the
+    30-day window (data encrypted with it is unreadable without it). ``logs`` lets CloudWatch Logs of the key's
+    region use it, ``alarms`` lets CloudWatch alarms publish to a topic it encrypts (:func:`key_policy`).
+    ``provider`` places the key in another region than the parent's. Returns the ``aws.kms.Key``.
     """
     import pulumi_aws as aws
 
@@ -282,7 +283,8 @@ def customer_key(name: str, description: str, *, protect: bool, parent: pulumi.R
         rotation_period_in_days=365,
         deletion_window_in_days=KEY_DELETION_WINDOW_DAYS,
         policy=policy,
-        opts=pulumi.ResourceOptions(parent=parent, protect=protect, retain_on_delete=True, provider=provider),
+        opts=pulumi.ResourceOptions(parent=parent, protect=protect,
+                                    retain_on_delete=protect if retain is None else retain, provider=provider),
     )
     aws.kms.Alias(f"{name}-alias", name=f"alias/{pulumi.get_project()}-{pulumi.get_stack()}/{name}",
                   target_key_id=key.key_id, opts=pulumi.ResourceOptions(parent=parent, provider=provider))
@@ -302,7 +304,10 @@ class ArchiveBucketArgs(TypedDict):
     dump_retention_days: int
     """Dumps are COMPLIANCE-locked and kept this long (``backups.dumpRetentionDays``)."""
     protect: bool
-    """Protect buckets and the key from deletion (``protect``); they are retained on delete regardless."""
+    """Protect buckets and the key from deletion (``protect``)."""
+    retain_on_delete: NotRequired[bool]
+    """Leave the buckets, their versioning and lock settings and the keys in place when the component is deleted;
+    default: the value of ``protect``."""
     wal: NotRequired[bool]
     """Create the WAL archive bucket (default True); only Patroni writes WAL there (RDS keeps its own)."""
     replica_region: NotRequired[str | None]
@@ -311,8 +316,8 @@ class ArchiveBucketArgs(TypedDict):
     """AWS provider of ``replica_region``, in which the replica buckets and their key are created."""
     alarm_actions: NotRequired[list[str]]
     """ARNs (e.g. an SNS topic) the replication alarms notify; the component then creates them. Without it they
-    are only described in ``replication_alarms``, for whoever owns the stack's alarm topic (N8nPlatform hands them
-    to Observability)."""
+    are only described, in the Python attribute ``replication_alarms`` (MetricAlarm arguments by name suffix), for
+    whoever owns the stack's alarm topic (N8nPlatform hands them to Observability)."""
 
 
 class ArchiveBucket(pulumi.ComponentResource):
@@ -339,17 +344,17 @@ class ArchiveBucket(pulumi.ComponentResource):
     """Replica bucket by source ("wal", "dumps") in the replica region; empty without ``replica_region``."""
     replica_kms_key_arn: pulumi.Output[str] | None
     """Key encrypting the replicas (in the replica region); None without ``replica_region``."""
-    replication_alarms: dict[str, dict]
-    """CloudWatch alarms on the replication metrics (``aws.cloudwatch.MetricAlarm`` arguments, without actions,
-    by name suffix); empty without ``replica_region``."""
 
     def __init__(self, name: str, args: ArchiveBucketArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("n8n:index:ArchiveBucket", name, None, opts)
         import pulumi_aws as aws
 
-        self._keep_data = args["protect"]
+        self._keep_data = bool(plain("ArchiveBucket", "protect", args["protect"]))
+        self._retain = retain_on_delete(args, self._keep_data)
+        plain("ArchiveBucket", "pitr_days", args["pitr_days"])
+        plain("ArchiveBucket", "dump_retention_days", args["dump_retention_days"])
         key = customer_key(f"{name}-key", "Encrypts n8n's PostgreSQL WAL archive and dumps", protect=self._keep_data,
-                           parent=self, alarms=True)  # it also encrypts the stack's alarm topic (Observability)
+                           parent=self, alarms=True, retain=self._retain)  # it also encrypts the alarm topic
         kms = {"sse_algorithm": "aws:kms", "kms_master_key_id": key.arn}
         # (suffix, prefix, Object Lock default retention, lifecycle) of each backup bucket
         specs = []
@@ -402,7 +407,7 @@ class ArchiveBucket(pulumi.ComponentResource):
                              "provider for that region")
         source_region = aws.get_region_output(opts=pulumi.InvokeOutputOptions(parent=self)).region
         replica_key = customer_key(f"{name}-replica-key", f"Encrypts the {region} replicas of n8n's backups",
-                                   protect=self._keep_data, parent=self, provider=provider)
+                                   protect=self._keep_data, parent=self, provider=provider, retain=self._retain)
         kms = {"sse_algorithm": "aws:kms", "kms_master_key_id": replica_key.arn}
         log, log_public = self._bucket(f"{name}-replica-logs", {"sse_algorithm": "AES256"}, None,
                                        log_lifecycle_rules(), provider=provider)
@@ -446,7 +451,8 @@ class ArchiveBucket(pulumi.ComponentResource):
         import pulumi_aws as aws
 
         child = pulumi.ResourceOptions(parent=self, provider=provider)
-        keep = pulumi.ResourceOptions(parent=self, protect=self._keep_data, retain_on_delete=True, provider=provider)
+        keep = pulumi.ResourceOptions(parent=self, protect=self._keep_data, retain_on_delete=self._retain,
+                                    provider=provider)
         bucket = aws.s3.Bucket(name, object_lock_enabled=lock is not None, force_destroy=False, opts=keep)
         # Retained too: deleting these resources would suspend versioning / drop the defaults of a live bucket.
         versioning = aws.s3.BucketVersioning(f"{name}-versioning", bucket=bucket.id,

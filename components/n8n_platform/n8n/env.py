@@ -25,16 +25,18 @@ Checked against n8n 2.40.7's dist and run for real by ``tests/e2e/test_queue_mod
   deprecation service warns when the first is missing on main and when the second is set.
 """
 
-from __future__ import annotations
-
+# No `from __future__ import annotations` here: N8nEnvInputs is part of N8nApp's component schema, which Pulumi's
+# analyzer reads at run time.
 import math
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import Literal, get_args
 
 import pulumi
 
 from .. import names
-from ..connections import SECRETS_DIR, DatabaseConnection, RedisConnection
+from ..arguments import text
+from ..connections import SECRETS_DIR, DatabaseConnection, RedisConnection, password_path
 from ..edge.routes import PROXY_HOPS, PUSH_BACKEND
 from ..settings import N8N_VERSION, Settings
 
@@ -108,17 +110,39 @@ QUEUE_RECOVERY_BATCH = 2_000
 dangling execution older than the newest 100 queued ones is never seen."""
 
 
+class Protocol(StrEnum):
+    """Scheme clients use to reach n8n."""
+
+    HTTP = "http"
+    """Plain HTTP (development behind no TLS)."""
+    HTTPS = "https"
+    """HTTPS (TLS terminates at the edge)."""
+
+
+class LogLevel(StrEnum):
+    """n8n log level (``N8N_LOG_LEVEL``)."""
+
+    ERROR = "error"
+    """Errors only."""
+    WARN = "warn"
+    """Warnings and errors."""
+    INFO = "info"
+    """Normal operation."""
+    DEBUG = "debug"
+    """Everything (verbose)."""
+
+
 @dataclass(frozen=True, kw_only=True)
 class N8nEnvInputs:
     """Plain values the environment of every n8n role is built from (settings + data-layer connections)."""
 
-    hostname: str
-    """Public hostname of the editor and webhooks (edge.hostname)."""
+    hostname: pulumi.Input[str]
+    """Public hostname of the editor and webhooks (edge.hostname); placed, never inspected."""
     db: DatabaseConnection
     """How n8n reaches PostgreSQL (from the Database component)."""
     redis: RedisConnection
     """How n8n reaches Redis (from the Redis component)."""
-    protocol: Literal["http", "https"] = "https"
+    protocol: Protocol = Protocol.HTTPS
     """Scheme clients use to reach `hostname` (TLS terminates at the edge)."""
     version: str = N8N_VERSION
     """n8n version (image tag); gates variables that exist only in some releases."""
@@ -138,14 +162,18 @@ class N8nEnvInputs:
     """At most this many executions are kept."""
     timezone: str = "UTC"
     """Default timezone of schedule triggers and date functions."""
-    log_level: Literal["error", "warn", "info", "debug"] = "info"
+    log_level: LogLevel = LogLevel.INFO
     """n8n log level."""
     proxy_hops: int = PROXY_HOPS
     """Reverse proxies in front of n8n (ALB or gateway: 1), so client IPs and protocol come from X-Forwarded-*."""
     metrics: bool = True
     """Expose Prometheus `/metrics` (queue gauges on main)."""
     secrets_dir: str = SECRETS_DIR
-    """Where the n8n Secret is mounted; every `*_FILE` path points into it."""
+    """Where the n8n Secret is mounted; every `*_FILE` path points into it (connection passwords kept in other
+    Secrets excepted: see ``connections.password_path``)."""
+    secret_name: str = names.N8N_SECRET
+    """The n8n Secret (encryption key, runner token, license key; connection passwords when their SecretKeyRef
+    points into it), mounted whole at ``secrets_dir``."""
 
 
 def _version_at_least(version: str, minimum: str) -> bool:
@@ -155,9 +183,10 @@ def _version_at_least(version: str, minimum: str) -> bool:
     return parts(version) >= parts(minimum)
 
 
-def base_url(inputs: N8nEnvInputs) -> str:
-    """Public URL of n8n, with a trailing slash (the form n8n documents for N8N_WEBHOOK_URL)."""
-    return f"{inputs.protocol}://{inputs.hostname}/"
+def base_url(inputs: N8nEnvInputs) -> pulumi.Input[str]:
+    """Public URL of n8n, with a trailing slash (the form n8n documents for N8N_WEBHOOK_URL); an Output when the
+    hostname is one."""
+    return text(str(inputs.protocol), "://", inputs.hostname, "/")
 
 
 def secret_file(inputs: N8nEnvInputs, key: str) -> str:
@@ -197,7 +226,7 @@ def _database(role: Role, inputs: N8nEnvInputs) -> dict[str, pulumi.Input[str]]:
         "DB_POSTGRESDB_PORT": str(db.port),
         "DB_POSTGRESDB_DATABASE": db.database,
         "DB_POSTGRESDB_USER": db.user,
-        "DB_POSTGRESDB_PASSWORD_FILE": secret_file(inputs, names.DB_PASSWORD),
+        "DB_POSTGRESDB_PASSWORD_FILE": password_path(db.password, "db", inputs.secret_name, inputs.secrets_dir),
         "DB_POSTGRESDB_SCHEMA": db.schema,
         "DB_POSTGRESDB_POOL_SIZE": str(pool_size(role, inputs)),
         "DB_POSTGRESDB_SSL_ENABLED": str(db.ssl).lower(),
@@ -238,7 +267,8 @@ def _redis(inputs: N8nEnvInputs) -> dict[str, pulumi.Input[str]]:
         "QUEUE_BULL_REDIS_TIMEOUT_THRESHOLD": str(REDIS_TIMEOUT_MS[r.managed]),
     }
     if r.password is not None:
-        env["QUEUE_BULL_REDIS_PASSWORD_FILE"] = secret_file(inputs, names.REDIS_PASSWORD)
+        env["QUEUE_BULL_REDIS_PASSWORD_FILE"] = password_path(r.password, "redis", inputs.secret_name,
+                                                              inputs.secrets_dir)
     if r.tls and r.ca is not None:
         # n8n 2.40.7 has no QUEUE_BULL_REDIS_TLS_CA_FILE (it arrives in later 2.x): Node's own trust extension
         # makes ioredis verify the in-cluster Redis certificate against our CA.
@@ -246,11 +276,11 @@ def _redis(inputs: N8nEnvInputs) -> dict[str, pulumi.Input[str]]:
     return env
 
 
-def _urls(inputs: N8nEnvInputs) -> dict[str, str]:
+def _urls(inputs: N8nEnvInputs) -> dict[str, pulumi.Input[str]]:
     url = base_url(inputs)
     env = {
         "N8N_HOST": inputs.hostname,
-        "N8N_PROTOCOL": inputs.protocol,
+        "N8N_PROTOCOL": str(inputs.protocol),
         "N8N_PORT": str(names.N8N_PORT),
         "N8N_PROXY_HOPS": str(inputs.proxy_hops),
         "N8N_PUSH_BACKEND": PUSH_BACKEND,
@@ -279,7 +309,7 @@ def _common(inputs: N8nEnvInputs) -> dict[str, pulumi.Input[str]]:
         "N8N_USER_FOLDER": USER_FOLDER,
         "N8N_ENCRYPTION_KEY_FILE": secret_file(inputs, names.ENCRYPTION_KEY),
         "GENERIC_TIMEZONE": inputs.timezone,
-        "N8N_LOG_LEVEL": inputs.log_level,
+        "N8N_LOG_LEVEL": str(inputs.log_level),
         "N8N_LOG_OUTPUT": "console",
         "N8N_LOG_FORMAT": "json",
         "N8N_DIAGNOSTICS_ENABLED": "false",
@@ -376,7 +406,7 @@ def runner_env(inputs: N8nEnvInputs) -> dict[str, str]:
         "N8N_RUNNERS_TASK_TIMEOUT": str(RUNNER_TASK_TIMEOUT_SECONDS),
         "N8N_RUNNERS_AUTO_SHUTDOWN_TIMEOUT": "15",
         "N8N_RUNNERS_LAUNCHER_HEALTH_CHECK_PORT": str(RUNNER_HEALTH_PORT),
-        "N8N_RUNNERS_LAUNCHER_LOG_LEVEL": "info" if inputs.log_level == "debug" else inputs.log_level,
+        "N8N_RUNNERS_LAUNCHER_LOG_LEVEL": "info" if inputs.log_level == "debug" else str(inputs.log_level),
         "GENERIC_TIMEZONE": inputs.timezone,
     }
 
@@ -520,7 +550,7 @@ def inputs_from_settings(settings: Settings, db: DatabaseConnection, redis: Redi
         execution_max_age_hours=n.execution_max_age_hours,
         execution_max_count=n.execution_max_count,
         timezone=n.timezone,
-        log_level=n.log_level,
+        log_level=LogLevel(n.log_level),
         metrics=settings.observability.enabled,
         proxy_hops=PROXY_HOPS,
     )

@@ -51,8 +51,9 @@ from typing import Any
 import pulumi
 
 from .. import k8s, names
+from ..arguments import text
 from ..autoscaling import cpu_utilization_hpa
-from ..connections import CA_DIR, SECRETS_DIR, CaBundle
+from ..connections import CA_DIR, CONNECTION_SECRETS_DIR, SECRETS_DIR, CaBundle, SecretKeyRef
 from ..schema import quantity_bytes
 from . import probes
 from .env import (
@@ -123,14 +124,14 @@ class RoleShape:
 class N8nWorkloads:
     """Everything the n8n workloads are built from (plain values; connection hosts may be Pulumi Inputs)."""
 
-    namespace: str
+    namespace: pulumi.Input[str]
     """Namespace of every object."""
     env: N8nEnvInputs
     """The environment contract's inputs; its version is the tag of both images, its worker concurrency and
     graceful shutdown drive the worker args and the grace periods."""
-    image: str
+    image: pulumi.Input[str]
     """n8n image repository (tag: env.version)."""
-    runners_image: str
+    runners_image: pulumi.Input[str]
     """n8nio/runners image repository (same tag)."""
     main: RoleShape
     """The main process(es); more than one needs env.multi_main."""
@@ -148,14 +149,41 @@ class N8nWorkloads:
     """Hash of the n8n Secret's values (``Secrets.revision``), placed as the pod-template annotation
     :data:`names.SECRETS_REVISION_ANNOTATION` of every Deployment: n8n reads its secret files only at start, so a
     changed Secret must roll the pods. None: no annotation."""
+    prefix: str = APP
+    """Object names are ``<prefix>-<role>``. Any other prefix than ``n8n`` also adds
+    ``app.kubernetes.io/instance: <prefix>`` to labels and selectors, so two instances in a namespace stay apart."""
 
 
 # --- small facts --------------------------------------------------------------------------------------------------
 
 
-def object_name(role: Role) -> str:
+def object_name(role: Role, prefix: str = APP) -> str:
     """Name of the Deployment, Service, ServiceAccount and budget of ``role``."""
-    return f"{APP}-{role}"
+    return f"{prefix}-{role}"
+
+
+def _instance(spec: N8nWorkloads) -> dict[str, str]:
+    return {} if spec.prefix == APP else {"app.kubernetes.io/instance": spec.prefix}
+
+
+def _meta(spec: N8nWorkloads, role: Role, **kw: Any) -> dict[str, Any]:
+    """Metadata of one of ``role``'s objects."""
+    extra = {**kw.pop("extra_labels", {}), **_instance(spec)}
+    return k8s.metadata(object_name(role, spec.prefix), spec.namespace, role, app=APP,
+                        extra_labels=extra or None, **kw)
+
+
+def _selector(spec: N8nWorkloads, role: Role) -> dict[str, str]:
+    return {**k8s.selector(role, APP), **_instance(spec)}
+
+
+def connection_secrets(spec: N8nWorkloads) -> list[tuple[str, str, SecretKeyRef]]:
+    """(volume name, purpose, reference) of connection passwords kept outside the n8n Secret: each is mounted on
+    its own under :data:`CONNECTION_SECRETS_DIR`, where ``connections.password_path`` points n8n."""
+    refs = [("db-password", "db", spec.env.db.password)]
+    if spec.env.redis.password is not None:
+        refs.append(("redis-password", "redis", spec.env.redis.password))
+    return [(volume, purpose, ref) for volume, purpose, ref in refs if ref.secret != spec.env.secret_name]
 
 
 def roles(spec: N8nWorkloads) -> list[Role]:
@@ -189,12 +217,12 @@ def validate(spec: N8nWorkloads) -> None:
         raise ValueError("replicas must not be negative")
 
 
-def image(spec: N8nWorkloads) -> str:
-    return f"{spec.image}:{spec.env.version}"
+def image(spec: N8nWorkloads) -> pulumi.Input[str]:
+    return text(spec.image, ":", spec.env.version)
 
 
-def runners_image(spec: N8nWorkloads) -> str:
-    return f"{spec.runners_image}:{spec.env.version}"
+def runners_image(spec: N8nWorkloads) -> pulumi.Input[str]:
+    return text(spec.runners_image, ":", spec.env.version)
 
 
 def prestop_seconds(role: Role) -> int:
@@ -277,6 +305,8 @@ def n8n_container(spec: N8nWorkloads, role: Role) -> dict[str, Any]:
     mounts += [{"name": name, "mountPath": path} for name, path, _, _ in N8N_SCRATCH]
     mounts += [{"name": name, "mountPath": f"{CA_DIR}/{purpose}", "readOnly": True}
                for name, purpose, _ in _ca_volumes(spec)]
+    mounts += [{"name": name, "mountPath": f"{CONNECTION_SECRETS_DIR}/{purpose}", "readOnly": True}
+               for name, purpose, _ in connection_secrets(spec)]
     container: dict[str, Any] = {
         "name": "n8n",
         "image": image(spec),
@@ -319,9 +349,12 @@ def runner_sidecar(spec: N8nWorkloads) -> dict[str, Any]:
 def volumes(spec: N8nWorkloads, role: Role) -> list[dict[str, Any]]:
     """The n8n Secret (read-only files), scratch emptyDirs, CA bundles and, with a runner, its token alone."""
     out: list[dict[str, Any]] = [
-        {"name": "secrets", "secret": {"secretName": names.N8N_SECRET, "defaultMode": 0o440}},
+        {"name": "secrets", "secret": {"secretName": spec.env.secret_name, "defaultMode": 0o440}},
     ]
     out += [k8s.empty_dir(name, size, medium) for name, _, size, medium in N8N_SCRATCH]
+    out += [{"name": name, "secret": {"secretName": ref.secret, "defaultMode": 0o440,
+                                      "items": [{"key": ref.key, "path": ref.key}]}}
+            for name, _, ref in connection_secrets(spec)]
     for name, _, bundle in _ca_volumes(spec):
         items = [{"key": bundle.key, "path": bundle.key}]
         if bundle.source == "secret":
@@ -330,20 +363,20 @@ def volumes(spec: N8nWorkloads, role: Role) -> list[dict[str, Any]]:
             out.append({"name": name, "configMap": {"name": bundle.name, "items": items, "defaultMode": 0o444}})
     if executes_code(role):
         out.append({"name": "runner-token", "secret": {
-            "secretName": names.N8N_SECRET, "defaultMode": 0o440,
+            "secretName": spec.env.secret_name, "defaultMode": 0o440,
             "items": [{"key": names.RUNNERS_AUTH_TOKEN, "path": names.RUNNERS_AUTH_TOKEN}]}})
         out += [k8s.empty_dir(name, size) for name, _, size in RUNNER_SCRATCH]
     return out
 
 
-def topology_spread(role: Role) -> list[dict[str, Any]]:
+def topology_spread(role: Role, selector: dict[str, str] | None = None) -> list[dict[str, Any]]:
     """Spread over zones and nodes, per ReplicaSet; ScheduleAnyway so a full zone or a lost spot AZ never leaves a
     pod Pending (hard zone spreading would also block clusters whose nodes carry no zone label)."""
     return [{
         "maxSkew": 1,
         "topologyKey": key,
         "whenUnsatisfiable": "ScheduleAnyway",
-        "labelSelector": {"matchLabels": k8s.selector(role, APP)},
+        "labelSelector": {"matchLabels": selector or k8s.selector(role, APP)},
         "matchLabelKeys": ["pod-template-hash"],
         "nodeTaintsPolicy": "Honor",
     } for key in ("topology.kubernetes.io/zone", "kubernetes.io/hostname")]
@@ -364,14 +397,14 @@ def worker_placement(spot_pool: bool) -> dict[str, Any]:
 
 def pod_spec(spec: N8nWorkloads, role: Role) -> dict[str, Any]:
     pod: dict[str, Any] = {
-        "serviceAccountName": object_name(role),
+        "serviceAccountName": object_name(role, spec.prefix),
         "automountServiceAccountToken": False,
         "enableServiceLinks": False,
         "securityContext": k8s.pod_security_context(),
         "terminationGracePeriodSeconds": termination_grace(role, spec.env.graceful_shutdown_seconds),
         "containers": [n8n_container(spec, role)],
         "volumes": volumes(spec, role),
-        "topologySpreadConstraints": topology_spread(role),
+        "topologySpreadConstraints": topology_spread(role, _selector(spec, role)),
     }
     if executes_code(role):
         pod["initContainers"] = [runner_sidecar(spec)]
@@ -397,19 +430,18 @@ def deployment(spec: N8nWorkloads, role: Role) -> dict[str, Any]:
     pod_annotations: dict[str, Any] = {SAFE_TO_EVICT: "true"} if role in ("webhook", "worker") else {}
     if spec.secrets_revision is not None:
         pod_annotations[names.SECRETS_REVISION_ANNOTATION] = spec.secrets_revision
-    template_meta: dict[str, Any] = {"labels": {**k8s.labels(role, APP), **version_label}}
+    template_meta: dict[str, Any] = {"labels": {**k8s.labels(role, APP), **version_label, **_instance(spec)}}
     if pod_annotations:
         template_meta["annotations"] = pod_annotations
     return {
         "apiVersion": "apps/v1",
         "kind": "Deployment",
-        "metadata": k8s.metadata(object_name(role), spec.namespace, role, app=APP, annotations=annotations,
-                                 extra_labels=version_label),
+        "metadata": _meta(spec, role, annotations=annotations, extra_labels=version_label),
         "spec": {
             "replicas": shape(spec, role).replicas,
             "revisionHistoryLimit": 5,
             "progressDeadlineSeconds": ROLLOUT_TIMEOUT_SECONDS,
-            "selector": {"matchLabels": k8s.selector(role, APP)},
+            "selector": {"matchLabels": _selector(spec, role)},
             "strategy": strategy(spec, role),
             "template": {"metadata": template_meta, "spec": pod_spec(spec, role)},
         },
@@ -424,7 +456,7 @@ def service_account(spec: N8nWorkloads, role: Role) -> dict[str, Any]:
     return {
         "apiVersion": "v1",
         "kind": "ServiceAccount",
-        "metadata": k8s.metadata(object_name(role), spec.namespace, role, app=APP),
+        "metadata": _meta(spec, role),
         "automountServiceAccountToken": False,
     }
 
@@ -435,12 +467,12 @@ def service(spec: N8nWorkloads, role: Role) -> dict[str, Any]:
     body: dict[str, Any] = {
         "type": "ClusterIP",
         **({"clusterIP": "None"} if role == "worker" else {}),
-        "selector": k8s.selector(role, APP),
+        "selector": _selector(spec, role),
         "ports": [{"name": "http", "port": names.N8N_PORT, "targetPort": "http", "protocol": "TCP",
                    "appProtocol": "http"}],
     }
     return {"apiVersion": "v1", "kind": "Service",
-            "metadata": k8s.metadata(object_name(role), spec.namespace, role, app=APP), "spec": body}
+            "metadata": _meta(spec, role), "spec": body}
 
 
 def disruption_budget(spec: N8nWorkloads, role: Role) -> dict[str, Any] | None:
@@ -453,10 +485,10 @@ def disruption_budget(spec: N8nWorkloads, role: Role) -> dict[str, Any] | None:
     return {
         "apiVersion": "policy/v1",
         "kind": "PodDisruptionBudget",
-        "metadata": k8s.metadata(object_name(role), spec.namespace, role, app=APP),
+        "metadata": _meta(spec, role),
         "spec": {
             "maxUnavailable": max_unavailable,
-            "selector": {"matchLabels": k8s.selector(role, APP)},
+            "selector": {"matchLabels": _selector(spec, role)},
             "unhealthyPodEvictionPolicy": "AlwaysAllow",
         },
     }
@@ -469,7 +501,8 @@ def webhook_autoscaler(spec: N8nWorkloads) -> dict[str, Any] | None:
     if low < 1 or high <= low:
         return None
     return cpu_utilization_hpa(
-        object_name("webhook"), spec.namespace, object_name("webhook"), "webhook", min_replicas=low,
+        object_name("webhook", spec.prefix), spec.namespace, object_name("webhook", spec.prefix), "webhook",
+        min_replicas=low,
         max_replicas=high, cpu_percent=WEBHOOK_CPU_TARGET, behavior={
             "scaleUp": {"stabilizationWindowSeconds": 0, "selectPolicy": "Max", "policies": [
                 {"type": "Percent", "value": 100, "periodSeconds": 30},

@@ -18,7 +18,7 @@ from ..settings import resources
 
 REDIS_EXPORTER_RESOURCES = resources("10m", "200m", "32Mi", "64Mi")
 POSTGRES_EXPORTER_RESOURCES = resources("10m", "200m", "32Mi", "128Mi")
-"""Fixed sidecar resources (the namespace quota counts them, see namespace.quota_workloads)."""
+"""Fixed sidecar resources (the namespace quota counts them, see platform.quota_workloads)."""
 
 REDIS_EXPORTER_IMAGE = "quay.io/oliver006/redis_exporter:v1.45.0-alpine"
 """Alpine variant: it has the shell that reads the password file (the scratch image has none)."""
