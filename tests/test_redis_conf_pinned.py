@@ -195,5 +195,7 @@ def test_probe_fails_once_the_certificate_is_newer_than_the_start(tmp_path: Path
     assert not (tmp_path / "redis-cli.argv").exists() or "renewed" in run_sh(
         rc.probe_script(tls=False, password_file=str(tmp_path / "password"), **checks), bin_dir).stdout
     # only both together turn the check on
+    assert "-nt" not in rc.probe_script(tls=False, password_file="/pw", cert_file=str(cert))
+    assert "-nt" not in rc.probe_script(tls=False, password_file="/pw", started_marker=str(marker))
     assert probe(tmp_path, bin_dir, "PONG", tls=False, cert_file=str(cert)) == 0
     assert probe(tmp_path, bin_dir, "PONG", tls=False, started_marker=str(marker)) == 0
