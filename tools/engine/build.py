@@ -174,7 +174,9 @@ def link_and_install(directories: dict[str, Path]) -> None:
     bins.mkdir(parents=True, exist_ok=True)
     for directory in directories.values():
         for path in directory.iterdir():
-            if path.is_file() and os.access(path, os.X_OK):
+            # Providers are reached through the plugin cache below, at the version the SDK asks for; a provider on
+            # PATH would be taken for any version.
+            if path.is_file() and os.access(path, os.X_OK) and not path.name.startswith("pulumi-resource-"):
                 link = bins / path.name
                 if link.is_symlink() or link.exists():
                     link.unlink()
