@@ -13,6 +13,7 @@ wrapper builds anew. Builds run under ``nice -n 10``: the machines here share tw
 from __future__ import annotations
 
 import argparse
+import fcntl
 import hashlib
 import json
 import os
@@ -133,10 +134,22 @@ def _module_file(spec: str, cwd: Path) -> Path:
 
 
 def build(component: Component, log=print) -> Path:
-    """Build one component into its cache directory unless it is already there; returns the directory."""
+    """Build one component into its cache directory unless it is already there; returns the directory.
+
+    A lock file per component makes concurrent runs (two terminals, CI and a developer) wait for each other.
+    """
     target = component.directory()
     if (target / ".complete").exists():
         return target
+    CACHE.mkdir(parents=True, exist_ok=True)
+    with open(CACHE / f".{component.name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if (target / ".complete").exists():
+            return target
+        return _build_locked(component, target, log)
+
+
+def _build_locked(component: Component, target: Path, log) -> Path:
     wrapper = GO_DIR / component.name
     for spec, name in component.copies:
         shutil.copyfile(_module_file(spec, wrapper), wrapper / name)

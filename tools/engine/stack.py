@@ -34,7 +34,8 @@ class LocalStack:
         self.stack = stack
         self.root = root
         self.state_dir = Path(state_dir)
-        self.config_file = self.state_dir / f"Pulumi.{stack}.yaml"
+        self.project_copy = self.state_dir / "project"
+        self.config_file = self.project_copy / f"Pulumi.{stack}.yaml"
 
     def env(self) -> dict[str, str]:
         env = build.engine_env()
@@ -50,12 +51,13 @@ class LocalStack:
         })
         return env
 
-    def run(self, *args: str, check: bool = True, timeout: float = 1800) -> subprocess.CompletedProcess[str]:
+    def run(self, *args: str, check: bool = True, timeout: float = 1800,
+            cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
         """``pulumi <args> --stack <stack> --config-file <copy>`` in the project directory."""
         argv = [str(build.bin_dir() / "pulumi"), *args, "--stack", self.stack, "--non-interactive"]
         if args[0] not in {"stack", "plugin"}:
             argv += ["--config-file", str(self.config_file)]
-        result = subprocess.run(argv, cwd=self.root, env=self.env(), capture_output=True, text=True,
+        result = subprocess.run(argv, cwd=cwd or self.root, env=self.env(), capture_output=True, text=True,
                                 timeout=timeout)
         if check and result.returncode:
             raise RuntimeError(f"`pulumi {' '.join(args)}` exited {result.returncode}:\n"
@@ -63,13 +65,18 @@ class LocalStack:
         return result
 
     def init(self) -> None:
-        """A fresh state directory, the stack's config copied into it, and the stack created there."""
+        """The stack created in the state directory, its config copied there.
+
+        ``pulumi stack init`` writes the passphrase salt into the stack's config file and has no --config-file
+        flag, so it runs in a copy of the project files (Pulumi.yaml and the stack's file) inside the state dir.
+        """
         (self.state_dir / "backend").mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(self.root / f"Pulumi.{self.stack}.yaml", self.config_file)
-        existing = self.run("stack", "ls", "--json", check=False)
-        if existing.returncode == 0 and any(s["name"] == self.stack for s in json.loads(existing.stdout or "[]")):
+        if self.config_file.exists():
             return
-        self.run("stack", "init", "--secrets-provider", "passphrase", "--config-file", str(self.config_file))
+        self.project_copy.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(self.root / "Pulumi.yaml", self.project_copy / "Pulumi.yaml")
+        shutil.copyfile(self.root / f"Pulumi.{self.stack}.yaml", self.config_file)
+        self.run("stack", "init", "--secrets-provider", "passphrase", cwd=self.project_copy)
 
     def set_config(self, section: str, value: Any) -> None:
         """Replace one ``n8n:<section>`` value in the stack's config copy (the checked-in file is untouched)."""
