@@ -56,11 +56,21 @@ def module_dir(module: str, version: str) -> Path:
     return Path(info["Dir"])
 
 
+class _Loader(yaml.SafeLoader):
+    """YAML 1.1 reads a bare ``=`` as the obsolete "value" type; the Prometheus Operator's CRDs list "=" as a
+    string (relabel actions), so that resolver is dropped."""
+
+
+_Loader.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:value"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()}
+
+
 def definitions(source: CrdSource) -> list[dict]:
     """Every CustomResourceDefinition in the source's files (other documents are skipped)."""
     found = []
     for path in sorted(module_dir(source.module, source.version).glob(source.pattern)):
-        for document in yaml.safe_load_all(path.read_text()):
+        for document in yaml.load_all(path.read_text(), Loader=_Loader):
             if isinstance(document, dict) and document.get("kind") == "CustomResourceDefinition":
                 found.append(document)
     if not found:
