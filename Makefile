@@ -6,7 +6,7 @@ CHECKOV := .venv-checkov/bin/checkov
 STACK ?= dev
 SYSTEM_PACKAGES := postgresql-15 redis-server openssl
 
-.PHONY: setup system plan test lint e2e bench docs clean
+.PHONY: setup system n8n plan policy test lint e2e bench docs clean
 
 $(PY): requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -19,16 +19,40 @@ $(CHECKOV): requirements-checkov.txt
 	.venv-checkov/bin/pip install --quiet -r requirements-checkov.txt
 	@touch $(CHECKOV)
 
-setup: $(PY) $(CHECKOV)  ## Python virtualenvs (program + tests, and checkov apart)
+# More of the one SYSTEM_PACKAGES list, apart from its first line so additions there merge cleanly (and before the
+# rules that use these variables: make expands prerequisites as it reads them).
+SYSTEM_PACKAGES += shellcheck  # actionlint checks the workflows' run: scripts with it
+ACTIONLINT_VERSION := v1.7.12
+ACTIONLINT := $(VENV)/bin/actionlint
 
-system:  ## Debian packages the real-server tests use (PostgreSQL 15, Redis 7, openssl); needs root
-	apt-get update -q
-	DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $(SYSTEM_PACKAGES)
+setup: $(PY) $(CHECKOV) $(ACTIONLINT)  ## Python virtualenvs (program + tests, and checkov apart), actionlint
+
+system:  ## Debian packages the tests use (SYSTEM_PACKAGES, and npm unless one is on PATH); apt only when one is missing
+	@missing="$$(for p in $(SYSTEM_PACKAGES); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null \
+	  | grep -qx 'install ok installed' || echo $$p; done)"; \
+	command -v npm >/dev/null || missing="$$missing npm"; \
+	[ -z "$$missing" ] && exit 0; \
+	if [ "$$(id -u)" = 0 ]; then sudo=; elif sudo -n true 2>/dev/null; then sudo="sudo -n"; else \
+	  echo "make system: missing Debian packages:" $$missing "- run 'sudo make system' (or make test as root)" >&2; \
+	  exit 1; fi; \
+	echo "make system: installing" $$missing; \
+	$$sudo apt-get update -q && \
+	$$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $$missing
+
+$(ACTIONLINT): $(PY)  ## actionlint, built from its Go module (the PyPI wrapper downloads a binary at install time)
+	@command -v go >/dev/null || { echo "building actionlint needs Go (https://go.dev/dl)" >&2; exit 1; }
+	GOBIN=$(abspath $(VENV)/bin) go install github.com/rhysd/actionlint/cmd/actionlint@$(ACTIONLINT_VERSION)
+
+n8n: $(PY)  ## n8n for the end-to-end test, installed once under ~/.cache/n8n-e2e (about 3 minutes)
+	PYTHONPATH=.:components $(PY) -m tools.e2e.install
 
 plan: $(PY)  ## Render a stack offline: make plan [STACK=prod]
 	PYTHONPATH=.:components $(PY) -m tools.plan --stack $(STACK)
 
-test: setup  ## Every test: settings, components, gates (kubernetes-validate, checkov), real servers, real n8n
+policy: $(PY)  ## The policy pack over the offline plan: make policy [STACK=prod]; exit 1 on a mandatory violation
+	PYTHONPATH=.:components $(PY) -m tools.policy_check --stack $(STACK)
+
+test: system setup n8n  ## Every test (installs what they need first): settings, components, gates, policy, workflows, real servers and n8n
 	PYTHONPATH=.:components $(PY) -m ruff check .
 	PYTHONPATH=.:components $(PY) -m pytest -n 2 --dist loadgroup $(PYTEST_ARGS)
 

@@ -166,6 +166,9 @@ class Registration:
     options: dict[str, Any]
     custom: bool
     urn: str = ""
+    parent_urn: str = ""
+    property_dependencies: dict[str, list[str]] = field(default_factory=dict)
+    """URNs each input depends on (what a policy pack sees as ``property_dependencies``)."""
 
     @property
     def is_kubernetes(self) -> bool:
@@ -348,7 +351,8 @@ def _build_mocks(recording: Recording, invokes: dict[str, Invoke]) -> Any:
                         "ignore_changes": list(request.ignoreChanges),
                         "delete_before_replace": bool(request.deleteBeforeReplace),
                     },
-                    custom=bool(request.custom), urn=urn))
+                    custom=bool(request.custom), urn=urn, parent_urn=request.parent,
+                    property_dependencies={k: list(v.urns) for k, v in request.propertyDependencies.items()}))
             return super().RegisterResource(request)
 
     mocks = RecordingMocks()
