@@ -185,12 +185,20 @@ def test_the_api_server_enforces_pod_security_and_crd_schemas_for_real(stack, pl
     assert invalid.value.code == 422, invalid.value.read().decode()
 
 
+REPLACEMENT_STEPS = {"replace", "create-replacement", "delete-replaced"}
+
+
 def preview(stack: LocalStack, *args: str) -> dict[tuple[str, str], str]:
-    """``pulumi preview --json``: the operation planned for each (type, name) that is not unchanged."""
+    """``pulumi preview --json``: the operation planned for each (type, name) that is not unchanged (the several
+    steps of a replacement count as one "replace")."""
     result = stack.run("preview", "--json", *args)
-    steps = json.loads(result.stdout).get("steps", [])
-    return {(step["urn"].split("::")[-2].split("$")[-1], step["urn"].split("::")[-1]): step["op"]
-            for step in steps if step["op"] != "same"}
+    planned: dict[tuple[str, str], str] = {}
+    for step in json.loads(result.stdout).get("steps", []):
+        if step["op"] == "same":
+            continue
+        key = (step["urn"].split("::")[-2].split("$")[-1], step["urn"].split("::")[-1])
+        planned[key] = "replace" if step["op"] in REPLACEMENT_STEPS else step["op"]
+    return planned
 
 
 def test_preview_right_after_up_is_clean_and_so_is_a_second_up(stack):
