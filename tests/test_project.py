@@ -54,6 +54,14 @@ def test_secret_settings_are_declared_secret():
         assert config[f"n8n:{key}"].get("secret") is True
 
 
+def test_secret_settings_have_no_plaintext_default():
+    """The real CLI refuses a project whose secret key has a default: "configuration key 'n8n:encryptionKey' must
+    be encrypted as it's secret" (found by `make engine-test`); unset means None in the settings model."""
+    config = project()["config"]
+    for key in settings.secret_keys():
+        assert "default" not in config[f"n8n:{key}"], key
+
+
 def test_stack_files_use_only_our_namespace_and_aws_region():
     for stack in ("dev", "prod"):
         keys = yaml.safe_load((ROOT / f"Pulumi.{stack}.yaml").read_text())["config"]
