@@ -15,6 +15,7 @@ import argparse
 import contextlib
 import json
 import os
+import shutil
 import signal
 import socket
 import ssl
@@ -37,10 +38,16 @@ NODES = (
 )
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+def free_ports(count: int) -> list[int]:
+    """``count`` distinct free ports on 127.0.0.1 (all held open while choosing, so none is handed out twice)."""
+    sockets = [socket.socket() for _ in range(count)]
+    try:
+        for sock in sockets:
+            sock.bind(("127.0.0.1", 0))
+        return [sock.getsockname()[1] for sock in sockets]
+    finally:
+        for sock in sockets:
+            sock.close()
 
 
 def _openssl(*args: str, cwd: Path) -> None:
@@ -113,8 +120,10 @@ class Cluster:
         if self.pids.exists() and self.pids.read_text().strip():
             raise RuntimeError(f"a control plane is already recorded in {self.pids}; stop it first")
         self.dir.mkdir(parents=True, exist_ok=True)
+        for stale in ("etcd", "pki"):  # a new cluster each start: no data or keys of an earlier one
+            shutil.rmtree(self.dir / stale, ignore_errors=True)
         make_certificates(self.pki)
-        etcd_port, peer_port, api_port = free_port(), free_port(), free_port()
+        etcd_port, peer_port, api_port, metrics_port, cm_port, scheduler_port, kwok_port = free_ports(7)
         etcd = f"http://127.0.0.1:{etcd_port}"
         server = f"https://127.0.0.1:{api_port}"
         admin = kubeconfig(self.kubeconfig, server, self.pki, "admin")
@@ -127,7 +136,7 @@ class Cluster:
                 "--listen-peer-urls", f"http://127.0.0.1:{peer_port}",
                 "--initial-advertise-peer-urls", f"http://127.0.0.1:{peer_port}",
                 "--initial-cluster", f"default=http://127.0.0.1:{peer_port}",
-                "--listen-metrics-urls", f"http://127.0.0.1:{free_port()}", "--log-level", "warn",
+                "--listen-metrics-urls", f"http://127.0.0.1:{metrics_port}", "--log-level", "warn",
                 "--quota-backend-bytes", str(2 * 1024**3)])
             pki = self.pki
             self._start("kube-apiserver", [
@@ -147,7 +156,7 @@ class Cluster:
                 self._bin("kube-controller-manager"), "--kubeconfig", str(configs["controller-manager"]),
                 "--authentication-kubeconfig", str(configs["controller-manager"]),
                 "--authorization-kubeconfig", str(configs["controller-manager"]),
-                "--bind-address", "127.0.0.1", "--secure-port", str(free_port()),
+                "--bind-address", "127.0.0.1", "--secure-port", str(cm_port),
                 "--service-account-private-key-file", str(pki / "sa.key"), "--root-ca-file", str(pki / "ca.crt"),
                 "--cluster-signing-cert-file", str(pki / "ca.crt"), "--cluster-signing-key-file", str(pki / "ca.key"),
                 "--use-service-account-credentials", "--service-cluster-ip-range", SERVICE_CIDR,
@@ -158,13 +167,13 @@ class Cluster:
                 self._bin("kube-scheduler"), "--kubeconfig", str(configs["scheduler"]),
                 "--authentication-kubeconfig", str(configs["scheduler"]),
                 "--authorization-kubeconfig", str(configs["scheduler"]),
-                "--bind-address", "127.0.0.1", "--secure-port", str(free_port()), "--leader-elect=false",
+                "--bind-address", "127.0.0.1", "--secure-port", str(scheduler_port), "--leader-elect=false",
                 "--profiling=false", "--v", "1"])
             self._start("kwok", [
                 self._bin("kwok"), "--kubeconfig", str(configs["kwok"]), "--manage-all-nodes=false",
                 "--manage-nodes-with-annotation-selector", "kwok.x-k8s.io/node=fake",
                 "--node-ip", "10.0.0.1", "--cidr", "10.0.0.1/24",
-                "--server-address", f"127.0.0.1:{free_port()}"])
+                "--server-address", f"127.0.0.1:{kwok_port}"])
             self.add_nodes()
             self.add_storage()
         except BaseException:
@@ -176,6 +185,9 @@ class Cluster:
         deadline = time.monotonic() + timeout
         last: Exception | None = None
         while time.monotonic() < deadline:
+            exited = [name for name, pid in self._recorded() if not _alive(pid)]
+            if exited:
+                raise RuntimeError(f"{', '.join(exited)} exited; see the logs in {self.dir}")
             try:
                 self.request("GET", "/readyz")
                 return
@@ -183,6 +195,9 @@ class Cluster:
                 last = error
                 time.sleep(1)
         raise RuntimeError(f"kube-apiserver not ready after {timeout}s: {last}; see {self.dir}/kube-apiserver.log")
+
+    def _recorded(self) -> list[tuple[str, int]]:
+        return [(line.split()[0], int(line.split()[1])) for line in self.pids.read_text().splitlines() if line.strip()]
 
     def ssl_context(self) -> ssl.SSLContext:
         context = ssl.create_default_context(cafile=str(self.pki / "ca.crt"))
@@ -238,7 +253,7 @@ class Cluster:
         """End exactly the processes this directory recorded (SIGTERM to each one's group, SIGKILL after 20 s)."""
         if not self.pids.exists():
             return
-        pids = [int(line.split()[1]) for line in self.pids.read_text().splitlines() if line.strip()]
+        pids = [pid for _name, pid in self._recorded()]
         for pid in reversed(pids):
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(pid, signal.SIGTERM)
