@@ -161,6 +161,9 @@ class Cluster:
                 "--cluster-signing-cert-file", str(pki / "ca.crt"), "--cluster-signing-key-file", str(pki / "ca.key"),
                 "--use-service-account-credentials", "--service-cluster-ip-range", SERVICE_CIDR,
                 "--cluster-cidr", POD_CIDR, "--allocate-node-cidrs", "--leader-elect=false",
+                # kwok's heartbeats can lag on a loaded two-core machine; a node marked NotReady has its pods
+                # marked unready, which kwok does not undo, and every await then hangs.
+                "--node-monitor-grace-period", "10m",
                 "--controllers", "*,-cloud-node-lifecycle,-service-lb-controller,-node-route-controller",
                 "--profiling=false", "--v", "1"])
             self._start("kube-scheduler", [

@@ -78,11 +78,24 @@ def definitions(source: CrdSource) -> list[dict]:
     return found
 
 
+def _backport(crd: dict) -> dict:
+    """The one field our postgresql manifests use that v1.15.0's schema lacks: ``spec.topologySpreadConstraints``
+    (zalando/postgres-operator#2530, released after v1.15.0; the pinned 2.0.1 is not served, so its schema cannot be
+    read here). Declared as a list of objects whose contents are not checked; every other field keeps v1.15.0's
+    schema."""
+    if crd["metadata"]["name"] == "postgresqls.acid.zalan.do":
+        for version in crd["spec"]["versions"]:
+            spec = version["schema"]["openAPIV3Schema"]["properties"]["spec"]["properties"]
+            spec.setdefault("topologySpreadConstraints", {
+                "type": "array", "items": {"type": "object", "x-kubernetes-preserve-unknown-fields": True}})
+    return crd
+
+
 def apply(cluster: Cluster, timeout: float = 120) -> list[str]:
     """Server-side apply every CRD and wait until each is Established; returns their names."""
     names = []
     for source in SOURCES:
-        for crd in definitions(source):
+        for crd in map(_backport, definitions(source)):
             name = crd["metadata"]["name"]
             cluster.request("PATCH", f"/apis/apiextensions.k8s.io/v1/customresourcedefinitions/{name}"
                                      "?fieldManager=n8n-engine&force=true",
