@@ -4,7 +4,8 @@ VENV := .venv
 PY := $(VENV)/bin/python
 CHECKOV := .venv-checkov/bin/checkov
 STACK ?= dev
-SYSTEM_PACKAGES := postgresql-15 redis-server openssl
+SYSTEM_PACKAGES := postgresql-15 redis-server openssl nginx-light prometheus prometheus-redis-exporter \
+	prometheus-postgres-exporter postgresql-15-pgaudit
 
 .PHONY: setup system n8n plan policy test lint e2e bench docs clean
 
@@ -65,8 +66,10 @@ e2e: $(PY)  ## Only the real-n8n end-to-end test
 bench: $(PY)  ## Queue mode vs single-process n8n: executions/s and webhook latency
 	PYTHONPATH=.:components $(PY) -m tools.bench
 
-docs: $(PY)  ## Regenerate docs/configuration.md from the settings model
+docs: $(PY)  ## Regenerate docs/configuration.md, docs/settings.schema.json and components/schema.json
 	PYTHONPATH=.:components $(PY) -m tools.config_reference > docs/configuration.md
+	PYTHONPATH=.:components $(PY) -m tools.settings_schema > docs/settings.schema.json
+	PYTHONPATH=.:components $(PY) -m n8n_platform.provider > components/schema.json
 
 clean:
 	rm -rf build

@@ -96,14 +96,26 @@ def test_postgres_operator_spreads_spilo_over_zones_as_non_root_and_keeps_the_la
 def test_enabled_addons_follow_the_architecture():
     s = SimpleNamespace(
         addons=SimpleNamespace(cert_manager=True, keda=True, aws_load_balancer_controller=True,
-                               postgres_operator=True, prometheus_operator_crds=True),
+                               postgres_operator=True, prometheus_operator_crds=True, envoy_gateway=True),
         autoscaling=SimpleNamespace(keda=True), edge=SimpleNamespace(controller="alb"), on_eks=True,
         database=SimpleNamespace(engine="rds"), observability=SimpleNamespace(enabled=True))
     assert addons.enabled_addons(s) == {"cert_manager": True, "keda": True, "aws_load_balancer_controller": True,
-                                        "postgres_operator": False, "prometheus_operator_crds": True}
+                                        "postgres_operator": False, "prometheus_operator_crds": True,
+                                        "envoy_gateway": False}
     s.database.engine, s.edge.controller, s.addons.keda = "patroni", "gateway", False
     got = addons.enabled_addons(s)
     assert got["postgres_operator"] and not got["aws_load_balancer_controller"] and not got["keda"]
+    assert got["envoy_gateway"]
+
+
+def test_envoy_gateway_is_the_pinned_release_the_gateway_edge_is_validated_against():
+    from n8n_platform.edge.gateway import ENVOY_GATEWAY_VERSION
+
+    rec = run(lambda: ClusterAddons("addons", {**args(), "envoy_gateway": True}))
+    (release,) = [r for r in rec.find("kubernetes:helm.sh/v3:Release") if "envoyproxy" in r.inputs["chart"]]
+    assert release.inputs["chart"] == "oci://docker.io/envoyproxy/gateway-helm"
+    assert release.inputs["version"] == ENVOY_GATEWAY_VERSION == addons.ENVOY_GATEWAY.version
+    assert release.inputs["namespace"] == "envoy-gateway-system"
 
 
 def test_component_installs_everything_pinned_with_crs_after_their_release():

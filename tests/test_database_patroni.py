@@ -227,3 +227,12 @@ def test_bootstrap_job_carries_the_secrets_revision_so_a_new_n8n_password_reruns
     assert job.inputs["spec"]["template"]["metadata"]["annotations"] == {
         names.SECRETS_REVISION_ANNOTATION: "0123456789abcdef"}
     assert job_of("fedcba9876543210").inputs["spec"]["template"] != job.inputs["spec"]["template"]
+
+
+def test_only_the_namespace_is_required():
+    from n8n_platform.database import PatroniDatabase
+
+    rec = run(lambda: PatroniDatabase("db", {"namespace": "lab"}))
+    cluster = next(m for m in rec.manifests() if m["kind"] == "postgresql")
+    assert cluster["metadata"]["name"] == "n8n-postgres" and cluster["spec"]["numberOfInstances"] == 3
+    assert rec.one("kubernetes:acid.zalan.do/v1:postgresql").options["retain_on_delete"] is False

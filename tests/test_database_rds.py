@@ -96,7 +96,8 @@ def test_ssl_forced_tls12_and_audit_logging_in_the_parameter_group(rec_db, insta
     assert values["ssl_min_protocol_version"][0] == "TLSv1.2"
     assert values["log_statement"][0] == "ddl" and values["log_connections"][0] == "1"
     assert values["log_disconnections"][0] == "1" and int(values["log_min_duration_statement"][0]) > 0
-    assert values["shared_preload_libraries"] == ("pg_stat_statements", "pending-reboot")
+    assert values["shared_preload_libraries"] == ("pg_stat_statements,pgaudit", "pending-reboot")
+    assert values["pgaudit.log"][0] == "ddl,role" and values["pgaudit.role"][0] == "n8n_audit"
     assert group["family"] == "postgres17"
     assert instance["parameterGroupName"].startswith("n8n-db-params")
 
@@ -127,7 +128,9 @@ def test_instance_key_and_parameter_group_are_protected_and_retained(rec_db) -> 
         r = rec.one(typ)
         assert r.options["protect"] is True and r.options["retain_on_delete"] is True, typ
     dev, _ = _run(protect=False)
-    assert dev.one(INSTANCE).options["protect"] is False and dev.one(INSTANCE).options["retain_on_delete"] is True
+    assert dev.one(INSTANCE).options["protect"] is False and dev.one(INSTANCE).options["retain_on_delete"] is False
+    kept, _ = _run(protect=False, retain_on_delete=True)
+    assert kept.one(INSTANCE).options["retain_on_delete"] is True
 
 
 def test_a_given_kms_key_is_used_instead_of_creating_one() -> None:
@@ -199,3 +202,14 @@ def test_bootstrap_job_carries_the_secrets_revision_so_a_new_n8n_password_reruns
     assert job.inputs["spec"]["template"]["metadata"]["annotations"] == {
         names.SECRETS_REVISION_ANNOTATION: "0123456789abcdef"}
     assert job.inputs["spec"]["ttlSecondsAfterFinished"] > 0
+
+
+def test_only_what_cannot_be_guessed_is_required() -> None:
+    rec = run(lambda: RdsDatabase("db", {"identifier": "n8n-lab", "namespace": "n8n", "vpc_id": "vpc-0a1b2c3d",
+                                         "subnet_ids": ["subnet-0a1b2c3d"], "node_security_group_id": NODE_SG}))
+    instance = rec.one(INSTANCE)
+    assert instance.inputs["engineVersion"] == "17" and instance.inputs["multiAz"] is True
+    assert instance.options["protect"] is False and instance.options["retain_on_delete"] is False
+    with pytest.raises(TypeError, match="RdsDatabase: unexpected argument 'protected'"):
+        run(lambda: RdsDatabase("db", {"identifier": "n8n-lab", "namespace": "n8n", "vpc_id": "vpc-0a1b2c3d",
+                                       "subnet_ids": [], "node_security_group_id": NODE_SG, "protected": True}))

@@ -16,11 +16,17 @@ from tools import gates, offline
 from tools.plan import write
 
 KNOWN_ENCRYPTION_KEY = "migrated-encryption-key-0123456789abcdef"
+KNOWN_OIDC_SECRET = "oidc-client-secret-0123456789abcdef"
 
 VARIANTS = {
     "dev": ("dev", {}),
     "prod": ("prod", {}),
     "prod-patroni": ("prod", {"database": {"engine": "patroni"}}),
+    "dev-gateway": ("dev", {"edge": {"controller": "gateway", "certificateArn": None}}),
+    "prod-oidc-zone": ("prod", {"edge": {"certificateArn": None, "zoneId": "Z0123456789ABCDEFGHIJ", "oidc": {
+        "issuer": "https://idp.example.com", "authorizationEndpoint": "https://idp.example.com/authorize",
+        "tokenEndpoint": "https://idp.example.com/token", "userInfoEndpoint": "https://idp.example.com/userinfo",
+        "clientId": "0oa8f3k2j1h0g9f8e7d6"}}, "oidcClientSecret": KNOWN_OIDC_SECRET}),
 }
 
 ALLOWED_SKIPS = dict(k8s.PINNED_TAG_SKIP)
@@ -32,7 +38,8 @@ def render(variant: str) -> offline.Recording:
 
     stack, overrides = VARIANTS[variant]
     raw, secret_keys = offline.load_stack_config(stack, {**overrides, "encryptionKey": KNOWN_ENCRYPTION_KEY})
-    return offline.run(program.main, stack=stack, config=raw, secret_keys=[*secret_keys, "encryptionKey"],
+    return offline.run(program.main, stack=stack, config=raw,
+                       secret_keys=[*secret_keys, "encryptionKey", "oidcClientSecret"],
                        invokes=offline.credentials_of_stack(raw))
 
 
@@ -63,7 +70,7 @@ def test_no_secret_value_leaks_into_plan_files_or_exports(rendered, tmp_path):
     _, recording = rendered
     write(recording, tmp_path)
     texts = {p.name: p.read_text() for p in tmp_path.rglob("*") if p.is_file()}
-    secrets = gates.secret_values(recording, [KNOWN_ENCRYPTION_KEY])
+    secrets = gates.secret_values(recording, [KNOWN_ENCRYPTION_KEY, KNOWN_OIDC_SECRET])
     assert KNOWN_ENCRYPTION_KEY in secrets
     assert len(secrets) >= 4, "expected the generated passwords, tokens and the encryption key"
     assert gates.secret_leaks(secrets, texts) == []
@@ -93,6 +100,20 @@ def test_schema_gate_catches_an_incomplete_custom_resource():
                                    "metadata": {"name": "w"}, "spec": {"minReplicaCount": 1, "maxReplicas": 3}}])
     assert any("spec.scaleTargetRef.name" in e for e in errors)
     assert any("maxReplicas" in e for e in errors)
+
+
+def test_schema_gate_catches_a_misspelt_load_balancer_annotation(dev_manifests):
+    broken = copy.deepcopy(first(dev_manifests, "Ingress"))
+    broken["metadata"]["annotations"]["alb.ingress.kubernetes.io/wafv2-acl"] = "arn:aws:wafv2:x"
+    errors = gates.schema_errors([broken])
+    assert errors and "wafv2-acl" in errors[0]
+
+
+def test_schema_gate_checks_gateway_objects_against_their_crds():
+    route = {"apiVersion": "gateway.networking.k8s.io/v1", "kind": "HTTPRoute", "metadata": {"name": "r"},
+             "spec": {"rules": [{"matches": [{"path": {"type": "Prefix", "value": "/"}}]}]}}
+    errors = gates.schema_errors([route])
+    assert errors and "Prefix" in " ".join(errors)
 
 
 def test_schema_gate_rejects_an_unknown_custom_resource_kind():

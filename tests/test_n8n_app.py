@@ -10,7 +10,7 @@ import pytest
 
 from n8n_platform import names
 from n8n_platform.connections import CaBundle, DatabaseConnection, RedisConnection, SecretKeyRef
-from n8n_platform.n8n.app import N8nApp, N8nAppArgs
+from n8n_platform.n8n.app import N8nApp, N8nAppArgs, env_args
 from n8n_platform.n8n.env import N8nEnvInputs
 from n8n_platform.settings import N8nSettings
 from tests.harness import is_secret, plain, run
@@ -28,19 +28,18 @@ ENV = N8nEnvInputs(hostname="n8n.example.com", db=DB, redis=REDIS, worker_concur
 
 
 def args(webhook: int = 2, env: N8nEnvInputs = ENV, **extra) -> N8nAppArgs:
-    return N8nAppArgs(
-        namespace="n8n", env=dataclasses.replace(env, webhook_processors=webhook > 0), image=N8N.image,
+    base = N8nAppArgs(
+        namespace="n8n", **env_args(env), image=N8N.image,
         runners_image=N8N.runners_image, main_replicas=1, main_resources=N8N.main.resources,
         webhook_replicas=webhook, webhook_max_replicas=10, webhook_resources=N8N.webhook.resources,
-        worker_replicas=3, worker_resources=N8N.worker.resources, runners_resources=N8N.runners, spot_pool=True,
-        **extra)
+        worker_replicas=3, worker_resources=N8N.worker.resources, runners_resources=N8N.runners, spot_pool=True)
+    return {**base, **extra}
 
 
 def record(a: N8nAppArgs | None = None, *, before=None):
     def program():
         deps = before() if before else None
-        extra = {"depends_on": deps} if deps else {}
-        app = N8nApp("n8n", {**(a or args()), **extra})
+        app = N8nApp("n8n", a or args(), pulumi.ResourceOptions(depends_on=deps) if deps else None)
         for key in ("main_service", "webhook_service", "worker_service", "worker_deployment", "service_port",
                     "editor_url", "webhook_url"):
             pulumi.export(key, getattr(app, key))
@@ -92,10 +91,19 @@ def test_without_webhook_processors_main_serves_webhooks():
 
 
 def test_invalid_shapes_stop_the_program():
-    bad = args()
-    bad["env"] = dataclasses.replace(bad["env"], webhook_processors=False)
-    with pytest.raises(ValueError, match="webhook_processors"):
-        record(bad)
+    with pytest.raises(ValueError, match="main_replicas = 2 needs an n8n license"):
+        record(args(main_replicas=2))
+    with pytest.raises(TypeError, match="unexpected argument 'env'"):
+        record({**args(), "env": ENV})
+    with pytest.raises(ValueError, match="'worker_replicas' = -1"):
+        record(args(worker_replicas=-1))
+
+
+def test_webhook_processors_follow_the_webhook_replicas():
+    rec = record(args(webhook=0))
+    main = next(m for m in rec.manifests() if m["kind"] == "Deployment")
+    env = {e["name"]: e["value"] for e in main["spec"]["template"]["spec"]["containers"][0]["env"]}
+    assert "N8N_DISABLE_PRODUCTION_MAIN_PROCESS" not in env  # main serves production webhooks itself
 
 
 def test_depends_on_reaches_every_workload():
@@ -157,3 +165,90 @@ def test_a_different_secrets_revision_changes_every_pod_template():
     before, after = templates("0123456789abcdef"), templates("fedcba9876543210")
     assert before.keys() == after.keys()
     assert all(before[name] != after[name] for name in before)
+
+
+# --- Args as public API ---------------------------------------------------------------------------------------------
+
+
+def _env_of(manifests: list[dict], deployment: str) -> dict:
+    d = next(m for m in manifests if m["kind"] == "Deployment" and m["metadata"]["name"] == deployment)
+    return {e["name"]: e["value"] for e in d["spec"]["template"]["spec"]["containers"][0]["env"]}
+
+
+def test_namespace_hostname_and_connections_alone_reproduce_the_platform_defaults():
+    rec = record({"namespace": "n8n", "hostname": "n8n.example.com", "db": DB, "redis": REDIS})
+    assert gates.schema_errors(rec.manifests()) == []
+    worker = next(m for m in rec.manifests() if m["kind"] == "Deployment" and m["metadata"]["name"] == "n8n-worker")
+    assert worker["spec"]["replicas"] == N8N.worker.min_replicas
+    container = worker["spec"]["template"]["spec"]["containers"][0]
+    assert container["image"] == f"{N8N.image}:{ENV.version}"
+    assert container["resources"]["limits"] == {"cpu": N8N.worker.resources.cpu_limit,
+                                                "memory": N8N.worker.resources.memory_limit}
+    assert "tolerations" not in worker["spec"]["template"]["spec"]  # no spot pool unless told
+
+
+def test_connection_passwords_are_read_from_the_secrets_their_references_name():
+    env = dataclasses.replace(ENV, db=dataclasses.replace(DB, password=SecretKeyRef("team-db", "password")),
+                              redis=dataclasses.replace(REDIS, password=SecretKeyRef("team-redis", "auth")))
+    rec = record(args(env=env))
+    manifests = rec.manifests()
+    assert gates.schema_errors(manifests) == []
+    for role in ("main", "webhook", "worker"):
+        variables = _env_of(manifests, f"n8n-{role}")
+        assert variables["DB_POSTGRESDB_PASSWORD_FILE"] == "/etc/n8n/connection-secrets/db/password"
+        assert variables["QUEUE_BULL_REDIS_PASSWORD_FILE"] == "/etc/n8n/connection-secrets/redis/auth"
+        pod = next(m for m in manifests if m["kind"] == "Deployment"
+                   and m["metadata"]["name"] == f"n8n-{role}")["spec"]["template"]["spec"]
+        volumes = {v["name"]: v for v in pod["volumes"]}
+        assert volumes["db-password"]["secret"] == {"secretName": "team-db", "defaultMode": 0o440,
+                                                    "items": [{"key": "password", "path": "password"}]}
+        assert volumes["redis-password"]["secret"]["secretName"] == "team-redis"
+        mounts = {m["name"]: m["mountPath"] for m in pod["containers"][0]["volumeMounts"]}
+        assert mounts["db-password"] == "/etc/n8n/connection-secrets/db"
+        assert mounts["redis-password"] == "/etc/n8n/connection-secrets/redis"
+
+
+def test_references_into_the_n8n_secret_keep_the_single_mount():
+    manifests = REC.manifests()
+    variables = _env_of(manifests, "n8n-main")
+    assert variables["DB_POSTGRESDB_PASSWORD_FILE"] == f"/etc/n8n/secrets/{names.DB_PASSWORD}"
+    pod = next(m for m in manifests if m["kind"] == "Deployment")["spec"]["template"]["spec"]
+    assert "db-password" not in {v["name"] for v in pod["volumes"]}
+
+
+def test_two_apps_share_a_namespace_under_their_own_prefix():
+    def program():
+        N8nApp("a", args())
+        N8nApp("b", args(name_prefix="n8n-b"))
+
+    rec = run(program)
+    names_b = {m["metadata"]["name"] for m in rec.manifests() if m["metadata"]["name"].startswith("n8n-b-")}
+    assert names_b == {"n8n-b-main", "n8n-b-webhook", "n8n-b-worker"}
+    b_services = [m for m in rec.manifests() if m["kind"] == "Service" and m["metadata"]["name"].startswith("n8n-b")]
+    assert all(m["spec"]["selector"]["app.kubernetes.io/instance"] == "n8n-b" for m in b_services)
+    b_worker = next(m for m in rec.manifests() if m["metadata"]["name"] == "n8n-b-worker"
+                    and m["kind"] == "Deployment")
+    assert b_worker["spec"]["template"]["metadata"]["labels"]["app.kubernetes.io/instance"] == "n8n-b"
+    assert b_worker["spec"]["template"]["spec"]["serviceAccountName"] == "n8n-b-worker"
+    hpa = next(m for m in rec.manifests() if m["kind"] == "HorizontalPodAutoscaler"
+               and m["metadata"]["name"] == "n8n-b-webhook")
+    assert hpa["spec"]["scaleTargetRef"]["name"] == "n8n-b-webhook"
+    assert gates.schema_errors(rec.manifests()) == []
+
+
+def test_resources_as_plain_mappings_and_an_output_hostname():
+    out = {}
+
+    def program():
+        app = N8nApp("n8n", {"namespace": "n8n", "hostname": pulumi.Output.from_input("flows.example.org"),
+                             "db": DB, "redis": REDIS, "worker_resources": {"cpuRequest": "2", "memoryLimit": "4Gi"}})
+        out["url"] = app.editor_url
+
+    rec = run(program)
+    worker = next(m for m in rec.manifests() if m["kind"] == "Deployment" and m["metadata"]["name"] == "n8n-worker")
+    limits = worker["spec"]["template"]["spec"]["containers"][0]["resources"]
+    assert limits["requests"]["cpu"] == "2" and limits["limits"]["memory"] == "4Gi"
+    assert limits["limits"]["cpu"] == N8N.worker.resources.cpu_limit
+    variables = _env_of(rec.manifests(), "n8n-main")
+    assert variables["N8N_EDITOR_BASE_URL"] == "https://flows.example.org/"
+    assert variables["N8N_HOST"] == "flows.example.org"

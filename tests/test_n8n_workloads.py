@@ -212,18 +212,20 @@ def probe_target(probe: dict, container: dict) -> tuple[str, int]:
 
 
 @pytest.mark.parametrize("role", ["main", "webhook"])
-def test_http_roles_probe_healthz_and_readiness_on_5678(role):
+def test_http_roles_probe_readiness_on_5678(role):
+    # Liveness too: /healthz stays 200 while n8n's DB connection is gone; readiness does not (probes.py).
     c = n8n_container(role)
-    assert probe_target(c["livenessProbe"], c) == ("/healthz", 5678)
+    assert probe_target(c["livenessProbe"], c) == ("/healthz/readiness", 5678)
     assert probe_target(c["readinessProbe"], c) == ("/healthz/readiness", 5678)
-    assert probe_target(c["startupProbe"], c) == ("/healthz", 5678)
+    assert probe_target(c["startupProbe"], c) == ("/healthz/readiness", 5678)
 
 
 def test_worker_probes_follow_the_contracts_health_port(monkeypatch):
     c = n8n_container("worker")
     port = int(n8n_env("worker", SPEC.env)["QUEUE_HEALTH_CHECK_PORT"])
-    assert probe_target(c["livenessProbe"], c) == ("/healthz", port)
+    assert c["livenessProbe"]["exec"]["command"][:2] == ["node", "-e"]  # reads the port from the container's env
     assert probe_target(c["readinessProbe"], c) == ("/healthz/readiness", port)
+    assert probe_target(c["startupProbe"], c) == ("/healthz/readiness", port)
 
     def moved(role, inputs):
         env = n8n_env(role, inputs)
@@ -283,10 +285,22 @@ def test_n8n_writes_only_to_size_limited_scratch_volumes(role):
     c = n8n_container(role)
     by_name = {v["name"]: v for v in p["volumes"]}
     writable = {m["mountPath"]: by_name[m["name"]] for m in c["volumeMounts"] if not m.get("readOnly")}
-    assert set(writable) == {"/home/node/.n8n", "/home/node/.cache", "/home/node/.npm", "/tmp"}
+    assert set(writable) == {"/home/node/.n8n", "/home/node/.cache", "/home/node/.npm", "/tmp",
+                             "/home/node/.n8n-files"}
     assert all(v["emptyDir"]["sizeLimit"] for v in writable.values())
     e = env_of(c)
     assert e["N8N_USER_FOLDER"] == "/home/node" and e["HOME"] == "/home/node"
+    # The Read/Write Files node's only allowed folder is n8n's default ~/.n8n-files: HOME's, on a disk emptyDir.
+    assert "N8N_RESTRICT_FILE_ACCESS_TO" not in e
+    assert "medium" not in writable[f"{e['HOME']}/.n8n-files"]["emptyDir"]
+    assert c["securityContext"]["readOnlyRootFilesystem"] is True
+
+
+def test_the_javascript_runner_heap_stays_below_the_sidecar_limit():
+    (runner,) = pod("worker")["initContainers"]
+    limit_mib = quantity_bytes(runner["resources"]["limits"]["memory"]) / 2**20
+    (heap,) = re.findall(r"^--max-old-space-size=(\d+)$", env_of(runner)["NODE_OPTIONS"])
+    assert 0.4 * limit_mib <= int(heap) <= 0.6 * limit_mib
 
 
 @pytest.mark.parametrize("role", ["main", "webhook", "worker"])

@@ -206,12 +206,28 @@ def test_quota_workloads_follow_the_settings():
                      "controller": "gateway", "acmeEmail": "ops@example.com"},
                      "database": {"engine": "patroni", "patroni": {"members": 2}},
                      "redis": {"mode": "in-cluster"}, "workerPool": {"enabled": False}})
-    workloads = {w.name: w for w in namespace.quota_workloads(s)}
+    from n8n_platform.platform import quota_workloads
+
+    workloads = {w.name: w for w in quota_workloads(s)}
     # no dumps without EKS (no archive bucket); the bootstrap Job always runs
     assert set(workloads) == {"main", "webhook", "worker", "patroni", "redis", "bootstrap"}
     assert workloads["worker"].max_replicas == s.n8n.worker.max_replicas
     assert len(workloads["worker"].containers) == 2  # n8n + runners sidecar
     assert workloads["patroni"].max_replicas == 2
+
+
+def test_imports_flow_one_way_the_namespace_knows_no_component():
+    import ast
+    import inspect
+
+    tree = ast.parse(inspect.getsource(namespace))
+    imported = {node.module for node in ast.walk(tree) if isinstance(node, ast.ImportFrom) and node.module}
+    imported |= {a.name for node in ast.walk(tree) if isinstance(node, ast.ImportFrom) and not node.module
+                 for a in node.names}
+    components = {"database", "redis", "n8n", "platform", "secrets", "storage", "addons", "autoscaling",
+                  "worker_pool"}
+    assert not {m.split(".")[-1] for m in imported} & components, imported
+    assert not any(m.startswith(("database", ".database", "n8n.")) for m in imported), imported
 
 
 # --- component ---------------------------------------------------------------------------------------------------
@@ -227,6 +243,32 @@ def test_component_registers_namespace_first_and_protects_it():
     assert all(ns.name in p.options["depends_on"] for p in policies)
     assert rec.one("kubernetes:core/v1:ResourceQuota").parent == "ns"
     assert gates.schema_errors(rec.manifests()) == []
+
+
+def test_the_namespace_is_kept_on_delete_only_when_protected_unless_told():
+    def registered(**extra):
+        args = N8nNamespaceArgs(name="n8n", pod_security="restricted", network=FULL, quota_workloads=WORKLOADS,
+                                quota_headroom=1.5, protect=False, **extra)
+        return run(lambda: N8nNamespace("ns", args))
+
+    rec = registered()
+    assert rec.one("kubernetes:core/v1:Namespace").options["retain_on_delete"] is False
+    assert rec.one("n8n:index:N8nNamespace").options["aliases"] == [{"type": "n8n:index:Namespace"}]
+    assert registered(retain_on_delete=True).one("kubernetes:core/v1:Namespace").options["retain_on_delete"] is True
+
+
+def test_from_other_languages_plans_and_workloads_arrive_as_mappings():
+    args = {"name": "n8n", "network": {"namespace": "n8n", "redis_in_cluster": True},
+            "quota_workloads": [{"name": "worker", "max_replicas": 4,
+                                 "containers": [{"cpu_request": "1", "cpu_limit": "2", "memory_request": "1Gi",
+                                                 "memory_limit": "2Gi"}]}]}
+    rec = run(lambda: N8nNamespace("ns", args))
+    quota = next(m for m in rec.manifests() if m["kind"] == "ResourceQuota")
+    assert quota["spec"]["hard"]["limits.cpu"] == "12000m"  # 4 workers x 2 CPUs x 1.5 headroom
+    assert any(m["metadata"]["name"] == "redis-server" for m in rec.manifests() if m["kind"] == "NetworkPolicy")
+    ns = rec.one("kubernetes:core/v1:Namespace")
+    assert ns.options["protect"] is False
+    assert ns.inputs["metadata"]["labels"]["pod-security.kubernetes.io/enforce"] == "restricted"
 
 
 def test_component_enforces_the_given_level():

@@ -10,12 +10,12 @@ import sys
 
 import yaml
 
-from tools.offline import ROOT
+from tools.offline import PYTHONPATH, ROOT
 
 
 def plan(*args: str) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "tools.plan", *args], cwd=ROOT, capture_output=True, text=True,
-                          timeout=300, env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"})
+                          timeout=300, env={"PYTHONPATH": PYTHONPATH, "PATH": "/usr/bin:/bin"})
 
 
 def test_plan_renders_dev_offline(tmp_path):
@@ -60,7 +60,7 @@ def test_two_plans_of_one_stack_are_identical(tmp_path):
     for run, seed in (("a", "1"), ("b", "2")):
         proc = subprocess.run([sys.executable, "-m", "tools.plan", "--stack", "prod", "--out", str(tmp_path / run)],
                               cwd=ROOT, capture_output=True, text=True, timeout=300,
-                              env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin", "PYTHONHASHSEED": seed})
+                              env={"PYTHONPATH": PYTHONPATH, "PATH": "/usr/bin:/bin", "PYTHONHASHSEED": seed})
         assert proc.returncode == 0, proc.stderr
     files = sorted(p.relative_to(tmp_path / "a") for p in (tmp_path / "a").rglob("*") if p.is_file())
     assert len(files) > 30

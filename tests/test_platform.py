@@ -38,13 +38,13 @@ def prod_patroni():
 
 
 def component_types(recording) -> set[str]:
-    platform = recording.one("n8n:index:Platform")
+    platform = recording.one("n8n:index:N8nPlatform")
     return {r.type.rsplit(":", 1)[1] for r in recording.children(platform.name) if r.type.startswith("n8n:")}
 
 
 def test_dev_gets_patroni_and_in_cluster_redis(dev):
     assert {"PatroniDatabase", "Redis", "N8nApp", "Secrets", "ArchiveBucket", "WorkerPool", "WorkerAutoscaling",
-            "Namespace", "ClusterAddons"} <= component_types(dev)
+            "N8nNamespace", "ClusterAddons"} <= component_types(dev)
     assert not dev.find("aws:rds/instance:Instance") and not dev.find(
         "aws:elasticache/replicationGroup:ReplicationGroup")
     assert "DatabaseDumps" not in component_types(dev)  # dev turns dumps off
@@ -79,6 +79,14 @@ def test_every_stateful_resource_in_prod_is_protected_and_retained(stack, reques
 
 def test_dev_protects_nothing(dev):
     assert [r.name for r in dev.resources if r.options["protect"]] == []
+
+
+def test_dev_keeps_its_object_locked_backups_on_delete_but_not_the_rest(dev):
+    """Locked backups cannot be deleted before their retention ends: a dev `pulumi destroy` leaves them rather than
+    failing on them; the rest of dev follows `protect: false`."""
+    buckets = dev.find("aws:s3/bucket:Bucket")
+    assert buckets and all(b.options["retain_on_delete"] for b in buckets)
+    assert not dev.one("kubernetes:apps/v1:StatefulSet").options["retain_on_delete"]
 
 
 def test_every_kubernetes_resource_uses_the_stack_provider(prod):

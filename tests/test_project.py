@@ -13,7 +13,7 @@ import yaml
 from n8n_platform import settings
 from n8n_platform.schema import camel
 from tools import config_reference
-from tools.offline import ROOT
+from tools.offline import PYTHONPATH, ROOT
 
 # Pulumi's project schema (sdk/go/common/workspace/project.json) allows only these declared config types.
 PULUMI_CONFIG_TYPES = {"string", "integer", "boolean", "array"}
@@ -97,7 +97,7 @@ def test_main_exits_with_only_the_settings_errors_on_bad_config():
     """`pulumi up` runs __main__.py: on bad config it prints the problems, not a traceback."""
     env_config = '{"n8n:environment": "qa"}'
     proc = subprocess.run([sys.executable, "-c", "import runpy; runpy.run_path('__main__.py')"], cwd=ROOT,
-                          env={"PULUMI_CONFIG": env_config, "PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"},
+                          env={"PULUMI_CONFIG": env_config, "PYTHONPATH": PYTHONPATH, "PATH": "/usr/bin:/bin"},
                           capture_output=True, text=True, timeout=120)
     assert proc.returncode == 1
     assert "n8n:environment = 'qa'" in proc.stderr

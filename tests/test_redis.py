@@ -149,7 +149,7 @@ def test_component_registers_the_builder_manifests_parented_to_it():
 def test_statefulset_holding_the_queue_is_retained_and_protected_per_environment(protect):
     rec, _ = _in_cluster(protect)
     sts = rec.one("kubernetes:apps/v1:StatefulSet")
-    assert sts.options["protect"] is protect and sts.options["retain_on_delete"] is True
+    assert sts.options["protect"] is protect and sts.options["retain_on_delete"] is protect
     assert {"redis-certificate-redis-tls", "redis-configmap-redis-config"} <= set(sts.options["depends_on"])
 
 
@@ -159,6 +159,65 @@ def test_connection_is_tls_with_the_cert_manager_ca_and_the_n8n_secret_password(
     assert c.host == "redis.n8n.svc" and c.port == 6379 and c.tls is True and c.managed is False
     assert c.ca == CaBundle("secret", "redis-tls", "ca.crt")
     assert c.password == SecretKeyRef(names.N8N_SECRET, names.REDIS_PASSWORD)
+
+
+def test_only_the_namespace_is_required_and_the_defaults_are_the_platforms():
+    rec = run(lambda: Redis("r", {"namespace": "n8n"}))
+    by_kind = {m["kind"]: m for m in rec.manifests()}
+    assert {m["metadata"]["name"] for m in rec.manifests()} == {"redis", "redis-headless", "redis-config", "redis-tls"}
+    assert by_kind["StatefulSet"]["spec"]["template"]["spec"]["containers"][0]["image"] == SPEC.image
+    assert by_kind["Certificate"]["spec"]["issuerRef"]["name"] == names.INTERNAL_CA_ISSUER
+    sts = rec.one("kubernetes:apps/v1:StatefulSet")
+    assert sts.options["protect"] is False and sts.options["retain_on_delete"] is False
+
+
+def test_a_named_instance_with_its_own_issuer_and_password_coexists_with_another():
+    def program():
+        Redis("a", {"namespace": "n8n"})
+        Redis("b", {"namespace": "n8n", "name": "queue-b", "issuer_name": "team-ca", "issuer_kind": "Issuer",
+                    "password_secret": "queue-b-auth", "password_key": "pw", "retain_on_delete": True})
+
+    rec = run(program)
+    b = [m for m in rec.manifests() if m["metadata"]["name"].startswith("queue-b")]
+    assert {m["metadata"]["name"] for m in b} == {"queue-b", "queue-b-headless", "queue-b-config", "queue-b-tls"}
+    by_kind = {m["kind"]: m for m in b}
+    assert by_kind["Certificate"]["spec"]["issuerRef"] == {"name": "team-ca", "kind": "Issuer",
+                                                           "group": "cert-manager.io"}
+    assert "queue-b-0.queue-b-headless.n8n.svc" in by_kind["Certificate"]["spec"]["dnsNames"]
+    sts = by_kind["StatefulSet"]["spec"]
+    assert sts["selector"]["matchLabels"]["app.kubernetes.io/instance"] == "queue-b"
+    assert sts["template"]["metadata"]["labels"]["app.kubernetes.io/instance"] == "queue-b"
+    password = next(v for v in sts["template"]["spec"]["volumes"] if v["name"] == "password")
+    assert password["secret"] == {"secretName": "queue-b-auth", "defaultMode": 0o440,
+                                  "items": [{"key": "pw", "path": "pw"}]}
+    services = [m for m in rec.manifests() if m["kind"] == "Service"]
+    assert len({str(m["spec"]["selector"]) for m in services}) == 2  # each Service selects its own pod only
+    assert gates.schema_errors(b) == []
+    kept = [r for r in rec.resources if r.type == "kubernetes:apps/v1:StatefulSet" and r.name.startswith("b-")]
+    assert kept[0].options["retain_on_delete"] is True and kept[0].options["protect"] is False
+
+
+def test_an_output_namespace_is_placed_never_stringified():
+    import pulumi
+
+    out = {}
+
+    def program():
+        r = Redis("r", {"namespace": pulumi.Output.from_input("team-ns"), "name": "q"})
+        out["host"] = r.host
+
+    rec = run(program)
+    cert = next(m for m in rec.manifests() if m["kind"] == "Certificate")
+    assert cert["metadata"]["namespace"] == "team-ns"
+    assert cert["spec"]["commonName"] == "q.team-ns.svc"
+    assert "q-0.q-headless.team-ns.svc" in cert["spec"]["dnsNames"]
+
+
+@pytest.mark.parametrize("bad", [{"name": "Redis_1"}, {"issuer_kind": "Vault"}, {"resources": 1}])
+def test_bad_plain_arguments_fail_naming_the_argument(bad):
+    key = next(iter(bad))
+    with pytest.raises((ValueError, TypeError), match=key if key != "resources" else "unexpected argument 'resources'"):
+        run(lambda: Redis("r", {"namespace": "n8n", **bad}))
 
 
 # --- ElastiCache --------------------------------------------------------------------------------------------------
@@ -257,11 +316,33 @@ def test_log_delivery_is_optional():
     assert rec.find("aws:cloudwatch/logGroup:LogGroup") == []
 
 
+def test_log_group_is_encrypted_with_the_cache_key_whose_policy_lets_cloudwatch_logs_use_it(prod_cache):
+    import json
+
+    rec = prod_cache[0]
+    key = rec.one("aws:kms/key:Key")
+    log_group = rec.one("aws:cloudwatch/logGroup:LogGroup")
+    assert log_group.inputs["kmsKeyId"].startswith("arn:aws:kms:")
+    assert "cache-key" in log_group.options["input_dependencies"]
+    logs = [s for s in json.loads(key.inputs["policy"])["Statement"]
+            if s["Principal"].get("Service", "").startswith("logs.")]
+    assert logs == [{
+        "Sid": "CloudWatchLogsEncryptsOwnLogGroups", "Effect": "Allow",
+        "Principal": {"Service": "logs.eu-west-1.amazonaws.com"},
+        "Action": ["kms:Encrypt*", "kms:Decrypt*", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:Describe*"],
+        "Resource": "*",
+        "Condition": {"ArnLike": {"kms:EncryptionContext:aws:logs:arn":
+                                  "arn:aws:logs:eu-west-1:123456789012:log-group:*"}}}]
+    # Without log delivery the key trusts no service.
+    quiet = _elasticache(log_delivery=False)[0].one("aws:kms/key:Key")
+    assert [s["Sid"] for s in json.loads(quiet.inputs["policy"])["Statement"]] == ["AccountAdministersThroughIam"]
+
+
 @pytest.mark.parametrize("protect", [True, False])
 def test_replication_group_and_key_retained_and_protected_per_environment(protect):
     rec = _elasticache(protect=protect)[0]
     for r in (rec.one(GROUP), rec.one("aws:kms/key:Key")):
-        assert r.options["protect"] is protect and r.options["retain_on_delete"] is True, r.name
+        assert r.options["protect"] is protect and r.options["retain_on_delete"] is protect, r.name
 
 
 def test_connection_points_at_the_primary_endpoint_over_tls_with_public_ca(prod_cache):

@@ -101,8 +101,12 @@ def test_log_bucket_accepts_log_delivery_only_from_our_buckets_in_our_account():
 
 def test_key_policy_has_no_wildcard_principal_checkov_ckv_aws_33():
     policy = key_policy("123456789012", "aws-us-gov")
+    assert [s["Principal"] for s in policy["Statement"]] == [{"AWS": "arn:aws-us-gov:iam::123456789012:root"}]
+    # only the key of the alarm topic lets CloudWatch alarms use it, and only this account's alarms
+    policy = key_policy("123456789012", "aws-us-gov", alarms=True)
     principals = [s["Principal"] for s in policy["Statement"]]
-    assert principals == [{"AWS": "arn:aws-us-gov:iam::123456789012:root"}]
+    assert principals == [{"AWS": "arn:aws-us-gov:iam::123456789012:root"}, {"Service": "cloudwatch.amazonaws.com"}]
+    assert policy["Statement"][1]["Condition"] == {"StringEquals": {"aws:SourceAccount": "123456789012"}}
 
 
 # --- lifecycle ----------------------------------------------------------------------------------------------------
@@ -141,9 +145,9 @@ def test_short_kept_dumps_skip_transitions_that_would_cost_minimum_storage_charg
 S3 = "aws:s3/"
 
 
-def _archive(dumps: bool = True, protect: bool = True, pitr: int = 14, dump_days: int = 35):
+def _archive(dumps: bool = True, protect: bool = True, pitr: int = 14, dump_days: int = 35, **extra):
     return run(lambda: ArchiveBucket("archive", {"pitr_days": pitr, "dumps": dumps, "dump_retention_days": dump_days,
-                                                 "protect": protect}))
+                                                 "protect": protect, **extra}))
 
 
 @pytest.fixture(scope="module")
@@ -243,7 +247,7 @@ def test_kms_key_rotates_and_has_a_deletion_window_and_a_policy(rec):
     key = plain(rec.one("aws:kms/key:Key", "archive-key").inputs)
     assert key["enableKeyRotation"] is True
     assert key["deletionWindowInDays"] == storage.KEY_DELETION_WINDOW_DAYS
-    assert json.loads(key["policy"]) == key_policy("123456789012")
+    assert json.loads(key["policy"]) == key_policy("123456789012", alarms=True)  # it encrypts the alarm topic
     assert plain(rec.one("aws:kms/alias:Alias").inputs)["name"] == "alias/n8n-test/archive-key"
 
 
@@ -254,10 +258,23 @@ def test_buckets_and_key_are_protected_and_retained_because_deleting_them_loses_
     assert found[0].options["protect"] is True and found[0].options["retain_on_delete"] is True
 
 
-def test_without_protect_they_are_still_retained_on_delete():
+def test_without_protect_retention_follows_protect_unless_asked():
     unprotected = _archive(protect=False)
     bucket = unprotected.one(f"{S3}bucket:Bucket", "archive-wal")
-    assert bucket.options["protect"] is False and bucket.options["retain_on_delete"] is True
+    assert bucket.options["protect"] is False and bucket.options["retain_on_delete"] is False
+    assert unprotected.one("aws:kms/key:Key").options["retain_on_delete"] is False
+    kept = _archive(protect=False, retain_on_delete=True)
+    assert kept.one(f"{S3}bucket:Bucket", "archive-wal").options["retain_on_delete"] is True
+    assert kept.one("aws:kms/key:Key").options["retain_on_delete"] is True
+
+
+def test_an_output_window_fails_naming_the_argument():
+    import pulumi
+
+    from n8n_platform import PlainValueRequired
+
+    with pytest.raises(PlainValueRequired, match="ArchiveBucket: argument 'pitr_days'"):
+        _archive(pitr=pulumi.Output.from_input(7))
 
 
 def test_without_dumps_there_is_no_compliance_bucket():

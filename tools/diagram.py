@@ -19,7 +19,7 @@ LAYER_COLOURS = ["#e8f1fb", "#eaf6ec", "#fdf3e1", "#f6e9f7", "#eeeeee"]
 
 def components(recording: Recording) -> list[Registration]:
     """The platform's direct component children (or every top-level n8n component when there is no platform)."""
-    platforms = recording.find(type="n8n:index:Platform")
+    platforms = recording.find(type="n8n:index:N8nPlatform")
     if platforms:
         return [r for r in recording.children(platforms[0].name) if r.type.startswith("n8n:")]
     return [r for r in recording.resources if r.type.startswith("n8n:") and r.parent is None]

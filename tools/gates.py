@@ -2,7 +2,9 @@
 
 - :func:`schema_errors`: every built-in Kubernetes object against the official OpenAPI schemas with
   kubernetes-validate in strict mode (unknown fields are errors), for each Kubernetes version we support;
-  custom resources against the fields their CRDs document (:data:`CUSTOM_RESOURCES`).
+  Gateway API and Envoy Gateway objects against their real CRD schemas at the pinned releases (:mod:`tools.crds`);
+  other custom resources against the fields their CRDs document (:data:`CUSTOM_RESOURCES`); every AWS Load
+  Balancer Controller annotation on an Ingress against the controller's documented names and value shapes.
 - :func:`checkov`: `checkov --framework kubernetes` over the manifests; returns failed and skipped checks.
 - :func:`secret_leaks`: every secret value the program handles, searched for in text we write or export.
 """
@@ -18,6 +20,8 @@ from typing import Any
 
 import yaml
 
+from n8n_platform.edge import alb
+from tools import crds
 from tools.offline import ROOT, SECRET_SHOWN, Recording, secret_leaves
 
 KUBERNETES_VERSIONS = ("1.33", "1.35")
@@ -63,21 +67,10 @@ CUSTOM_RESOURCES: dict[tuple[str, str], CustomResource] = {
         "nameConstraints otherNames encodeUsagesInRequest signatureAlgorithm"),
     ("cert-manager.io/v1", "ClusterIssuer"): _cr((), "acme ca selfSigned vault venafi"),
     ("cert-manager.io/v1", "Issuer"): _cr((), "acme ca selfSigned vault venafi"),
-    # Prometheus Operator monitoring.coreos.com/v1
-    ("monitoring.coreos.com/v1", "ServiceMonitor"): _cr(
-        ("spec.selector", "spec.endpoints"),
-        "selector endpoints namespaceSelector jobLabel targetLabels podTargetLabels sampleLimit scrapeProtocols "
-        "attachMetadata labelLimit labelNameLengthLimit labelValueLengthLimit targetLimit keepDroppedTargets"),
-    ("monitoring.coreos.com/v1", "PodMonitor"): _cr(
-        ("spec.selector", "spec.podMetricsEndpoints"),
-        "selector podMetricsEndpoints namespaceSelector jobLabel podTargetLabels sampleLimit attachMetadata"),
-    ("monitoring.coreos.com/v1", "PrometheusRule"): _cr(("spec.groups",), "groups"),
-    # Gateway API v1
-    ("gateway.networking.k8s.io/v1", "Gateway"): _cr(("spec.gatewayClassName", "spec.listeners"),
-                                                     "gatewayClassName listeners addresses infrastructure"),
-    ("gateway.networking.k8s.io/v1", "HTTPRoute"): _cr((), "parentRefs hostnames rules"),
 }
-"""Custom resource kinds the program may create. An unknown kind is an error: add its CRD's fields here."""
+"""Custom resource kinds the program may create. An unknown kind is an error: add its CRD's fields here.
+Gateway API, Envoy Gateway and Prometheus Operator kinds are validated against their real CRD schemas instead
+(:mod:`tools.crds`)."""
 
 
 def _path(obj: Any, dotted: str) -> Any:
@@ -100,6 +93,11 @@ def schema_errors(manifests: list[dict[str, Any]], versions: tuple[str, ...] = K
     errors = []
     for m in manifests:
         key = (m.get("apiVersion"), m.get("kind"))
+        if crds.known(*key):
+            errors.extend(crds.crd_errors(m))
+            continue
+        if key == ("networking.k8s.io/v1", "Ingress"):
+            errors.extend(f"{_label(m)}: {p}" for p in alb.annotation_problems(m["metadata"].get("annotations", {})))
         if key in CUSTOM_RESOURCES:
             errors.extend(_custom_resource_errors(m, CUSTOM_RESOURCES[key]))
             continue

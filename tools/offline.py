@@ -26,6 +26,9 @@ import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
 PROJECT = "n8n"
+PYTHONPATH = f"{ROOT}:{ROOT / 'components'}"
+"""Import path for a subprocess that must run this checkout's program and library: without ``components`` on it, the
+virtualenv's editable install of the library (which may point at another checkout) would answer instead."""
 ACCOUNT = "123456789012"
 REGION = "eu-west-1"
 
@@ -232,6 +235,11 @@ CLUSTER_ISSUER = "https://oidc.eks.eu-west-1.amazonaws.com/id/EXAMPLED539D4633E5
 INVOKES: dict[str, Invoke] = {
     "aws:index/getCallerIdentity:getCallerIdentity": lambda a: {
         "accountId": ACCOUNT, "arn": f"arn:aws:iam::{ACCOUNT}:user/ci", "userId": "AIDAEXAMPLE", "id": ACCOUNT},
+    "aws:lb/getHostedZoneId:getHostedZoneId": lambda a: {"id": "Z32O12XQLNTSW2", "region": REGION,
+                                                    "loadBalancerType": "application"},
+    "aws:index/getRegion:getRegion": lambda a: {
+        "region": a.get("region") or REGION, "name": a.get("region") or REGION, "id": a.get("region") or REGION,
+        "description": "Europe (Ireland)", "endpoint": f"ec2.{a.get('region') or REGION}.amazonaws.com"},
     "aws:eks/getCluster:getCluster": lambda a: {
         "name": a["name"], "id": a["name"],
         "arn": f"arn:aws:eks:{REGION}:{ACCOUNT}:cluster/{a['name']}",
@@ -290,6 +298,15 @@ def computed_outputs(typ: str, name: str, inputs: dict[str, Any]) -> dict[str, A
         out["arn"] = f"arn:aws:secretsmanager:{REGION}:{ACCOUNT}:secret:{physical}-{_digest(name, 6)}"
     elif typ == "aws:ec2/securityGroup:SecurityGroup":
         out["id"] = f"sg-{_digest(name, 17)}"
+    elif typ in ("aws:wafv2/webAcl:WebAcl", "aws:wafv2/ipSet:IpSet"):
+        kind = "webacl" if typ.endswith("WebAcl") else "ipset"
+        ident = _digest(name, 32)
+        out.update(id=ident, arn=f"arn:aws:wafv2:{REGION}:{ACCOUNT}:regional/{kind}/{physical}/{ident}")
+    elif typ == "aws:acm/certificate:Certificate":
+        out["domainValidationOptions"] = [{
+            "domainName": inputs.get("domainName"),
+            "resourceRecordName": f"_{_digest(name, 32)}.{inputs.get('domainName')}.",
+            "resourceRecordType": "CNAME", "resourceRecordValue": f"_{_digest(name, 32)}.acm-validations.aws."}]
     elif typ == "aws:eks/nodeGroup:NodeGroup":
         out.update(status="ACTIVE", nodeGroupName=inputs.get("nodeGroupName") or physical)
     elif typ == "random:index/randomPassword:RandomPassword":
@@ -306,6 +323,14 @@ def computed_outputs(typ: str, name: str, inputs: dict[str, Any]) -> dict[str, A
 
 def _name_of(urn: str) -> str:
     return urn.rsplit("::", 1)[1] if urn else ""
+
+
+def _aliases(request: Any) -> dict[str, Any]:
+    """The aliases of a registration (old types and names that keep existing state), only when it has some."""
+    found = [a.urn or {k: v for k, v in (("type", a.spec.type), ("name", a.spec.name)) if v}
+             for a in request.aliases]
+    found += list(request.aliasURNs)
+    return {"aliases": found} if found else {}
 
 
 def _build_mocks(recording: Recording, invokes: dict[str, Invoke]) -> Any:
@@ -350,6 +375,7 @@ def _build_mocks(recording: Recording, invokes: dict[str, Invoke]) -> Any:
                         "provider": _name_of(request.provider.rsplit("::", 1)[0]) if request.provider else None,
                         "ignore_changes": list(request.ignoreChanges),
                         "delete_before_replace": bool(request.deleteBeforeReplace),
+                        **_aliases(request),
                     },
                     custom=bool(request.custom), urn=urn, parent_urn=request.parent,
                     property_dependencies={k: list(v.urns) for k, v in request.propertyDependencies.items()}))

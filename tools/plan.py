@@ -109,6 +109,9 @@ def warnings(s: Any) -> list[str]:
         out.append("nightly logical dumps are off: recovery relies on WAL archive / RDS snapshots only")
     if s.edge.controller == "alb" and not s.edge.waf:
         out.append("AWS WAF is off: rate limits are not enforced at the edge")
+    if not s.edge.editor_allowed_cidrs and s.edge.oidc is None:
+        out.append("the editor, REST and public API are open to the internet (no edge.editorAllowedCidrs, no "
+                   "edge.oidc): only n8n's own login protects them")
     if not s.n8n.multi_main:
         out.append("single main (no license for multi-main): editor and triggers pause while main restarts")
     return out

@@ -1,0 +1,101 @@
+"""n8n_platform: Pulumi components for production n8n 2.x in queue mode on AWS and Kubernetes.
+
+Import every public component and its Args from here::
+
+    from n8n_platform import Redis, RedisArgs, N8nApp, N8nAppArgs
+
+The components compose into :class:`N8nPlatform` (one environment from validated :class:`Settings`) or stand alone
+in your own Pulumi program with Outputs from your resources. See the README's component sections for what each one
+creates, what it needs first, its outputs and what it keeps on delete.
+"""
+
+from .addons import ClusterAddons, ClusterAddonsArgs
+from .arguments import PlainValueRequired
+from .autoscaling import WorkerAutoscaling, WorkerAutoscalingArgs
+from .cluster import ClusterFacts
+from .connections import CaBundle, DatabaseConnection, RedisConnection, SecretKeyRef
+from .database import (
+              DatabaseDumps,
+              DatabaseDumpsArgs,
+              PatroniDatabase,
+              PatroniDatabaseArgs,
+              RdsDatabase,
+              RdsDatabaseArgs,
+)
+from .database.common import AdminLogin, S3Location
+from .edge.component import Edge, EdgeArgs
+from .github_access import GithubAccess, GithubAccessArgs
+from .irsa import OidcProvider
+from .n8n.app import N8nApp, N8nAppArgs
+from .n8n.env import N8nEnvInputs
+from .namespace import N8nNamespace, N8nNamespaceArgs, NetworkPlan, QuotaWorkload
+from .observability.component import Observability, ObservabilityArgs
+from .platform import N8nPlatform, PlatformArgs
+from .redis import ElastiCacheRedis, ElastiCacheRedisArgs, Redis, RedisArgs
+from .schema import SettingsError
+from .secrets import Secrets, SecretsArgs
+from .settings import Resources, Settings, from_config, load
+from .storage import ArchiveBucket, ArchiveBucketArgs
+from .worker_pool import WorkerPool, WorkerPoolArgs
+
+__version__ = "0.2.0"
+"""The package version: the wheel's, the component provider's (``PulumiPlugin.yaml``) and the CHANGELOG's top entry."""
+
+COMPONENTS = (ArchiveBucket, ClusterAddons, DatabaseDumps, Edge, ElastiCacheRedis, GithubAccess, N8nApp,
+              N8nNamespace, N8nPlatform, Observability, PatroniDatabase, RdsDatabase, Redis, Secrets,
+              WorkerAutoscaling, WorkerPool)
+"""Every public ComponentResource of the library."""
+
+__all__ = [
+    "COMPONENTS",
+    "AdminLogin",
+    "ArchiveBucket",
+    "ArchiveBucketArgs",
+    "CaBundle",
+    "ClusterAddons",
+    "ClusterAddonsArgs",
+    "ClusterFacts",
+    "DatabaseConnection",
+    "DatabaseDumps",
+    "DatabaseDumpsArgs",
+    "Edge",
+    "EdgeArgs",
+    "ElastiCacheRedis",
+    "ElastiCacheRedisArgs",
+    "GithubAccess",
+    "GithubAccessArgs",
+    "N8nApp",
+    "N8nAppArgs",
+    "N8nEnvInputs",
+    "N8nNamespace",
+    "N8nNamespaceArgs",
+    "N8nPlatform",
+    "NetworkPlan",
+    "Observability",
+    "ObservabilityArgs",
+    "OidcProvider",
+    "PatroniDatabase",
+    "PatroniDatabaseArgs",
+    "PlainValueRequired",
+    "PlatformArgs",
+    "QuotaWorkload",
+    "RdsDatabase",
+    "RdsDatabaseArgs",
+    "Redis",
+    "RedisArgs",
+    "RedisConnection",
+    "Resources",
+    "S3Location",
+    "SecretKeyRef",
+    "Secrets",
+    "SecretsArgs",
+    "Settings",
+    "SettingsError",
+    "WorkerAutoscaling",
+    "WorkerAutoscalingArgs",
+    "WorkerPool",
+    "WorkerPoolArgs",
+    "__version__",
+    "from_config",
+    "load",
+]

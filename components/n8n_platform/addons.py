@@ -14,6 +14,9 @@ AWS Load Balancer Ctrl.   aws-load-balancer-controller 3.5.0      ``helm.v3.Rele
 Zalando postgres-operator postgres-operator (zalando) 2.0.1       ``helm.v4.Chart`` (engine ``patroni`` only)
 Prometheus Operator CRDs  prometheus-operator-crds    33.0.1      ``helm.v4.Chart`` (CRDs only)
                           (prometheus-community)
+Envoy Gateway             gateway-helm (OCI,          v1.9.1      ``helm.v3.Release`` (edge controller ``gateway``):
+                          docker.io/envoyproxy)                   its certgen hook Job must run; brings the Gateway
+                                                                  API CRDs (v1.6.1) it implements
 ========================  ==========================  ==========  ==============================================
 
 Versions were current releases when written (2026-11), seen in each project's release notes/ renovate PRs; bump them
@@ -30,15 +33,26 @@ cert-manager issuers:
   issues carry ``ca.crt``, which clients mount to verify servers.
 """
 
-from __future__ import annotations
-
+# No `from __future__ import annotations` here: Pulumi's schema analyzer reads the Args annotations at run time.
 import json
 from dataclasses import dataclass
-from typing import Any, Literal, TypedDict
+from enum import StrEnum
+from typing import Any, Literal, NotRequired, TypedDict
 
 import pulumi
 
 from . import irsa, k8s, names
+from .arguments import known, plain, structured
+from .edge.gateway import ENVOY_GATEWAY_VERSION, PROXY_NAMESPACE
+
+
+class AcmeServer(StrEnum):
+    """Let's Encrypt server of the public issuer."""
+
+    STAGING = "staging"
+    """Untrusted test certificates, generous rate limits (development)."""
+    PRODUCTION = "production"
+    """Trusted certificates."""
 
 
 @dataclass(frozen=True)
@@ -59,6 +73,9 @@ POSTGRES_OPERATOR = Chart("postgres-operator",
                           "https://opensource.zalando.com/postgres-operator/charts/postgres-operator",
                           "2.0.1", "postgres-operator")
 """Zalando's chart version follows the operator's; 2.0.1 is the operator the `postgresql` CR is written for."""
+ENVOY_GATEWAY = Chart("gateway-helm", "oci://docker.io/envoyproxy", ENVOY_GATEWAY_VERSION, PROXY_NAMESPACE)
+"""Envoy Gateway, the implementation of the portable edge (``edge.gateway.ENVOY_GATEWAY_VERSION``); its chart also
+installs the Gateway API CRDs it builds on."""
 PROMETHEUS_CRDS = Chart("prometheus-operator-crds", "https://prometheus-community.github.io/helm-charts", "33.0.1",
                         "kube-system")
 
@@ -72,6 +89,14 @@ ACME_SERVERS = {
 CERT_MANAGER_API = "cert-manager.io/v1"
 
 
+ADDON_DEFAULTS: dict[str, Any] = {
+    "cert_manager": False, "keda": False, "aws_load_balancer_controller": False, "postgres_operator": False,
+    "envoy_gateway": False, "prometheus_operator_crds": False, "acme_server": AcmeServer.STAGING, "acme_email": None,
+    "gateway_name": "n8n", "gateway_namespace": "n8n", "cluster_name": None, "region": None, "vpc_id": None,
+    "partition": "aws", "oidc": None, "watched_namespace": "n8n"}
+"""What ClusterAddons assumes for an argument left out."""
+
+
 def enabled_addons(settings: Any) -> dict[str, bool]:
     """Which add-ons to install for these settings (switch on AND needed by the chosen architecture)."""
     a = settings.addons
@@ -80,6 +105,7 @@ def enabled_addons(settings: Any) -> dict[str, bool]:
         "keda": a.keda and settings.autoscaling.keda,
         "aws_load_balancer_controller": a.aws_load_balancer_controller and settings.edge.controller == "alb"
         and settings.on_eks,
+        "envoy_gateway": a.envoy_gateway and settings.edge.controller == "gateway",
         "postgres_operator": a.postgres_operator and settings.database.engine == "patroni",
         "prometheus_operator_crds": a.prometheus_operator_crds and settings.observability.enabled,
     }
@@ -142,6 +168,15 @@ def internal_ca_chain(cert_manager_namespace: str) -> list[dict[str, Any]]:
 
 
 # --- AWS Load Balancer Controller -----------------------------------------------------------------------------------
+
+
+CHECKOV_SKIPS = {
+    ("aws:iam/rolePolicy:RolePolicy#-lbc-policy", "CKV_AWS_290"): "the controller creates the load balancers, "
+    "target groups and security groups it then changes: their ARNs exist only later; mutations need our cluster tag",
+    ("aws:iam/rolePolicy:RolePolicy#-lbc-policy", "CKV_AWS_355"): "Describe* and tag-conditioned creates cannot "
+    "name resources that do not exist yet (see load_balancer_controller_policy)",
+}
+"""checkov Terraform checks the controller's IAM policy fails by design, with why (tools/tfplan.py applies them)."""
 
 
 def load_balancer_controller_policy(cluster_name: str, region: str, partition: str = "aws") -> dict[str, Any]:
@@ -268,68 +303,75 @@ def postgres_operator_values(watched_namespace: str) -> dict[str, Any]:
 
 
 class ClusterAddonsArgs(TypedDict):
-    """Which add-ons to install and what they need to know."""
+    """Which add-ons to install and what they need to know. Every switch defaults to off, so name what you want."""
 
-    cert_manager: bool
+    cert_manager: NotRequired[bool]
     """Install cert-manager with the internal CA issuer (and the public ACME issuer when ``acme_email`` is set)."""
-    keda: bool
+    keda: NotRequired[bool]
     """Install KEDA."""
-    aws_load_balancer_controller: bool
+    aws_load_balancer_controller: NotRequired[bool]
     """Install the AWS Load Balancer Controller (needs ``cluster_name``, ``region``, ``vpc_id``, ``oidc``)."""
-    postgres_operator: bool
+    postgres_operator: NotRequired[bool]
     """Install the Zalando postgres-operator (database engine ``patroni``)."""
-    prometheus_operator_crds: bool
+    envoy_gateway: NotRequired[bool]
+    """Install Envoy Gateway with the Gateway API CRDs (edge controller ``gateway``)."""
+    prometheus_operator_crds: NotRequired[bool]
     """Install the Prometheus Operator CRDs (ServiceMonitor, PrometheusRule)."""
-    acme_server: Literal["staging", "production"]
-    """Let's Encrypt server of the public issuer."""
-    acme_email: str | None
-    """ACME account e-mail; None: no public issuer."""
-    gateway_name: str
-    """Gateway whose listeners serve HTTP-01 challenges (edge controller ``gateway``)."""
-    gateway_namespace: str
-    """Namespace of that Gateway."""
-    cluster_name: str | None
+    acme_server: NotRequired[AcmeServer]
+    """Let's Encrypt server of the public issuer (default staging)."""
+    acme_email: NotRequired[str]
+    """ACME account e-mail; without it, no public issuer."""
+    gateway_name: NotRequired[str]
+    """Gateway whose listeners serve HTTP-01 challenges (edge controller ``gateway``; default ``n8n``)."""
+    gateway_namespace: NotRequired[str]
+    """Namespace of that Gateway (default ``n8n``)."""
+    cluster_name: NotRequired[str]
     """EKS cluster name (load balancer controller)."""
-    region: str | None
+    region: NotRequired[str]
     """AWS region (load balancer controller)."""
-    vpc_id: str | None
+    vpc_id: NotRequired[str]
     """VPC of the cluster (load balancer controller)."""
-    partition: str
-    """AWS partition, for ARNs in the controller's policy."""
-    oidc: irsa.OidcProvider | None
+    partition: NotRequired[str]
+    """AWS partition, for ARNs in the controller's policy (default ``aws``)."""
+    oidc: NotRequired[irsa.OidcProvider]
     """The cluster's IAM OIDC provider (IRSA role of the controller)."""
-    watched_namespace: str
-    """Namespace the postgres-operator watches (the n8n namespace)."""
+    watched_namespace: NotRequired[str]
+    """Namespace the postgres-operator watches (the n8n namespace; default ``n8n``)."""
 
 
 class ClusterAddons(pulumi.ComponentResource):
-    """cert-manager (+ issuers), KEDA, AWS Load Balancer Controller, Zalando postgres-operator, Prometheus CRDs."""
+    """cert-manager (+ issuers), KEDA, AWS Load Balancer Controller, Zalando postgres-operator, Prometheus CRDs.
+    Needs first: the cluster (and its OIDC provider for the load balancer controller). Keeps nothing on delete.
 
-    cert_manager: Any
-    """cert-manager's Release, or None; depend on it (or on ``internal_ca_issuer``) before creating Certificates."""
-    internal_ca_issuer: Any
-    """The ClusterIssuer named ``names.INTERNAL_CA_ISSUER``, or None."""
-    public_issuer: Any
-    """The ClusterIssuer named ``names.PUBLIC_ISSUER``, or None."""
-    keda: Any
-    """KEDA's Chart, or None; depend on it before creating ScaledObjects."""
-    load_balancer_controller: Any
-    """The controller's Release, or None; depend on it before creating Ingresses/TargetGroupBindings."""
-    load_balancer_controller_role_arn: pulumi.Output[str] | None
-    """IAM role of the controller, or None."""
-    postgres_operator: Any
-    """The operator's Chart, or None; depend on it before creating `postgresql` resources."""
-    prometheus_crds: Any
-    """The Prometheus Operator CRDs Chart, or None; depend on it before ServiceMonitors/PrometheusRules."""
+    Python attributes for ``depends_on`` (None when not installed): ``cert_manager``, ``internal_ca_issuer`` (the
+    ClusterIssuer ``n8n-internal-ca``; depend on it before Certificates), ``public_issuer``, ``keda`` (before
+    ScaledObjects), ``load_balancer_controller``, ``postgres_operator`` (before ``postgresql`` resources),
+    ``envoy_gateway`` (before Gateways, HTTPRoutes and its policies), ``prometheus_crds`` (before
+    ServiceMonitors/PrometheusRules)."""
+
+    internal_ca_issuer_name: pulumi.Output[str]
+    """Name of the internal CA ClusterIssuer (``n8n-internal-ca``; Redis and Patroni certificates), when
+    cert-manager is installed."""
+    load_balancer_controller_role_arn: pulumi.Output[str]
+    """IAM role of the load balancer controller, when installed."""
 
     def __init__(self, name: str, args: ClusterAddonsArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("n8n:index:ClusterAddons", name, None, opts)
         import pulumi_kubernetes as kubernetes
 
+        known("ClusterAddons", args, ClusterAddonsArgs)
+        args = {**ADDON_DEFAULTS, **{k: v for k, v in args.items() if v is not None}}  # type: ignore[assignment]
+        for switch in ("cert_manager", "keda", "aws_load_balancer_controller", "postgres_operator", "envoy_gateway",
+                       "prometheus_operator_crds", "watched_namespace", "partition"):
+            plain("ClusterAddons", switch, args[switch])
+        if args.get("oidc") is not None:
+            args["oidc"] = structured("ClusterAddons", "oidc", irsa.OidcProvider, args["oidc"])
+
         child = pulumi.ResourceOptions(parent=self)
         self.cert_manager = self.internal_ca_issuer = self.public_issuer = None
         self.keda = self.load_balancer_controller = self.postgres_operator = self.prometheus_crds = None
-        self.load_balancer_controller_role_arn = None
+        self.envoy_gateway = None
+        self.load_balancer_controller_role_arn = self.internal_ca_issuer_name = None
 
         def release(chart: Chart, values: dict[str, Any], **kw: Any) -> Any:
             return kubernetes.helm.v3.Release(
@@ -359,6 +401,7 @@ class ClusterAddons(pulumi.ComponentResource):
                 issued.append(k8s.apply(name, manifest, pulumi.ResourceOptions(
                     parent=self, depends_on=[self.cert_manager, *issued[-1:]])))
             self.internal_ca_issuer = issued[-1]
+            self.internal_ca_issuer_name = pulumi.Output.from_input(names.INTERNAL_CA_ISSUER)
             if args["acme_email"]:
                 self.public_issuer = k8s.apply(name, acme_issuer(
                     args["acme_server"], args["acme_email"], args["gateway_name"], args["gateway_namespace"]), after)
@@ -378,8 +421,16 @@ class ClusterAddons(pulumi.ComponentResource):
             self.load_balancer_controller = release(LOAD_BALANCER_CONTROLLER, load_balancer_controller_values(
                 args["cluster_name"], args["region"], args["vpc_id"], role.arn))
 
+        if args.get("envoy_gateway"):
+            # An OCI chart; a Release so that its certgen hook Job runs before the controller starts.
+            self.envoy_gateway = kubernetes.helm.v3.Release(
+                f"{name}-envoy-gateway", name="eg", chart=f"{ENVOY_GATEWAY.repo}/{ENVOY_GATEWAY.name}",
+                version=ENVOY_GATEWAY.version, namespace=ENVOY_GATEWAY.namespace, create_namespace=True,
+                atomic=True, cleanup_on_fail=True, max_history=5, timeout=600, opts=child)
+
         if args["postgres_operator"]:
             self.postgres_operator = chart_v4(POSTGRES_OPERATOR, postgres_operator_values(args["watched_namespace"]),
                                               [namespace(POSTGRES_OPERATOR.namespace)])
 
-        self.register_outputs({"load_balancer_controller_role_arn": self.load_balancer_controller_role_arn})
+        self.register_outputs({"load_balancer_controller_role_arn": self.load_balancer_controller_role_arn,
+                               "internal_ca_issuer_name": self.internal_ca_issuer_name})

@@ -32,15 +32,16 @@ finish for that long, and the queue length dips while it does.
    picked up by the remaining and replacement workers; KEDA sees ``wait + active`` and scales back up.
 """
 
-from __future__ import annotations
-
+# No `from __future__ import annotations` here: Pulumi's schema analyzer reads the Args annotations at run time.
 import math
-from typing import Any, TypedDict
+from typing import Any, NotRequired, TypedDict
 
 import pulumi
 
 from . import k8s
+from .arguments import dns_label, known, plain, structured
 from .connections import RedisConnection
+from .settings import AutoscalingSettings, WorkerSettings
 
 KEDA_API_VERSION = "keda.sh/v1alpha1"
 POLLING_SECONDS = 15
@@ -216,56 +217,73 @@ def cpu_hpa(name: str, namespace: str, deployment: str, *, min_replicas: int, ma
                                behavior=scale_behavior(cooldown_seconds))
 
 
-class WorkerAutoscalingArgs(TypedDict):
-    """How the worker Deployment follows the queue."""
+WORKER_DEFAULTS, AUTOSCALING_DEFAULTS = WorkerSettings(), AutoscalingSettings()
+"""The platform's defaults (settings ``n8n.worker`` and ``autoscaling``), also the component's."""
 
-    namespace: str
+
+class WorkerAutoscalingArgs(TypedDict):
+    """How the worker Deployment follows the queue. Only ``namespace``, ``deployment`` and ``redis`` are required."""
+
+    namespace: pulumi.Input[str]
     """Namespace of the worker Deployment."""
     deployment: str
-    """Name of the worker Deployment (its replicas field must be left to the autoscaler)."""
+    """Name of the worker Deployment (``N8nApp.worker_deployment``; ``n8n-worker`` by default); its replicas must be
+    left to the autoscaler. A plain value: the autoscaler's objects are named after it."""
     redis: RedisConnection
     """The Redis n8n's queue lives in (host, port, TLS, password/CA references, key prefix)."""
-    min_replicas: int
-    """Fewest workers."""
-    max_replicas: int
-    """Most workers."""
-    concurrency: int
-    """Executions one worker runs at once."""
-    jobs_per_worker: int
-    """Waiting + active jobs per worker before another is added; 0 means the concurrency."""
-    cooldown_seconds: int
-    """Scale-down stabilization (and KEDA cooldown); must exceed the graceful shutdown timeout."""
-    graceful_shutdown_seconds: int
-    """N8N_GRACEFUL_SHUTDOWN_TIMEOUT of the workers."""
-    keda: bool
-    """True: KEDA ScaledObject on queue depth (KEDA's CRDs must be installed); False: CPU HPA."""
+    min_replicas: NotRequired[int]
+    """Fewest workers (default 3)."""
+    max_replicas: NotRequired[int]
+    """Most workers (default 20)."""
+    concurrency: NotRequired[int]
+    """Executions one worker runs at once (default 10)."""
+    jobs_per_worker: NotRequired[int]
+    """Waiting + active jobs per worker before another is added; 0 (default) means the concurrency."""
+    cooldown_seconds: NotRequired[int]
+    """Scale-down stabilization (and KEDA cooldown), default 300; must exceed the graceful shutdown timeout."""
+    graceful_shutdown_seconds: NotRequired[int]
+    """N8N_GRACEFUL_SHUTDOWN_TIMEOUT of the workers (default 60)."""
+    keda: NotRequired[bool]
+    """True (default): a KEDA ScaledObject on queue depth (KEDA and its CRDs must be installed first); false: a CPU
+    HorizontalPodAutoscaler."""
 
 
 class WorkerAutoscaling(pulumi.ComponentResource):
-    """Scales the n8n worker Deployment: KEDA on Redis queue depth, or a CPU HPA as fallback."""
+    """Scales the n8n worker Deployment: KEDA on Redis queue depth, or a CPU HPA as fallback. Needs first: the
+    worker Deployment and, with KEDA, KEDA's CRDs. Stateless: nothing is kept on delete. The scaler resource is
+    the ``scaler`` attribute (Python only)."""
 
-    scaler_kind: str
+    scaler_kind: pulumi.Output[str]
     """``ScaledObject`` or ``HorizontalPodAutoscaler``."""
-    scaler: Any
-    """The ScaledObject or HPA resource."""
 
     def __init__(self, name: str, args: WorkerAutoscalingArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("n8n:index:WorkerAutoscaling", name, None, opts)
-        check_cooldown(args["cooldown_seconds"], args["graceful_shutdown_seconds"])
+        where = "WorkerAutoscaling"
+        known(where, args, WorkerAutoscalingArgs)
+
+        def number(key: str, default: int) -> int:
+            return plain(where, key, args.get(key, default))
+
+        min_replicas = number("min_replicas", WORKER_DEFAULTS.min_replicas)
+        max_replicas = number("max_replicas", WORKER_DEFAULTS.max_replicas)
+        cooldown = number("cooldown_seconds", AUTOSCALING_DEFAULTS.cooldown_seconds)
+        check_cooldown(cooldown, number("graceful_shutdown_seconds", 60))
+        redis = structured(where, "redis", RedisConnection, args["redis"])
         child = pulumi.ResourceOptions(parent=self)
-        ns, deployment = args["namespace"], args["deployment"]
-        if args["keda"]:
-            auth = trigger_authentication(f"{deployment}-redis", ns, args["redis"])
+        ns, deployment = args["namespace"], dns_label(where, "deployment", args["deployment"], room=len("-redis"))
+        if plain(where, "keda", args.get("keda", AUTOSCALING_DEFAULTS.keda)):
+            auth = trigger_authentication(f"{deployment}-redis", ns, redis)
             depends = [k8s.apply(name, auth, child)] if auth else []
+            per_worker = jobs_per_worker(number("jobs_per_worker", AUTOSCALING_DEFAULTS.jobs_per_worker),
+                                         number("concurrency", WORKER_DEFAULTS.concurrency))
             manifest = scaled_object(
-                deployment, ns, deployment, args["redis"],
-                jobs_per_worker=jobs_per_worker(args["jobs_per_worker"], args["concurrency"]),
-                min_replicas=args["min_replicas"], max_replicas=args["max_replicas"],
-                cooldown_seconds=args["cooldown_seconds"], auth_name=auth["metadata"]["name"] if auth else None)
+                deployment, ns, deployment, redis, jobs_per_worker=per_worker, min_replicas=min_replicas,
+                max_replicas=max_replicas, cooldown_seconds=cooldown,
+                auth_name=auth["metadata"]["name"] if auth else None)
             self.scaler = k8s.apply(name, manifest, pulumi.ResourceOptions(parent=self, depends_on=depends))
         else:
-            manifest = cpu_hpa(deployment, ns, deployment, min_replicas=args["min_replicas"],
-                               max_replicas=args["max_replicas"], cooldown_seconds=args["cooldown_seconds"])
+            manifest = cpu_hpa(deployment, ns, deployment, min_replicas=min_replicas, max_replicas=max_replicas,
+                               cooldown_seconds=cooldown)
             self.scaler = k8s.apply(name, manifest, child)
-        self.scaler_kind = manifest["kind"]
+        self.scaler_kind = pulumi.Output.from_input(manifest["kind"])
         self.register_outputs({"scaler_kind": self.scaler_kind})

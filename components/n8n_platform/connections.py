@@ -5,10 +5,10 @@ mode (in-cluster or ElastiCache) changes the values in these objects and nothing
 values here: a connection names the Kubernetes Secret key that holds them, and n8n reads them as files.
 """
 
-from __future__ import annotations
-
+# No `from __future__ import annotations` here: these types are part of the component schema Pulumi's analyzer
+# infers (at run time) for other languages.
 from dataclasses import dataclass
-from typing import Literal
+from enum import StrEnum
 
 import pulumi
 
@@ -18,9 +18,21 @@ SECRETS_DIR = "/etc/n8n/secrets"
 CA_DIR = "/etc/n8n/ca"
 """Where CA bundles that verify PostgreSQL and Redis are mounted."""
 
+CONNECTION_SECRETS_DIR = "/etc/n8n/connection-secrets"
+"""Where a connection's password is mounted when it lives outside the n8n Secret (``<dir>/<purpose>/<key>``)."""
+
+
+class SchemaType:
+    """Mixin of the connection types: read like a mapping (``get``), as Pulumi's component provider reads a
+    component's complex outputs for other languages."""
+
+    def get(self, key: str, default: object = None) -> object:
+        """The field ``key``, or ``default``."""
+        return getattr(self, key, default)
+
 
 @dataclass(frozen=True)
-class SecretKeyRef:
+class SecretKeyRef(SchemaType):
     """One key of a Kubernetes Secret in the n8n namespace."""
 
     secret: str
@@ -29,11 +41,20 @@ class SecretKeyRef:
     """Key within the Secret; the file name when mounted."""
 
 
+class CaSource(StrEnum):
+    """Kind of Kubernetes object holding a CA bundle."""
+
+    CONFIG_MAP = "configMap"
+    """A ConfigMap (public CA bundles such as the RDS one)."""
+    SECRET = "secret"
+    """A Secret (cert-manager writes ``ca.crt`` into the certificate's Secret)."""
+
+
 @dataclass(frozen=True)
-class CaBundle:
+class CaBundle(SchemaType):
     """A CA certificate bundle that verifies a server, kept in a ConfigMap or Secret of the n8n namespace."""
 
-    source: Literal["configMap", "secret"]
+    source: CaSource
     """Kind of object holding the bundle."""
     name: str
     """Name of the ConfigMap or Secret."""
@@ -46,7 +67,7 @@ class CaBundle:
 
 
 @dataclass(frozen=True)
-class DatabaseConnection:
+class DatabaseConnection(SchemaType):
     """How n8n reaches PostgreSQL, whatever runs it."""
 
     host: pulumi.Input[str]
@@ -63,12 +84,12 @@ class DatabaseConnection:
     """Where the role's password is kept."""
     ssl: bool
     """Connect with TLS."""
-    ca: CaBundle | None
+    ca: CaBundle | None = None
     """Bundle that verifies the server certificate; None when the server's CA is publicly trusted."""
 
 
 @dataclass(frozen=True)
-class RedisConnection:
+class RedisConnection(SchemaType):
     """How n8n reaches Redis, whatever runs it."""
 
     host: pulumi.Input[str]
@@ -85,3 +106,12 @@ class RedisConnection:
     """True for ElastiCache: n8n's keep-alive and reconnect settings follow the engine."""
     prefix: str = "bull"
     """Bull key prefix (`QUEUE_BULL_PREFIX`); the backlog list is `<prefix>:jobs:wait`."""
+
+
+def password_path(ref: SecretKeyRef, purpose: str, n8n_secret: str, secrets_dir: str = SECRETS_DIR) -> str:
+    """The file n8n reads a connection's password from: inside the n8n Secret's mount (``secrets_dir``) when ``ref``
+    points into that Secret, else in a mount of its own under :data:`CONNECTION_SECRETS_DIR` (``purpose``: db or
+    redis). Workloads mount exactly what this names."""
+    if ref.secret == n8n_secret:
+        return f"{secrets_dir}/{ref.key}"
+    return f"{CONNECTION_SECRETS_DIR}/{purpose}/{ref.key}"

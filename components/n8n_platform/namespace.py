@@ -27,21 +27,22 @@ Metrics                          the monitoring namespace -> n8n 5678, Redis exp
                                  postgres exporter 9187
 ===============================  ====================================================================================
 
-**Not here: ingress to main and webhook processors from the load balancer.** That belongs to the edge component (ALB
-in IP mode or the Gateway's proxy pods); until it adds its policy, main and webhook are unreachable from outside
-the namespace. Kubelet probes come from the node and are not subject to these policies on the AWS VPC CNI.
+**Not here: ingress to main and webhook processors from the load balancer.** The edge component adds it
+(``edge-ingress``: the ALB subnets' CIDRs for IP targets, or the Gateway's Envoy pods, to 5678 only; see
+``edge/component.py``). Kubelet probes come from the node and are not subject to these policies on the AWS VPC CNI.
 """
 
-from __future__ import annotations
-
+# No `from __future__ import annotations` here: Pulumi's schema analyzer reads the Args annotations at run time.
 import ipaddress
 import math
-from dataclasses import dataclass
-from typing import Any, TypedDict
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any, NotRequired, TypedDict
 
 import pulumi
 
 from . import k8s, names
+from .arguments import ContainerResources, container_resources, dns_label, known, plain, retain_on_delete, structured
 from .schema import cpu_millis, quantity_bytes
 
 MAIN, WEBHOOK, WORKER, REDIS, DUMPS, BOOTSTRAP = "main", "webhook", "worker", "redis", "dumps", "bootstrap"
@@ -142,9 +143,9 @@ class NetworkPlan:
 
     namespace: str
     """The n8n namespace."""
-    postgres_cidrs: tuple[str, ...] = ()
+    postgres_cidrs: list[str] = field(default_factory=list)
     """CIDRs a managed PostgreSQL lives in (the VPC CIDR for RDS); only 5432 is opened to them. Empty for Patroni."""
-    redis_cidrs: tuple[str, ...] = ()
+    redis_cidrs: list[str] = field(default_factory=list)
     """CIDRs a managed Redis lives in (the VPC CIDR for ElastiCache); only 6379 is opened to them. Empty in-cluster."""
     patroni_cluster: str | None = None
     """Name of the Zalando postgresql cluster in the namespace (engine patroni), else None."""
@@ -156,9 +157,9 @@ class NetworkPlan:
     """Namespace of KEDA, whose operator reads the queue length from in-cluster Redis."""
     monitoring_namespace: str | None = None
     """Namespace of Prometheus, allowed to scrape metrics ports."""
-    egress_ports: tuple[int, ...] = (80, 443)
+    egress_ports: list[int] = field(default_factory=lambda: [80, 443])
     """Ports workflows may call on the public internet."""
-    private_egress_cidrs: tuple[str, ...] = ()
+    private_egress_cidrs: list[str] = field(default_factory=list)
     """Private ranges workflows may additionally call (internal APIs), on ``egress_ports``."""
 
 
@@ -240,8 +241,8 @@ class QuotaWorkload:
     """Workload name (for error messages and docs)."""
     max_replicas: int
     """Most pods at once (max replicas, members, ...)."""
-    containers: tuple[Any, ...]
-    """settings.Resources of each container of one pod."""
+    containers: list[ContainerResources]
+    """Resources of each container of one pod (``settings.Resources`` or mappings of the same fields)."""
 
 
 def _cpu(millis: int) -> str:
@@ -299,80 +300,83 @@ def limit_range_manifest(name: str, namespace: str, workloads: list[QuotaWorkloa
     }
 
 
-def quota_workloads(settings: Any) -> list[QuotaWorkload]:
-    """The namespace's workloads at their maximum scale, from the stack settings.
-
-    The database bootstrap Job and the dumps CronJob are included (one pod each): their containers have fixed
-    limits, and the LimitRange ``max`` derived from this list must admit them, or the Job controller can never
-    create their pods (a silently missing backup).
-    """
-    from .database.bootstrap import JOB_RESOURCES  # the database modules import this one
-    from .database.dumps import DUMP_RESOURCES, UPLOAD_RESOURCES
-    from .redis import InClusterRedisSpec
-    from .settings import resources
-
-    n = settings.n8n
-    out = [
-        QuotaWorkload("main", n.main.max_replicas, (n.main.resources,)),
-        QuotaWorkload("webhook", n.webhook.max_replicas, (n.webhook.resources,)),
-        QuotaWorkload("worker", n.worker.max_replicas, (n.worker.resources, n.runners)),
-    ]
-    if settings.database.engine == "patroni":
-        p = settings.database.patroni
-        out.append(QuotaWorkload("patroni", p.members, (p.resources,)))
-    if settings.redis.mode == "in-cluster":
-        mem = settings.redis.in_cluster.memory
-        redis = resources(InClusterRedisSpec.cpu_request, InClusterRedisSpec.cpu_limit, mem, mem)
-        out.append(QuotaWorkload("redis", 1, (redis,)))
-    out.append(QuotaWorkload("bootstrap", 1, (JOB_RESOURCES,)))
-    if settings.backups.dumps and settings.on_eks:
-        out.append(QuotaWorkload("dumps", 1, (DUMP_RESOURCES, UPLOAD_RESOURCES)))
-    return out
-
-
 # --- component ----------------------------------------------------------------------------------------------------
 
 
+class PodSecurity(StrEnum):
+    """Pod Security Standard level."""
+
+    RESTRICTED = "restricted"
+    """Hardened pods only (the default)."""
+    BASELINE = "baseline"
+    """Minimal restrictions (Spilo pods of the Patroni engine need it)."""
+    PRIVILEGED = "privileged"
+    """No restriction."""
+
+
 class N8nNamespaceArgs(TypedDict):
-    """The namespace n8n and its in-cluster data layer live in."""
+    """The namespace n8n and its in-cluster data layer live in. Only ``name`` and ``network`` are required."""
 
     name: str
-    """Namespace name."""
-    pod_security: str
-    """Pod Security level *enforced*: ``restricted``, or ``baseline`` when the database engine is patroni (Spilo
-    pods set no seccompProfile/capabilities). ``audit`` and ``warn`` stay ``restricted`` regardless."""
+    """Namespace name (a plain value: it names the namespace and its quota objects)."""
     network: NetworkPlan
-    """Inputs of the network policies (data CIDRs, Patroni cluster, neighbouring namespaces)."""
-    quota_workloads: list[QuotaWorkload]
-    """Workloads at maximum scale, to size the ResourceQuota and LimitRange (see :func:`quota_workloads`)."""
-    quota_headroom: float
-    """Multiplier (>= 1) over the summed workloads."""
-    protect: bool
-    """Protect the namespace (deleting it deletes every PVC and Secret in it)."""
+    """Inputs of the network policies (data CIDRs, Patroni cluster, neighbouring namespaces); its ``namespace``
+    must be ``name``."""
+    pod_security: NotRequired[PodSecurity]
+    """Pod Security level *enforced* (default ``restricted``; ``baseline`` when the database engine is patroni: Spilo
+    pods set no seccompProfile/capabilities). ``audit`` and ``warn`` stay ``restricted`` regardless."""
+    quota_workloads: NotRequired[list[QuotaWorkload]]
+    """Workloads at maximum scale, to size the ResourceQuota and LimitRange: each component declares its share
+    (``quota`` functions of the redis, database and n8n modules) and the platform sums them. Default none: only the
+    pod headroom."""
+    quota_headroom: NotRequired[float]
+    """Multiplier (>= 1) over the summed workloads (default 1.5)."""
+    protect: NotRequired[bool]
+    """Protect the namespace (deleting it deletes every PVC and Secret in it); default false."""
+    retain_on_delete: NotRequired[bool]
+    """Leave the Namespace (and so everything in it) in the cluster when the component is deleted; default: the
+    value of ``protect``."""
 
 
 class N8nNamespace(pulumi.ComponentResource):
     """The n8n namespace with Pod Security (enforced as configured, audited and warned at `restricted`),
-    default-deny network policies and a resource budget."""
+    default-deny network policies and a resource budget. Needs first: nothing. On delete: the Namespace stays when
+    ``retain_on_delete``. The Namespace and NetworkPolicy resources are the ``namespace`` and ``policies``
+    attributes (Python only): depend on ``namespace`` before creating anything inside."""
 
-    namespace_name: str
-    """Name of the namespace (known up front)."""
-    namespace: Any
-    """The Namespace resource: depend on it before creating anything inside."""
-    policies: list[Any]
-    """The NetworkPolicy resources."""
+    namespace_name: pulumi.Output[str]
+    """Name of the namespace."""
 
     def __init__(self, name: str, args: N8nNamespaceArgs, opts: pulumi.ResourceOptions | None = None):
-        super().__init__("n8n:index:Namespace", name, None, opts)
-        ns = args["name"]
-        if args["network"].namespace != ns:
-            raise ValueError(f"network plan is for namespace {args['network'].namespace!r}, not {ns!r}")
-        self.namespace = k8s.apply(name, namespace_manifest(ns, args["pod_security"]), pulumi.ResourceOptions(
-            parent=self, protect=args["protect"], retain_on_delete=True))
+        # The token was n8n:index:Namespace up to 0.1: the alias keeps existing stacks' namespace (and its children).
+        opts = pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(
+            aliases=[pulumi.Alias(type_="n8n:index:Namespace")]))
+        super().__init__("n8n:index:N8nNamespace", name, None, opts)
+        where = "N8nNamespace"
+        known(where, args, N8nNamespaceArgs)
+        ns = dns_label(where, "name", args["name"], room=len("-defaults"))
+        network = structured(where, "network", NetworkPlan, args["network"])
+        if network.namespace != ns:
+            raise ValueError(f"network plan is for namespace {network.namespace!r}, not {ns!r}")
+        workloads = [_workload(where, i, w) for i, w in enumerate(args.get("quota_workloads") or [])]
+        headroom = plain(where, "quota_headroom", args.get("quota_headroom", 1.5))
+        protect = bool(plain(where, "protect", args.get("protect", False)))
+        level = plain(where, "pod_security", args.get("pod_security", PodSecurity.RESTRICTED))
+        self.namespace = k8s.apply(name, namespace_manifest(ns, str(level)), pulumi.ResourceOptions(
+            parent=self, protect=protect, retain_on_delete=retain_on_delete(args, protect)))
         inside = pulumi.ResourceOptions(parent=self, depends_on=[self.namespace])
-        self.policies = [k8s.apply(name, m, inside) for m in network_policies(args["network"])]
-        k8s.apply(name, quota_manifest(f"{ns}-budget", ns, quota_hard(args["quota_workloads"],
-                                                                     args["quota_headroom"])), inside)
-        k8s.apply(name, limit_range_manifest(f"{ns}-defaults", ns, args["quota_workloads"]), inside)
-        self.namespace_name = ns
-        self.register_outputs({"namespace_name": ns})
+        self.policies = [k8s.apply(name, m, inside) for m in network_policies(network)]
+        k8s.apply(name, quota_manifest(f"{ns}-budget", ns, quota_hard(workloads, headroom)), inside)
+        k8s.apply(name, limit_range_manifest(f"{ns}-defaults", ns, workloads), inside)
+        self.namespace_name = pulumi.Output.from_input(ns)
+        self.register_outputs({"namespace_name": self.namespace_name})
+
+
+def _workload(where: str, index: int, value: Any) -> QuotaWorkload:
+    """A QuotaWorkload with its containers as ``settings.Resources`` (other languages send mappings)."""
+    from .settings import Resources
+
+    w = structured(where, f"quota_workloads[{index}]", QuotaWorkload, value)
+    containers = [container_resources(where, f"quota_workloads[{index}].containers[{i}]", c, Resources())
+                  for i, c in enumerate(w.containers)]
+    return QuotaWorkload(w.name, w.max_replicas, containers)

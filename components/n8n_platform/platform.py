@@ -8,22 +8,29 @@ component (and its pure builders) that owns it.
 
 from __future__ import annotations
 
-from typing import Any, TypedDict
+from typing import Any, NotRequired, TypedDict
 
 import pulumi
 
-from . import namespace as ns_policy
 from . import storage
 from .addons import ClusterAddons, ClusterAddonsArgs, enabled_addons
 from .autoscaling import WorkerAutoscaling, WorkerAutoscalingArgs
 from .cluster import ClusterFacts, partition_of_region
 from .database import DatabaseDumps, PatroniDatabase, RdsDatabase
+from .database.bootstrap import quota as bootstrap_quota
 from .database.common import S3Location
+from .database.dumps import quota as dumps_quota
+from .database.patroni import quota as patroni_quota
+from .edge import alb as edge_alb
+from .edge.component import Edge
 from .n8n import workloads
-from .n8n.app import N8nApp, N8nAppArgs
+from .n8n.app import N8nApp, N8nAppArgs, env_args
+from .n8n.app import quota as n8n_quota
 from .n8n.env import inputs_from_settings
-from .namespace import N8nNamespace, NetworkPlan
+from .namespace import N8nNamespace, NetworkPlan, QuotaWorkload
+from .observability import CloudWatchTargets, Observability, RuleInputs
 from .redis import ElastiCacheRedis, Redis
+from .redis import quota as redis_quota
 from .secrets import Secrets
 from .settings import Settings
 from .worker_pool import WorkerPool
@@ -31,8 +38,23 @@ from .worker_pool import WorkerPool
 OPERATOR_NAMESPACE = "postgres-operator"
 KEDA_NAMESPACE = "keda"
 MONITORING_NAMESPACE = "monitoring"
-GATEWAY = ("n8n", "n8n")
-"""(name, namespace) of the Gateway whose listeners answer ACME HTTP-01 challenges (edge controller `gateway`)."""
+GATEWAY_NAME = "n8n"
+"""Name of the Gateway (in the n8n namespace) whose listeners answer ACME HTTP-01 challenges (controller `gateway`)."""
+
+
+def quota_workloads(s: Settings) -> list[QuotaWorkload]:
+    """The namespace's workloads at their maximum scale: each component's own declaration, for the ones this stack
+    runs (dumps only with an archive bucket, i.e. on EKS)."""
+    out = n8n_quota(s.n8n)
+    exporting = s.observability.enabled  # the metrics sidecars of Patroni and Redis (observability.exporters)
+    if s.database.engine == "patroni":
+        out.append(patroni_quota(s.database.patroni, exporter=exporting))
+    if s.redis.mode == "in-cluster":
+        out.append(redis_quota(s.redis.in_cluster.memory, exporter=exporting))
+    out.append(bootstrap_quota())
+    if s.backups.dumps and s.on_eks:
+        out.append(dumps_quota())
+    return out
 
 
 class PlatformArgs(TypedDict):
@@ -42,6 +64,8 @@ class PlatformArgs(TypedDict):
     """The validated stack settings."""
     cluster: ClusterFacts | None
     """Facts about the EKS cluster (None when deploying with a kubeconfig: no AWS resources are created)."""
+    replica_provider: NotRequired[pulumi.ProviderResource | None]
+    """AWS provider of ``backups.replicaRegion``, where the backup replicas are created (None: no replicas)."""
 
 
 class N8nPlatform(pulumi.ComponentResource):
@@ -57,34 +81,40 @@ class N8nPlatform(pulumi.ComponentResource):
     """Host of the queue (ElastiCache primary endpoint or the in-cluster Service)."""
 
     def __init__(self, name: str, args: PlatformArgs, opts: pulumi.ResourceOptions | None = None):
-        super().__init__("n8n:index:Platform", name, None, opts)
+        # The token was n8n:index:Platform up to 0.1: the alias keeps existing stacks' resources (children follow).
+        opts = pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(
+            aliases=[pulumi.Alias(type_="n8n:index:Platform")]))
+        super().__init__("n8n:index:N8nPlatform", name, None, opts)
         s, facts = args["settings"], args["cluster"]
+        self._replica_provider = args.get("replica_provider")
         child = pulumi.ResourceOptions(parent=self)
 
         partition = partition_of_region(s.aws.region)
         addons = ClusterAddons(f"{name}-addons", ClusterAddonsArgs(
             **enabled_addons(s), acme_server=s.edge.acme_server,
             acme_email=s.edge.acme_email if s.edge.controller == "gateway" else None,
-            gateway_name=GATEWAY[0], gateway_namespace=GATEWAY[1],
+            gateway_name=GATEWAY_NAME, gateway_namespace=s.namespace,
             cluster_name=s.cluster.name, region=s.aws.region, vpc_id=s.cluster.vpc_id, partition=partition,
             oidc=facts.oidc if facts else None, watched_namespace=s.namespace), child)
         namespace = N8nNamespace(f"{name}-namespace", {
             "name": s.namespace,
             "pod_security": "baseline" if s.database.engine == "patroni" else "restricted",
             "network": self._network_plan(s),
-            "quota_workloads": ns_policy.quota_workloads(s),
+            "quota_workloads": quota_workloads(s),
             "quota_headroom": 1.5,
             "protect": s.protect,
         }, child)
         secrets = Secrets(f"{name}-secrets", {
             "namespace": s.namespace, "encryption_key": s.encryption_key,
             "license_activation_key": s.license_activation_key, "escrow": facts is not None, "protect": s.protect,
+            "replica_region": s.backups.replica_region, "replica_provider": self._replica_provider,
         }, self._after(namespace))
         archive = self._archive(name, s) if facts is not None else None
         redis = self._redis(name, s, secrets, namespace, addons)
         database = self._database(name, s, facts, archive, secrets, namespace, addons)
+        dumps = None
         if s.backups.dumps and archive is not None:
-            DatabaseDumps(f"{name}-dumps", {
+            dumps = DatabaseDumps(f"{name}-dumps", {
                 "namespace": s.namespace, "connection": database.connection, "credentials": None,
                 "target": S3Location(archive.dump_bucket_name, archive.dump_bucket_arn, storage.DUMP_PREFIX,
                                      archive.kms_key_arn, s.aws.region),
@@ -101,14 +131,16 @@ class N8nPlatform(pulumi.ComponentResource):
         n = s.n8n
         app = N8nApp(f"{name}-app", N8nAppArgs(
             namespace=s.namespace,
-            env=inputs_from_settings(s, database.connection, redis.connection),
+            **env_args(inputs_from_settings(s, database.connection, redis.connection)),
             image=n.image, runners_image=n.runners_image,
             main_replicas=n.main.replicas, main_resources=n.main.resources,
             webhook_replicas=n.webhook.replicas, webhook_max_replicas=n.webhook.max_replicas,
             webhook_resources=n.webhook.resources,
             worker_replicas=n.worker.min_replicas, worker_resources=n.worker.resources,
             runners_resources=n.runners, spot_pool=pool is not None,
-            depends_on=[secrets, database, redis], secrets_revision=secrets.revision), child)
+            secrets_revision=secrets.revision), self._after(secrets, database, redis))
+        if s.observability.enabled:
+            self._observability(name, s, archive, database, redis, dumps, pool is not None, addons)
         WorkerAutoscaling(f"{name}-autoscaling", WorkerAutoscalingArgs(
             namespace=s.namespace, deployment=workloads.object_name("worker"), redis=redis.connection,
             min_replicas=n.worker.min_replicas, max_replicas=n.worker.max_replicas,
@@ -116,6 +148,8 @@ class N8nPlatform(pulumi.ComponentResource):
             cooldown_seconds=s.autoscaling.cooldown_seconds,
             graceful_shutdown_seconds=n.graceful_shutdown_seconds, keda=s.autoscaling.keda),
             self._after(app, addons.keda))
+
+        edge = self._edge(name, s, app, addons, partition)
 
         self.editor_url = app.editor_url
         self.webhook_url = app.webhook_url
@@ -129,11 +163,19 @@ class N8nPlatform(pulumi.ComponentResource):
             "databaseHost": self.database_host,
             "redisHost": self.redis_host,
             "workerDeployment": app.worker_deployment,
+            "publicUrl": edge.url,
+            "loadBalancerAddress": edge.address,
         }
+        if edge.web_acl_arn is not None:
+            self._exports["webAclArn"] = edge.web_acl_arn
         if archive is not None:
-            self._exports.update(archiveBucket=archive.bucket_name, archiveKmsKeyArn=archive.kms_key_arn)
+            self._exports["archiveKmsKeyArn"] = archive.kms_key_arn
+            if archive.bucket_name is not None:
+                self._exports["archiveBucket"] = archive.bucket_name
             if archive.dump_bucket_name is not None:
                 self._exports["dumpBucket"] = archive.dump_bucket_name
+            if archive.replica_bucket_names:
+                self._exports["backupReplicaBuckets"] = archive.replica_bucket_names
         if secrets.escrow_arn is not None:
             self._exports["encryptionKeyEscrowArn"] = secrets.escrow_arn
         if pool is not None:
@@ -143,6 +185,28 @@ class N8nPlatform(pulumi.ComponentResource):
     def exports(self) -> dict[str, Any]:
         """Stack exports: endpoints and names; secrets stay secret."""
         return dict(self._exports)
+
+    def _edge(self, name: str, s: Settings, app: N8nApp, addons: ClusterAddons, partition: str) -> Edge:
+        """The front door: ALB (+ WAF) or Gateway API, in front of main and the webhook processors."""
+        e = s.edge
+        webhook = s.n8n.webhook.replicas > 0
+        services = {"main": workloads.object_name("main"), **({"webhook": workloads.object_name("webhook")}
+                                                                if webhook else {})}
+        controllers = ([addons.load_balancer_controller] if e.controller == "alb"
+                       else [addons.envoy_gateway, addons.cert_manager])
+        return Edge(f"{name}-edge", {
+            "namespace": s.namespace, "hostname": e.hostname, "controller": e.controller, "services": services,
+            "webhook_processors": webhook, "rate_limits": e.rate_limits,
+            "editor_allowed_cidrs": list(e.editor_allowed_cidrs), "idle_timeout_seconds": e.idle_timeout_seconds,
+            "deregistration_delay_seconds": edge_alb.deregistration_delay(
+                workloads.prestop_seconds("webhook"), s.n8n.graceful_shutdown_seconds),
+            "waf": e.waf, "certificate_arn": e.certificate_arn, "zone_id": e.zone_id, "oidc": e.oidc,
+            "oidc_client_secret": s.oidc_client_secret,
+            "source_cidrs": list(e.subnet_cidrs) or ([s.cluster.vpc_cidr] if s.cluster.vpc_cidr else []),
+            "subnet_ids": list(e.subnet_ids), "gateway_name": GATEWAY_NAME, "region": s.aws.region,
+            "partition": partition, "tags": s.aws.tags, "protect": s.protect,
+            "depends_on": [d for d in (app, *controllers) if d is not None],
+        }, self._after())
 
     @staticmethod
     def _network_plan(s: Settings) -> NetworkPlan:
@@ -158,6 +222,33 @@ class N8nPlatform(pulumi.ComponentResource):
             monitoring_namespace=MONITORING_NAMESPACE if s.observability.enabled else None,
         )
 
+    def _observability(self, name: str, s: Settings, archive: Any, database: Any, redis: Any, dumps: Any,
+                       spot_pool: bool, addons: ClusterAddons) -> Observability:
+        o, n = s.observability, s.n8n
+        limits = {"main": n.main.resources.memory_limit, "worker": n.worker.resources.memory_limit}
+        if n.webhook.replicas > 0:
+            limits["webhook"] = n.webhook.resources.memory_limit
+        rules = RuleInputs(
+            namespace=s.namespace, memory_limits=limits, redis_in_cluster=s.redis.mode == "in-cluster",
+            patroni_cluster=s.database.patroni.cluster_name if s.database.engine == "patroni" else None,
+            dump_cron_job=f"{name}-dumps-dump" if dumps is not None else None,
+            wal_archive=s.database.engine == "patroni" and archive is not None, spot_pool=spot_pool,
+            thresholds=o.thresholds, runbooks=o.runbook_url)
+        cloudwatch = None
+        managed = s.database.engine == "rds" or s.redis.mode == "elasticache"
+        if archive is not None and (managed or archive.replication_alarms):
+            cloudwatch = CloudWatchTargets(
+                kms_key_arn=archive.kms_key_arn,
+                rds_identifier=f"n8n-{pulumi.get_stack()}" if s.database.engine == "rds" else None,
+                rds_allocated_gb=s.database.rds.allocated_storage_gb, connection_limit=s.database.connection_limit,
+                elasticache_members=getattr(redis, "member_cluster_ids", []), emails=o.alarm_emails,
+                more_alarms=archive.replication_alarms)
+        return Observability(f"{name}-observability", {
+            "namespace": s.namespace, "prometheus_release": o.prometheus_release, "rules": rules,
+            "grafana_folder": o.grafana_folder, "cloudwatch": cloudwatch,
+            "depends_on": [d for d in (addons.prometheus_crds, database) if d is not None],
+        }, self._after())
+
     def _after(self, *deps: Any) -> pulumi.ResourceOptions:
         """Child options waiting for ``deps`` (None entries are add-ons this stack does not install)."""
         return pulumi.ResourceOptions(parent=self, depends_on=[d for d in deps if d is not None])
@@ -167,6 +258,11 @@ class N8nPlatform(pulumi.ComponentResource):
         return storage.ArchiveBucket(f"{name}-archive", {
             "pitr_days": s.backups.pitr_days, "dumps": s.backups.dumps,
             "dump_retention_days": s.backups.dump_retention_days, "protect": s.protect,
+            "wal": s.database.engine == "patroni", "replica_region": s.backups.replica_region,
+            "replica_provider": self._replica_provider,
+            # Kept on delete in every stack: object-locked backups cannot be deleted before their retention ends,
+            # so a `pulumi destroy` of a dev stack would otherwise fail on them.
+            "retain_on_delete": True,
         }, self._after())
 
     def _redis(self, name: str, s: Settings, secrets: Secrets, namespace: Any, addons: ClusterAddons) -> Any:
@@ -175,6 +271,7 @@ class N8nPlatform(pulumi.ComponentResource):
             return Redis(f"{name}-redis", {
                 "namespace": s.namespace, "image": r.image, "memory": r.memory, "storage_size": r.storage_size,
                 "storage_class": r.storage_class, "protect": s.protect, "secrets_revision": secrets.revision,
+                "exporter_image": s.observability.redis_exporter_image if s.observability.enabled else None,
             }, self._after(secrets, namespace, addons.internal_ca_issuer))
         e = s.redis.elasticache
         return ElastiCacheRedis(f"{name}-redis", {
@@ -196,9 +293,10 @@ class N8nPlatform(pulumi.ComponentResource):
                 "secrets_revision": secrets.revision,
             }, self._after(secrets, namespace))
         wal = (S3Location(archive.bucket_name, archive.bucket_arn, storage.WAL_PREFIX, archive.kms_key_arn,
-                          s.aws.region) if archive is not None else None)
+                          s.aws.region) if archive is not None and archive.bucket_name is not None else None)
         return PatroniDatabase(f"{name}-db", {
             "namespace": s.namespace, "cluster_name": s.database.patroni.cluster_name, "database": s.database,
             "archive": wal, "oidc": facts.oidc if facts else None, "pod_service_account": None,
             "docker_image": None, "protect": s.protect, "secrets_revision": secrets.revision,
+            "exporter_image": s.observability.postgres_exporter_image if s.observability.enabled else None,
         }, self._after(secrets, namespace, addons.postgres_operator, addons.internal_ca_issuer))

@@ -24,50 +24,61 @@ ROTATE, see the rotation notes there), at-rest encryption with a customer key, `
 (the ElastiCache default evicts), daily snapshots, and a security group admitting 6379 only from the cluster nodes.
 """
 
-from __future__ import annotations
-
+# No `from __future__ import annotations` here: Pulumi's schema analyzer reads the Args annotations at run time.
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, NotRequired, TypedDict
 
 import pulumi
 
 from . import k8s, names
 from . import redis_conf as rc
-from .connections import CaBundle, RedisConnection, SecretKeyRef
-from .namespace import REDIS
+from .arguments import dns_label, known, plain, retain_on_delete, text, waits_for
+from .connections import CaBundle, CaSource, RedisConnection, SecretKeyRef
+from .namespace import REDIS, QuotaWorkload
+from .observability import exporters
 from .secrets import placeable_revision
+from .settings import InClusterRedisSettings
 from .settings import resources as resource_settings
 from .storage import customer_key
 
 COMPONENT = REDIS
 """app.kubernetes.io/component of the Redis pods (the NetworkPolicies select it)."""
 SERVICE = "redis"
-"""ClusterIP Service clients connect to."""
-HEADLESS_SERVICE = "redis-headless"
-"""Governing Service of the StatefulSet."""
-TLS_SECRET = "redis-tls"
-"""Secret cert-manager writes the server certificate (tls.crt, tls.key, ca.crt) into."""
+"""Default name of the ClusterIP Service clients connect to; the other objects are named after it."""
 CONF_DIR, TLS_DIR, SECRET_DIR, RUN_DIR, DATA_DIR = (
     "/etc/redis/conf", "/etc/redis/tls", "/etc/redis/secret", "/run/redis", "/data")
 AUTH_INCLUDE = f"{RUN_DIR}/auth.conf"
 STARTED_MARKER = f"{RUN_DIR}/started"
-PASSWORD_FILE = f"{SECRET_DIR}/{names.REDIS_PASSWORD}"
+DEFAULTS = InClusterRedisSettings()
+"""The platform's defaults (settings ``redis.inCluster``), also the component's."""
+DEFAULT_PASSWORD = SecretKeyRef(names.N8N_SECRET, names.REDIS_PASSWORD)
+"""Where the Redis password is kept unless told otherwise: the n8n Secret written by Secrets."""
+
+
+@dataclass(frozen=True)
+class Issuer:
+    """The cert-manager issuer that signs the Redis server certificate; its certificates must carry ca.crt."""
+
+    name: str = names.INTERNAL_CA_ISSUER
+    """Name of the issuer."""
+    kind: str = "ClusterIssuer"
+    """``ClusterIssuer`` or ``Issuer`` (an Issuer must live in the Redis namespace)."""
 
 
 @dataclass(frozen=True)
 class InClusterRedisSpec:
     """Everything the in-cluster Redis manifests depend on."""
 
-    namespace: str
-    """Namespace of n8n (and Redis)."""
-    image: str
+    namespace: pulumi.Input[str]
+    """Namespace of n8n (and Redis); placed, never inspected."""
+    image: pulumi.Input[str]
     """Pinned Redis image (must contain sh and redis-cli)."""
     memory: str
     """Container memory limit (= request); maxmemory is 80% of it."""
-    storage_size: str
+    storage_size: pulumi.Input[str]
     """PVC size for the AOF and RDB."""
-    storage_class: str
+    storage_class: pulumi.Input[str]
     """StorageClass of the PVC."""
     cpu_request: str = "100m"
     """CPU request (Redis is single-threaded; the limit is one core)."""
@@ -75,11 +86,37 @@ class InClusterRedisSpec:
     """CPU limit."""
     secrets_revision: pulumi.Input[str] | None = None
     """``Secrets.revision``: a pod-template annotation, so a new password restarts Redis with it."""
+    exporter_image: str | None = None
+    """Pinned redis_exporter image for the metrics sidecar (port 9121); None runs no exporter."""
+    name: str = SERVICE
+    """Name of the Service, StatefulSet and ServiceAccount; the others are ``<name>-headless``, ``<name>-config``
+    and ``<name>-tls``. Any other name than the default adds ``app.kubernetes.io/instance: <name>`` to labels and
+    selectors, so two instances in one namespace select only their own pod."""
+    issuer: Issuer = field(default_factory=Issuer)
+    """Issuer of the server certificate."""
+    password: SecretKeyRef = DEFAULT_PASSWORD
+    """Secret key holding the password Redis requires."""
+
+    @property
+    def headless(self) -> str:
+        return f"{self.name}-headless"
+
+    @property
+    def config_map(self) -> str:
+        return f"{self.name}-config"
+
+    @property
+    def tls_secret(self) -> str:
+        return f"{self.name}-tls"
+
+    @property
+    def instance_labels(self) -> dict[str, str]:
+        return {} if self.name == SERVICE else {"app.kubernetes.io/instance": self.name}
 
 
-def redis_host(namespace: str) -> str:
+def redis_host(namespace: pulumi.Input[str], name: str = SERVICE) -> pulumi.Input[str]:
     """The DNS name n8n connects to (covered by the certificate)."""
-    return f"{SERVICE}.{namespace}.svc"
+    return text(name, ".", namespace, ".svc")
 
 
 def in_cluster_conf(spec: InClusterRedisSpec) -> str:
@@ -87,14 +124,37 @@ def in_cluster_conf(spec: InClusterRedisSpec) -> str:
     return rc.redis_conf(rc.maxmemory_bytes(spec.memory), DATA_DIR, True, tls_dir=TLS_DIR, auth_include=AUTH_INCLUDE)
 
 
+def _password_file(spec: InClusterRedisSpec) -> str:
+    return f"{SECRET_DIR}/{spec.password.key}"
+
+
+def _selector(spec: InClusterRedisSpec) -> dict[str, str]:
+    return {**k8s.selector(COMPONENT), **spec.instance_labels}
+
+
+def _labels(spec: InClusterRedisSpec) -> dict[str, str]:
+    return {**k8s.labels(COMPONENT), **spec.instance_labels}
+
+
 def _meta(name: str, spec: InClusterRedisSpec, **kw: Any) -> dict[str, Any]:
-    return k8s.metadata(name, spec.namespace, COMPONENT, **kw)
+    meta = k8s.metadata(name, spec.namespace, COMPONENT, **kw)
+    meta["labels"].update(spec.instance_labels)
+    return meta
 
 
-def _probe(period: int, timeout: int, failures: int, **script: Any) -> dict[str, Any]:
-    command = rc.probe_script(tls=True, password_file=PASSWORD_FILE, ca_file=f"{TLS_DIR}/ca.crt", **script)
+def _probe(spec: InClusterRedisSpec, period: int, timeout: int, failures: int, **script: Any) -> dict[str, Any]:
+    command = rc.probe_script(tls=True, password_file=_password_file(spec), ca_file=f"{TLS_DIR}/ca.crt", **script)
     return {"exec": {"command": ["sh", "-c", command]}, "periodSeconds": period, "timeoutSeconds": timeout,
             "failureThreshold": failures}
+
+
+def _exporter(spec: InClusterRedisSpec) -> list[dict[str, Any]]:
+    if spec.exporter_image is None:
+        return []
+    mounts = [{"name": "tls", "mountPath": TLS_DIR, "readOnly": True},
+              {"name": "password", "mountPath": SECRET_DIR, "readOnly": True}]
+    return [exporters.redis_exporter_container(spec.exporter_image, password_file=_password_file(spec),
+                                               ca_file=f"{TLS_DIR}/ca.crt", mounts=mounts)]
 
 
 def statefulset_manifest(spec: InClusterRedisSpec) -> dict[str, Any]:
@@ -106,16 +166,16 @@ def statefulset_manifest(spec: InClusterRedisSpec) -> dict[str, Any]:
         "name": "redis",
         "image": spec.image,
         "imagePullPolicy": "Always",
-        "command": ["sh", "-c", rc.start_script(f"{CONF_DIR}/redis.conf", PASSWORD_FILE, AUTH_INCLUDE,
+        "command": ["sh", "-c", rc.start_script(f"{CONF_DIR}/redis.conf", _password_file(spec), AUTH_INCLUDE,
                                                 STARTED_MARKER)],
         "ports": [{"name": "redis", "containerPort": rc.PORT, "protocol": "TCP"}],
         "resources": k8s.resources(resource_settings(spec.cpu_request, spec.cpu_limit, spec.memory, spec.memory)),
         "securityContext": k8s.container_security_context(),
         # Up to 10 minutes to load a large AOF before liveness applies.
-        "startupProbe": _probe(10, 5, 60),
-        "livenessProbe": _probe(15, 5, 3, accept_loading=True, cert_file=f"{TLS_DIR}/tls.crt",
+        "startupProbe": _probe(spec, 10, 5, 60),
+        "livenessProbe": _probe(spec, 15, 5, 3, accept_loading=True, cert_file=f"{TLS_DIR}/tls.crt",
                                 started_marker=STARTED_MARKER),
-        "readinessProbe": _probe(5, 3, 2),
+        "readinessProbe": _probe(spec, 5, 3, 2),
         "volumeMounts": [
             {"name": "data", "mountPath": DATA_DIR},
             {"name": "config", "mountPath": CONF_DIR, "readOnly": True},
@@ -125,38 +185,38 @@ def statefulset_manifest(spec: InClusterRedisSpec) -> dict[str, Any]:
         ],
     }
     pod = {
-        "serviceAccountName": SERVICE,
+        "serviceAccountName": spec.name,
         "automountServiceAccountToken": False,
         "enableServiceLinks": False,
         "securityContext": k8s.pod_security_context(),
         "terminationGracePeriodSeconds": 60,
-        "containers": [container],
+        "containers": [container, *_exporter(spec)],
         "volumes": [
-            {"name": "config", "configMap": {"name": "redis-config", "defaultMode": 0o440}},
-            {"name": "tls", "secret": {"secretName": TLS_SECRET, "defaultMode": 0o440}},
-            {"name": "password", "secret": {"secretName": names.N8N_SECRET, "defaultMode": 0o440,
-                                            "items": [{"key": names.REDIS_PASSWORD, "path": names.REDIS_PASSWORD}]}},
+            {"name": "config", "configMap": {"name": spec.config_map, "defaultMode": 0o440}},
+            {"name": "tls", "secret": {"secretName": spec.tls_secret, "defaultMode": 0o440}},
+            {"name": "password", "secret": {"secretName": spec.password.secret, "defaultMode": 0o440, "items": [
+                {"key": spec.password.key, "path": spec.password.key}]}},
             k8s.empty_dir("run", "1Mi", medium="Memory"),
         ],
     }
     return {
         "apiVersion": "apps/v1",
         "kind": "StatefulSet",
-        "metadata": _meta(SERVICE, spec, annotations=k8s.checkov_skips(k8s.PINNED_TAG_SKIP)),
+        "metadata": _meta(spec.name, spec, annotations=k8s.checkov_skips(k8s.PINNED_TAG_SKIP)),
         "spec": {
-            "serviceName": HEADLESS_SERVICE,
+            "serviceName": spec.headless,
             "replicas": 1,
-            "selector": {"matchLabels": k8s.selector(COMPONENT)},
+            "selector": {"matchLabels": _selector(spec)},
             "updateStrategy": {"type": "RollingUpdate"},
             "persistentVolumeClaimRetentionPolicy": {"whenDeleted": "Retain", "whenScaled": "Retain"},
             "template": {
-                "metadata": {"labels": k8s.labels(COMPONENT),
+                "metadata": {"labels": _labels(spec),
                              "annotations": {"n8n.io/redis-conf-sha256": conf_hash,
                                              **k8s.checkov_skips(k8s.PINNED_TAG_SKIP), **revision}},
                 "spec": pod,
             },
             "volumeClaimTemplates": [{
-                "metadata": {"name": "data", "labels": k8s.labels(COMPONENT)},
+                "metadata": {"name": "data", "labels": _labels(spec)},
                 "spec": {"accessModes": ["ReadWriteOnce"], "storageClassName": spec.storage_class,
                          "resources": {"requests": {"storage": spec.storage_size}}},
             }],
@@ -165,19 +225,20 @@ def statefulset_manifest(spec: InClusterRedisSpec) -> dict[str, Any]:
 
 
 def certificate_manifest(spec: InClusterRedisSpec) -> dict[str, Any]:
-    """cert-manager Certificate from the internal CA for the Service names, the pod, localhost and 127.0.0.1."""
-    ns = spec.namespace
+    """cert-manager Certificate from the issuer for the Service names, the pod, localhost and 127.0.0.1."""
+    ns, svc = spec.namespace, spec.name
+    host = redis_host(ns, svc)
     return {
         "apiVersion": "cert-manager.io/v1",
         "kind": "Certificate",
-        "metadata": _meta(TLS_SECRET, spec),
+        "metadata": _meta(spec.tls_secret, spec),
         "spec": {
-            "secretName": TLS_SECRET,
-            "secretTemplate": {"labels": k8s.labels(COMPONENT)},
-            "issuerRef": {"name": names.INTERNAL_CA_ISSUER, "kind": "ClusterIssuer", "group": "cert-manager.io"},
-            "commonName": redis_host(ns),
-            "dnsNames": [SERVICE, f"{SERVICE}.{ns}", redis_host(ns), f"{redis_host(ns)}.cluster.local",
-                         f"{SERVICE}-0.{HEADLESS_SERVICE}.{ns}.svc", "localhost"],
+            "secretName": spec.tls_secret,
+            "secretTemplate": {"labels": _labels(spec)},
+            "issuerRef": {"name": spec.issuer.name, "kind": spec.issuer.kind, "group": "cert-manager.io"},
+            "commonName": host,
+            "dnsNames": [svc, text(svc, ".", ns), host, text(host, ".cluster.local"),
+                         text(svc, "-0.", spec.headless, ".", ns, ".svc"), "localhost"],
             "ipAddresses": ["127.0.0.1"],
             "duration": "2160h",
             "renewBefore": "720h",
@@ -190,71 +251,129 @@ def certificate_manifest(spec: InClusterRedisSpec) -> dict[str, Any]:
 def in_cluster_manifests(spec: InClusterRedisSpec) -> list[dict[str, Any]]:
     """Every object of in-cluster Redis, in apply order (the StatefulSet last)."""
     ports = [{"name": "redis", "port": rc.PORT, "targetPort": "redis", "protocol": "TCP"}]
-    selector = k8s.selector(COMPONENT)
+    selector = _selector(spec)
     return [
-        {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": _meta(SERVICE, spec),
+        {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": _meta(spec.name, spec),
          "automountServiceAccountToken": False},
-        {"apiVersion": "v1", "kind": "ConfigMap", "metadata": _meta("redis-config", spec),
+        {"apiVersion": "v1", "kind": "ConfigMap", "metadata": _meta(spec.config_map, spec),
          "data": {"redis.conf": in_cluster_conf(spec)}},
         certificate_manifest(spec),
-        {"apiVersion": "v1", "kind": "Service", "metadata": _meta(HEADLESS_SERVICE, spec),
+        {"apiVersion": "v1", "kind": "Service", "metadata": _meta(spec.headless, spec),
          "spec": {"clusterIP": "None", "selector": selector, "ports": ports}},
-        {"apiVersion": "v1", "kind": "Service", "metadata": _meta(SERVICE, spec),
+        {"apiVersion": "v1", "kind": "Service", "metadata": _meta(spec.name, spec),
          "spec": {"type": "ClusterIP", "selector": selector, "ports": ports}},
-        {"apiVersion": "policy/v1", "kind": "PodDisruptionBudget", "metadata": _meta(SERVICE, spec),
+        {"apiVersion": "policy/v1", "kind": "PodDisruptionBudget", "metadata": _meta(spec.name, spec),
          "spec": {"maxUnavailable": 1, "unhealthyPodEvictionPolicy": "AlwaysAllow",
                   "selector": {"matchLabels": selector}}},
         statefulset_manifest(spec),
     ]
 
 
-def in_cluster_connection(namespace: str) -> RedisConnection:
+def in_cluster_connection(spec: InClusterRedisSpec) -> RedisConnection:
     """How n8n reaches in-cluster Redis."""
-    return RedisConnection(host=redis_host(namespace), port=rc.PORT, tls=True,
-                           password=SecretKeyRef(names.N8N_SECRET, names.REDIS_PASSWORD),
-                           ca=CaBundle("secret", TLS_SECRET, "ca.crt"), managed=False)
+    return RedisConnection(host=redis_host(spec.namespace, spec.name), port=rc.PORT, tls=True,
+                           password=spec.password, ca=CaBundle(CaSource.SECRET, spec.tls_secret, "ca.crt"),
+                           managed=False)
+
+
+def quota(memory: str = DEFAULTS.memory, exporter: bool = False) -> QuotaWorkload:
+    """What in-cluster Redis with this memory limit (and the metrics sidecar, when ``exporter``) takes from the
+    namespace budget: one pod."""
+    redis = resource_settings(InClusterRedisSpec.cpu_request, InClusterRedisSpec.cpu_limit, memory, memory)
+    return QuotaWorkload("redis", 1, (redis, *((exporters.REDIS_EXPORTER_RESOURCES,) if exporter else ())))
 
 
 class RedisArgs(TypedDict):
-    """In-cluster Redis (settings ``redis.inCluster``)."""
+    """In-cluster Redis (settings ``redis.inCluster``). Only ``namespace`` is required; the rest default to the
+    platform's values."""
 
-    namespace: str
-    """Namespace of n8n; Redis runs beside it."""
-    image: str
-    """Pinned Redis image (``redis.inCluster.image``)."""
-    memory: str
-    """Container memory limit (``redis.inCluster.memory``); maxmemory is 80% of it."""
-    storage_size: str
-    """PVC size (``redis.inCluster.storageSize``)."""
-    storage_class: str
-    """StorageClass of the PVC (``redis.inCluster.storageClass``)."""
-    protect: bool
-    """Protect the StatefulSet (its PVC holds the queue) from deletion."""
-    secrets_revision: NotRequired[pulumi.Input[str] | None]
+    namespace: pulumi.Input[str]
+    """Namespace Redis runs in (next to n8n; created beforehand)."""
+    name: NotRequired[str]
+    """Name of the Service, StatefulSet and ServiceAccount (default ``redis``); the others are ``<name>-headless``,
+    ``<name>-config`` and ``<name>-tls``. A plain value: it names Kubernetes objects and Pulumi resources."""
+    image: NotRequired[pulumi.Input[str]]
+    """Pinned Redis image containing sh and redis-cli (default ``docker.io/library/redis:7.4.6-alpine``)."""
+    memory: NotRequired[str]
+    """Container memory limit (= request), default ``1Gi``; maxmemory is 80% of it (a plain value: computed with)."""
+    storage_size: NotRequired[pulumi.Input[str]]
+    """PVC size for the append-only file (default ``10Gi``)."""
+    storage_class: NotRequired[pulumi.Input[str]]
+    """StorageClass of the PVC (default ``gp3``)."""
+    issuer_name: NotRequired[str]
+    """cert-manager issuer that signs the server certificate; its certificates must carry ``ca.crt`` (a CA issuer).
+    Default ``n8n-internal-ca``, which :class:`ClusterAddons` creates; it must exist before Redis."""
+    issuer_kind: NotRequired[str]
+    """``ClusterIssuer`` (default) or ``Issuer`` (then in the Redis namespace)."""
+    password_secret: NotRequired[str]
+    """Secret holding the password Redis requires (default ``n8n-secrets``, written by :class:`Secrets`); it must
+    exist before Redis starts."""
+    password_key: NotRequired[str]
+    """Key of the password in that Secret (default ``redis-password``)."""
+    protect: NotRequired[bool]
+    """Protect the StatefulSet (its PVC holds the queue) from deletion (default false)."""
+    retain_on_delete: NotRequired[bool]
+    """Leave the StatefulSet in the cluster when the component is deleted; default: the value of ``protect``.
+    The PVC is retained by Kubernetes either way (``persistentVolumeClaimRetentionPolicy: Retain``)."""
+    secrets_revision: NotRequired[pulumi.Input[str]]
     """``Secrets.revision``; a changed Redis password then restarts Redis with it (n8n rolls with it too)."""
+    exporter_image: NotRequired[str | None]
+    """Pinned redis_exporter image of the metrics sidecar (scraped by the Observability PodMonitor); omitted or
+    None: no exporter."""
+
+
+def spec_from_args(args: RedisArgs) -> InClusterRedisSpec:
+    """The builders' input from the component's Args, with the platform's defaults; plain values checked."""
+    where = "Redis"
+    known(where, args, RedisArgs)
+    name = dns_label(where, "name", args.get("name", SERVICE), room=len("-headless"))
+    kind = plain(where, "issuer_kind", args.get("issuer_kind", "ClusterIssuer"))
+    if kind not in ("ClusterIssuer", "Issuer"):
+        raise ValueError(f"{where}: argument 'issuer_kind' = {kind!r} must be 'ClusterIssuer' or 'Issuer'")
+    return InClusterRedisSpec(
+        namespace=args["namespace"], name=name,
+        image=args.get("image", DEFAULTS.image),
+        memory=plain(where, "memory", args.get("memory", DEFAULTS.memory)),
+        storage_size=args.get("storage_size", DEFAULTS.storage_size),
+        storage_class=args.get("storage_class", DEFAULTS.storage_class),
+        issuer=Issuer(plain(where, "issuer_name", args.get("issuer_name", names.INTERNAL_CA_ISSUER)), kind),
+        password=SecretKeyRef(plain(where, "password_secret", args.get("password_secret", DEFAULT_PASSWORD.secret)),
+                              plain(where, "password_key", args.get("password_key", DEFAULT_PASSWORD.key))),
+        secrets_revision=placeable_revision(args.get("secrets_revision")),
+        exporter_image=plain(where, "exporter_image", args.get("exporter_image")))
 
 
 class Redis(pulumi.ComponentResource):
-    """Redis as a single-replica StatefulSet: AOF on a PVC, noeviction, TLS from cert-manager, password from the
-    n8n Secret (create :class:`~n8n_platform.secrets.Secrets` first and pass it in ``depends_on``)."""
+    """Redis as a single-replica StatefulSet: AOF on a PVC, noeviction, TLS from a cert-manager CA issuer, password
+    from a Secret. Needs first: the namespace, the issuer (``issuer_name``) and the password Secret.
+    On delete: the PVC always stays (Retain policy); the StatefulSet stays when ``retain_on_delete`` (default:
+    ``protect``)."""
 
     connection: RedisConnection
-    """How n8n reaches this Redis (TLS, password in the n8n Secret, CA in the ``redis-tls`` Secret)."""
+    """How n8n reaches this Redis (TLS, the password Secret key, the CA in the ``<name>-tls`` Secret)."""
     host: pulumi.Output[str]
-    """DNS name of the ClusterIP Service."""
+    """DNS name of the ClusterIP Service (``<name>.<namespace>.svc``)."""
+    port: pulumi.Output[int]
+    """TCP port (6379, TLS)."""
+    ca_secret: pulumi.Output[str]
+    """Secret whose ``ca.crt`` verifies the server certificate."""
 
     def __init__(self, name: str, args: RedisArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("n8n:index:Redis", name, None, opts)
-        spec = InClusterRedisSpec(namespace=args["namespace"], image=args["image"], memory=args["memory"],
-                                  storage_size=args["storage_size"], storage_class=args["storage_class"],
-                                  secrets_revision=placeable_revision(args.get("secrets_revision")))
+        spec = spec_from_args(args)
+        protect = bool(plain("Redis", "protect", args.get("protect", False)))
         *supporting, statefulset = in_cluster_manifests(spec)
-        created = [k8s.apply(name, m, pulumi.ResourceOptions(parent=self)) for m in supporting]
-        k8s.apply(name, statefulset, pulumi.ResourceOptions(parent=self, depends_on=created, protect=args["protect"],
-                                                            retain_on_delete=True))
-        self.connection = in_cluster_connection(args["namespace"])
-        self.host = pulumi.Output.from_input(redis_host(args["namespace"]))
-        self.register_outputs({"host": self.host})
+        wait_for = waits_for("Redis", opts)  # e.g. the password Secret and the issuer
+        created = [k8s.apply(name, m, pulumi.ResourceOptions(parent=self, depends_on=wait_for or None))
+                   for m in supporting]
+        k8s.apply(name, statefulset, pulumi.ResourceOptions(parent=self, depends_on=[*wait_for, *created],
+                                                            protect=protect,
+                                                            retain_on_delete=retain_on_delete(args, protect)))
+        self.connection = in_cluster_connection(spec)
+        self.host = pulumi.Output.from_input(self.connection.host)
+        self.port = pulumi.Output.from_input(rc.PORT)
+        self.ca_secret = pulumi.Output.from_input(spec.tls_secret)
+        self.register_outputs({"host": self.host, "port": self.port, "ca_secret": self.ca_secret})
 
 
 # --- ElastiCache --------------------------------------------------------------------------------------------------
@@ -333,6 +452,9 @@ class ElastiCacheRedisArgs(TypedDict):
     """Retention of that log group (a CloudWatch-allowed value, e.g. 30)."""
     protect: bool
     """Protect the replication group and its key from deletion."""
+    retain_on_delete: NotRequired[bool]
+    """Leave the replication group and its key in AWS when the component is deleted; default: the value of
+    ``protect``. Deleting it takes a final snapshot (``<name>-final``) either way."""
 
 
 class ElastiCacheRedis(pulumi.ComponentResource):
@@ -347,14 +469,21 @@ class ElastiCacheRedis(pulumi.ComponentResource):
     """Security group of the cache nodes."""
     kms_key_arn: pulumi.Output[str]
     """Customer key encrypting data at rest and snapshots."""
+    member_cluster_ids: list[pulumi.Output[str]]
+    """CacheClusterId of each node (``<group>-001``...), the dimension of its CloudWatch metrics."""
 
     def __init__(self, name: str, args: ElastiCacheRedisArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("n8n:index:ElastiCacheRedis", name, None, opts)
         import pulumi_aws as aws
 
         child = pulumi.ResourceOptions(parent=self)
-        key = customer_key(f"{name}-key", "Encrypts n8n's ElastiCache queue at rest and its snapshots",
-                           protect=args["protect"], parent=self)
+        protect = bool(plain("ElastiCacheRedis", "protect", args["protect"]))
+        retain = retain_on_delete(args, protect)
+        plain("ElastiCacheRedis", "nodes", args["nodes"])
+        plain("ElastiCacheRedis", "engine", args["engine"])
+        plain("ElastiCacheRedis", "engine_version", args["engine_version"])
+        key = customer_key(f"{name}-key", "Encrypts n8n's ElastiCache queue at rest, its snapshots and its logs",
+                           protect=protect, parent=self, logs=args["log_delivery"], retain=retain)
         group = aws.ec2.SecurityGroup(f"{name}-sg", vpc_id=args["vpc_id"],
                                       description="n8n ElastiCache: Redis/TLS from the cluster nodes only", opts=child)
         aws.vpc.SecurityGroupIngressRule(f"{name}-from-nodes", security_group_id=group.id,
@@ -369,7 +498,7 @@ class ElastiCacheRedis(pulumi.ComponentResource):
         logs = []
         if args["log_delivery"]:
             log_group = aws.cloudwatch.LogGroup(f"{name}-logs", retention_in_days=args["log_retention_days"],
-                                                opts=child)
+                                                kms_key_id=key.arn, opts=child)
             logs = [{"destination": log_group.name, "destination_type": "cloudwatch-logs", "log_format": "json",
                      "log_type": log_type} for log_type in ("slow-log", "engine-log")]
         replication = aws.elasticache.ReplicationGroup(
@@ -387,9 +516,11 @@ class ElastiCacheRedis(pulumi.ComponentResource):
             final_snapshot_identifier=f"{name}-final",
             log_delivery_configurations=logs,
             **replication_group_settings(args["nodes"]),
-            opts=pulumi.ResourceOptions(parent=self, protect=args["protect"], retain_on_delete=True),
+            opts=pulumi.ResourceOptions(parent=self, protect=protect, retain_on_delete=retain),
         )
         self.primary_endpoint = replication.primary_endpoint_address
+        self.member_cluster_ids = [replication.id.apply(lambda group, n=n: f"{group}-{n:03d}")
+                                   for n in range(1, args["nodes"] + 1)]
         self.security_group_id = group.id
         self.kms_key_arn = key.arn
         self.connection = elasticache_connection(replication.primary_endpoint_address)

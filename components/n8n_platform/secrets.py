@@ -37,11 +37,13 @@ included, and Pulumi awaits the Job's completion), so n8n starts with a password
 import hashlib
 import json
 from collections.abc import Mapping
-from typing import Any, TypedDict
+from typing import Any, NotRequired, TypedDict
 
 import pulumi
+import pulumi_aws
 
 from . import k8s, names
+from .arguments import known, plain, retain_on_delete
 from .storage import customer_key
 
 PASSWORD_LENGTH = 40
@@ -51,6 +53,11 @@ ENCRYPTION_KEY_LENGTH = 48
 """Length of a generated N8N_ENCRYPTION_KEY (alphanumeric, ~285 bits)."""
 ESCROW_RECOVERY_DAYS = 30
 """Days a deleted escrow secret can still be restored (the maximum Secrets Manager allows)."""
+CHECKOV_SKIPS = {
+    ("aws:secretsmanager/secret:Secret#-escrow", "CKV2_AWS_57"): "the escrowed N8N_ENCRYPTION_KEY must never "
+    "rotate: a new key leaves every stored credential undecryptable",
+}
+"""checkov Terraform checks the escrow secret fails by design, with why (tools/tfplan.py applies them)."""
 REVISION_LENGTH = 16
 """Hex characters of :func:`revision` (64 bits: collisions between two revisions of one Secret are negligible)."""
 
@@ -95,21 +102,32 @@ def escrow_secret_name(stack: str, name: str) -> str:
 class SecretsArgs(TypedDict):
     """What to generate, what to take from config, and whether to escrow the encryption key."""
 
-    namespace: str
-    """Namespace of n8n, where the Secret is created."""
-    encryption_key: pulumi.Input[str] | None
+    namespace: pulumi.Input[str]
+    """Namespace of n8n, where the Secret is created (beforehand)."""
+    encryption_key: NotRequired[pulumi.Input[str] | None]
     """Existing N8N_ENCRYPTION_KEY when migrating an instance (secret config ``n8n:encryptionKey``); None: generate
     one (protected: it must never change)."""
-    license_activation_key: pulumi.Input[str] | None
+    license_activation_key: NotRequired[pulumi.Input[str] | None]
     """n8n license activation key (secret config), stored under names.LICENSE_KEY; None to leave it out."""
-    escrow: bool
-    """Escrow the encryption key in AWS Secrets Manager under a customer KMS key (on EKS)."""
-    protect: bool
-    """Protect the generated encryption key, the escrow secret and its key from deletion."""
+    escrow: NotRequired[bool]
+    """Escrow the encryption key in AWS Secrets Manager under a customer KMS key (needs AWS; default false)."""
+    protect: NotRequired[bool]
+    """Default false. Protect the generated encryption key, the escrow secret and its key from deletion."""
+    retain_on_delete: NotRequired[bool]
+    """Keep the generated encryption key's state, the escrow secret and its key when the component is deleted;
+    default: the value of ``protect``. (With escrow, the key stays recoverable in Secrets Manager for 30 days
+    after a deletion either way.)"""
+    replica_region: NotRequired[str | None]
+    """Also keep the escrow in this second region (Secrets Manager replica, under a key of that region): restoring
+    the backup replicas there needs the encryption key too. None: the escrow stays in one region."""
+    replica_provider: NotRequired[pulumi_aws.Provider | None]
+    """AWS provider of ``replica_region``, where the replica's key is created."""
 
 
 class Secrets(pulumi.ComponentResource):
-    """The n8n Secret (DB password, Redis password, runner token, encryption key) and the encryption key's escrow."""
+    """The n8n Secret (DB password, Redis password, runner token, encryption key) and the encryption key's escrow.
+    Needs first: the namespace. On delete, the encryption key's state and the escrow stay when ``retain_on_delete``
+    (default: ``protect``)."""
 
     secret_name: pulumi.Output[str]
     """Name of the Kubernetes Secret (names.N8N_SECRET) mounted by every n8n container."""
@@ -129,9 +147,12 @@ class Secrets(pulumi.ComponentResource):
         import pulumi_random as random
 
         child = pulumi.ResourceOptions(parent=self)
+        known("Secrets", args, SecretsArgs)
+        protect = bool(plain("Secrets", "protect", args.get("protect", False)))
+        retain = retain_on_delete(args, protect)
 
         def generated(suffix: str, length: int = PASSWORD_LENGTH, keep: bool = False) -> pulumi.Output[str]:
-            opts_ = (pulumi.ResourceOptions(parent=self, protect=args["protect"], retain_on_delete=True) if keep
+            opts_ = (pulumi.ResourceOptions(parent=self, protect=protect, retain_on_delete=retain) if keep
                      else child)
             password = random.RandomPassword(f"{name}-{suffix}", length=length, special=False, opts=opts_)
             return pulumi.Output.secret(password.result)
@@ -154,24 +175,39 @@ class Secrets(pulumi.ComponentResource):
         self.secret_name = secret.metadata.apply(lambda m: m.name)
         written = pulumi.Output.all(secret.id, pulumi.Output.all(**values))  # carries the dependency on the Secret
         self.revision = pulumi.Output.secret(written.apply(lambda w: revision(w[1])))
-        self.escrow_arn = self._escrow(name, encryption_key, args["protect"]) if args["escrow"] else None
+        self.escrow_arn = (self._escrow(name, encryption_key, protect, retain, args.get("replica_region"),
+                                        args.get("replica_provider"))
+                           if plain("Secrets", "escrow", args.get("escrow", False)) else None)
         self.register_outputs({"secret_name": self.secret_name, "db_password": self.db_password,
                                "redis_password": self.redis_password, "escrow_arn": self.escrow_arn,
                                "revision": self.revision})
 
-    def _escrow(self, name: str, encryption_key: pulumi.Output[str], protect: bool) -> pulumi.Output[str]:
-        """Secrets Manager copy of the encryption key, under its own customer key; both survive stack deletion."""
+    def _escrow(self, name: str, encryption_key: pulumi.Output[str], protect: bool, retain: bool,
+                replica_region: str | None, replica_provider: Any) -> pulumi.Output[str]:
+        """Secrets Manager copy of the encryption key, under its own customer key; both survive stack deletion.
+        With ``replica_region`` Secrets Manager keeps a replica there, under a key of that region."""
         import pulumi_aws as aws
 
-        keep = pulumi.ResourceOptions(parent=self, protect=protect, retain_on_delete=True)
+        keep = pulumi.ResourceOptions(parent=self, protect=protect, retain_on_delete=retain)
         key = customer_key(f"{name}-escrow-key", "Encrypts the escrowed N8N_ENCRYPTION_KEY", protect=protect,
-                           parent=self)
+                           parent=self, retain=retain)
+        replicas = []
+        if replica_region:
+            if replica_provider is None:
+                raise ValueError(f"Secrets {name!r}: replica_region {replica_region!r} needs replica_provider, an "
+                                 "AWS provider for that region")
+            replica_key = customer_key(f"{name}-escrow-replica-key",
+                                       f"Encrypts the {replica_region} replica of the escrowed N8N_ENCRYPTION_KEY",
+                                       protect=protect, parent=self, provider=replica_provider,
+                                       retain=retain)
+            replicas = [{"region": replica_region, "kms_key_id": replica_key.arn}]
         escrow = aws.secretsmanager.Secret(
             f"{name}-escrow",
             name=escrow_secret_name(pulumi.get_stack(), name),
             description="N8N_ENCRYPTION_KEY of this n8n stack. Never rotate: it decrypts every stored credential.",
             kms_key_id=key.arn,
             recovery_window_in_days=ESCROW_RECOVERY_DAYS,
+            replicas=replicas,
             opts=keep,
         )
         aws.secretsmanager.SecretVersion(f"{name}-escrow-version", secret_id=escrow.id,

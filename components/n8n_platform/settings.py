@@ -14,6 +14,7 @@ import re
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from .cluster import partition_of_region
 from .schema import (
     CPU,
     CRON,
@@ -41,6 +42,17 @@ N8N_VERSION = "2.40.7"
 
 SPOT_SAFE_SHUTDOWN_SECONDS = 100
 """Longest graceful shutdown that still ends inside a spot node's two-minute notice (grace = shutdown + 15 s)."""
+
+def cidr(value: str) -> str | None:
+    """An IPv4 or IPv6 network in CIDR notation, host bits zero."""
+    import ipaddress
+
+    try:
+        ipaddress.ip_network(value, strict=True)
+    except ValueError:
+        return "must be a CIDR with zero host bits, such as 203.0.113.0/24 or 2001:db8::/32"
+    return None if "/" in value else "must be a CIDR with a prefix length, such as 203.0.113.0/24"
+
 
 SUBNET_ID = matches(r"subnet-[0-9a-f]{8,17}", "an EC2 subnet id such as subnet-0a1b2c3d4e5f60718")
 INSTANCE_TYPE = matches(r"[a-z][a-z0-9-]*\.[a-z0-9]+", "an EC2 instance type such as m6i.large")
@@ -256,13 +268,32 @@ class RedisSettings:
 
 @dataclass(frozen=True, kw_only=True)
 class RateLimits:
-    """Per-client-IP request limits at the edge."""
+    """Per-client-IP request limits at the edge (AWS WAF rate-based rules, or Envoy Gateway local rate limits).
 
-    webhook_per_minute: int = setting("Requests per minute per IP to `/webhook/` and `/form/`.", 1200,
-                                      check=at_least(10))
-    api_per_minute: int = setting("Requests per minute per IP to the editor, `/rest/` and `/api/`.", 600,
-                                  check=at_least(10))
-    login_per_minute: int = setting("Requests per minute per IP to `/rest/login`.", 10, check=at_least(1))
+    AWS WAF counts per client IP over a one-minute window and cannot go below 10 requests in it."""
+
+    webhook_per_minute: int = setting("Requests per minute per IP to webhooks, forms, waiting and MCP paths "
+                                      "(production and test).", 1200, check=at_least(10))
+    api_per_minute: int = setting("Requests per minute per IP to the editor, `/rest/`, `/api/` and the instance "
+                                  "MCP server.", 600, check=at_least(10))
+    login_per_minute: int = setting("Requests per minute per IP to `/rest/login` and the password-reset paths.", 10,
+                                    check=at_least(10))
+
+
+@dataclass(frozen=True, kw_only=True)
+class OidcSettings:
+    """An OpenID Connect provider the ALB authenticates editor users against (before n8n's own login)."""
+
+    issuer: str = setting("Issuer URL of the provider.", check=matches(r"https://\S+", "an https:// URL"))
+    authorization_endpoint: str = setting("Authorization endpoint URL.", check=matches(r"https://\S+",
+                                                                                        "an https:// URL"))
+    token_endpoint: str = setting("Token endpoint URL.", check=matches(r"https://\S+", "an https:// URL"))
+    user_info_endpoint: str = setting("User-info endpoint URL.", check=matches(r"https://\S+", "an https:// URL"))
+    client_id: str = setting("Client id registered with the provider (its secret is the stack secret "
+                             "`n8n:oidcClientSecret`).", check=non_empty)
+    scope: str = setting("Scopes requested.", "openid email", check=non_empty)
+    session_timeout_seconds: int = setting("How long the ALB's session cookie stays valid.", 28800,
+                                           check=between(60, 604800))
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -273,16 +304,32 @@ class EdgeSettings:
         r"([a-z0-9]([-a-z0-9]*[a-z0-9])?\.)+[a-z]{2,}", "a fully qualified lowercase hostname"))
     controller: Literal["alb", "gateway"] = setting(
         "`alb` (AWS Load Balancer Controller, ACM, WAF) or `gateway` (Gateway API + cert-manager).", "alb")
-    certificate_arn: str | None = setting("ACM certificate for the ALB (controller `alb`).", None,
+    certificate_arn: str | None = setting("ACM certificate for the ALB (controller `alb`); or set `zoneId` and the "
+                                          "stack requests one.", None,
                                           check=matches(r"arn:aws[a-z-]*:acm:.+", "an ACM certificate ARN"))
+    zone_id: str | None = setting("Route 53 hosted zone of the hostname (controller `alb`): the stack requests an ACM "
+                                  "certificate validated in it (unless `certificateArn` is set) and points an alias "
+                                  "record at the ALB.", None,
+                                  check=matches(r"Z[A-Z0-9]{1,31}", "a Route 53 hosted zone id such as Z0123456789ABC"))
     acme_server: Literal["staging", "production"] = setting("Let's Encrypt server for cert-manager certificates.",
                                                             "production")
     acme_email: str | None = setting("Contact e-mail for the ACME account.", None,
                                      check=matches(r"[^@\s]+@[^@\s]+", "an e-mail address"))
-    waf: bool = setting("AWS WAF with rate-based rules in front of the ALB.", True)
-    editor_allowed_cidrs: list[str] = setting("Source CIDRs allowed to reach the editor and API (empty: all).", [],
-                                              check=each(matches(r"[0-9.]+/[0-9]+|[0-9a-f:]+/[0-9]+", "a CIDR")))
+    waf: bool = setting("AWS WAF web ACL on the ALB: the rate limits, managed rule groups and the editor allow-list "
+                        "(controller `alb`; the `gateway` controller enforces limits and allow-list itself).", True)
+    editor_allowed_cidrs: list[str] = setting(
+        "Source CIDRs allowed to reach the editor, `/rest/`, `/api/` and the instance MCP server (empty: all); "
+        "webhooks and forms stay open.", [], check=each(cidr))
     rate_limits: RateLimits = setting("Per-IP rate limits.", RateLimits())
+    oidc: OidcSettings | None = setting("OpenID Connect login in front of the editor and `/rest/` (controller `alb`); "
+                                        "never on webhook, form, MCP or public-API paths.", None)
+    subnet_ids: list[str] = setting("Public subnets of the ALB (controller `alb`); empty: the controller discovers "
+                                    "subnets tagged kubernetes.io/role/elb.", [], check=each(SUBNET_ID))
+    subnet_cidrs: list[str] = setting("CIDRs of the ALB's subnets: the only sources the network policy admits to "
+                                      "n8n's port (IP targets); empty: `cluster.vpcCidr`.", [], check=each(cidr))
+    idle_timeout_seconds: int = setting("Load balancer idle timeout: longer than n8n's 60 s push ping, so the "
+                                        "editor's websocket stays open, and than slow synchronous webhooks.", 300,
+                                        check=between(61, 4000))
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -295,6 +342,10 @@ class BackupSettings:
     dumps: bool = setting("Nightly `pg_dump` to object-locked (COMPLIANCE) storage.", True)
     dump_schedule: str = setting("Cron schedule of the nightly dump (UTC).", "15 2 * * *", check=CRON)
     dump_retention_days: int = setting("Dumps are locked and kept this long.", 35, check=between(1, 3650))
+    replica_region: str | None = setting(
+        "Second AWS region the WAL archive and dumps are replicated to (own KMS key, same Object Lock, 15-minute "
+        "replication SLA with alarms); unset: no replica.", None,
+        check=matches(r"[a-z]{2}(-gov)?-[a-z]+-[0-9]", "an AWS region such as eu-central-1"))
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -330,7 +381,38 @@ class AddonSettings:
     keda: bool = setting("KEDA, for queue-depth autoscaling.", True)
     aws_load_balancer_controller: bool = setting("AWS Load Balancer Controller (edge controller `alb`).", True)
     postgres_operator: bool = setting("Zalando postgres-operator (database engine `patroni`).", True)
+    envoy_gateway: bool = setting("Envoy Gateway with the Gateway API CRDs (edge controller `gateway`).", True)
     prometheus_operator_crds: bool = setting("Prometheus Operator CRDs (ServiceMonitor, PrometheusRule).", True)
+
+
+@dataclass(frozen=True, kw_only=True)
+class AlertThresholds:
+    """When the alert rules and CloudWatch alarms fire (runbooks: docs/operations.md, one section per alert)."""
+
+    queue_backlog_jobs: int = setting("Jobs waiting in the queue (`n8n_scaling_mode_queue_jobs_waiting`) that count "
+                                      "as a backlog.", 100, check=at_least(1))
+    queue_backlog_minutes: int = setting("How long the backlog must last before N8nQueueBacklog fires.", 5,
+                                         check=between(1, 1440))
+    stall_minutes: int = setting("Jobs waiting while no job completes for this long: N8nWorkersNotConsuming.", 10,
+                                 check=between(2, 1440))
+    failure_ratio_percent: int = setting("Failed share of finished executions over 10 minutes.", 5,
+                                         check=between(1, 100))
+    memory_limit_percent: int = setting("Resident memory of an n8n process against its container limit.", 90,
+                                        check=between(50, 99))
+    api_p95_ms: int = setting("95th percentile of main's REST/API response time, milliseconds.", 1000,
+                              check=between(50, 60000))
+    redis_memory_percent: int = setting("Redis memory against `maxmemory` (noeviction: writes fail at 100%).", 85,
+                                        check=between(50, 99))
+    replication_lag_seconds: int = setting("PostgreSQL/ElastiCache replica lag.", 30, check=between(1, 3600))
+    dump_max_age_hours: int = setting("Newest successful nightly dump older than this: DatabaseDumpStale.", 26,
+                                      check=between(2, 24 * 14))
+    wal_archive_max_age_minutes: int = setting("No WAL segment archived for this long (Spilo's archive_timeout is "
+                                               "30 minutes): PostgresWalArchiveStale.", 60, check=between(10, 1440))
+    connections_percent: int = setting("Connections against the limit (PostgreSQL max_connections; on RDS the n8n "
+                                       "role's `database.connectionLimit`).", 80, check=between(10, 99))
+    cpu_percent: int = setting("CPU of RDS and ElastiCache (CloudWatch) for 15 minutes.", 80, check=between(10, 100))
+    free_storage_percent: int = setting("RDS free storage below this share of the allocated storage.", 10,
+                                        check=between(1, 50))
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -340,6 +422,19 @@ class ObservabilitySettings:
     enabled: bool = setting("ServiceMonitors, PrometheusRules and dashboards.", True)
     prometheus_release: str = setting("Value of the `release` label kube-prometheus-stack selects on.",
                                       "kube-prometheus-stack", check=non_empty)
+    runbook_url: str = setting("Where your team publishes docs/operations.md; every alert's runbook_url is this plus "
+                               "the alert's anchor.", "docs/operations.md", check=non_empty)
+    grafana_folder: str = setting("Grafana folder the dashboard sidecar files the n8n dashboard under.", "n8n",
+                                  check=non_empty)
+    alarm_emails: list[str] = setting("E-mail addresses subscribed to the CloudWatch alarms' SNS topic (each must "
+                                      "confirm once).", [], check=each(matches(r"[^@\s]+@[^@\s]+",
+                                                                               "an e-mail address")))
+    thresholds: AlertThresholds = setting("When alerts and alarms fire.", AlertThresholds())
+    redis_exporter_image: str = setting("redis_exporter sidecar of in-cluster Redis, pinned (the e2e proves the rules "
+                                        "on this version).", "quay.io/oliver006/redis_exporter:v1.45.0-alpine",
+                                        check=non_empty)
+    postgres_exporter_image: str = setting("postgres_exporter sidecar of every Patroni member, pinned.",
+                                           "quay.io/prometheuscommunity/postgres-exporter:v0.11.1", check=non_empty)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -365,6 +460,8 @@ class Settings:
         secret=True, check=lambda v: None if len(v) >= 32 else "must be at least 32 characters")
     license_activation_key: str | None = setting("n8n license activation key (secret); required by multiMain.", None,
                                                  secret=True, check=non_empty)
+    oidc_client_secret: str | None = setting("Client secret of `edge.oidc` (secret); required with it.", None,
+                                             secret=True, check=non_empty)
 
     @property
     def on_eks(self) -> bool:
@@ -428,8 +525,7 @@ def cross_field_problems(s: Settings) -> list[Problem]:
                 "or node drain leaves no standby")
     if s.redis.mode == "elasticache" and s.environment == "prod" and s.redis.elasticache.nodes < 2:
         bad("redis.elasticache.nodes", s.redis.elasticache.nodes, "prod needs 2 or more nodes for Multi-AZ failover")
-    if s.edge.controller == "alb" and not s.edge.certificate_arn:
-        bad("edge.certificateArn", None, "edge.controller 'alb' terminates TLS with an ACM certificate: set it")
+    _edge_problems(s, bad)
     if s.edge.controller == "gateway" and not s.edge.acme_email:
         bad("edge.acmeEmail", None, "edge.controller 'gateway' issues certificates with ACME: set a contact e-mail")
     if s.edge.controller == "alb" and not s.on_eks:
@@ -454,10 +550,47 @@ def cross_field_problems(s: Settings) -> list[Problem]:
         if not pool.min_nodes <= pool.desired_nodes <= pool.max_nodes:
             bad("workerPool.desiredNodes", pool.desired_nodes,
                 f"must lie between workerPool.minNodes ({pool.min_nodes}) and workerPool.maxNodes ({pool.max_nodes})")
+    replica = s.backups.replica_region
+    if replica is not None and replica == s.aws.region:
+        bad("backups.replicaRegion", replica, f"must differ from aws.region ({s.aws.region}): a replica in the same "
+            "region does not survive its loss")
+    if replica is not None and not s.on_eks:
+        bad("backups.replicaRegion", replica, "the backup buckets exist only on AWS (cluster.name)")
+    if replica is not None and partition_of_region(replica) != partition_of_region(s.aws.region):
+        bad("backups.replicaRegion", replica, f"must be in the partition of aws.region ({s.aws.region})")
     if s.autoscaling.cooldown_seconds <= s.n8n.graceful_shutdown_seconds:
         bad("autoscaling.cooldownSeconds", s.autoscaling.cooldown_seconds,
             f"must exceed n8n.gracefulShutdownSeconds ({s.n8n.graceful_shutdown_seconds})")
     return problems
+
+
+def _edge_problems(s: Settings, bad: Any) -> None:
+    e = s.edge
+    if e.controller == "alb" and not (e.certificate_arn or e.zone_id):
+        bad("edge.certificateArn", None, "edge.controller 'alb' terminates TLS with an ACM certificate: set "
+            "edge.certificateArn, or edge.zoneId to have the stack request one")
+    if e.controller == "alb" and not (e.subnet_cidrs or s.cluster.vpc_cidr):
+        bad("edge.subnetCidrs", [], "edge.controller 'alb' sends traffic from its subnets to the pods: set "
+            "edge.subnetCidrs or cluster.vpcCidr so the network policy can admit it")
+    if e.controller == "gateway" and e.zone_id:
+        bad("edge.zoneId", e.zone_id, "only with edge.controller 'alb' (the gateway's certificate comes from ACME)")
+    if e.oidc is not None and e.controller != "alb":
+        bad("edge.oidc", "(set)", "OIDC in front of the editor needs edge.controller 'alb' (authenticate-oidc)")
+    if e.oidc is not None and not s.oidc_client_secret:
+        bad("oidcClientSecret", None, "edge.oidc needs its client secret: pulumi config set --secret "
+            "n8n:oidcClientSecret ...")
+    if s.oidc_client_secret and e.oidc is None:
+        bad("oidcClientSecret", "(secret)", "only valid together with edge.oidc")
+    if e.controller == "alb" and e.editor_allowed_cidrs and not e.waf:
+        bad("edge.editorAllowedCidrs", e.editor_allowed_cidrs, "on the ALB the allow-list is a WAF rule scoped to "
+            "the editor paths: set edge.waf true (an ALB-wide CIDR list would also lock out webhooks)")
+    if s.environment == "prod" and e.controller == "alb" and not e.waf:
+        bad("edge.waf", False, "prod needs the WAF (rate limits on login and API, managed rule groups)")
+    r = e.rate_limits
+    if not r.login_per_minute <= r.api_per_minute <= r.webhook_per_minute:
+        bad("edge.rateLimits", {"loginPerMinute": r.login_per_minute, "apiPerMinute": r.api_per_minute,
+                                "webhookPerMinute": r.webhook_per_minute},
+            "must be ordered loginPerMinute <= apiPerMinute <= webhookPerMinute")
 
 
 def _resource_problems(s: Settings, bad: Any) -> None:

@@ -20,9 +20,14 @@ retention is enforced by Object Lock + lifecycle, so no role in the data path ne
 
 # No `from __future__ import annotations` here: Pulumi's schema analyzer reads the Args annotations at run time.
 import json
-from typing import Any, TypedDict
+from typing import Any, NotRequired, TypedDict
 
 import pulumi
+import pulumi_aws
+
+from . import replication
+from .arguments import plain, retain_on_delete
+from .observability.alarms import alarm_topic_key_statement
 
 WAL_PREFIX = "wal/"
 """Key prefix of the continuous WAL archive and base backups (WAL-G) in the archive bucket."""
@@ -34,6 +39,19 @@ LOG_RETENTION_DAYS = 365
 """Days S3 server access logs are kept."""
 KEY_DELETION_WINDOW_DAYS = 30
 """Waiting period before a scheduled KMS key deletion takes effect (the maximum AWS allows)."""
+
+CHECKOV_SKIPS = {
+    ("aws:s3/bucket:Bucket#-logs", "CKV_AWS_145"): "S3 server access log delivery writes SSE-S3 objects only",
+    ("aws:s3/bucket:Bucket#-logs", "CKV_AWS_144"): "access logs are no backup; each region logs to its own bucket",
+    ("aws:s3/bucket:Bucket#-replica", "CKV_AWS_144"): "this bucket is the cross-region replica",
+    ("aws:s3/bucket:Bucket", "CKV2_AWS_62"): "nothing consumes bucket events; replication metrics and alarms watch "
+    "the backup flow",
+}
+"""checkov Terraform checks the backup buckets fail by design, with why (tools/tfplan.py applies them)."""
+CHECKOV_SKIPS_WITHOUT_REPLICA = {
+    ("aws:s3/bucket:Bucket", "CKV_AWS_144"): "backups.replicaRegion unset: this stack keeps its backups in one region",
+}
+"""Applied only to a stack that replicates nothing (replication is optional per stack, on in prod)."""
 
 FORBIDDEN_WRITER_ACTIONS = ("s3:Delete*", "s3:PutBucket*", "s3:BypassGovernanceRetention")
 """Never granted to a writer: deletion, bucket reconfiguration and lock bypass belong to nobody in the data path."""
@@ -106,24 +124,39 @@ def log_bucket_policy(log_bucket_arn: Any, source_bucket_arns: list[Any], accoun
     return {"Version": "2012-10-17", "Statement": [*_tls_only_statements(log_bucket_arn), delivery]}
 
 
-def key_policy(account_id: str, partition: str = "aws") -> dict:
+def key_policy(account_id: str, partition: str = "aws", *, logs_region: str | None = None,
+               alarms: bool = False) -> dict:
     """KMS key policy delegating all use of the key to IAM policies of the owning account (no wildcard principal).
 
     Who may encrypt/decrypt is then decided by IAM (e.g. :func:`writer_policy`) and, for AWS services such as
-    Secrets Manager and ElastiCache, by the calling principal's permissions via the service.
+    Secrets Manager and ElastiCache, by the calling principal's permissions via the service. CloudWatch alarms
+    publish without a principal of the account, so with ``alarms`` the key grants them use directly (same account
+    only), for the alarms' SNS topic encrypted with it. CloudWatch Logs is the other exception: it uses a key only when
+    the key policy itself names it, so with ``logs_region`` the policy also lets ``logs.<region>.amazonaws.com`` use
+    the key, for this account's log groups in that region only.
     """
-    return {
-        "Version": "2012-10-17",
-        "Statement": [
-            {
-                "Sid": "AccountAdministersThroughIam",
-                "Effect": "Allow",
-                "Principal": {"AWS": f"arn:{partition}:iam::{account_id}:root"},
-                "Action": "kms:*",
-                "Resource": "*",
-            }
-        ],
-    }
+    statements: list[dict] = [
+        {
+            "Sid": "AccountAdministersThroughIam",
+            "Effect": "Allow",
+            "Principal": {"AWS": f"arn:{partition}:iam::{account_id}:root"},
+            "Action": "kms:*",
+            "Resource": "*",
+        },
+    ]
+    if alarms:
+        statements.append(alarm_topic_key_statement(account_id))
+    if logs_region is not None:
+        statements.append({
+            "Sid": "CloudWatchLogsEncryptsOwnLogGroups",
+            "Effect": "Allow",
+            "Principal": {"Service": f"logs.{logs_region}.amazonaws.com"},
+            "Action": ["kms:Encrypt*", "kms:Decrypt*", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:Describe*"],
+            "Resource": "*",
+            "Condition": {"ArnLike": {
+                "kms:EncryptionContext:aws:logs:arn": f"arn:{partition}:logs:{logs_region}:{account_id}:log-group:*"}},
+        })
+    return {"Version": "2012-10-17", "Statement": statements}
 
 
 def _tls_only_statements(bucket_arn: Any) -> list[dict]:
@@ -226,17 +259,23 @@ def _expire_noncurrent(days: int) -> dict:
 # --- KMS keys -----------------------------------------------------------------------------------------------------
 
 
-def customer_key(name: str, description: str, *, protect: bool, parent: pulumi.Resource) -> Any:
+def customer_key(name: str, description: str, *, protect: bool, parent: pulumi.Resource,
+                 logs: bool = False, alarms: bool = False, provider: Any = None, retain: bool | None = None) -> Any:
     """A customer-managed KMS key (yearly rotation, 30-day deletion window, IAM-delegating policy) and its alias.
 
     Shared by every data-layer component that encrypts with a CMK. The key is protected (when ``protect``) and
-    retained on delete: data encrypted with it is unreadable without it. Returns the ``aws.kms.Key``.
+    retained on delete when ``retain`` (default: ``protect``); otherwise deleting it schedules its deletion after the
+    30-day window (data encrypted with it is unreadable without it). ``logs`` lets CloudWatch Logs of the key's
+    region use it, ``alarms`` lets CloudWatch alarms publish to a topic it encrypts (:func:`key_policy`).
+    ``provider`` places the key in another region than the parent's. Returns the ``aws.kms.Key``.
     """
     import pulumi_aws as aws
 
-    identity = aws.get_caller_identity_output(opts=pulumi.InvokeOutputOptions(parent=parent))
-    policy = pulumi.Output.all(identity.account_id, identity.arn).apply(
-        lambda a: json.dumps(key_policy(a[0], a[1].split(":")[1])))
+    invoke = pulumi.InvokeOutputOptions(parent=parent, provider=provider)
+    identity = aws.get_caller_identity_output(opts=invoke)
+    region = aws.get_region_output(opts=invoke).region if logs else None
+    policy = pulumi.Output.all(identity.account_id, identity.arn, region).apply(
+        lambda a: json.dumps(key_policy(a[0], a[1].split(":")[1], logs_region=a[2], alarms=alarms)))
     key = aws.kms.Key(
         name,
         description=description,
@@ -244,10 +283,11 @@ def customer_key(name: str, description: str, *, protect: bool, parent: pulumi.R
         rotation_period_in_days=365,
         deletion_window_in_days=KEY_DELETION_WINDOW_DAYS,
         policy=policy,
-        opts=pulumi.ResourceOptions(parent=parent, protect=protect, retain_on_delete=True),
+        opts=pulumi.ResourceOptions(parent=parent, protect=protect,
+                                    retain_on_delete=protect if retain is None else retain, provider=provider),
     )
     aws.kms.Alias(f"{name}-alias", name=f"alias/{pulumi.get_project()}-{pulumi.get_stack()}/{name}",
-                  target_key_id=key.key_id, opts=pulumi.ResourceOptions(parent=parent))
+                  target_key_id=key.key_id, opts=pulumi.ResourceOptions(parent=parent, provider=provider))
     return key
 
 
@@ -264,17 +304,30 @@ class ArchiveBucketArgs(TypedDict):
     dump_retention_days: int
     """Dumps are COMPLIANCE-locked and kept this long (``backups.dumpRetentionDays``)."""
     protect: bool
-    """Protect buckets and the key from deletion (``protect``); they are retained on delete regardless."""
+    """Protect buckets and the key from deletion (``protect``)."""
+    retain_on_delete: NotRequired[bool]
+    """Leave the buckets, their versioning and lock settings and the keys in place when the component is deleted;
+    default: the value of ``protect``."""
+    wal: NotRequired[bool]
+    """Create the WAL archive bucket (default True); only Patroni writes WAL there (RDS keeps its own)."""
+    replica_region: NotRequired[str | None]
+    """Replicate every backup bucket to this second region (``backups.replicaRegion``); None: no replica."""
+    replica_provider: NotRequired[pulumi_aws.Provider | None]
+    """AWS provider of ``replica_region``, in which the replica buckets and their key are created."""
+    alarm_actions: NotRequired[list[str]]
+    """ARNs (e.g. an SNS topic) the replication alarms notify; the component then creates them. Without it they
+    are only described, in the Python attribute ``replication_alarms`` (MetricAlarm arguments by name suffix), for
+    whoever owns the stack's alarm topic (N8nPlatform hands them to Observability)."""
 
 
 class ArchiveBucket(pulumi.ComponentResource):
     """S3 storage hardened for backups: versioned, SSE-KMS with a rotating CMK, public access blocked, ACLs off,
     TLS-only, object-locked, lifecycle-managed and access-logged. See the module docstring for the layout."""
 
-    bucket_name: pulumi.Output[str]
-    """Archive bucket (WAL-G: ``s3://<bucket_name>/wal/<cluster>``)."""
-    bucket_arn: pulumi.Output[str]
-    """ARN of the archive bucket, for :func:`writer_policy`."""
+    bucket_name: pulumi.Output[str] | None
+    """Archive bucket (WAL-G: ``s3://<bucket_name>/wal/<cluster>``); None without ``wal``."""
+    bucket_arn: pulumi.Output[str] | None
+    """ARN of the archive bucket, for :func:`writer_policy`; None without ``wal``."""
     kms_key_arn: pulumi.Output[str]
     """CMK encrypting both buckets (``WALG_S3_SSE_KMS_ID``; writers need kms:GenerateDataKey + kms:Decrypt on it)."""
     wal_prefix: pulumi.Output[str]
@@ -287,32 +340,48 @@ class ArchiveBucket(pulumi.ComponentResource):
     """Key prefix for dumps in the dump bucket."""
     log_bucket_name: pulumi.Output[str]
     """Bucket receiving the server access logs of the other two."""
+    replica_bucket_names: dict[str, pulumi.Output[str]]
+    """Replica bucket by source ("wal", "dumps") in the replica region; empty without ``replica_region``."""
+    replica_kms_key_arn: pulumi.Output[str] | None
+    """Key encrypting the replicas (in the replica region); None without ``replica_region``."""
 
     def __init__(self, name: str, args: ArchiveBucketArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("n8n:index:ArchiveBucket", name, None, opts)
         import pulumi_aws as aws
 
-        self._keep_data = args["protect"]
+        self._keep_data = bool(plain("ArchiveBucket", "protect", args["protect"]))
+        self._retain = retain_on_delete(args, self._keep_data)
+        plain("ArchiveBucket", "pitr_days", args["pitr_days"])
+        plain("ArchiveBucket", "dump_retention_days", args["dump_retention_days"])
         key = customer_key(f"{name}-key", "Encrypts n8n's PostgreSQL WAL archive and dumps", protect=self._keep_data,
-                           parent=self)
+                           parent=self, alarms=True, retain=self._retain)  # it also encrypts the alarm topic
         kms = {"sse_algorithm": "aws:kms", "kms_master_key_id": key.arn}
-        log, log_public = self._bucket(f"{name}-logs", {"sse_algorithm": "AES256"}, None, log_lifecycle_rules())
-        archive, public = self._bucket(f"{name}-wal", kms, ("GOVERNANCE", args["pitr_days"]),
-                                       wal_lifecycle_rules(args["pitr_days"]), log_to=log)
-        self._policy(f"{name}-wal", archive, tls_only_policy(archive.arn), public)
-        sources = [archive.arn]
-        dump = None
+        # (suffix, prefix, Object Lock default retention, lifecycle) of each backup bucket
+        specs = []
+        if args.get("wal", True):
+            days = args["pitr_days"]
+            specs.append(("wal", WAL_PREFIX, ("GOVERNANCE", days), wal_lifecycle_rules(days)))
         if args["dumps"]:
             days = args["dump_retention_days"]
-            dump, public = self._bucket(f"{name}-dumps", kms, ("COMPLIANCE", days), dump_lifecycle_rules(days),
-                                        log_to=log)
-            self._policy(f"{name}-dumps", dump, tls_only_policy(dump.arn), public)
-            sources.append(dump.arn)
+            specs.append(("dumps", DUMP_PREFIX, ("COMPLIANCE", days), dump_lifecycle_rules(days)))
+        log, log_public = self._bucket(f"{name}-logs", {"sse_algorithm": "AES256"}, None, log_lifecycle_rules())
+        buckets = {}
+        for suffix, _, lock, lifecycle in specs:
+            bucket, public = self._bucket(f"{name}-{suffix}", kms, lock, lifecycle, log_to=log)
+            self._policy(f"{name}-{suffix}", bucket, tls_only_policy(bucket.arn), public)
+            buckets[suffix] = bucket
         identity = aws.get_caller_identity_output(opts=pulumi.InvokeOutputOptions(parent=self))
-        self._policy(f"{name}-logs", log, log_bucket_policy(log.arn, sources, identity.account_id), log_public)
+        self._policy(f"{name}-logs", log, log_bucket_policy(log.arn, [b.arn for b in buckets.values()],
+                                                            identity.account_id), log_public)
+        self.replica_bucket_names: dict[str, pulumi.Output[str]] = {}
+        self.replica_kms_key_arn = None
+        self.replication_alarms: dict[str, dict] = {}
+        if args.get("replica_region"):
+            self._replicate(name, args, specs, buckets, key, identity)
 
-        self.bucket_name = archive.bucket
-        self.bucket_arn = archive.arn
+        archive, dump = buckets.get("wal"), buckets.get("dumps")
+        self.bucket_name = archive.bucket if archive else None
+        self.bucket_arn = archive.arn if archive else None
         self.kms_key_arn = key.arn
         self.wal_prefix = pulumi.Output.from_input(WAL_PREFIX)
         self.dump_bucket_name = dump.bucket if dump else None
@@ -323,17 +392,67 @@ class ArchiveBucket(pulumi.ComponentResource):
             "bucket_name": self.bucket_name, "bucket_arn": self.bucket_arn, "kms_key_arn": self.kms_key_arn,
             "wal_prefix": self.wal_prefix, "dump_bucket_name": self.dump_bucket_name,
             "dump_bucket_arn": self.dump_bucket_arn, "dump_prefix": self.dump_prefix,
-            "log_bucket_name": self.log_bucket_name,
+            "log_bucket_name": self.log_bucket_name, "replica_bucket_names": self.replica_bucket_names,
+            "replica_kms_key_arn": self.replica_kms_key_arn,
         })
 
-    def _bucket(self, name: str, encryption: dict, lock: tuple[str, int] | None, lifecycle: list[dict],
-                log_to: Any = None) -> tuple[Any, Any]:
-        """One hardened bucket (and its public access block); ``lock`` is (mode, days) of the default retention,
-        None for no Object Lock. The caller adds the bucket policy (the log bucket's names the source buckets)."""
+    def _replicate(self, name: str, args: ArchiveBucketArgs, specs: list, buckets: dict, key: Any,
+                   identity: Any) -> None:
+        """Replica buckets and key in ``replica_region``, the replication role, one rule per bucket, alarms."""
         import pulumi_aws as aws
 
+        region, provider = args["replica_region"], args.get("replica_provider")
+        if provider is None:
+            raise ValueError(f"ArchiveBucket {name!r}: replica_region {region!r} needs replica_provider, an AWS "
+                             "provider for that region")
+        source_region = aws.get_region_output(opts=pulumi.InvokeOutputOptions(parent=self)).region
+        replica_key = customer_key(f"{name}-replica-key", f"Encrypts the {region} replicas of n8n's backups",
+                                   protect=self._keep_data, parent=self, provider=provider, retain=self._retain)
+        kms = {"sse_algorithm": "aws:kms", "kms_master_key_id": replica_key.arn}
+        log, log_public = self._bucket(f"{name}-replica-logs", {"sse_algorithm": "AES256"}, None,
+                                       log_lifecycle_rules(), provider=provider)
+        replicas = {}
+        for suffix, _, lock, lifecycle in specs:
+            replica, public = self._bucket(f"{name}-{suffix}-replica", kms, lock, lifecycle, log_to=log,
+                                           provider=provider)
+            self._policy(f"{name}-{suffix}-replica", replica, tls_only_policy(replica.arn), public, provider)
+            replicas[suffix] = replica
+        self._policy(f"{name}-replica-logs", log, log_bucket_policy(
+            log.arn, [r.arn for r in replicas.values()], identity.account_id), log_public, provider)
+
         child = pulumi.ResourceOptions(parent=self)
-        keep = pulumi.ResourceOptions(parent=self, protect=self._keep_data, retain_on_delete=True)
+        role = aws.iam.Role(f"{name}-replication", description="S3 replication of n8n's backups to " + region,
+                            assume_role_policy=json.dumps(replication.assume_role_policy()), opts=child)
+        pairs = [(buckets[s].arn, replicas[s].arn) for s in replicas]
+        document = source_region.apply(lambda src: replication.role_policy(pairs, key.arn, replica_key.arn, src,
+                                                                           region))
+        policy = aws.iam.RolePolicy(f"{name}-replication-policy", role=role.id,
+                                    policy=document.apply(pulumi.Output.json_dumps), opts=child)
+        for suffix, prefix, _, _ in specs:
+            rule_id = f"{suffix}-to-{region}"
+            aws.s3.BucketReplicationConfig(
+                f"{name}-{suffix}-replication", bucket=buckets[suffix].id, role=role.arn,
+                rules=[replication.replication_rule(rule_id, prefix, replicas[suffix].arn, replica_key.arn)],
+                opts=pulumi.ResourceOptions(parent=self, depends_on=[policy]))
+            for alarm, spec in replication.alarms(buckets[suffix].bucket, replicas[suffix].bucket, rule_id).items():
+                self.replication_alarms[f"{suffix}-replication-{alarm}"] = spec
+        if args.get("alarm_actions"):
+            for suffix, spec in self.replication_alarms.items():
+                aws.cloudwatch.MetricAlarm(f"{name}-{suffix}", **spec, alarm_actions=args["alarm_actions"],
+                                           ok_actions=args["alarm_actions"], opts=child)
+        self.replica_bucket_names = {s: r.bucket for s, r in replicas.items()}
+        self.replica_kms_key_arn = replica_key.arn
+
+    def _bucket(self, name: str, encryption: dict, lock: tuple[str, int] | None, lifecycle: list[dict],
+                log_to: Any = None, provider: Any = None) -> tuple[Any, Any]:
+        """One hardened bucket (and its public access block); ``lock`` is (mode, days) of the default retention,
+        None for no Object Lock; ``provider`` places it in another region. The caller adds the bucket policy (the
+        log bucket's names the source buckets)."""
+        import pulumi_aws as aws
+
+        child = pulumi.ResourceOptions(parent=self, provider=provider)
+        keep = pulumi.ResourceOptions(parent=self, protect=self._keep_data, retain_on_delete=self._retain,
+                                    provider=provider)
         bucket = aws.s3.Bucket(name, object_lock_enabled=lock is not None, force_destroy=False, opts=keep)
         # Retained too: deleting these resources would suspend versioning / drop the defaults of a live bucket.
         versioning = aws.s3.BucketVersioning(f"{name}-versioning", bucket=bucket.id,
@@ -353,15 +472,16 @@ class ArchiveBucket(pulumi.ComponentResource):
                 rule={"default_retention": {"mode": lock[0], "days": lock[1]}},
                 opts=pulumi.ResourceOptions.merge(keep, pulumi.ResourceOptions(depends_on=[versioning])))
         aws.s3.BucketLifecycleConfiguration(f"{name}-lifecycle", bucket=bucket.id, rules=lifecycle,
-                                            opts=pulumi.ResourceOptions(parent=self, depends_on=[versioning]))
+                                            opts=pulumi.ResourceOptions.merge(
+                                                child, pulumi.ResourceOptions(depends_on=[versioning])))
         if log_to is not None:
             aws.s3.BucketLogging(f"{name}-logging", bucket=bucket.id, target_bucket=log_to.id,
                                  target_prefix=pulumi.Output.concat(bucket.bucket, "/"), opts=child)
         return bucket, public
 
-    def _policy(self, name: str, bucket: Any, document: dict, public_access: Any) -> None:
+    def _policy(self, name: str, bucket: Any, document: dict, public_access: Any, provider: Any = None) -> None:
         """The bucket policy, applied after the public access block (S3 rejects concurrent changes)."""
         import pulumi_aws as aws
 
         aws.s3.BucketPolicy(f"{name}-policy", bucket=bucket.id, policy=pulumi.Output.json_dumps(document),
-                            opts=pulumi.ResourceOptions(parent=self, depends_on=[public_access]))
+                            opts=pulumi.ResourceOptions(parent=self, depends_on=[public_access], provider=provider))

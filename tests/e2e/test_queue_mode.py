@@ -9,7 +9,6 @@ the Code node (run by the worker's external task runner) finishes. Run with `mak
 from __future__ import annotations
 
 import json
-import os
 import signal
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -19,7 +18,6 @@ import pytest
 
 from n8n_platform import names
 from n8n_platform.n8n.env import HEALTH_PATH, READINESS_PATH, n8n_args
-from tools.e2e import install as n8n_install
 from tools.e2e.cluster import QueueModeCluster, logged_executions
 from tools.e2e.load import post_json
 from tools.e2e.processes import N8nProcess, http_get
@@ -36,20 +34,6 @@ WORKER_CONCURRENCY = 10
 GRACEFUL_SHUTDOWN = 30
 CODE_DELAY_MS = 100
 """The Code node sleeps this long, so executions are really in flight when a worker is stopped."""
-
-
-@pytest.fixture(scope="module")
-def install():
-    started = time.monotonic()
-    try:
-        result = n8n_install.ensure()
-    except Exception as e:  # any failure to install means: cannot run here
-        message = f"!!! REAL n8n COULD NOT BE INSTALLED, e2e NOT RUN: {type(e).__name__}: {e}"
-        if os.environ.get("CI"):  # CI must run it: an install failure there is a failure, not a skip
-            pytest.fail(message)
-        pytest.skip(message)
-    TIMINGS["install (0 when cached) s"] = time.monotonic() - started
-    return result
 
 
 @pytest.fixture(scope="module")

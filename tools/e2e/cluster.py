@@ -16,6 +16,7 @@ import shutil
 import tempfile
 import time
 import uuid
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,6 +31,8 @@ from .processes import N8nProcess, TaskRunner, base_env, http_get, n8n_cli
 from .servers import Managed, Postgres, Redis, free_port
 from .tls import make_server_cert
 
+FILES_FOLDER = ".n8n-files"
+"""Where n8n lets the Read/Write Files node write (`~/.n8n-files`); the pods mount a bounded volume there."""
 WORKFLOW_ID = "e2eQueueWorkflow"
 """16-character id, like n8n's own."""
 WEBHOOK_PATH = "e2e-queue"
@@ -60,13 +63,16 @@ def workflow(delay_ms: int) -> dict:
     }
 
 
-def import_workflow(install: Install, env: dict[str, str], folder: Path, delay_ms: int) -> None:
-    """Import and publish the test workflow with the n8n CLI (before the processes start: a running n8n does not
-    pick up CLI changes)."""
+def import_workflow(install: Install, env: dict[str, str], folder: Path, delay_ms: int,
+                    extra: Sequence[dict] = ()) -> None:
+    """Import and publish the test workflow (and ``extra`` ones) with the n8n CLI (before the processes start: a
+    running n8n does not pick up CLI changes)."""
     wf = folder / "workflow.json"
-    wf.write_text(json.dumps([workflow(delay_ms)]))
+    workflows = [workflow(delay_ms), *extra]
+    wf.write_text(json.dumps(workflows))
     n8n_cli(install, ["import:workflow", f"--input={wf}"], env)
-    n8n_cli(install, ["publish:workflow", f"--id={WORKFLOW_ID}"], env)
+    for w in workflows:
+        n8n_cli(install, ["publish:workflow", f"--id={w['id']}"], env)
 
 
 def webhook_url(process: N8nProcess) -> str:
@@ -125,10 +131,15 @@ class QueueModeCluster(Managed):
     """Postgres + Redis + main + webhook processor + workers, from the env contract. Use as a context manager."""
 
     def __init__(self, install: Install, *, worker_concurrency: int = 10, graceful_shutdown_seconds: int = 30,
-                 delay_ms: int = 0, fast_db: bool = True, tls: bool = True, workdir: Path | None = None):
+                 delay_ms: int = 0, fast_db: bool = True, tls: bool = True, redis_aof: bool = False,
+                 extra_workflows: Sequence[dict] = (), workdir: Path | None = None,
+                 pg_settings: dict[str, str] | None = None):
         self.install = install
+        self.redis_aof = redis_aof
         self.tls = tls
         self.delay_ms = delay_ms
+        self.extra_workflows = extra_workflows
+        self.pg_settings = dict(pg_settings or {})
         self.fast_db = fast_db
         self.worker_concurrency = worker_concurrency
         self.graceful_shutdown_seconds = graceful_shutdown_seconds
@@ -167,6 +178,11 @@ class QueueModeCluster(Managed):
         return (self.secrets_dir / key).read_text().strip()
 
     @property
+    def home(self) -> Path:
+        """HOME of every process (the pods' USER_FOLDER); n8n's `~`."""
+        return self.workdir / "home"
+
+    @property
     def ca_dir(self) -> Path:
         """Stands in for connections.CA_DIR, where the workloads mount CA bundles."""
         return self.workdir / "ca"
@@ -179,7 +195,7 @@ class QueueModeCluster(Managed):
         """`n8n_env(role)` plus what each pod has of its own: port, broker port, user folder, mounted CA dir."""
         contract = n8n_env(role, self.inputs)
         assert all(isinstance(v, str) for v in contract.values()), "local inputs hold no Pulumi values"
-        env = {**base_env(self.install, self.workdir / "home"), **{k: self.mounted(v) for k, v in contract.items()}}
+        env = {**base_env(self.install, self.home), **{k: self.mounted(v) for k, v in contract.items()}}
         env["N8N_PORT"] = str(port)
         env["N8N_USER_FOLDER"] = str(self.workdir / name)
         if role == "worker":
@@ -190,7 +206,7 @@ class QueueModeCluster(Managed):
     # ---- lifecycle ---------------------------------------------------------------------------------------
     def start(self) -> QueueModeCluster:
         t0 = time.monotonic()
-        (self.workdir / "home").mkdir(parents=True, exist_ok=True)
+        (self.home / FILES_FOLDER).mkdir(parents=True, exist_ok=True)  # stands in for the pods' files volume
         self._write_secrets()
         db_ca = redis_ca = None
         db_cert = redis_cert = None
@@ -203,8 +219,8 @@ class QueueModeCluster(Managed):
                 target = Path(self.mounted(bundle.path(purpose)))
                 target.parent.mkdir(parents=True, exist_ok=True)
                 shutil.copyfile(cert.ca, target)
-        self.pg = Postgres(fast=self.fast_db, tls=db_cert).start()
-        self.redis = Redis(password=self.secret(names.REDIS_PASSWORD), tls=redis_cert).start()
+        self.pg = Postgres(fast=self.fast_db, tls=db_cert, settings=self.pg_settings).start()
+        self.redis = Redis(password=self.secret(names.REDIS_PASSWORD), tls=redis_cert, aof=self.redis_aof).start()
         self.pg.create_n8n_database(DB_NAME, DB_USER, DB_SCHEMA, self.secret(names.DB_PASSWORD))
         self.timings["postgres_redis_s"] = time.monotonic() - t0
         self.inputs = N8nEnvInputs(
@@ -223,7 +239,8 @@ class QueueModeCluster(Managed):
         )
 
         t1 = time.monotonic()
-        import_workflow(self.install, self.env("main", "cli", free_port()), self.workdir, self.delay_ms)
+        import_workflow(self.install, self.env("main", "cli", free_port()), self.workdir, self.delay_ms,
+                        self.extra_workflows)
         self.timings["import_publish_s"] = time.monotonic() - t1  # includes the first start's migrations
 
         t2 = time.monotonic()
@@ -248,7 +265,7 @@ class QueueModeCluster(Managed):
         process = self._start_process("worker", name, broker_port)
         sidecar = runner_env(self.inputs)
         sidecar["N8N_RUNNERS_TASK_BROKER_URI"] = f"http://127.0.0.1:{broker_port}"
-        runner = TaskRunner(self.install, sidecar, base_env(self.install, self.workdir / "home"),
+        runner = TaskRunner(self.install, sidecar, base_env(self.install, self.home),
                             self.workdir / "logs" / f"{name}-runner.log").start()
         worker = Worker(process, runner)
         self.workers.append(worker)

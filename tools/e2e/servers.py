@@ -100,9 +100,12 @@ class Postgres(Managed):
     """Turn off fsync and synchronous commit (tests); False keeps PostgreSQL's durable defaults (benchmarks)."""
     tls: ServerCert | None = None
     """Serve TLS with this certificate (clients may still connect without; n8n's env decides)."""
+    settings: dict[str, str] = field(default_factory=dict)
+    """Extra server parameters (``-c name=value``), e.g. the production audit settings."""
     port: int = field(default_factory=free_port)
     root: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="n8n-e2e-pg-")))
     proc: subprocess.Popen | None = None
+    _options: list[str] = field(default_factory=list, repr=False)
 
     @property
     def data_dir(self) -> Path:
@@ -127,10 +130,16 @@ class Postgres(Managed):
             key.chmod(0o600)
             _give_to_postgres(cert, key)
             options += ["-c", "ssl=on", "-c", f"ssl_cert_file={cert}", "-c", f"ssl_key_file={key}"]
-        log = open(self.root / "postgres.log", "wb")  # noqa: SIM115 (handed to the child)
+        for name, value in self.settings.items():
+            options += ["-c", f"{name}={value}"]
+        self._options = options
+        return self._launch(timeout)
+
+    def _launch(self, timeout: float) -> Postgres:
+        log = open(self.root / "postgres.log", "ab")  # noqa: SIM115 (handed to the child)
         self.proc = subprocess.Popen(
             [str(PG_BIN / "postgres"), "-D", str(self.data_dir), "-p", str(self.port), "-k", str(self.data_dir),
-             *options],
+             *self._options],
             stdout=log, stderr=subprocess.STDOUT, start_new_session=True, cwd="/", **_as_postgres(),
         )
         wait_port(self.port, timeout, self.proc)
@@ -143,6 +152,11 @@ class Postgres(Managed):
                 if time.monotonic() > deadline:
                     raise
                 time.sleep(0.2)
+
+    @property
+    def log_path(self) -> Path:
+        """The server's log (stderr)."""
+        return self.root / "postgres.log"
 
     def connect(self, dbname: str = MAINTENANCE_DB) -> psycopg.Connection:
         """A superuser connection over the data dir's socket (trust)."""
@@ -163,6 +177,16 @@ class Postgres(Managed):
         if done.returncode != 0:
             raise RuntimeError(f"role bootstrap failed: {done.stderr}")
 
+    def restart_immediate(self, down_seconds: float, timeout: float = 60) -> float:
+        """Immediate shutdown (SIGQUIT: every backend dies, no checkpoint, crash recovery at the next start, as a
+        failover or an OOM-killed pod does), ``down_seconds`` with nothing listening, then the same server again.
+        Returns the seconds the port was closed."""
+        started = time.monotonic()
+        stop_process(self.proc, signal.SIGQUIT, timeout=30)
+        time.sleep(max(0.0, down_seconds - (time.monotonic() - started)))
+        self._launch(timeout)
+        return time.monotonic() - started
+
     def stop(self) -> None:
         if self.proc is not None:
             stop_process(self.proc, signal.SIGINT, timeout=30)  # SIGINT: fast shutdown
@@ -172,29 +196,43 @@ class Postgres(Managed):
 
 @dataclass
 class Redis(Managed):
-    """A throw-away redis-server on 127.0.0.1:<port> with a password and no persistence."""
+    """A throw-away redis-server on 127.0.0.1:<port> with a password (no persistence unless ``aof``)."""
 
     password: str
     tls: ServerCert | None = None
     """Serve TLS only (no plain port), with this certificate; clients need not present one."""
+    aof: bool = False
+    """Append-only file with fsync every second, as the platform's redis.conf: the queue survives a restart."""
     port: int = field(default_factory=free_port)
     root: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="n8n-e2e-redis-")))
     proc: subprocess.Popen | None = None
+    _command: list[str] = field(default_factory=list, repr=False)
 
     def start(self, timeout: float = 20) -> Redis:
-        log = open(self.root / "redis.log", "wb")  # noqa: SIM115 (handed to the child)
         listen = ["--port", str(self.port)]
         if self.tls is not None:
             listen = ["--port", "0", "--tls-port", str(self.port), "--tls-cert-file", str(self.tls.cert),
                       "--tls-key-file", str(self.tls.key), "--tls-ca-cert-file", str(self.tls.ca),
                       "--tls-auth-clients", "no"]
-        self.proc = subprocess.Popen(
-            [shutil.which("redis-server") or "redis-server", *listen, "--bind", "127.0.0.1",
-             "--requirepass", self.password, "--save", "", "--appendonly", "no", "--dir", str(self.root)],
-            stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-        )
+        persistence = ["--appendonly", "yes", "--appendfsync", "everysec"] if self.aof else ["--appendonly", "no"]
+        self._command = [shutil.which("redis-server") or "redis-server", *listen, "--bind", "127.0.0.1",
+                         "--requirepass", self.password, "--save", "", *persistence, "--dir", str(self.root)]
+        return self._launch(timeout)
+
+    def _launch(self, timeout: float) -> Redis:
+        log = open(self.root / "redis.log", "ab")  # noqa: SIM115 (handed to the child)
+        self.proc = subprocess.Popen(self._command, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
         wait_port(self.port, timeout, self.proc)
         return self
+
+    def restart_killed(self, down_seconds: float, timeout: float = 20) -> float:
+        """SIGKILL (a crashed or evicted pod: no save on the way out), ``down_seconds`` with nothing listening, then
+        the same server again, which reloads its AOF. Returns the seconds the port was closed."""
+        started = time.monotonic()
+        stop_process(self.proc, signal.SIGKILL)
+        time.sleep(max(0.0, down_seconds - (time.monotonic() - started)))
+        self._launch(timeout)
+        return time.monotonic() - started
 
     def client(self) -> redis.Redis:
         """A client that authenticates (and verifies the server against its CA when serving TLS)."""

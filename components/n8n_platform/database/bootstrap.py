@@ -26,10 +26,11 @@ import pulumi
 
 from .. import k8s, names
 from ..connections import DatabaseConnection
-from ..namespace import BOOTSTRAP
+from ..namespace import BOOTSTRAP, QuotaWorkload
 from ..secrets import placeable_revision
 from ..settings import DatabaseSettings
 from ..settings import resources as resource_settings
+from .audit import credentials_audit_sql
 from .common import (
     MAINTENANCE_DB,
     POSTGRES_IMAGE,
@@ -134,7 +135,7 @@ SET ROLE {role};
 REVOKE ALL ON SCHEMA {sch} FROM PUBLIC;
 RESET ROLE;
 REVOKE CREATE ON SCHEMA public FROM PUBLIC;
-"""
+""" + credentials_audit_sql(user, schema)
 
 
 def psql_command(sql_path: str, password_path: str) -> list[str]:
@@ -233,3 +234,9 @@ def apply_bootstrap(component: str, *, name: str, namespace: str, connection: Da
         name=name, namespace=namespace, connection=connection, admin=admin,
         connection_limit=database.connection_limit, statement_timeout_s=database.statement_timeout_seconds,
         secrets_revision=placeable_revision(secrets_revision)), opts)
+
+
+def quota() -> QuotaWorkload:
+    """The bootstrap Job's share of the namespace budget: one pod. Counted so the LimitRange ``max`` admits it, or the
+    Job controller could never create its pod."""
+    return QuotaWorkload("bootstrap", 1, (JOB_RESOURCES,))

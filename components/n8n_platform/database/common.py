@@ -9,8 +9,8 @@ whose service account we do not own (the postgres-operator's ``postgres-pod``) a
 ``eks.amazonaws.com/role-arn``: the webhook would then inject a second volume at the same mount path.
 """
 
-from __future__ import annotations
-
+# No `from __future__ import annotations` here: these types are part of the component schema Pulumi's analyzer
+# infers at run time.
 from dataclasses import dataclass
 from typing import Any
 

@@ -9,17 +9,19 @@ role is write-only (``storage.writer_policy(read=False)``): it cannot read, list
 The dump runs as the n8n role (it owns everything it dumps), so it needs no admin credentials.
 """
 
-from __future__ import annotations
-
+# No `from __future__ import annotations` here: these types are part of the component schema Pulumi's analyzer
+# infers at run time.
 import shlex
-from typing import Any, TypedDict
+from typing import Any, NotRequired, TypedDict
 
 import pulumi
 
 from .. import k8s
+from ..arguments import known, plain, structured
 from ..connections import DatabaseConnection, SecretKeyRef
 from ..irsa import OidcProvider, irsa_role
-from ..namespace import AWS_ACCESS_LABEL, DUMPS
+from ..namespace import AWS_ACCESS_LABEL, DUMPS, QuotaWorkload
+from ..settings import BackupSettings
 from ..settings import resources as resource_settings
 from ..storage import writer_policy
 from .common import AWS_CLI_IMAGE, POSTGRES_IMAGE, S3Location, apply_manifests, aws_web_identity, ca_volume, libpq_env
@@ -29,6 +31,8 @@ DUMP_FILE = "n8n.dump"
 CREDENTIALS_DIR = "/etc/db-credentials"
 SCRATCH_SIZE = "20Gi"
 """Default emptyDir size for one dump."""
+DEFAULT_SCHEDULE = BackupSettings().dump_schedule
+"""The platform's nightly schedule (settings ``backups.dumpSchedule``)."""
 
 DUMP_RESOURCES = resource_settings("100m", "1", "256Mi", "1Gi")
 """The pg_dump container (the namespace's LimitRange and quota count it)."""
@@ -148,27 +152,38 @@ def dump_manifests(*, name: str, namespace: str, connection: DatabaseConnection,
     return [account, cron]
 
 
+def quota() -> QuotaWorkload:
+    """The dump CronJob's share of the namespace budget: one pod (dump + upload containers). Counted so the
+    LimitRange ``max`` admits it: a pod it refused would be a silently missing backup."""
+    return QuotaWorkload("dumps", 1, (DUMP_RESOURCES, UPLOAD_RESOURCES))
+
+
 class DatabaseDumpsArgs(TypedDict):
-    """A nightly pg_dump of n8n's database to an object-locked S3 prefix."""
+    """A nightly pg_dump of n8n's database to an object-locked S3 prefix. Only ``schedule`` and ``scratch_size``
+    are optional."""
 
     namespace: str
-    """Namespace of n8n (the CronJob runs there, next to the Secret holding the password)."""
+    """Namespace of n8n (the CronJob runs there, next to the Secret holding the password). A plain value: the
+    uploader's IAM role trusts exactly this namespace's service account."""
     connection: DatabaseConnection
-    """The database to dump (from RdsDatabase or PatroniDatabase); its user and schema are dumped."""
-    credentials: SecretKeyRef | None
+    """The database to dump (``RdsDatabase``/``PatroniDatabase.connection``, or your own); its user and schema
+    are dumped."""
+    credentials: NotRequired[SecretKeyRef]
     """Secret key with the password of the dumping user; default ``connection.password`` (the n8n role)."""
     target: S3Location
-    """Dump bucket, prefix (e.g. ``dumps/``) and KMS key."""
+    """Dump bucket, prefix (e.g. ``dumps/``) and KMS key (``ArchiveBucket`` outputs, or your own bucket)."""
     oidc: OidcProvider
     """The cluster's IAM OIDC provider (the uploader's IRSA role trusts it)."""
-    schedule: str
-    """Cron schedule (UTC)."""
-    scratch_size: str | None
-    """emptyDir size for one dump; default :data:`SCRATCH_SIZE` (20Gi)."""
+    schedule: NotRequired[str]
+    """Cron schedule (UTC); default ``15 2 * * *``."""
+    scratch_size: NotRequired[str]
+    """emptyDir size for one dump; default 20Gi."""
 
 
 class DatabaseDumps(pulumi.ComponentResource):
-    """CronJob + write-only IRSA role: nightly ``pg_dump -Fc`` of n8n's schema, SSE-KMS, checksummed, to S3."""
+    """CronJob + write-only IRSA role: nightly ``pg_dump -Fc`` of n8n's schema, SSE-KMS, checksummed, to S3.
+    Needs first: the database, the password Secret, the bucket (object-locked, so dumps are kept by S3 whatever
+    happens to this component) and the cluster's OIDC provider. Keeps nothing itself on delete."""
 
     cron_job_name: pulumi.Output[str]
     """Name of the CronJob (``kubectl create job --from=cronjob/<name>`` for an ad-hoc dump)."""
@@ -178,16 +193,24 @@ class DatabaseDumps(pulumi.ComponentResource):
     def __init__(self, name: str, args: DatabaseDumpsArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("n8n:index:DatabaseDumps", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
-        namespace, target = args["namespace"], args["target"]
+        where = "DatabaseDumps"
+        known(where, args, DatabaseDumpsArgs)
+        namespace = plain(where, "namespace", args["namespace"])
+        target = structured(where, "target", S3Location, args["target"])
+        connection = structured(where, "connection", DatabaseConnection, args["connection"])
+        credentials = args.get("credentials")
+        credentials = (structured(where, "credentials", SecretKeyRef, credentials) if credentials is not None
+                       else connection.password)
         account = f"{name}-dump"
         policy = pulumi.Output.json_dumps(writer_policy(target.bucket_arn, target.prefix, target.kms_key_arn,
                                                         read=False))
-        role = irsa_role(f"{name}-uploader", oidc=args["oidc"], namespace=namespace, service_account=account,
+        oidc = structured(where, "oidc", OidcProvider, args["oidc"])
+        role = irsa_role(f"{name}-uploader", oidc=oidc, namespace=namespace, service_account=account,
                          policy=policy, description="n8n nightly pg_dump uploader (write-only)", opts=child)
         manifests = dump_manifests(
-            name=account, namespace=namespace, connection=args["connection"],
-            credentials=args.get("credentials") or args["connection"].password, target=target, role_arn=role.arn,
-            schedule=args["schedule"], scratch_size=args.get("scratch_size") or SCRATCH_SIZE)
+            name=account, namespace=namespace, connection=connection, credentials=credentials, target=target,
+            role_arn=role.arn, schedule=plain(where, "schedule", args.get("schedule") or DEFAULT_SCHEDULE),
+            scratch_size=args.get("scratch_size") or SCRATCH_SIZE)
         apply_manifests(name, manifests, child)
         self.cron_job_name = pulumi.Output.from_input(account)
         self.role_arn = role.arn

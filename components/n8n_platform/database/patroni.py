@@ -31,9 +31,11 @@ from typing import Any, NotRequired, TypedDict
 import pulumi
 
 from .. import k8s, names
+from ..arguments import dns_label, known, plain, retain_on_delete
 from ..connections import CaBundle, DatabaseConnection, SecretKeyRef
 from ..irsa import OidcProvider, irsa_role
-from ..namespace import POSTGRES_PORT, spilo_selector
+from ..namespace import POSTGRES_PORT, QuotaWorkload, spilo_selector
+from ..observability import exporters
 from ..settings import DatabaseSettings, PatroniSettings
 from ..storage import writer_policy
 from .bootstrap import apply_bootstrap
@@ -123,7 +125,8 @@ def spilo_env(*, cluster: str, patroni: PatroniSettings, archive: S3Location | N
 
 
 def postgresql_manifest(*, cluster: str, namespace: str, patroni: PatroniSettings, archive: S3Location | None,
-                        role_arn: pulumi.Input[str] | None, docker_image: str | None = None) -> dict[str, Any]:
+                        role_arn: pulumi.Input[str] | None, docker_image: str | None = None,
+                        exporter_image: str | None = None) -> dict[str, Any]:
     """The Zalando ``postgresql`` custom resource for n8n's cluster."""
     if patroni.restore is not None:
         if archive is None or role_arn is None:
@@ -169,6 +172,8 @@ def postgresql_manifest(*, cluster: str, namespace: str, patroni: PatroniSetting
         }
     if docker_image:
         spec["dockerImage"] = docker_image
+    if exporter_image:  # the operator hands every sidecar POSTGRES_USER/POSTGRES_PASSWORD
+        spec["sidecars"] = [exporters.postgres_exporter_sidecar(exporter_image)]
     return {"apiVersion": "acid.zalan.do/v1", "kind": "postgresql",
             "metadata": k8s.metadata(cluster, namespace, COMPONENT), "spec": spec}
 
@@ -181,27 +186,40 @@ def patroni_connection(cluster: str, namespace: str, database: DatabaseSettings)
         ca=CaBundle("secret", tls_secret(cluster), "ca.crt"))
 
 
+def quota(patroni: PatroniSettings, exporter: bool = False) -> QuotaWorkload:
+    """The Patroni members' share of the namespace budget (with the postgres_exporter sidecar when ``exporter``)."""
+    sidecar = (exporters.POSTGRES_EXPORTER_RESOURCES,) if exporter else ()
+    return QuotaWorkload("patroni", patroni.members, (patroni.resources, *sidecar))
+
+
 class PatroniDatabaseArgs(TypedDict):
-    """An HA PostgreSQL cluster in Kubernetes (Zalando operator) with WAL archiving and n8n's role."""
+    """An HA PostgreSQL cluster in Kubernetes (Zalando operator) with WAL archiving and n8n's role. Only
+    ``namespace`` is required."""
 
     namespace: str
-    """Namespace of n8n; the cluster, its Secrets and the bootstrap Job live there."""
-    cluster_name: str
-    """Cluster name (DNS label); names the primary Service ``<cluster>.<namespace>.svc`` and the WAL prefix.
-    Never rename a running cluster; restore into a new name."""
-    database: DatabaseSettings
+    """Namespace of n8n; the cluster, its Secrets and the bootstrap Job live there (plain: part of the host)."""
+    cluster_name: NotRequired[str]
+    """Cluster name (DNS label, default ``database.patroni.cluster_name``, i.e. ``n8n-postgres``); names the primary
+    Service ``<cluster>.<namespace>.svc`` and the WAL prefix. Never rename a running cluster; restore into a new
+    name."""
+    database: NotRequired[DatabaseSettings]
     """Database name, n8n role, schema and limits, plus ``database.patroni`` (members, sync, storage, backups,
-    restore)."""
-    archive: S3Location | None
-    """WAL archive bucket/prefix/KMS key; None runs without archiving (no PITR: dev only)."""
-    oidc: OidcProvider | None
+    restore); default: the platform's (3 synchronous members)."""
+    archive: NotRequired[S3Location | None]
+    """WAL archive bucket/prefix/KMS key; None (default) runs without archiving (no PITR: dev only)."""
+    oidc: NotRequired[OidcProvider | None]
     """The cluster's IAM OIDC provider for WAL-G's IRSA role; None disables archiving."""
-    pod_service_account: str | None
+    pod_service_account: NotRequired[str | None]
     """The operator's ``pod_service_account_name``; default ``postgres-pod``."""
-    docker_image: str | None
+    docker_image: NotRequired[str | None]
     """Spilo image override; default: the operator's."""
-    protect: bool
-    """Protect the ``postgresql`` resource (and retain it on delete): deleting it deletes the database."""
+    exporter_image: NotRequired[str | None]
+    """Pinned postgres_exporter image run as a sidecar of every member (port 9187); omitted or None: none."""
+    protect: NotRequired[bool]
+    """Protect the ``postgresql`` resource from deletion: deleting it deletes the database (default false)."""
+    retain_on_delete: NotRequired[bool]
+    """Leave the ``postgresql`` resource (and so the database) in the cluster when the component is deleted;
+    default: the value of ``protect``."""
     secrets_revision: NotRequired[pulumi.Input[str] | None]
     """``Secrets.revision`` (hash of the n8n Secret's values), placed on the bootstrap Job's pod template (without its
     secret flag, see ``secrets.placeable_revision``): a new n8n password replaces the Job, which sets it on the role.
@@ -224,8 +242,14 @@ class PatroniDatabase(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: PatroniDatabaseArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("n8n:index:PatroniDatabase", name, None, opts)
+        where = "PatroniDatabase"
+        known(where, args, PatroniDatabaseArgs)
         child = pulumi.ResourceOptions(parent=self)
-        namespace, cluster, database = args["namespace"], args["cluster_name"], args["database"]
+        database = args.get("database") or DatabaseSettings()
+        namespace = plain(where, "namespace", args["namespace"])
+        cluster = dns_label(where, "cluster_name", args.get("cluster_name") or database.patroni.cluster_name,
+                            room=len("-bootstrap"))
+        protect = bool(plain(where, "protect", args.get("protect", False)))
         archive, oidc = args.get("archive"), args.get("oidc")
         role_arn = None
         if archive is not None and oidc is not None:
@@ -240,8 +264,10 @@ class PatroniDatabase(pulumi.ComponentResource):
         certificate = k8s.apply(name, certificate_manifest(cluster, namespace), child)
         cr = k8s.apply(name, postgresql_manifest(cluster=cluster, namespace=namespace, patroni=database.patroni,
                                                  archive=archive, role_arn=role_arn,
-                                                 docker_image=args.get("docker_image")),
-                       pulumi.ResourceOptions(parent=self, protect=args["protect"], retain_on_delete=True,
+                                                 docker_image=args.get("docker_image"),
+                                                 exporter_image=args.get("exporter_image")),
+                       pulumi.ResourceOptions(parent=self, protect=protect,
+                                              retain_on_delete=retain_on_delete(args, protect),
                                               depends_on=[certificate]))
         self.connection = patroni_connection(cluster, namespace, database)
         admin = AdminLogin(operator_secret(ADMIN_USER, cluster))

@@ -15,6 +15,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from .audit import LOG_LINE_PREFIX, pgaudit_parameters
+
 TTL_S = 30
 LOOP_WAIT_S = 10
 RETRY_TIMEOUT_S = 10
@@ -39,6 +41,10 @@ def dcs_settings(synchronous: bool) -> dict[str, Any]:
     }
 
 
+SPILO_PRELOAD = "bg_mon,pg_stat_statements,pgextwlist,pg_auth_mon,set_user,timescaledb,pg_cron,pg_stat_kcache"
+"""Spilo's own ``shared_preload_libraries``; setting the parameter replaces it, so we repeat it and add pgaudit."""
+
+
 def postgresql_parameters() -> dict[str, str]:
     """PostgreSQL parameters we set on top of Spilo's (which already enable archiving, pg_stat_statements, ...)."""
     return {
@@ -50,6 +56,9 @@ def postgresql_parameters() -> dict[str, str]:
         "log_statement": "ddl",
         "archive_timeout": "300",
         "wal_log_hints": "on",
+        "log_line_prefix": LOG_LINE_PREFIX,
+        "shared_preload_libraries": SPILO_PRELOAD + ",pgaudit",
+        **pgaudit_parameters(),
     }
 
 

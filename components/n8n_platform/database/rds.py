@@ -31,10 +31,12 @@ from typing import Any, NotRequired, TypedDict
 import pulumi
 
 from .. import k8s, names
+from ..arguments import dns_label, known, plain, retain_on_delete
 from ..connections import CaBundle, DatabaseConnection, SecretKeyRef
 from ..namespace import POSTGRES_PORT
 from ..settings import DatabaseSettings, RdsSettings
 from ..storage import customer_key
+from .audit import pgaudit_parameters
 from .bootstrap import apply_bootstrap
 from .common import AdminLogin
 
@@ -54,7 +56,8 @@ def parameter_family(engine_version: str) -> str:
 
 
 def parameters() -> list[dict[str, str]]:
-    """DB parameters: TLS only (1.2+), connection and DDL logging, slow statements, pg_stat_statements."""
+    """DB parameters: TLS only (1.2+), connection logging, pgaudit (DDL, roles, credential writes: see
+    database/audit.py), slow statements, pg_stat_statements. The ``postgresql`` log goes to CloudWatch Logs."""
     immediate = {
         "rds.force_ssl": "1",
         "ssl_min_protocol_version": "TLSv1.2",
@@ -64,7 +67,8 @@ def parameters() -> list[dict[str, str]]:
         "log_statement": "ddl",
         "password_encryption": "scram-sha-256",
     }
-    reboot = {"shared_preload_libraries": "pg_stat_statements"}
+    immediate.update(pgaudit_parameters())
+    reboot = {"shared_preload_libraries": "pg_stat_statements,pgaudit"}
     return ([{"name": k, "value": v, "apply_method": "immediate"} for k, v in immediate.items()]
             + [{"name": k, "value": v, "apply_method": "pending-reboot"} for k, v in reboot.items()])
 
@@ -130,28 +134,33 @@ def admin_secret(name: str, namespace: str, password: pulumi.Input[str]) -> dict
 
 
 class RdsDatabaseArgs(TypedDict):
-    """A Multi-AZ RDS PostgreSQL instance reachable only from the cluster's nodes, and n8n's role in it."""
+    """A Multi-AZ RDS PostgreSQL instance reachable only from the cluster's nodes, and n8n's role in it. Required:
+    ``identifier``, ``namespace``, ``vpc_id``, ``subnet_ids``, ``node_security_group_id``."""
 
     identifier: str
-    """DB instance identifier (also names the subnet group, final snapshot, Secrets and ConfigMaps)."""
+    """DB instance identifier (also names the subnet group, final snapshot, Secrets and ConfigMaps); plain."""
     namespace: str
-    """Namespace of n8n (admin Secret, CA ConfigMap and bootstrap Job)."""
-    database: DatabaseSettings
-    """Database name, n8n role, schema and limits, plus ``database.rds`` (version, class, storage, backups...)."""
-    vpc_id: str
+    """Namespace of n8n (admin Secret, CA ConfigMap and bootstrap Job); plain."""
+    database: NotRequired[DatabaseSettings]
+    """Database name, n8n role, schema and limits, plus ``database.rds`` (version, class, storage, backups...);
+    default: the platform's (``n8n`` everywhere, PostgreSQL 17 on db.m7g.large, Multi-AZ, 14 days of PITR)."""
+    vpc_id: pulumi.Input[str]
     """VPC of the EKS cluster."""
-    subnet_ids: list[str]
+    subnet_ids: pulumi.Input[list[str]]
     """Private subnets (two or more AZs) for the DB subnet group."""
     node_security_group_id: pulumi.Input[str]
     """Security group of the cluster's nodes: the only source admitted on 5432."""
-    kms_key_arn: pulumi.Input[str] | None
+    kms_key_arn: NotRequired[pulumi.Input[str] | None]
     """Customer-managed KMS key for storage and Performance Insights; None creates one (rotation on)."""
-    ca_bundle_pem: str | None
+    ca_bundle_pem: NotRequired[str | None]
     """PEM bundle verifying the RDS certificate; default: the bundled RDS root CAs (see module doc)."""
-    tags: dict[str, str]
-    """Tags for every AWS resource."""
-    protect: bool
-    """Protect the instance, key and parameter group (they are also retained on delete)."""
+    tags: NotRequired[dict[str, str]]
+    """Tags for every AWS resource (default none)."""
+    protect: NotRequired[bool]
+    """Protect the instance, key and parameter group from deletion (default false)."""
+    retain_on_delete: NotRequired[bool]
+    """Leave the instance, key and parameter group in AWS when the component is deleted; default: the value of
+    ``protect``. (A deleted instance leaves a final snapshot either way.)"""
     secrets_revision: NotRequired[pulumi.Input[str] | None]
     """``Secrets.revision`` (hash of the n8n Secret's values), placed on the bootstrap Job's pod template (without its
     secret flag, see ``secrets.placeable_revision``): a new n8n password replaces the Job, which sets it on the role.
@@ -181,15 +190,21 @@ class RdsDatabase(pulumi.ComponentResource):
         import pulumi_aws as aws
         import pulumi_random as random
 
+        where = "RdsDatabase"
+        known(where, args, RdsDatabaseArgs)
         child = pulumi.ResourceOptions(parent=self)
-        stateful = pulumi.ResourceOptions(parent=self, protect=args["protect"], retain_on_delete=True)
-        ident, namespace, database, tags = args["identifier"], args["namespace"], args["database"], args["tags"]
+        protect = bool(plain(where, "protect", args.get("protect", False)))
+        retain = retain_on_delete(args, protect)
+        stateful = pulumi.ResourceOptions(parent=self, protect=protect, retain_on_delete=retain)
+        ident = dns_label(where, "identifier", args["identifier"], room=len("-bootstrap"))
+        namespace = plain(where, "namespace", args["namespace"])
+        database, tags = args.get("database") or DatabaseSettings(), args.get("tags") or {}
         rds = database.rds
 
         key_arn = args.get("kms_key_arn")
         if key_arn is None:
             key_arn = customer_key(f"{name}-kms", f"RDS {ident}: storage and Performance Insights",
-                                   protect=args["protect"], parent=self).arn
+                                   protect=protect, parent=self, retain=retain).arn
         subnets = aws.rds.SubnetGroup(f"{name}-subnets", name=ident, subnet_ids=args["subnet_ids"],
                                       description=f"{ident} private subnets", tags=tags, opts=child)
         group = aws.ec2.SecurityGroup(f"{name}-sg", vpc_id=args["vpc_id"], description=f"{ident}: PostgreSQL from "

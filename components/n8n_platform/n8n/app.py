@@ -3,67 +3,106 @@
 A thin component over :mod:`.workloads` (the manifests) and :mod:`.env` (the environment contract).
 """
 
-from __future__ import annotations
-
-from collections.abc import Sequence
+# No `from __future__ import annotations` here: Pulumi's schema analyzer reads the Args annotations at run time.
 from typing import Any, NotRequired, TypedDict
 
 import pulumi
 
 from .. import k8s, names
+from ..arguments import ContainerResources, container_resources, dns_label, known, plain, structured, waits_for
+from ..connections import DatabaseConnection, RedisConnection
+from ..namespace import QuotaWorkload
 from ..secrets import placeable_revision
-from .env import N8nEnvInputs, base_url
-from .workloads import N8nWorkloads, RoleShape, autoscaled, role_manifests, roles, validate
+from ..settings import N8nSettings
+from .env import LogLevel, N8nEnvInputs, Protocol, base_url
+from .workloads import APP, N8nWorkloads, RoleShape, autoscaled, object_name, role_manifests, roles, validate
+
+DEFAULTS = N8nSettings()
+"""The platform's defaults (settings ``n8n``), also the component's."""
 
 
 class N8nAppArgs(TypedDict):
-    """What the n8n workloads are built from: the environment contract's inputs, images, replicas and resources.
+    """What the n8n workloads are built from: where users reach n8n, the database and Redis connections, images,
+    replicas and resources. Only ``namespace``, ``hostname``, ``db`` and ``redis`` are required.
 
-    The n8n Secret (:data:`names.N8N_SECRET`) must exist in ``namespace``; it is mounted read-only at
-    :data:`connections.SECRETS_DIR`.
+    Needs first: the namespace; the n8n Secret (``secret_name``, default ``n8n-secrets``: encryption key, runner
+    token, and any connection password whose SecretKeyRef points into it); any other Secret a connection's password
+    reference names; the CA bundles the connections name. Pass those resources in ``opts.depends_on``: every
+    workload waits for them.
     """
 
-    namespace: str
-    """Namespace of every object (created elsewhere)."""
-    env: N8nEnvInputs
-    """Inputs of the environment contract. Its ``version`` is the tag of both images, ``worker_concurrency`` the
-    worker's ``--concurrency``, ``graceful_shutdown_seconds`` sizes the grace periods, ``webhook_processors`` must
-    be true exactly when ``webhook_replicas`` > 0 and ``multi_main`` exactly when ``main_replicas`` > 1."""
-    image: str
-    """n8n image repository, e.g. docker.n8n.io/n8nio/n8n (tagged with env.version)."""
-    runners_image: str
-    """n8nio/runners image repository (tagged with the same version)."""
-    main_replicas: int
-    """Mains: 1, or 2+ with a multi-main license."""
-    main_resources: Any
-    """settings.Resources of the main container."""
-    webhook_replicas: int
-    """Webhook processors (the autoscaler's minimum); 0 creates no webhook objects and main serves webhooks."""
-    webhook_max_replicas: int
-    """Upper bound of the webhook processors' CPU autoscaler (none when not above webhook_replicas)."""
-    webhook_resources: Any
-    """settings.Resources of a webhook processor."""
-    worker_replicas: int
-    """Workers at creation; afterwards the worker autoscaler (KEDA or HPA) owns the count."""
-    worker_resources: Any
-    """settings.Resources of a worker's n8n container."""
-    runners_resources: Any
-    """settings.Resources of the n8nio/runners sidecar of every worker (the only role that executes code)."""
-    spot_pool: bool
-    """The dedicated spot node group exists: workers tolerate its taint and require its label."""
-    depends_on: NotRequired[Sequence[pulumi.Resource]]
-    """Resources the workloads wait for (the n8n Secret, CA bundles, the database and Redis)."""
-    secrets_revision: NotRequired[pulumi.Input[str] | None]
+    namespace: pulumi.Input[str]
+    """Namespace of every object (created beforehand)."""
+    hostname: pulumi.Input[str]
+    """Public hostname of the editor and webhooks (URLs are ``<protocol>://<hostname>/``)."""
+    db: DatabaseConnection
+    """How n8n reaches PostgreSQL (``RdsDatabase``/``PatroniDatabase.connection``, or your own database); the
+    password is read from the Secret key its ``password`` names."""
+    redis: RedisConnection
+    """How n8n reaches Redis (``Redis``/``ElastiCacheRedis.connection``, or your own); the password is read from
+    the Secret key its ``password`` names."""
+    protocol: NotRequired[Protocol]
+    """Scheme users reach ``hostname`` with (default https; TLS terminates at the edge)."""
+    version: NotRequired[str]
+    """n8n version: the tag of both images (default the version this library is tested with, 2.40.7)."""
+    licensed: NotRequired[bool]
+    """A license activation key is in the n8n Secret (key ``license-activation-key``); needed for several mains."""
+    worker_concurrency: NotRequired[int]
+    """Executions one worker runs at once (default 10); sizes its database pool and runner concurrency."""
+    graceful_shutdown_seconds: NotRequired[int]
+    """How long a stopping process lets running executions finish (default 60); grace periods follow."""
+    execution_max_age_hours: NotRequired[int]
+    """Execution data older than this is pruned (default 336)."""
+    execution_max_count: NotRequired[int]
+    """At most this many executions are kept (default 50000)."""
+    timezone: NotRequired[str]
+    """Default timezone of schedule triggers and date functions (default UTC)."""
+    log_level: NotRequired[LogLevel]
+    """n8n log level (default info)."""
+    proxy_hops: NotRequired[int]
+    """Reverse proxies in front of n8n (default 1), so client IPs and protocol come from X-Forwarded-*."""
+    metrics: NotRequired[bool]
+    """Expose Prometheus ``/metrics`` (default true)."""
+    secret_name: NotRequired[str]
+    """The n8n Secret, mounted whole (default ``n8n-secrets``, written by ``Secrets``)."""
+    name_prefix: NotRequired[str]
+    """Object names are ``<name_prefix>-main``, ``-webhook``, ``-worker`` (default ``n8n``). Any other value also
+    labels and selects by ``app.kubernetes.io/instance``, so two N8nApps share a namespace. A plain value."""
+    image: NotRequired[pulumi.Input[str]]
+    """n8n image repository, tagged with ``env.version`` (default ``docker.n8n.io/n8nio/n8n``)."""
+    runners_image: NotRequired[pulumi.Input[str]]
+    """n8nio/runners image repository, same tag (default ``docker.n8n.io/n8nio/runners``)."""
+    main_replicas: NotRequired[int]
+    """Mains: 1 (default), or 2+ with a multi-main license (``licensed``): several mains run leader election."""
+    main_resources: NotRequired[ContainerResources]
+    """Resources of the main container (default 500m/2 CPU, 1Gi/2Gi)."""
+    webhook_replicas: NotRequired[int]
+    """Webhook processors (the autoscaler's minimum, default 2); 0 creates no webhook objects and main serves
+    production webhooks."""
+    webhook_max_replicas: NotRequired[int]
+    """Upper bound of the webhook processors' CPU autoscaler (default 10; none when not above webhook_replicas)."""
+    webhook_resources: NotRequired[ContainerResources]
+    """Resources of a webhook processor (default 250m/1 CPU, 512Mi/1Gi)."""
+    worker_replicas: NotRequired[int]
+    """Workers at creation (default 3); afterwards a worker autoscaler (KEDA or HPA) owns the count."""
+    worker_resources: NotRequired[ContainerResources]
+    """Resources of a worker's n8n container (default 500m/2 CPU, 1Gi/2Gi)."""
+    runners_resources: NotRequired[ContainerResources]
+    """Resources of the n8nio/runners sidecar of every worker, the only role that executes code (default 100m/1
+    CPU, 256Mi/512Mi)."""
+    spot_pool: NotRequired[bool]
+    """The dedicated spot node group exists: workers tolerate its taint and require its label (default false)."""
+    secrets_revision: NotRequired[pulumi.Input[str]]
     """``Secrets.revision``: a hash of the n8n Secret's values, placed as the pod-template annotation
     ``n8n.io/secrets-revision`` of main, webhook processors and workers, so that changing any secret rolls them
     (n8n reads its secret files only at start). Placed without its secret flag (see
-    ``secrets.placeable_revision``). Omitted or None: no annotation, pods roll only on spec changes."""
+    ``secrets.placeable_revision``). Omitted: no annotation, pods roll only on spec changes."""
 
 
 class N8nApp(pulumi.ComponentResource):
     """n8n in queue mode: one main (or licensed multi-main), webhook processors and workers, each with its own
     ServiceAccount, Service and disruption budget; an external task-runner sidecar in every worker pod (main
-    offloads manual runs to the workers, webhook processors never execute)."""
+    offloads manual runs to the workers, webhook processors never execute). Stateless: nothing is kept on delete."""
 
     main_service: pulumi.Output[str]
     """Service of main (editor, REST API, test webhooks, /metrics) on :attr:`service_port`."""
@@ -84,7 +123,8 @@ class N8nApp(pulumi.ComponentResource):
         super().__init__("n8n:index:N8nApp", name, None, opts)
         spec = workloads_spec(args)
         validate(spec)
-        wait_for = list(args.get("depends_on") or [])
+        # The component's own depends_on reaches every workload (children do not inherit it).
+        wait_for = waits_for("N8nApp", opts)
         services: dict[str, Any] = {}
         deployments: dict[str, Any] = {}
         for role in roles(spec):
@@ -108,7 +148,7 @@ class N8nApp(pulumi.ComponentResource):
         def name_of(resource: Any) -> pulumi.Output[str]:
             return resource.metadata.apply(lambda m: m["name"] if isinstance(m, dict) else m.name)
 
-        url = base_url(args["env"])
+        url = base_url(spec.env)
         self.main_service = name_of(services["main"])
         self.webhook_service = name_of(services.get("webhook", services["main"]))
         self.worker_service = name_of(services["worker"])
@@ -127,21 +167,80 @@ class N8nApp(pulumi.ComponentResource):
         })
 
 
+def quota(n8n: N8nSettings) -> list[QuotaWorkload]:
+    """The n8n roles' share of the namespace budget, at their most replicas (workers with their runner sidecar)."""
+    return [
+        QuotaWorkload("main", n8n.main.max_replicas, (n8n.main.resources,)),
+        QuotaWorkload("webhook", n8n.webhook.max_replicas, (n8n.webhook.resources,)),
+        QuotaWorkload("worker", n8n.worker.max_replicas, (n8n.worker.resources, n8n.runners)),
+    ]
+
+
 def workloads_spec(args: N8nAppArgs) -> N8nWorkloads:
-    """The builders' input from the component's Args."""
+    """The builders' input from the component's Args, with the platform's defaults; plain values checked."""
+    where = "N8nApp"
+    known(where, args, N8nAppArgs)
+
+    def count(key: str, default: int) -> int:
+        value = plain(where, key, args.get(key, default))
+        if not isinstance(value, int) or value < 0:
+            raise ValueError(f"{where}: argument {key!r} = {value!r} must be a whole number >= 0")
+        return value
+
+    def resources(key: str, default: Any) -> Any:
+        return container_resources(where, key, args.get(key), default)
+
+    webhook_replicas = count("webhook_replicas", DEFAULTS.webhook.replicas)
+    main_replicas = count("main_replicas", DEFAULTS.main.replicas)
+    if main_replicas > 1 and not plain(where, "licensed", args.get("licensed", False)):
+        raise ValueError(f"{where}: main_replicas = {main_replicas} needs an n8n license that enables multi-main "
+                         "(licensed: true, with the activation key in the n8n Secret)")
     return N8nWorkloads(
         namespace=args["namespace"],
-        env=args["env"],
-        image=args["image"],
-        runners_image=args["runners_image"],
-        main=RoleShape(replicas=args["main_replicas"], resources=args["main_resources"]),
-        webhook=RoleShape(replicas=args["webhook_replicas"], resources=args["webhook_resources"]),
-        webhook_max_replicas=args["webhook_max_replicas"],
-        worker=RoleShape(replicas=args["worker_replicas"], resources=args["worker_resources"]),
-        runners_resources=args["runners_resources"],
-        spot_pool=args["spot_pool"],
+        env=env_inputs(args, webhook_processors=webhook_replicas > 0, multi_main=main_replicas > 1),
+        image=args.get("image", DEFAULTS.image),
+        runners_image=args.get("runners_image", DEFAULTS.runners_image),
+        main=RoleShape(replicas=main_replicas,
+                       resources=resources("main_resources", DEFAULTS.main.resources)),
+        webhook=RoleShape(replicas=webhook_replicas,
+                          resources=resources("webhook_resources", DEFAULTS.webhook.resources)),
+        webhook_max_replicas=count("webhook_max_replicas", DEFAULTS.webhook.max_replicas),
+        worker=RoleShape(replicas=count("worker_replicas", DEFAULTS.worker.min_replicas),
+                         resources=resources("worker_resources", DEFAULTS.worker.resources)),
+        runners_resources=resources("runners_resources", DEFAULTS.runners),
+        spot_pool=bool(plain(where, "spot_pool", args.get("spot_pool", False))),
         secrets_revision=placeable_revision(args.get("secrets_revision")),
+        prefix=dns_label(where, "name_prefix", args.get("name_prefix", APP), room=len("-webhook")),
     )
+
+
+ENV_ARGS = ("hostname", "db", "redis", "protocol", "version", "licensed", "worker_concurrency",
+            "graceful_shutdown_seconds", "execution_max_age_hours", "execution_max_count", "timezone", "log_level",
+            "proxy_hops", "metrics", "secret_name")
+"""The Args that are inputs of the environment contract (N8nEnvInputs fields of the same names)."""
+
+
+def env_args(env: N8nEnvInputs) -> dict[str, Any]:
+    """The Args of an N8nApp that runs with the environment contract ``env`` (the platform's bridge)."""
+    return {key: getattr(env, key) for key in ENV_ARGS}
+
+
+def env_inputs(args: N8nAppArgs, *, webhook_processors: bool, multi_main: bool) -> N8nEnvInputs:
+    """The environment contract's inputs from the Args (the contract's defaults for what is left out); the role
+    switches follow the replicas."""
+    where = "N8nApp"
+    given: dict[str, Any] = {key: args[key] for key in ENV_ARGS if key in args}  # type: ignore[literal-required]
+    given["db"] = structured(where, "db", DatabaseConnection, args["db"])
+    given["redis"] = structured(where, "redis", RedisConnection, args["redis"])
+    for key in ("version", "worker_concurrency", "graceful_shutdown_seconds", "licensed", "secret_name"):
+        if key in given:
+            plain(where, key, given[key])
+    return N8nEnvInputs(**given, webhook_processors=webhook_processors, multi_main=multi_main)
+
+
+def worker_deployment_name(args: N8nAppArgs) -> str:
+    """Name of the worker Deployment an N8nApp with these Args creates (for a worker autoscaler)."""
+    return object_name("worker", args.get("name_prefix", APP))
 
 
 __all__ = ["N8nApp", "N8nAppArgs"]

@@ -25,16 +25,19 @@ Checked against n8n 2.40.7's dist and run for real by ``tests/e2e/test_queue_mod
   deprecation service warns when the first is missing on main and when the second is set.
 """
 
-from __future__ import annotations
-
+# No `from __future__ import annotations` here: N8nEnvInputs is part of N8nApp's component schema, which Pulumi's
+# analyzer reads at run time.
 import math
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import Literal, get_args
 
 import pulumi
 
 from .. import names
-from ..connections import SECRETS_DIR, DatabaseConnection, RedisConnection
+from ..arguments import text
+from ..connections import SECRETS_DIR, DatabaseConnection, RedisConnection, password_path
+from ..edge.routes import PROXY_HOPS, PUSH_BACKEND
 from ..settings import N8N_VERSION, Settings
 
 Role = Literal["main", "webhook", "worker"]
@@ -60,25 +63,86 @@ METRICS_PATH = "/metrics"
 RUNNER_HEALTH_PORT = 5680
 """Health port of the n8nio/runners launcher (`/healthz`)."""
 
-LOCK_DURATION_MS = 300_000
-"""Bull job lock: n8n's own production-aligned value; in 2.x one missed lock renewal fails the job."""
-LOCK_RENEW_MS = 20_000
-STALLED_INTERVAL_MS = 60_000
+METRIC_FAMILIES = ("DEFAULT_METRICS", "API_ENDPOINTS", "API_METHOD_LABEL", "API_STATUS_CODE_LABEL",
+                  "DB_POOL_METRICS", "MESSAGE_EVENT_BUS_METRICS", "WORKFLOW_EXECUTION_DURATION")
+"""`N8N_METRICS_INCLUDE_*` switched on for every role (see ``_metrics``)."""
+METRIC_LABELS_OFF = ("API_PATH_LABEL", "WORKFLOW_ID_LABEL", "WORKFLOW_NAME_LABEL", "NODE_TYPE_LABEL",
+                     "CREDENTIAL_TYPE_LABEL")
+"""Label switches kept off explicitly: each multiplies series by the number of paths, workflows or node types."""
+QUEUE_METRICS_INTERVAL_SECONDS = 20
+"""How often main refreshes its queue gauges (n8n's default, stated so the alerts' `for:` can rely on it)."""
+
+REDIS_TIMEOUT_MS = {True: 90_000, False: 30_000}
+"""QUEUE_BULL_REDIS_TIMEOUT_THRESHOLD by `RedisConnection.managed`: how long n8n reconnects before it exits.
+ElastiCache Multi-AZ failover takes up to ~60 s; an in-cluster Redis pod restarts (AOF load) in far less."""
+LOCK_RENEW_MS = 15_000
+"""Bull job-lock renewal interval."""
+LOCK_DURATION_MS = 120_000
+"""Bull job lock. In 2.x one missed renewal fails the job (stalled, no retry), so the lock outlasts the longest
+Redis outage n8n survives (it exits after REDIS_TIMEOUT_MS) plus a renewal. It is also how long the jobs of a
+SIGKILLed worker look alive: shorter than that bound is unsafe, much longer only delays their `crashed` state."""
+STALLED_INTERVAL_MS = 30_000
+"""How often Bull looks for jobs whose lock expired (then n8n's queue recovery marks their executions crashed)."""
 RUNNER_TASK_TIMEOUT_SECONDS = 300
 """Same value on the broker (n8n) and the launcher, whose defaults differ (300 vs 60)."""
+
+# Riding out a database restart or failover (n8n 2.40.7's DbConnectionMonitor, @n8n/db): a ping every
+# DB_PING_INTERVAL_SECONDS; after DB_PING_MAX_FAILURES_BEFORE_RECOVERY failures in a row n8n tears the pool down and
+# rebuilds it, and from then on every query *waits* for the rebuilt pool (up to DB_CONNECTION_ACQUISITION_TIMEOUT_MS)
+# instead of failing. A query that fails makes a worker drop its job with the execution left `new`/`running`, so
+# the sooner the waiting starts and the longer it may last, the fewer executions a restart breaks.
+DB_PING_SECONDS = 1
+"""Ping interval (default 2 s): a broken connection is noticed within a second."""
+DB_PING_FAILURES = 2
+"""Failed pings before the pool is rebuilt (default 3): two, so a single slow ping under load rebuilds nothing."""
+DB_RECOVERY_BACKOFF_MAX_MS = 5_000
+"""Longest pause between reconnect attempts (default 30 s): n8n is back within 5 s of the database."""
+DB_POOL_TEARDOWN_MS = 3_000
+"""How long the rebuild waits for the dead pool's sockets before it force-closes them (default 10 s)."""
+DB_WAIT_FOR_RECOVERY_MS = 120_000
+"""How long a query waits for the rebuilt pool (default 30 s): an RDS Multi-AZ failover takes 60-120 s, a Patroni
+failover its TTL (30 s) plus a loop; beyond that the query fails and the probes take over (workloads.py)."""
+QUEUE_RECOVERY_MINUTES = 1
+"""n8n's queue recovery (main, leader only): executions still `new`/`running` in the database whose job is in no
+Bull list are marked `crashed`. Default 180 min; one minute bounds how long a broken execution looks alive."""
+QUEUE_RECOVERY_BATCH = 2_000
+"""In-progress executions one recovery pass looks at (default 100, newest first): it must exceed the backlog, or a
+dangling execution older than the newest 100 queued ones is never seen."""
+
+
+class Protocol(StrEnum):
+    """Scheme clients use to reach n8n."""
+
+    HTTP = "http"
+    """Plain HTTP (development behind no TLS)."""
+    HTTPS = "https"
+    """HTTPS (TLS terminates at the edge)."""
+
+
+class LogLevel(StrEnum):
+    """n8n log level (``N8N_LOG_LEVEL``)."""
+
+    ERROR = "error"
+    """Errors only."""
+    WARN = "warn"
+    """Warnings and errors."""
+    INFO = "info"
+    """Normal operation."""
+    DEBUG = "debug"
+    """Everything (verbose)."""
 
 
 @dataclass(frozen=True, kw_only=True)
 class N8nEnvInputs:
     """Plain values the environment of every n8n role is built from (settings + data-layer connections)."""
 
-    hostname: str
-    """Public hostname of the editor and webhooks (edge.hostname)."""
+    hostname: pulumi.Input[str]
+    """Public hostname of the editor and webhooks (edge.hostname); placed, never inspected."""
     db: DatabaseConnection
     """How n8n reaches PostgreSQL (from the Database component)."""
     redis: RedisConnection
     """How n8n reaches Redis (from the Redis component)."""
-    protocol: Literal["http", "https"] = "https"
+    protocol: Protocol = Protocol.HTTPS
     """Scheme clients use to reach `hostname` (TLS terminates at the edge)."""
     version: str = N8N_VERSION
     """n8n version (image tag); gates variables that exist only in some releases."""
@@ -98,14 +162,18 @@ class N8nEnvInputs:
     """At most this many executions are kept."""
     timezone: str = "UTC"
     """Default timezone of schedule triggers and date functions."""
-    log_level: Literal["error", "warn", "info", "debug"] = "info"
+    log_level: LogLevel = LogLevel.INFO
     """n8n log level."""
-    proxy_hops: int = 1
+    proxy_hops: int = PROXY_HOPS
     """Reverse proxies in front of n8n (ALB or gateway: 1), so client IPs and protocol come from X-Forwarded-*."""
     metrics: bool = True
     """Expose Prometheus `/metrics` (queue gauges on main)."""
     secrets_dir: str = SECRETS_DIR
-    """Where the n8n Secret is mounted; every `*_FILE` path points into it."""
+    """Where the n8n Secret is mounted; every `*_FILE` path points into it (connection passwords kept in other
+    Secrets excepted: see ``connections.password_path``)."""
+    secret_name: str = names.N8N_SECRET
+    """The n8n Secret (encryption key, runner token, license key; connection passwords when their SecretKeyRef
+    points into it), mounted whole at ``secrets_dir``."""
 
 
 def _version_at_least(version: str, minimum: str) -> bool:
@@ -115,9 +183,10 @@ def _version_at_least(version: str, minimum: str) -> bool:
     return parts(version) >= parts(minimum)
 
 
-def base_url(inputs: N8nEnvInputs) -> str:
-    """Public URL of n8n, with a trailing slash (the form n8n documents for N8N_WEBHOOK_URL)."""
-    return f"{inputs.protocol}://{inputs.hostname}/"
+def base_url(inputs: N8nEnvInputs) -> pulumi.Input[str]:
+    """Public URL of n8n, with a trailing slash (the form n8n documents for N8N_WEBHOOK_URL); an Output when the
+    hostname is one."""
+    return text(str(inputs.protocol), "://", inputs.hostname, "/")
 
 
 def secret_file(inputs: N8nEnvInputs, key: str) -> str:
@@ -151,7 +220,7 @@ def _database(role: Role, inputs: N8nEnvInputs) -> dict[str, pulumi.Input[str]]:
         "DB_POSTGRESDB_PORT": str(db.port),
         "DB_POSTGRESDB_DATABASE": db.database,
         "DB_POSTGRESDB_USER": db.user,
-        "DB_POSTGRESDB_PASSWORD_FILE": secret_file(inputs, names.DB_PASSWORD),
+        "DB_POSTGRESDB_PASSWORD_FILE": password_path(db.password, "db", inputs.secret_name, inputs.secrets_dir),
         "DB_POSTGRESDB_SCHEMA": db.schema,
         "DB_POSTGRESDB_POOL_SIZE": str(pool_size(role, inputs)),
         "DB_POSTGRESDB_SSL_ENABLED": str(db.ssl).lower(),
@@ -160,6 +229,21 @@ def _database(role: Role, inputs: N8nEnvInputs) -> dict[str, pulumi.Input[str]]:
         env["DB_POSTGRESDB_SSL_REJECT_UNAUTHORIZED"] = "true"
         if db.ca is not None:
             env["DB_POSTGRESDB_SSL_CA_FILE"] = db.ca.path("db")
+    return env
+
+
+def _recovery(role: Role) -> dict[str, str]:
+    """How each process rides out a database restart, and (main) how dangling executions get a final state."""
+    env = {
+        "DB_PING_INTERVAL_SECONDS": str(DB_PING_SECONDS),
+        "DB_PING_MAX_FAILURES_BEFORE_RECOVERY": str(DB_PING_FAILURES),
+        "DB_RECOVERY_BACKOFF_MAX_MS": str(DB_RECOVERY_BACKOFF_MAX_MS),
+        "DB_POSTGRESDB_DESTROY_TIMEOUT_MS": str(DB_POOL_TEARDOWN_MS),
+        "DB_CONNECTION_ACQUISITION_TIMEOUT_MS": str(DB_WAIT_FOR_RECOVERY_MS),
+    }
+    if role == "main":
+        env["N8N_EXECUTIONS_QUEUE_RECOVERY_INTERVAL"] = str(QUEUE_RECOVERY_MINUTES)
+        env["N8N_EXECUTIONS_QUEUE_RECOVERY_BATCH"] = str(QUEUE_RECOVERY_BATCH)
     return env
 
 
@@ -174,11 +258,11 @@ def _redis(inputs: N8nEnvInputs) -> dict[str, pulumi.Input[str]]:
         "QUEUE_BULL_REDIS_KEEP_ALIVE": "true",
         "QUEUE_BULL_REDIS_KEEP_ALIVE_DELAY": "5000",
         "QUEUE_BULL_REDIS_KEEP_ALIVE_INTERVAL": "5000",
-        # ElastiCache Multi-AZ failover takes up to ~60 s; an in-cluster Redis pod restarts (AOF load) in far less.
-        "QUEUE_BULL_REDIS_TIMEOUT_THRESHOLD": "90000" if r.managed else "30000",
+        "QUEUE_BULL_REDIS_TIMEOUT_THRESHOLD": str(REDIS_TIMEOUT_MS[r.managed]),
     }
     if r.password is not None:
-        env["QUEUE_BULL_REDIS_PASSWORD_FILE"] = secret_file(inputs, names.REDIS_PASSWORD)
+        env["QUEUE_BULL_REDIS_PASSWORD_FILE"] = password_path(r.password, "redis", inputs.secret_name,
+                                                              inputs.secrets_dir)
     if r.tls and r.ca is not None:
         # n8n 2.40.7 has no QUEUE_BULL_REDIS_TLS_CA_FILE (it arrives in later 2.x): Node's own trust extension
         # makes ioredis verify the in-cluster Redis certificate against our CA.
@@ -186,13 +270,15 @@ def _redis(inputs: N8nEnvInputs) -> dict[str, pulumi.Input[str]]:
     return env
 
 
-def _urls(inputs: N8nEnvInputs) -> dict[str, str]:
+def _urls(inputs: N8nEnvInputs) -> dict[str, pulumi.Input[str]]:
     url = base_url(inputs)
     env = {
         "N8N_HOST": inputs.hostname,
-        "N8N_PROTOCOL": inputs.protocol,
+        "N8N_PROTOCOL": str(inputs.protocol),
         "N8N_PORT": str(names.N8N_PORT),
         "N8N_PROXY_HOPS": str(inputs.proxy_hops),
+        "N8N_PUSH_BACKEND": PUSH_BACKEND,
+        "N8N_SECURE_COOKIE": str(inputs.protocol == "https").lower(),
         "N8N_EDITOR_BASE_URL": url,
         "N8N_WEBHOOK_URL": url,
     }
@@ -217,7 +303,7 @@ def _common(inputs: N8nEnvInputs) -> dict[str, pulumi.Input[str]]:
         "N8N_USER_FOLDER": USER_FOLDER,
         "N8N_ENCRYPTION_KEY_FILE": secret_file(inputs, names.ENCRYPTION_KEY),
         "GENERIC_TIMEZONE": inputs.timezone,
-        "N8N_LOG_LEVEL": inputs.log_level,
+        "N8N_LOG_LEVEL": str(inputs.log_level),
         "N8N_LOG_OUTPUT": "console",
         "N8N_LOG_FORMAT": "json",
         "N8N_DIAGNOSTICS_ENABLED": "false",
@@ -250,6 +336,28 @@ def _common(inputs: N8nEnvInputs) -> dict[str, pulumi.Input[str]]:
     return env
 
 
+def _metrics(role: Role, inputs: N8nEnvInputs) -> dict[str, str]:
+    """Metric families per role, chosen for the alerts and the dashboard (observability/rules.py, dashboard.py).
+
+    Every role: API histograms with method and status labels but no path label (webhook paths are user-chosen,
+    each would be a series), DB pool gauges (connections that never recover), execution-duration histograms and
+    event-bus counters (workflow success/failure where the execution ran). Workflow/node/credential labels stay
+    off: they multiply series by the number of workflows. Queue gauges exist only on main in queue mode. Webhook
+    processors record their webhook requests only in the webhook histogram (their routes come before the API
+    middleware), which always carries a ``workflow_id`` label: bounded by the number of webhook workflows.
+    """
+    if not inputs.metrics:
+        return {}
+    on = {f"N8N_METRICS_INCLUDE_{flag}": "true" for flag in METRIC_FAMILIES}
+    off = {f"N8N_METRICS_INCLUDE_{flag}": "false" for flag in METRIC_LABELS_OFF}
+    if role == "main":
+        on["N8N_METRICS_INCLUDE_QUEUE_METRICS"] = "true"
+        on["N8N_METRICS_QUEUE_METRICS_INTERVAL"] = str(QUEUE_METRICS_INTERVAL_SECONDS)
+    if role in ("main", "webhook"):  # the roles that answer webhooks
+        on["N8N_METRICS_INCLUDE_WEBHOOK_METRICS"] = "true"
+    return {**on, **off}
+
+
 def n8n_env(role: Role, inputs: N8nEnvInputs) -> dict[str, pulumi.Input[str]]:
     """The full environment of the n8n container of ``role``.
 
@@ -260,7 +368,8 @@ def n8n_env(role: Role, inputs: N8nEnvInputs) -> dict[str, pulumi.Input[str]]:
         raise ValueError(f"unknown n8n role {role!r}; expected one of {', '.join(ROLES)}")
     if inputs.multi_main and not inputs.licensed:
         raise ValueError("multi-main needs an Enterprise license (licensed=True)")
-    env = {**_common(inputs), **_urls(inputs), **_database(role, inputs), **_redis(inputs)}
+    env = {**_common(inputs), **_urls(inputs), **_database(role, inputs), **_recovery(role), **_redis(inputs),
+           **_metrics(role, inputs)}
     if role in RUNNER_ROLES:
         env.update(_runners_broker(inputs))
     if role == "main":
@@ -268,8 +377,6 @@ def n8n_env(role: Role, inputs: N8nEnvInputs) -> dict[str, pulumi.Input[str]]:
             env["N8N_DISABLE_PRODUCTION_MAIN_PROCESS"] = "true"
         if inputs.multi_main:
             env["N8N_MULTI_MAIN_SETUP_ENABLED"] = "true"
-        if inputs.metrics:
-            env["N8N_METRICS_INCLUDE_QUEUE_METRICS"] = "true"
     if role == "worker":
         env["QUEUE_HEALTH_CHECK_ACTIVE"] = "true"
         env["QUEUE_HEALTH_CHECK_PORT"] = str(names.N8N_PORT)
@@ -294,7 +401,7 @@ def runner_env(inputs: N8nEnvInputs) -> dict[str, str]:
         "N8N_RUNNERS_TASK_TIMEOUT": str(RUNNER_TASK_TIMEOUT_SECONDS),
         "N8N_RUNNERS_AUTO_SHUTDOWN_TIMEOUT": "15",
         "N8N_RUNNERS_LAUNCHER_HEALTH_CHECK_PORT": str(RUNNER_HEALTH_PORT),
-        "N8N_RUNNERS_LAUNCHER_LOG_LEVEL": "info" if inputs.log_level in ("info", "debug") else inputs.log_level,
+        "N8N_RUNNERS_LAUNCHER_LOG_LEVEL": "info" if inputs.log_level in ("info", "debug") else str(inputs.log_level),
         "GENERIC_TIMEZONE": inputs.timezone,
     }
 
@@ -319,9 +426,9 @@ REASONS: dict[str, str] = {
     "OFFLOAD_MANUAL_EXECUTIONS_TO_WORKERS": "manual runs execute on workers; main then needs no task runner",
     "NODE_EXTRA_CA_CERTS": "trust the internal CA of the in-cluster Redis (2.40.7 has no Redis CA variable)",
     # queue tuning
-    "QUEUE_WORKER_LOCK_DURATION": "long Bull job lock: a missed renewal is terminal in 2.x (stalled -> failed)",
+    "QUEUE_WORKER_LOCK_DURATION": "job lock outlasting any Redis outage n8n survives; a dead worker's jobs expire",
     "QUEUE_WORKER_LOCK_RENEW_TIME": "renew the job lock well before it expires",
-    "QUEUE_WORKER_STALLED_INTERVAL": "stalled-job check aligned with the longer lock",
+    "QUEUE_WORKER_STALLED_INTERVAL": "find the jobs of dead workers within 30 s of their lock expiring",
     # pruning
     "EXECUTIONS_DATA_PRUNE": "prune execution data so Postgres does not grow without bound",
     "EXECUTIONS_DATA_MAX_AGE": "retention age of execution data, hours",
@@ -329,6 +436,20 @@ REASONS: dict[str, str] = {
     # metrics and health
     "N8N_METRICS": "Prometheus /metrics on the n8n port",
     "N8N_METRICS_INCLUDE_QUEUE_METRICS": "n8n_scaling_mode_queue_jobs_* gauges; only main (queue mode) emits them",
+    "N8N_METRICS_QUEUE_METRICS_INTERVAL": "refresh of the queue gauges, seconds",
+    "N8N_METRICS_INCLUDE_DEFAULT_METRICS": "process and Node.js metrics (memory against the container limit)",
+    "N8N_METRICS_INCLUDE_API_ENDPOINTS": "n8n_http_request_duration_seconds histograms (API p95 latency)",
+    "N8N_METRICS_INCLUDE_API_METHOD_LABEL": "method label on the API histograms",
+    "N8N_METRICS_INCLUDE_API_STATUS_CODE_LABEL": "status_code label on the API histograms (error ratio)",
+    "N8N_METRICS_INCLUDE_API_PATH_LABEL": "off: webhook paths are user-chosen, one series each",
+    "N8N_METRICS_INCLUDE_DB_POOL_METRICS": "n8n_db_pool_* gauges (requests waiting for a database connection)",
+    "N8N_METRICS_INCLUDE_MESSAGE_EVENT_BUS_METRICS": "n8n_workflow_{started,success,failed}_total counters",
+    "N8N_METRICS_INCLUDE_WORKFLOW_EXECUTION_DURATION": "n8n_workflow_execution_duration_seconds{status,mode}",
+    "N8N_METRICS_INCLUDE_WEBHOOK_METRICS": "n8n_webhook_request_duration_seconds (webhook latency; workflow_id label)",
+    "N8N_METRICS_INCLUDE_WORKFLOW_ID_LABEL": "off: one series per workflow",
+    "N8N_METRICS_INCLUDE_WORKFLOW_NAME_LABEL": "off: one series per workflow",
+    "N8N_METRICS_INCLUDE_NODE_TYPE_LABEL": "off: one series per node type",
+    "N8N_METRICS_INCLUDE_CREDENTIAL_TYPE_LABEL": "off: one series per credential type",
     "QUEUE_HEALTH_CHECK_ACTIVE": "worker HTTP server with /healthz and /healthz/readiness for probes",
     "QUEUE_HEALTH_CHECK_PORT": "worker health server on the same port as the other roles",
     # URLs
@@ -336,6 +457,8 @@ REASONS: dict[str, str] = {
     "N8N_PROTOCOL": "public scheme (TLS ends at the edge)",
     "N8N_PORT": "HTTP port the container listens on",
     "N8N_PROXY_HOPS": "trust X-Forwarded-* from the edge proxy (client IP, scheme)",
+    "N8N_PUSH_BACKEND": "the editor's push over websockets, which both edges carry (collaboration needs them)",
+    "N8N_SECURE_COOKIE": "session cookie only over HTTPS (the edge terminates TLS; plain http only in local tests)",
     "N8N_EDITOR_BASE_URL": "public editor URL for e-mails, OAuth and SSO redirects",
     "N8N_WEBHOOK_URL": "public webhook base; needed on workers too or resume URLs point at localhost",
     "WEBHOOK_URL": "legacy name of N8N_WEBHOOK_URL, read by n8n releases before 2.30",
@@ -351,6 +474,13 @@ REASONS: dict[str, str] = {
     "DB_POSTGRESDB_SSL_ENABLED": "TLS to PostgreSQL as the connection requires",
     "DB_POSTGRESDB_SSL_REJECT_UNAUTHORIZED": "verify the server certificate",
     "DB_POSTGRESDB_SSL_CA_FILE": "CA bundle that verifies the database certificate",
+    "DB_PING_INTERVAL_SECONDS": "notice a broken database connection within a second",
+    "DB_PING_MAX_FAILURES_BEFORE_RECOVERY": "rebuild the pool after two failed pings; queries then wait, not fail",
+    "DB_RECOVERY_BACKOFF_MAX_MS": "reconnect attempts at most 5 s apart: back soon after the database is",
+    "DB_POSTGRESDB_DESTROY_TIMEOUT_MS": "force-close a dead pool's sockets after 3 s instead of 10 s",
+    "DB_CONNECTION_ACQUISITION_TIMEOUT_MS": "queries wait up to 2 min for a rebuilt pool: a managed failover fits",
+    "N8N_EXECUTIONS_QUEUE_RECOVERY_INTERVAL": "mark executions whose job is gone `crashed` every minute, not 3 h",
+    "N8N_EXECUTIONS_QUEUE_RECOVERY_BATCH": "each recovery pass sees more in-progress executions than the backlog",
     # redis
     "QUEUE_BULL_REDIS_HOST": "Redis endpoint from the data layer",
     "QUEUE_BULL_REDIS_PORT": "Redis port from the data layer",
@@ -415,6 +545,7 @@ def inputs_from_settings(settings: Settings, db: DatabaseConnection, redis: Redi
         execution_max_age_hours=n.execution_max_age_hours,
         execution_max_count=n.execution_max_count,
         timezone=n.timezone,
-        log_level=n.log_level,
+        log_level=LogLevel(n.log_level),
         metrics=settings.observability.enabled,
+        proxy_hops=PROXY_HOPS,
     )

@@ -51,9 +51,11 @@ from typing import Any
 import pulumi
 
 from .. import k8s, names
+from ..arguments import text
 from ..autoscaling import cpu_utilization_hpa
-from ..connections import CA_DIR, SECRETS_DIR, CaBundle
+from ..connections import CA_DIR, CONNECTION_SECRETS_DIR, SECRETS_DIR, CaBundle, SecretKeyRef
 from ..schema import quantity_bytes
+from . import probes
 from .env import (
     HEALTH_PATH,
     READINESS_PATH,
@@ -77,6 +79,9 @@ GRACE_MARGIN_SECONDS = 15
 """Grace-period headroom beyond preStop + graceful shutdown (process exit, runner sidecar stop)."""
 HEAP_FRACTION = 0.75
 """Share of the container memory limit given to the V8 old space; the rest is native memory, buffers, stacks."""
+RUNNER_HEAP_FRACTION = 0.5
+"""The runner sidecar's share for the JavaScript runner's old space: the launcher (and a Python runner, when one
+is started) live in the same container and limit."""
 WORKER_MAX_UNAVAILABLE = "50%"
 """Worker disruption budget (see the module docstring)."""
 WEBHOOK_CPU_TARGET = 70
@@ -98,6 +103,8 @@ N8N_SCRATCH = (
     ("cache", f"{USER_FOLDER}/.cache", "512Mi", None),
     ("npm", f"{USER_FOLDER}/.npm", "512Mi", None),
     ("tmp", "/tmp", "1Gi", None),
+    # The Read/Write Files node may only touch ~/.n8n-files (n8n's N8N_RESTRICT_FILE_ACCESS_TO default; ~ is HOME).
+    ("files", f"{USER_FOLDER}/.n8n-files", "1Gi", None),
 )
 """(volume, mount path, size limit, medium) of the writable folders under the read-only root filesystem."""
 RUNNER_SCRATCH = (("runner-tmp", "/tmp", "512Mi"),)
@@ -117,14 +124,14 @@ class RoleShape:
 class N8nWorkloads:
     """Everything the n8n workloads are built from (plain values; connection hosts may be Pulumi Inputs)."""
 
-    namespace: str
+    namespace: pulumi.Input[str]
     """Namespace of every object."""
     env: N8nEnvInputs
     """The environment contract's inputs; its version is the tag of both images, its worker concurrency and
     graceful shutdown drive the worker args and the grace periods."""
-    image: str
+    image: pulumi.Input[str]
     """n8n image repository (tag: env.version)."""
-    runners_image: str
+    runners_image: pulumi.Input[str]
     """n8nio/runners image repository (same tag)."""
     main: RoleShape
     """The main process(es); more than one needs env.multi_main."""
@@ -142,14 +149,41 @@ class N8nWorkloads:
     """Hash of the n8n Secret's values (``Secrets.revision``), placed as the pod-template annotation
     :data:`names.SECRETS_REVISION_ANNOTATION` of every Deployment: n8n reads its secret files only at start, so a
     changed Secret must roll the pods. None: no annotation."""
+    prefix: str = APP
+    """Object names are ``<prefix>-<role>``. Any other prefix than ``n8n`` also adds
+    ``app.kubernetes.io/instance: <prefix>`` to labels and selectors, so two instances in a namespace stay apart."""
 
 
 # --- small facts --------------------------------------------------------------------------------------------------
 
 
-def object_name(role: Role) -> str:
+def object_name(role: Role, prefix: str = APP) -> str:
     """Name of the Deployment, Service, ServiceAccount and budget of ``role``."""
-    return f"{APP}-{role}"
+    return f"{prefix}-{role}"
+
+
+def _instance(spec: N8nWorkloads) -> dict[str, str]:
+    return {} if spec.prefix == APP else {"app.kubernetes.io/instance": spec.prefix}
+
+
+def _meta(spec: N8nWorkloads, role: Role, **kw: Any) -> dict[str, Any]:
+    """Metadata of one of ``role``'s objects."""
+    extra = {**kw.pop("extra_labels", {}), **_instance(spec)}
+    return k8s.metadata(object_name(role, spec.prefix), spec.namespace, role, app=APP,
+                        extra_labels=extra or None, **kw)
+
+
+def _selector(spec: N8nWorkloads, role: Role) -> dict[str, str]:
+    return {**k8s.selector(role, APP), **_instance(spec)}
+
+
+def connection_secrets(spec: N8nWorkloads) -> list[tuple[str, str, SecretKeyRef]]:
+    """(volume name, purpose, reference) of connection passwords kept outside the n8n Secret: each is mounted on
+    its own under :data:`CONNECTION_SECRETS_DIR`, where ``connections.password_path`` points n8n."""
+    refs = [("db-password", "db", spec.env.db.password)]
+    if spec.env.redis.password is not None:
+        refs.append(("redis-password", "redis", spec.env.redis.password))
+    return [(volume, purpose, ref) for volume, purpose, ref in refs if ref.secret != spec.env.secret_name]
 
 
 def roles(spec: N8nWorkloads) -> list[Role]:
@@ -183,12 +217,12 @@ def validate(spec: N8nWorkloads) -> None:
         raise ValueError("replicas must not be negative")
 
 
-def image(spec: N8nWorkloads) -> str:
-    return f"{spec.image}:{spec.env.version}"
+def image(spec: N8nWorkloads) -> pulumi.Input[str]:
+    return text(spec.image, ":", spec.env.version)
 
 
-def runners_image(spec: N8nWorkloads) -> str:
-    return f"{spec.runners_image}:{spec.env.version}"
+def runners_image(spec: N8nWorkloads) -> pulumi.Input[str]:
+    return text(spec.runners_image, ":", spec.env.version)
 
 
 def prestop_seconds(role: Role) -> int:
@@ -201,9 +235,18 @@ def termination_grace(role: Role, graceful_shutdown_seconds: int) -> int:
     return prestop_seconds(role) + graceful_shutdown_seconds + GRACE_MARGIN_SECONDS
 
 
-def heap_mib(memory_limit: str) -> int:
-    """V8 old-space size for a container memory limit (MiB, :data:`HEAP_FRACTION` of it)."""
-    return math.floor(quantity_bytes(memory_limit) / 2**20 * HEAP_FRACTION)
+def heap_mib(memory_limit: str, fraction: float = HEAP_FRACTION) -> int:
+    """V8 old-space size for a container memory limit (MiB, ``fraction`` of it)."""
+    return math.floor(quantity_bytes(memory_limit) / 2**20 * fraction)
+
+
+def sidecar_env(spec: N8nWorkloads) -> dict[str, str]:
+    """The contract's runner environment plus NODE_OPTIONS, which the launcher passes to the JavaScript runner
+    (`allowed-env` of the image's n8n-task-runners.json): its heap stays below the container limit, so a greedy
+    Code node kills only the runner process (the launcher starts a new one), never the whole sidecar by OOM."""
+    env = dict(runner_env(spec.env))
+    env["NODE_OPTIONS"] = f"--max-old-space-size={heap_mib(spec.runners_resources.memory_limit, RUNNER_HEAP_FRACTION)}"
+    return env
 
 
 def health_port(role: Role, env: dict[str, Any]) -> int:
@@ -224,12 +267,14 @@ def _http_probe(path: str, port: str | int, *, period: int, failures: int, timeo
             "failureThreshold": failures}
 
 
-def n8n_probes() -> dict[str, Any]:
-    """Startup (generous on every role: any of them may run the migrations), liveness and readiness probes."""
+def n8n_probes(role: Role) -> dict[str, Any]:
+    """Startup (waits for readiness, generous on every role: any of them may run the migrations), liveness (a
+    connection broken beyond probes.BROKEN_BOUND_SECONDS, or a stalled queue for workers) and readiness probes."""
     period = 10
     return {
-        "startupProbe": _http_probe(HEALTH_PATH, "http", period=period, failures=math.ceil(STARTUP_SECONDS / period)),
-        "livenessProbe": _http_probe(HEALTH_PATH, "http", period=15, failures=4),
+        "startupProbe": _http_probe(READINESS_PATH, "http", period=period,
+                                    failures=math.ceil(STARTUP_SECONDS / period)),
+        "livenessProbe": probes.liveness(role),
         "readinessProbe": _http_probe(READINESS_PATH, "http", period=10, failures=3),
     }
 
@@ -260,6 +305,8 @@ def n8n_container(spec: N8nWorkloads, role: Role) -> dict[str, Any]:
     mounts += [{"name": name, "mountPath": path} for name, path, _, _ in N8N_SCRATCH]
     mounts += [{"name": name, "mountPath": f"{CA_DIR}/{purpose}", "readOnly": True}
                for name, purpose, _ in _ca_volumes(spec)]
+    mounts += [{"name": name, "mountPath": f"{CONNECTION_SECRETS_DIR}/{purpose}", "readOnly": True}
+               for name, purpose, _ in connection_secrets(spec)]
     container: dict[str, Any] = {
         "name": "n8n",
         "image": image(spec),
@@ -267,7 +314,7 @@ def n8n_container(spec: N8nWorkloads, role: Role) -> dict[str, Any]:
         "args": n8n_args(role, spec.env),
         "env": _env_list(env),
         "ports": [{"name": "http", "containerPort": health_port(role, env), "protocol": "TCP"}],
-        **n8n_probes(),
+        **n8n_probes(role),
         "resources": k8s.resources(shape(spec, role).resources),
         "securityContext": k8s.container_security_context(),
         "volumeMounts": mounts,
@@ -286,7 +333,7 @@ def runner_sidecar(spec: N8nWorkloads) -> dict[str, Any]:
         "image": runners_image(spec),
         "imagePullPolicy": "Always",
         "restartPolicy": "Always",
-        "env": _env_list(runner_env(spec.env)),
+        "env": _env_list(sidecar_env(spec)),
         "ports": [{"name": "runner-health", "containerPort": RUNNER_HEALTH_PORT, "protocol": "TCP"}],
         "livenessProbe": _http_probe(HEALTH_PATH, "runner-health", period=15, failures=4),
         "readinessProbe": _http_probe(HEALTH_PATH, "runner-health", period=10, failures=3),
@@ -302,9 +349,12 @@ def runner_sidecar(spec: N8nWorkloads) -> dict[str, Any]:
 def volumes(spec: N8nWorkloads, role: Role) -> list[dict[str, Any]]:
     """The n8n Secret (read-only files), scratch emptyDirs, CA bundles and, with a runner, its token alone."""
     out: list[dict[str, Any]] = [
-        {"name": "secrets", "secret": {"secretName": names.N8N_SECRET, "defaultMode": 0o440}},
+        {"name": "secrets", "secret": {"secretName": spec.env.secret_name, "defaultMode": 0o440}},
     ]
     out += [k8s.empty_dir(name, size, medium) for name, _, size, medium in N8N_SCRATCH]
+    out += [{"name": name, "secret": {"secretName": ref.secret, "defaultMode": 0o440,
+                                      "items": [{"key": ref.key, "path": ref.key}]}}
+            for name, _, ref in connection_secrets(spec)]
     for name, _, bundle in _ca_volumes(spec):
         items = [{"key": bundle.key, "path": bundle.key}]
         if bundle.source == "secret":
@@ -313,20 +363,20 @@ def volumes(spec: N8nWorkloads, role: Role) -> list[dict[str, Any]]:
             out.append({"name": name, "configMap": {"name": bundle.name, "items": items, "defaultMode": 0o444}})
     if executes_code(role):
         out.append({"name": "runner-token", "secret": {
-            "secretName": names.N8N_SECRET, "defaultMode": 0o440,
+            "secretName": spec.env.secret_name, "defaultMode": 0o440,
             "items": [{"key": names.RUNNERS_AUTH_TOKEN, "path": names.RUNNERS_AUTH_TOKEN}]}})
         out += [k8s.empty_dir(name, size) for name, _, size in RUNNER_SCRATCH]
     return out
 
 
-def topology_spread(role: Role) -> list[dict[str, Any]]:
+def topology_spread(role: Role, selector: dict[str, str] | None = None) -> list[dict[str, Any]]:
     """Spread over zones and nodes, per ReplicaSet; ScheduleAnyway so a full zone or a lost spot AZ never leaves a
     pod Pending (hard zone spreading would also block clusters whose nodes carry no zone label)."""
     return [{
         "maxSkew": 1,
         "topologyKey": key,
         "whenUnsatisfiable": "ScheduleAnyway",
-        "labelSelector": {"matchLabels": k8s.selector(role, APP)},
+        "labelSelector": {"matchLabels": selector or k8s.selector(role, APP)},
         "matchLabelKeys": ["pod-template-hash"],
         "nodeTaintsPolicy": "Honor",
     } for key in ("topology.kubernetes.io/zone", "kubernetes.io/hostname")]
@@ -347,14 +397,14 @@ def worker_placement(spot_pool: bool) -> dict[str, Any]:
 
 def pod_spec(spec: N8nWorkloads, role: Role) -> dict[str, Any]:
     pod: dict[str, Any] = {
-        "serviceAccountName": object_name(role),
+        "serviceAccountName": object_name(role, spec.prefix),
         "automountServiceAccountToken": False,
         "enableServiceLinks": False,
         "securityContext": k8s.pod_security_context(),
         "terminationGracePeriodSeconds": termination_grace(role, spec.env.graceful_shutdown_seconds),
         "containers": [n8n_container(spec, role)],
         "volumes": volumes(spec, role),
-        "topologySpreadConstraints": topology_spread(role),
+        "topologySpreadConstraints": topology_spread(role, _selector(spec, role)),
     }
     if executes_code(role):
         pod["initContainers"] = [runner_sidecar(spec)]
@@ -380,19 +430,18 @@ def deployment(spec: N8nWorkloads, role: Role) -> dict[str, Any]:
     pod_annotations: dict[str, Any] = {SAFE_TO_EVICT: "true"} if role in ("webhook", "worker") else {}
     if spec.secrets_revision is not None:
         pod_annotations[names.SECRETS_REVISION_ANNOTATION] = spec.secrets_revision
-    template_meta: dict[str, Any] = {"labels": {**k8s.labels(role, APP), **version_label}}
+    template_meta: dict[str, Any] = {"labels": {**k8s.labels(role, APP), **version_label, **_instance(spec)}}
     if pod_annotations:
         template_meta["annotations"] = pod_annotations
     return {
         "apiVersion": "apps/v1",
         "kind": "Deployment",
-        "metadata": k8s.metadata(object_name(role), spec.namespace, role, app=APP, annotations=annotations,
-                                 extra_labels=version_label),
+        "metadata": _meta(spec, role, annotations=annotations, extra_labels=version_label),
         "spec": {
             "replicas": shape(spec, role).replicas,
             "revisionHistoryLimit": 5,
             "progressDeadlineSeconds": ROLLOUT_TIMEOUT_SECONDS,
-            "selector": {"matchLabels": k8s.selector(role, APP)},
+            "selector": {"matchLabels": _selector(spec, role)},
             "strategy": strategy(spec, role),
             "template": {"metadata": template_meta, "spec": pod_spec(spec, role)},
         },
@@ -407,7 +456,7 @@ def service_account(spec: N8nWorkloads, role: Role) -> dict[str, Any]:
     return {
         "apiVersion": "v1",
         "kind": "ServiceAccount",
-        "metadata": k8s.metadata(object_name(role), spec.namespace, role, app=APP),
+        "metadata": _meta(spec, role),
         "automountServiceAccountToken": False,
     }
 
@@ -418,12 +467,12 @@ def service(spec: N8nWorkloads, role: Role) -> dict[str, Any]:
     body: dict[str, Any] = {
         "type": "ClusterIP",
         **({"clusterIP": "None"} if role == "worker" else {}),
-        "selector": k8s.selector(role, APP),
+        "selector": _selector(spec, role),
         "ports": [{"name": "http", "port": names.N8N_PORT, "targetPort": "http", "protocol": "TCP",
                    "appProtocol": "http"}],
     }
     return {"apiVersion": "v1", "kind": "Service",
-            "metadata": k8s.metadata(object_name(role), spec.namespace, role, app=APP), "spec": body}
+            "metadata": _meta(spec, role), "spec": body}
 
 
 def disruption_budget(spec: N8nWorkloads, role: Role) -> dict[str, Any] | None:
@@ -436,10 +485,10 @@ def disruption_budget(spec: N8nWorkloads, role: Role) -> dict[str, Any] | None:
     return {
         "apiVersion": "policy/v1",
         "kind": "PodDisruptionBudget",
-        "metadata": k8s.metadata(object_name(role), spec.namespace, role, app=APP),
+        "metadata": _meta(spec, role),
         "spec": {
             "maxUnavailable": max_unavailable,
-            "selector": {"matchLabels": k8s.selector(role, APP)},
+            "selector": {"matchLabels": _selector(spec, role)},
             "unhealthyPodEvictionPolicy": "AlwaysAllow",
         },
     }
@@ -452,7 +501,8 @@ def webhook_autoscaler(spec: N8nWorkloads) -> dict[str, Any] | None:
     if low < 1 or high <= low:
         return None
     return cpu_utilization_hpa(
-        object_name("webhook"), spec.namespace, object_name("webhook"), "webhook", min_replicas=low,
+        object_name("webhook", spec.prefix), spec.namespace, object_name("webhook", spec.prefix), "webhook",
+        min_replicas=low,
         max_replicas=high, cpu_percent=WEBHOOK_CPU_TARGET, behavior={
             "scaleUp": {"stabilizationWindowSeconds": 0, "selectPolicy": "Max", "policies": [
                 {"type": "Percent", "value": 100, "periodSeconds": 30},

@@ -1,0 +1,178 @@
+"""Helpers every component uses on its Args: refuse an Output where a plain value is needed, accept resources as a
+plain mapping, and decide what is kept on delete.
+
+Pulumi programs hand components Outputs freely. A component that only *places* a value in a resource input takes
+``Input[T]`` and never inspects it. A few values must be known while the program runs (a Kubernetes object name that
+is also a Pulumi resource name, a number a builder computes with); for those, :func:`plain` fails at once with a
+message naming the component and the argument, instead of the ``Calling __str__ on an Output[T]`` text Pulumi
+otherwise writes into names and hosts when ``PULUMI_ERROR_OUTPUT_STRING`` is not set.
+"""
+
+import dataclasses
+import re
+import types
+import typing
+from collections.abc import Mapping
+from enum import Enum
+from typing import Any, TypedDict, TypeVar
+
+import pulumi
+
+T = TypeVar("T")
+
+
+class PlainValueRequired(TypeError):
+    """An Output (or other awaitable) was passed for an argument that must be known while the program runs."""
+
+
+def plain(component: str, argument: str, value: T) -> T:
+    """``value`` itself when it is a plain value; raise :class:`PlainValueRequired` naming ``component`` and
+    ``argument`` when it is an Output (or an awaitable), which the component cannot inspect while the program runs.
+
+    Lists, tuples and mappings are checked element by element (``argument[0]``, ``argument.key``).
+    """
+    if isinstance(value, pulumi.Output) or hasattr(value, "__await__"):
+        raise PlainValueRequired(
+            f"{component}: argument {argument!r} must be a plain value known when the program runs, not an "
+            f"{type(value).__name__}: it names Kubernetes objects or Pulumi resources, or is computed with. Pass "
+            "the literal value (from config or a constant), or create the component inside an apply only if you "
+            "accept that its resources are then invisible in previews.")
+    if isinstance(value, (list, tuple)):
+        for i, item in enumerate(value):
+            plain(component, f"{argument}[{i}]", item)
+    elif isinstance(value, Mapping):
+        for key, item in value.items():
+            plain(component, f"{argument}.{key}", item)
+    return value
+
+
+def known(component: str, args: Mapping[str, Any], args_type: Any) -> Mapping[str, Any]:
+    """``args`` when every key is a field of the TypedDict ``args_type``; else fail naming the unexpected keys (a
+    misspelt optional argument would otherwise be silently ignored and its default used)."""
+    unexpected = sorted(set(args) - set(args_type.__annotations__))
+    if unexpected:
+        raise TypeError(f"{component}: unexpected argument {', '.join(map(repr, unexpected))}; allowed: "
+                        f"{sorted(args_type.__annotations__)}")
+    return args
+
+
+def waits_for(component: str, opts: pulumi.ResourceOptions | None) -> list[Any]:
+    """The resources in the component's own ``opts.depends_on``, for its children to wait for too (Pulumi does not
+    pass a component's depends_on down to its children)."""
+    depends_on = opts.depends_on if opts is not None else None
+    if depends_on is None:
+        return []
+    if isinstance(depends_on, pulumi.Resource):
+        return [depends_on]
+    if isinstance(depends_on, (list, tuple)):
+        return list(depends_on)
+    raise TypeError(f"{component}: opts.depends_on must be a resource or a list of resources known when the program "
+                    "runs (each of the component's resources waits for them)")
+
+
+def retain_on_delete(args: Mapping[str, Any], protect: bool) -> bool:
+    """The component's ``retain_on_delete`` argument when given, else ``protect``: what is protected is also kept
+    when the component is deleted; with ``protect`` off (development) nothing is left behind unless asked."""
+    given = args.get("retain_on_delete")
+    return protect if given is None else bool(given)
+
+
+RESOURCE_KEYS = {"cpu_request": "cpuRequest", "cpu_limit": "cpuLimit", "memory_request": "memoryRequest",
+                 "memory_limit": "memoryLimit"}
+"""Fields of a container's resources, and the camelCase spelling a mapping may use instead."""
+
+
+def container_resources(component: str, argument: str, value: Any, default: Any) -> Any:
+    """A ``settings.Resources`` from ``value``: a Resources as is, a mapping with the snake_case or camelCase field
+    names (missing fields from ``default``), or None for ``default``. An unknown key fails, naming it."""
+    from .settings import Resources
+
+    if value is None:
+        return default
+    if isinstance(value, Resources):
+        return value
+    if not isinstance(value, Mapping):
+        raise TypeError(f"{component}: argument {argument!r} must be a mapping of {sorted(RESOURCE_KEYS.values())} "
+                        f"or a settings.Resources, not {type(value).__name__}")
+    plain(component, argument, value)
+    camel_to_snake = {v: k for k, v in RESOURCE_KEYS.items()}
+    fields = {}
+    for key, item in value.items():
+        field = key if key in RESOURCE_KEYS else camel_to_snake.get(key)
+        if field is None:
+            raise TypeError(f"{component}: argument {argument!r} has unknown key {key!r}; allowed: "
+                            f"{sorted(RESOURCE_KEYS.values())}")
+        fields[field] = str(item)
+    return Resources(**{**{f: getattr(default, f) for f in RESOURCE_KEYS}, **fields})
+
+
+def dns_label(component: str, argument: str, value: Any, room: int = 0) -> str:
+    """``value`` when it is a plain DNS label (lowercase alphanumerics and ``-``) short enough to take a suffix of
+    ``room`` characters within Kubernetes' 63; otherwise fail naming the component, the argument and the value."""
+    plain(component, argument, value)
+    if not isinstance(value, str) or not re.fullmatch(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?", value) \
+            or len(value) + room > 63:
+        raise ValueError(f"{component}: argument {argument!r} = {value!r} must be a DNS label (lowercase letters, "
+                         f"digits and '-', starting and ending alphanumeric) of at most {63 - room} characters")
+    return value
+
+
+def text(*parts: pulumi.Input[str]) -> pulumi.Input[str]:
+    """The concatenation of ``parts``: a plain str when every part is one (manifests stay plain and readable),
+    else an Output (``Output.concat``) that never passes through ``str()``."""
+    if all(isinstance(p, str) for p in parts):
+        return "".join(parts)  # type: ignore[arg-type]
+    return pulumi.Output.concat(*parts)
+
+
+class ContainerResources(TypedDict, total=False):
+    """CPU and memory requests and limits of one container; a field left out takes the component's default."""
+
+    cpu_request: str
+    """CPU the scheduler reserves, e.g. ``250m``."""
+    cpu_limit: str
+    """CPU ceiling, e.g. ``1``."""
+    memory_request: str
+    """Memory the scheduler reserves, e.g. ``512Mi``."""
+    memory_limit: str
+    """Memory ceiling; the container is OOM-killed above it, e.g. ``1Gi``."""
+
+
+def structured(component: str, argument: str, cls: type[T], value: Any) -> T:
+    """``value`` as the dataclass ``cls``: itself when it already is one, else built from a mapping of its field
+    names, nested dataclasses and enums included. Pulumi's component provider hands complex inputs from other
+    languages over as such mappings; a missing required field fails naming it."""
+    if isinstance(value, cls):
+        return value
+    if not isinstance(value, Mapping):
+        plain(component, argument, value)
+        raise TypeError(f"{component}: argument {argument!r} must be a {cls.__name__}, not {type(value).__name__}")
+    fields = {f.name: f for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
+    hints = {name: f.type for name, f in fields.items()}  # real types: the schema modules avoid future annotations
+    unexpected = sorted(set(value) - set(fields))
+    if unexpected:
+        raise TypeError(f"{component}: argument {argument!r} has unexpected field(s) {unexpected}")
+    built = {}
+    for name, item in value.items():
+        kind = _concrete(hints[name])
+        path = f"{argument}.{name}"
+        if item is not None and dataclasses.is_dataclass(kind):
+            built[name] = structured(component, path, kind, item)
+        elif item is not None and isinstance(kind, type) and issubclass(kind, Enum) and not isinstance(item, kind):
+            built[name] = kind(item)
+        else:
+            built[name] = item
+    for n, hint in hints.items():  # an optional field other languages leave out is None
+        if n not in built and _concrete(hint) is not hint and fields[n].default is dataclasses.MISSING:
+            built[n] = None
+    missing = [n for n, f in fields.items() if n not in built and f.default is dataclasses.MISSING
+               and f.default_factory is dataclasses.MISSING]
+    if missing:
+        raise TypeError(f"{component}: argument {argument!r} lacks required field(s) {missing}")
+    return cls(**built)
+
+
+def _concrete(hint: Any) -> Any:
+    """The class inside ``X | None``; other hints unchanged."""
+    args = [a for a in typing.get_args(hint) if a is not type(None)]
+    return args[0] if typing.get_origin(hint) in (typing.Union, types.UnionType) and len(args) == 1 else hint

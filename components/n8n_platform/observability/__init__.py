@@ -1,0 +1,9 @@
+"""Monitoring of the platform: scrape targets, alert rules, the dashboard, exporters and CloudWatch alarms.
+
+Pure builders (:mod:`.monitors`, :mod:`.rules`, :mod:`.dashboard`, :mod:`.exporters`, :mod:`.alarms`) under one thin
+component (:mod:`.component`)."""
+
+from .component import CloudWatchTargets, Observability, ObservabilityArgs
+from .rules import RuleInputs
+
+__all__ = ["CloudWatchTargets", "Observability", "ObservabilityArgs", "RuleInputs"]

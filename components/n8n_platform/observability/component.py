@@ -1,0 +1,98 @@
+"""Observability: the thin component over :mod:`.monitors`, :mod:`.rules`, :mod:`.dashboard` and :mod:`.alarms`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, NotRequired, TypedDict
+
+import pulumi
+
+from .. import k8s
+from . import alarms as cw
+from .dashboard import config_map, panels
+from .monitors import monitors
+from .rules import RuleInputs, alerts, prometheus_rule
+
+
+@dataclass(frozen=True)
+class CloudWatchTargets:
+    """The managed data layer to alarm on (AWS stacks); RDS and ElastiCache fields are None when not used."""
+
+    kms_key_arn: pulumi.Input[str]
+    """The stack's customer key; encrypts the alarms' SNS topic (its policy lets CloudWatch use it)."""
+    rds_identifier: pulumi.Input[str] | None = None
+    rds_allocated_gb: int = 0
+    connection_limit: int = 0
+    """The n8n role's CONNECTION LIMIT (``database.connectionLimit``)."""
+    elasticache_members: list[pulumi.Input[str]] = field(default_factory=list)
+    """CacheClusterId of every node of the queue's replication group."""
+    emails: list[str] = field(default_factory=list)
+    """Addresses subscribed to the topic (each confirms once)."""
+    more_alarms: dict[str, dict] = field(default_factory=dict)
+    """Further alarms by name suffix (``aws.cloudwatch.MetricAlarm`` arguments without actions), e.g.
+    ``ArchiveBucket.replication_alarms``; they notify the same topic."""
+
+
+class ObservabilityArgs(TypedDict):
+    """What to monitor and where the monitoring objects go."""
+
+    namespace: str
+    """Namespace of n8n; the monitors, the PrometheusRule and the dashboard ConfigMap are created there."""
+    prometheus_release: str
+    """``release`` label value kube-prometheus-stack selects monitors and rules by."""
+    rules: RuleInputs
+    """What the alert rules depend on: roles and their memory limits, in-cluster Redis/Patroni, dump CronJob,
+    thresholds, runbook URL."""
+    grafana_folder: str
+    """Grafana folder of the dashboard (sidecar annotation ``grafana_folder``)."""
+    cloudwatch: NotRequired[CloudWatchTargets | None]
+    """RDS/ElastiCache alarms and their SNS topic; omitted or None: none (no AWS)."""
+    depends_on: NotRequired[list[pulumi.Resource]]
+    """Resources the monitoring objects wait for (the Prometheus Operator CRDs)."""
+
+
+class Observability(pulumi.ComponentResource):
+    """ServiceMonitors/PodMonitors for every n8n role and the in-cluster data layer, alert rules on real n8n metric
+    names, a Grafana dashboard, and CloudWatch alarms for RDS and ElastiCache."""
+
+    alarm_topic_arn: pulumi.Output[str | None]
+    """SNS topic of the CloudWatch alarms, or None without AWS targets."""
+    alert_names: pulumi.Output[list[str]]
+    """Names of the alerts in the PrometheusRule."""
+
+    def __init__(self, name: str, args: ObservabilityArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("n8n:index:Observability", name, None, opts)
+        ns, release, rules = args["namespace"], args["prometheus_release"], args["rules"]
+        crds = pulumi.ResourceOptions(parent=self, depends_on=list(args.get("depends_on") or []))
+        roles = tuple(rules.memory_limits)
+        for manifest in [*monitors(namespace=ns, release=release, roles=roles, redis_in_cluster=rules.redis_in_cluster,
+                                   patroni_cluster=rules.patroni_cluster),
+                         prometheus_rule("n8n", ns, release, rules)]:
+            k8s.apply(name, manifest, crds)
+        specs = panels(redis_in_cluster=rules.redis_in_cluster, patroni=rules.patroni_cluster is not None)
+        k8s.apply(name, config_map("n8n-dashboard", ns, args["grafana_folder"], specs),
+                  pulumi.ResourceOptions(parent=self))
+        self.alert_names = pulumi.Output.from_input([a.name for a in alerts(rules)])
+        targets = args.get("cloudwatch")
+        self.alarm_topic_arn = pulumi.Output.from_input(
+            self._alarms(name, targets, rules.thresholds) if targets is not None else None)
+        self.register_outputs({"alarm_topic_arn": self.alarm_topic_arn, "alert_names": self.alert_names})
+
+    def _alarms(self, name: str, targets: CloudWatchTargets, thresholds: Any) -> pulumi.Output[str]:
+        import pulumi_aws as aws
+
+        child = pulumi.ResourceOptions(parent=self)
+        topic = aws.sns.Topic(f"{name}-alarms", kms_master_key_id=targets.kms_key_arn, opts=child)
+        for n, email in enumerate(targets.emails):
+            aws.sns.TopicSubscription(f"{name}-alarms-{n}", topic=topic.arn, protocol="email", endpoint=email,
+                                      opts=child)
+        specs: list[cw.Alarm] = []
+        if targets.rds_identifier is not None:
+            specs += cw.rds_alarms(targets.rds_identifier, allocated_gb=targets.rds_allocated_gb,
+                                   connection_limit=targets.connection_limit, t=thresholds)
+        specs += cw.elasticache_alarms(targets.elasticache_members, t=thresholds)
+        arguments = {**{spec.name: spec.args() for spec in specs}, **targets.more_alarms}
+        for suffix, spec in arguments.items():
+            aws.cloudwatch.MetricAlarm(f"{name}-{suffix}", **spec, alarm_actions=[topic.arn],
+                                       ok_actions=[topic.arn], opts=child)
+        return topic.arn
