@@ -44,6 +44,7 @@ SOURCES = (
               "example/prometheus-operator-crd/*.yaml",
               "chart 33.0.1 carries v0.95.1, which the proxy refuses (403, as v0.95.0); v0.90.1 is served"),
     CrdSource("sigs.k8s.io/gateway-api", "v1.6.1", "config/crd/standard/*.yaml"),
+    CrdSource("github.com/envoyproxy/gateway", "v1.9.1", "charts/gateway-crds-helm/templates/generated/*.yaml"),
 )
 
 
@@ -70,7 +71,9 @@ def definitions(source: CrdSource) -> list[dict]:
     """Every CustomResourceDefinition in the source's files (other documents are skipped)."""
     found = []
     for path in sorted(module_dir(source.module, source.version).glob(source.pattern)):
-        for document in yaml.load_all(path.read_text(), Loader=_Loader):
+        # Envoy Gateway's CRD files sit in a chart, each wrapped in a `{{- if … }}` / `{{- end }}` line pair.
+        text = "\n".join(line for line in path.read_text().splitlines() if not line.lstrip().startswith("{{"))
+        for document in yaml.load_all(text, Loader=_Loader):
             if isinstance(document, dict) and document.get("kind") == "CustomResourceDefinition":
                 found.append(document)
     if not found:
