@@ -7,7 +7,7 @@ STACK ?= dev
 SYSTEM_PACKAGES := postgresql-15 redis-server openssl nginx-light prometheus prometheus-redis-exporter \
 	prometheus-postgres-exporter postgresql-15-pgaudit
 
-.PHONY: setup system n8n plan policy test lint e2e bench docs clean
+.PHONY: setup system n8n plan policy test lint e2e bench docs mutate clean
 
 $(PY): requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -70,6 +70,9 @@ docs: $(PY)  ## Regenerate docs/configuration.md, docs/settings.schema.json and 
 	PYTHONPATH=.:components $(PY) -m tools.config_reference > docs/configuration.md
 	PYTHONPATH=.:components $(PY) -m tools.settings_schema > docs/settings.schema.json
 	PYTHONPATH=.:components $(PY) -m n8n_platform.provider > components/schema.json
+
+mutate: $(PY)  ## Mutation testing of the pure builders (tens of minutes): make mutate [MODULE=components/n8n_platform/redis_conf.py]
+	PYTHONPATH=.:components nice -n 15 $(PY) -m tools.mutate $(MODULE) $(MUTATE_ARGS)
 
 clean:
 	rm -rf build

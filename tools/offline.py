@@ -14,6 +14,7 @@ Used by the offline plan (`tools.plan`) and by the tests (`tests/harness.py`). I
 from __future__ import annotations
 
 import copy
+import functools
 import hashlib
 import json
 import os
@@ -108,7 +109,7 @@ def load_stack_config(stack: str, overrides: dict[str, Any] | None = None,
     Project defaults from Pulumi.yaml come first, then Pulumi.<stack>.yaml, then ``overrides`` (deep-merged;
     a None value deletes a key).
     """
-    project = yaml.safe_load((root / "Pulumi.yaml").read_text())
+    project = _yaml(root / "Pulumi.yaml")
     raw: dict[str, Any] = {}
     for key, decl in (project.get("config") or {}).items():
         if isinstance(decl, dict) and "default" in decl:
@@ -118,12 +119,22 @@ def load_stack_config(stack: str, overrides: dict[str, Any] | None = None,
         raise FileNotFoundError(f"no stack file {stack_file.name}; stacks here: "
                                 + ", ".join(sorted(p.name[7:-5] for p in root.glob("Pulumi.*.yaml"))))
     secrets: list[str] = []
-    for key, value in ((yaml.safe_load(stack_file.read_text()) or {}).get("config") or {}).items():
+    for key, value in ((_yaml(stack_file) or {}).get("config") or {}).items():
         if not key.startswith(f"{PROJECT}:"):
             continue  # aws:region and other providers' keys are not ours
         raw[_strip(key)] = _unsecure(_strip(key), value, secrets)
     _merge(raw, overrides or {})
     return raw, secrets
+
+
+def _yaml(path: Path) -> Any:
+    """A YAML file's content, parsed once per version of the file (tests read the stack files hundreds of times)."""
+    return copy.deepcopy(_parsed_yaml(path, path.stat().st_mtime_ns))
+
+
+@functools.lru_cache(maxsize=32)
+def _parsed_yaml(path: Path, mtime_ns: int) -> Any:
+    return yaml.safe_load(path.read_text())
 
 
 def _strip(key: str) -> str:

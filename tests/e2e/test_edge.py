@@ -22,7 +22,6 @@ import pytest
 
 from n8n_platform.edge import routes as edge_routes
 from n8n_platform.settings import EdgeSettings
-from tools.e2e import install as n8n_install
 from tools.e2e.cluster import DB_NAME, DB_SCHEMA, WEBHOOK_PATH, QueueModeCluster
 from tools.e2e.proxy import NginxEdge
 
@@ -35,19 +34,6 @@ IDLE_TIMEOUT = EdgeSettings.__dataclass_fields__["idle_timeout_seconds"].default
 PUSH_IDLE_SECONDS = 75
 """Longer than a minute, and longer than n8n's 60 s push ping interval."""
 OWNER = {"email": "owner@example.com", "firstName": "Edge", "lastName": "Test", "password": "Edge-Test-Passw0rd"}
-
-
-@pytest.fixture(scope="module")
-def install():
-    try:
-        return n8n_install.ensure()
-    except Exception as e:  # any install failure means: cannot run here
-        import os
-
-        message = f"!!! REAL n8n COULD NOT BE INSTALLED, e2e NOT RUN: {type(e).__name__}: {e}"
-        if os.environ.get("CI"):
-            pytest.fail(message)
-        pytest.skip(message)
 
 
 @pytest.fixture(scope="module")

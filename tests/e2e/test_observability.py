@@ -34,7 +34,6 @@ from tools.e2e.prometheus import Prometheus, postgres_exporter, redis_exporter
 from tools.e2e.servers import free_port
 
 from .conftest import TIMINGS
-from .test_queue_mode import install  # noqa: F401 (module fixture: the n8n install)
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow, pytest.mark.xdist_group("n8n-e2e")]
 
@@ -73,7 +72,7 @@ def rule_inputs() -> RuleInputs:
 
 
 @pytest.fixture(scope="module")
-def stack(install):  # noqa: F811
+def stack(install):
     started = time.monotonic()
     with QueueModeCluster(install, delay_ms=100, extra_workflows=(failing_workflow(),),
                           pg_settings=audit_settings()) as cluster:

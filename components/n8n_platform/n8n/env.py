@@ -194,6 +194,11 @@ def secret_file(inputs: N8nEnvInputs, key: str) -> str:
     return f"{inputs.secrets_dir}/{key}"
 
 
+def _check_role(role: str) -> None:
+    if role not in ROLES:
+        raise ValueError(f"unknown n8n role {role!r}; expected one of {', '.join(ROLES)}")
+
+
 def pool_size(role: Role, inputs: N8nEnvInputs) -> int:
     """DB connections per process (`DB_POSTGRESDB_POOL_SIZE`; n8n's default of 2 starves queue mode).
 
@@ -201,6 +206,7 @@ def pool_size(role: Role, inputs: N8nEnvInputs) -> int:
     reads the workflow or saves progress), at least 5; main runs the UI, triggers and pruning (10); a webhook
     processor only reads the workflow and writes one execution row per request (5, it scales out by replicas).
     """
+    _check_role(role)
     if role == "worker":
         return max(5, math.ceil(inputs.worker_concurrency / 2))
     return 10 if role == "main" else 5
@@ -364,8 +370,7 @@ def n8n_env(role: Role, inputs: N8nEnvInputs) -> dict[str, pulumi.Input[str]]:
     Values are strings, except the DB and Redis hosts, which are the connections' Inputs placed as-is.
     Raises ValueError for combinations n8n cannot run (multi-main without a license).
     """
-    if role not in ROLES:
-        raise ValueError(f"unknown n8n role {role!r}; expected one of {', '.join(ROLES)}")
+    _check_role(role)
     if inputs.multi_main and not inputs.licensed:
         raise ValueError("multi-main needs an Enterprise license (licensed=True)")
     env = {**_common(inputs), **_urls(inputs), **_database(role, inputs), **_recovery(role), **_redis(inputs),
@@ -401,7 +406,7 @@ def runner_env(inputs: N8nEnvInputs) -> dict[str, str]:
         "N8N_RUNNERS_TASK_TIMEOUT": str(RUNNER_TASK_TIMEOUT_SECONDS),
         "N8N_RUNNERS_AUTO_SHUTDOWN_TIMEOUT": "15",
         "N8N_RUNNERS_LAUNCHER_HEALTH_CHECK_PORT": str(RUNNER_HEALTH_PORT),
-        "N8N_RUNNERS_LAUNCHER_LOG_LEVEL": "info" if inputs.log_level in ("info", "debug") else str(inputs.log_level),
+        "N8N_RUNNERS_LAUNCHER_LOG_LEVEL": "info" if inputs.log_level == "debug" else str(inputs.log_level),
         "GENERIC_TIMEZONE": inputs.timezone,
     }
 
