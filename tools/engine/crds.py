@@ -11,14 +11,11 @@ pin. Where the proxy refuses that exact version (403), the nearest version it se
 from __future__ import annotations
 
 import argparse
-import json
-import subprocess
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
-import yaml
-
+from tools import crds as gates_crds
 from tools.engine.cluster import DEFAULT_DIR, Cluster
 
 
@@ -40,45 +37,14 @@ SOURCES = (
     CrdSource("github.com/kedacore/keda/v2", "v2.20.2", "config/crd/bases/*.yaml"),
     CrdSource("github.com/zalando/postgres-operator", "v1.15.0", "manifests/*.crd.yaml",
               "the pinned chart 2.0.1 is not served as a module (403 for /v2@v2.0.1 and @v2.0.1+incompatible)"),
-    CrdSource("github.com/prometheus-operator/prometheus-operator", "v0.90.1",
-              "example/prometheus-operator-crd/*.yaml",
-              "chart 33.0.1 carries v0.95.1, which the proxy refuses (403, as v0.95.0); v0.90.1 is served"),
-    CrdSource("sigs.k8s.io/gateway-api", "v1.6.1", "config/crd/standard/*.yaml"),
-    CrdSource("github.com/envoyproxy/gateway", "v1.9.1", "charts/gateway-crds-helm/templates/generated/*.yaml"),
+    # Gateway API, Envoy Gateway and the Prometheus Operator: the same releases the gates validate against.
+    *(CrdSource(s.module, s.version, glob) for s in gates_crds.SOURCES for glob in s.globs),
 )
 
 
-def module_dir(module: str, version: str) -> Path:
-    """The module's directory in the module cache, downloaded from the proxy when missing."""
-    out = subprocess.run(["go", "mod", "download", "-json", f"{module}@{version}"], capture_output=True, text=True)
-    info = json.loads(out.stdout or "{}")
-    if out.returncode or "Dir" not in info:
-        raise RuntimeError(f"{module}@{version}: {info.get('Error') or out.stderr.strip()}")
-    return Path(info["Dir"])
-
-
-class _Loader(yaml.SafeLoader):
-    """YAML 1.1 reads a bare ``=`` as the obsolete "value" type; the Prometheus Operator's CRDs list "=" as a
-    string (relabel actions), so that resolver is dropped."""
-
-
-_Loader.yaml_implicit_resolvers = {
-    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:value"]
-    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()}
-
-
 def definitions(source: CrdSource) -> list[dict]:
-    """Every CustomResourceDefinition in the source's files (other documents are skipped)."""
-    found = []
-    for path in sorted(module_dir(source.module, source.version).glob(source.pattern)):
-        # Envoy Gateway's CRD files sit in a chart, each wrapped in a `{{- if … }}` / `{{- end }}` line pair.
-        text = "\n".join(line for line in path.read_text().splitlines() if not line.lstrip().startswith("{{"))
-        for document in yaml.load_all(text, Loader=_Loader):
-            if isinstance(document, dict) and document.get("kind") == "CustomResourceDefinition":
-                found.append(document)
-    if not found:
-        raise RuntimeError(f"no CustomResourceDefinition in {source.module}@{source.version}/{source.pattern}")
-    return found
+    """Every CustomResourceDefinition in the source's files."""
+    return gates_crds.definitions(source.module, source.version, source.pattern)
 
 
 def _backport(crd: dict) -> dict:
