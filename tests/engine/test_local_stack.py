@@ -233,9 +233,6 @@ def test_one_setting_change_previews_exactly_the_updates_the_offline_plan_predic
     assert planned == {key: "update" for key in expected}
 
 
-@pytest.mark.xfail(strict=True, reason="open finding: `pulumi preview --replace <redis password>` plans the n8n "
-                   "Secret, the n8n Deployments and the Redis StatefulSet as replacements, not the updates the runbook "
-                   "describes; not yet analysed (preview-time unknowns or a real replace)")
 def test_replacing_the_redis_password_rolls_exactly_what_the_runbook_says(stack, plan, api, cluster):
     """docs/operations.md: the n8n pods roll, in-cluster Redis restarts with the same revision, the bootstrap Job
     is replaced; nothing else changes."""
