@@ -76,3 +76,22 @@ mutate: $(PY)  ## Mutation testing of the pure builders (tens of minutes): make 
 
 clean:
 	rm -rf build
+
+# The real engine (tools/engine/, README "The real engine"): Pulumi CLI, Python language host, Kubernetes and random
+# providers, etcd, Kubernetes control plane and kwok, all built from Go modules and cached by version.
+.PHONY: engine engine-cluster engine-cluster-stop engine-test
+ENGINE := PYTHONPATH=.:components $(PY) -m tools.engine
+
+engine: $(PY)  ## Build (or reuse) the engine and control-plane binaries under ~/.cache/n8n-engine
+	$(ENGINE).build
+
+engine-cluster: engine  ## Start the local control plane on 127.0.0.1 and apply the add-ons' CRDs
+	$(ENGINE).cluster start
+	$(ENGINE).crds
+
+engine-cluster-stop:  ## Stop exactly the control-plane processes engine-cluster started
+	$(ENGINE).cluster stop
+
+engine-test: engine  ## Deploy the local stack through the real engine onto a fresh control plane, then destroy it
+	cd tools/engine/go/random && nice -n 10 go test ./...
+	PYTHONPATH=.:components $(PY) -m pytest tests/engine -m engine -p no:xdist $(PYTEST_ARGS)

@@ -92,6 +92,7 @@ def test_dev_keeps_its_object_locked_backups_on_delete_but_not_the_rest(dev):
 def test_every_kubernetes_resource_uses_the_stack_provider(prod):
     provider = prod.one("pulumi:providers:kubernetes")
     assert is_secret(provider.inputs["kubeconfig"])
+    assert provider.inputs["enableSecretMutable"] == "true"  # a rotated password updates the Secret, never replaces it
     k8s_resources = [r for r in prod.resources if r.type.startswith("kubernetes:")]
     assert k8s_resources and all(r.options["provider"] == provider.name for r in k8s_resources)
 

@@ -22,9 +22,15 @@ SHARED = ["Pulumi.yaml", "__main__.py", "requirements.txt", "components/**", "po
 """What every stack runs: a change here previews (and deploys) every stack."""
 
 
+LOCAL_STACKS = frozenset({"local"})
+"""Stacks that live only on one machine (``local``: the control plane ``make engine-test`` starts on 127.0.0.1):
+the workflows never preview or deploy them."""
+
+
 def stacks(root: Path = ROOT) -> list[str]:
-    """The project's stacks, from its ``Pulumi.<stack>.yaml`` files."""
-    return sorted(p.name[len("Pulumi."):-len(".yaml")] for p in root.glob("Pulumi.*.yaml"))
+    """The project's deployed stacks, from its ``Pulumi.<stack>.yaml`` files (less :data:`LOCAL_STACKS`)."""
+    names = (p.name[len("Pulumi."):-len(".yaml")] for p in root.glob("Pulumi.*.yaml"))
+    return sorted(name for name in names if name not in LOCAL_STACKS)
 
 
 def stack_file(stack: str) -> str:

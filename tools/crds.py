@@ -69,11 +69,24 @@ def module_dir(module: str, version: str) -> Path:
     return Path(info["Dir"])
 
 
-class _CrdLoader(yaml.SafeLoader):
-    """SafeLoader that reads a bare ``=`` (YAML 1.1's value tag, which some CRDs use as an enum value) as a string."""
+class CrdLoader(yaml.SafeLoader):
+    """SafeLoader that reads a bare ``=`` (YAML 1.1's value tag, which the Prometheus Operator's CRDs use as a relabel
+    action) as the string it is."""
 
 
-_CrdLoader.add_constructor("tag:yaml.org,2002:value", lambda loader, node: loader.construct_scalar(node))
+CrdLoader.add_constructor("tag:yaml.org,2002:value", lambda loader, node: loader.construct_scalar(node))
+
+
+def definitions(module: str, version: str, glob: str) -> list[dict[str, Any]]:
+    """Every CustomResourceDefinition in the files matching ``glob`` inside ``module@version``."""
+    found = []
+    for path in sorted(module_dir(module, version).glob(glob)):
+        for doc in yaml.load_all(path.read_text(), Loader=CrdLoader):
+            if isinstance(doc, dict) and doc.get("kind") == "CustomResourceDefinition":
+                found.append(doc)
+    if not found:
+        raise RuntimeError(f"no CustomResourceDefinition in {module}@{version}/{glob}")
+    return found
 
 
 @functools.cache
@@ -81,17 +94,13 @@ def schemas() -> dict[tuple[str, str], dict[str, Any]]:
     """(apiVersion, kind) -> openAPIV3Schema of every served version of every CRD in :data:`SOURCES`."""
     out: dict[tuple[str, str], dict[str, Any]] = {}
     for source in SOURCES:
-        root = module_dir(source.module, source.version)
         for pattern in source.globs:
-            for path in sorted(root.glob(pattern)):
-                for doc in yaml.load_all(path.read_text(), Loader=_CrdLoader):
-                    if not doc or doc.get("kind") != "CustomResourceDefinition":
-                        continue
-                    spec = doc["spec"]
-                    for v in spec["versions"]:
-                        if v.get("served") and "schema" in v:
-                            key = (f"{spec['group']}/{v['name']}", spec["names"]["kind"])
-                            out[key] = v["schema"]["openAPIV3Schema"]
+            for doc in definitions(source.module, source.version, pattern):
+                spec = doc["spec"]
+                for v in spec["versions"]:
+                    if v.get("served") and "schema" in v:
+                        key = (f"{spec['group']}/{v['name']}", spec["names"]["kind"])
+                        out[key] = v["schema"]["openAPIV3Schema"]
     if not out:
         raise RuntimeError("no CRD schemas found in the downloaded modules")
     return out

@@ -154,15 +154,20 @@ def kubernetes_provider(name: str, settings: Any, facts: ClusterFacts | None,
     ``cluster.kubeconfig``): that file's contents (secret) and ``cluster.context``; no AWS call is made. Either
     way the kubeconfig is kept secret in state. Its account check already ran in :func:`lookup_cluster`: the
     provider depends on ``facts.account_id``, so no Kubernetes resource is touched in the wrong account.
+
+    Secrets are updated in place (``enable_secret_mutable``): by default the provider replaces a Secret whose data
+    changes, and our Secrets have fixed names, so a rotated password would replace the Secret and every workload
+    that mounts it. The secrets revision on the pod templates already rolls exactly the workloads that read it
+    (found by the real-engine tests, tests/engine).
     """
     import pulumi_kubernetes as k8s
 
     if facts is not None:
         config = pulumi.Output.all(facts.endpoint, facts.certificate_authority, facts.account_id).apply(
             lambda a: json.dumps(kubeconfig(facts.name, a[0], a[1], facts.region), sort_keys=True))
-        return k8s.Provider(name, kubeconfig=pulumi.Output.secret(config), opts=opts)
+        return k8s.Provider(name, kubeconfig=pulumi.Output.secret(config), enable_secret_mutable=True, opts=opts)
     path = settings.cluster.kubeconfig
     if not path:
         raise ValueError("kubernetes_provider needs ClusterFacts (cluster.name) or settings.cluster.kubeconfig")
     return k8s.Provider(name, kubeconfig=pulumi.Output.secret(read_kubeconfig(path)),
-                        context=settings.cluster.context, opts=opts)
+                        context=settings.cluster.context, enable_secret_mutable=True, opts=opts)
