@@ -34,15 +34,14 @@ def test_every_public_component_is_served_or_listed_with_its_blocker():
 
 ANALYZE = """
 import json
-from pulumi.provider.experimental.analyzer import Analyzer
 from n8n_platform import provider
-found = Analyzer("n8n").analyze(provider.SERVED)
+served = provider.provider()  # Pulumi's analyzer, plus the descriptions settings sections keep in setting()
 out = {name: {"description": d.description, "inputs": {k: v.description for k, v in d.inputs.items()},
               "outputs": {k: v.description for k, v in d.outputs.items()}}
-       for name, d in found["component_definitions"].items()}
+       for name, d in served._component_defs.items()}
 types = {name: {"description": t.description,
                 "properties": {k: v.description for k, v in (t.properties or {}).items()}}
-         for name, t in found["type_definitions"].items()}
+         for name, t in served._type_defs.items()}
 print(json.dumps({"components": out, "types": types}))
 """
 
@@ -120,6 +119,13 @@ WIRE_INPUTS = {
     "N8nApp": {"namespace": "flows", "hostname": "flows.example.com", "db": DB, "redis": REDIS, "logLevel": "debug",
                "webhookReplicas": 1, "workerResources": {"cpuRequest": "1", "memoryLimit": "3Gi"}},
     "Redis": {"namespace": "flows", "name": "queue"},
+    "Edge": {"namespace": "flows", "hostname": "flows.example.com", "controller": "alb",
+             "services": {"main": "n8n-main"}, "webhookProcessors": False, "rateLimits": {"loginPerMinute": 20},
+             "editorAllowedCidrs": ["203.0.113.0/24"], "idleTimeoutSeconds": 300, "deregistrationDelaySeconds": 70,
+             "zoneId": "Z0123456789ABC", "sourceCidrs": ["10.0.0.0/16"], "region": "eu-west-1",
+             "oidc": {"issuer": "https://idp.example.com", "authorizationEndpoint": "https://idp.example.com/a",
+                      "tokenEndpoint": "https://idp.example.com/t", "userInfoEndpoint": "https://idp.example.com/u",
+                      "clientId": "n8n"}, "oidcClientSecret": "very-secret-value"},
     "GithubAccess": {"repository": "acme/flows", "environments": ["dev", "prod"]},
     "ClusterAddons": {"certManager": True, "keda": True, "acmeServer": "production", "acmeEmail": "ops@example.com"},
     "N8nNamespace": {"name": "flows", "podSecurity": "baseline",
@@ -132,6 +138,27 @@ WIRE_INPUTS = {
                       "oidc": {"arn": "arn:aws:iam::123456789012:oidc-provider/oidc.example.com/id/X",
                                "issuer": "https://oidc.example.com/id/X"}},
     "Secrets": {"namespace": "flows", "escrow": False, "protect": False},
+    "RdsDatabase": {"identifier": "flows-db", "namespace": "flows", "vpcId": "vpc-0a1b2c3d",
+                    "subnetIds": ["subnet-0a1b2c3d", "subnet-1a1b2c3d"], "nodeSecurityGroupId": "sg-0a1b2c3d",
+                    "database": {"engine": "rds", "connectionLimit": 50, "rds": {"instanceClass": "db.t4g.medium",
+                                                                                 "multiAz": False}}},
+    "PatroniDatabase": {"namespace": "flows", "clusterName": "n8n-flows",
+                        "database": {"engine": "patroni", "patroni": {"members": 2, "volumeSize": "20Gi",
+                                                                      "resources": {"cpuLimit": "1"}}},
+                        "archive": {"bucketName": "wal", "bucketArn": "arn:aws:s3:::wal", "prefix": "wal/",
+                                    "kmsKeyArn": "arn:aws:kms:eu-west-1:123456789012:key/k", "region": "eu-west-1"},
+                        "oidc": {"arn": "arn:aws:iam::123456789012:oidc-provider/oidc.example.com/id/X",
+                                 "issuer": "https://oidc.example.com/id/X"}},
+    "Observability": {"namespace": "flows", "prometheusRelease": "kps", "grafanaFolder": "n8n",
+                      "rules": {"namespace": "flows", "memoryLimits": {"main": "2Gi", "worker": "2Gi"},
+                                "redisInCluster": True, "thresholds": {"queueBacklogJobs": 7}},
+                      "cloudwatch": {"kmsKeyArn": "arn:aws:kms:eu-west-1:123456789012:key/k",
+                                     "elasticacheMembers": ["queue-001"], "emails": ["ops@example.com"],
+                                     "moreAlarms": {"custom": {"namespace": "AWS/S3", "metricName": "BucketSizeBytes",
+                                                               "dimensions": {"BucketName": "dumps"},
+                                                               "statistic": "Maximum",
+                                                               "comparisonOperator": "GreaterThanThreshold",
+                                                               "threshold": 1e12, "alarmDescription": "big"}}}},
     "WorkerPool": {"clusterName": "c", "subnetIds": ["subnet-0a1b2c3d"], "instanceTypes": ["m6i.large", "m5.large",
                    "m6a.large"], "minNodes": 0, "maxNodes": 3, "desiredNodes": 1, "diskSizeGb": 50,
                    "partition": "aws", "tags": {"team": "flows"}},

@@ -236,3 +236,19 @@ def test_only_the_namespace_is_required():
     cluster = next(m for m in rec.manifests() if m["kind"] == "postgresql")
     assert cluster["metadata"]["name"] == "n8n-postgres" and cluster["spec"]["numberOfInstances"] == 3
     assert rec.one("kubernetes:acid.zalan.do/v1:postgresql").options["retain_on_delete"] is False
+
+
+def test_opts_depends_on_reaches_the_certificate_and_the_cluster():
+    """The operator, CA issuer, namespace and n8n Secret go in opts.depends_on; Pulumi does not pass a component's
+    depends_on to its children, so the component does."""
+    import pulumi
+    import pulumi_kubernetes as kubernetes
+
+    def program():
+        operator = kubernetes.core.v1.Namespace("operator", metadata={"name": "postgres-operator"})
+        PatroniDatabase("db", {"namespace": "lab"}, pulumi.ResourceOptions(depends_on=[operator]))
+
+    rec = run(program)
+    for kind in ("kubernetes:cert-manager.io/v1:Certificate", "kubernetes:acid.zalan.do/v1:postgresql"):
+        (resource,) = rec.find(kind)
+        assert "operator" in resource.options["depends_on"], kind

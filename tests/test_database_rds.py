@@ -213,3 +213,40 @@ def test_only_what_cannot_be_guessed_is_required() -> None:
     with pytest.raises(TypeError, match="RdsDatabase: unexpected argument 'protected'"):
         run(lambda: RdsDatabase("db", {"identifier": "n8n-lab", "namespace": "n8n", "vpc_id": "vpc-0a1b2c3d",
                                        "subnet_ids": [], "node_security_group_id": NODE_SG, "protected": True}))
+
+
+def test_database_as_a_mapping_is_checked_like_stack_config() -> None:
+    """What other languages (and Python users without the settings classes) pass: a partial mapping, snake_case or
+    camelCase, merged over the defaults; a bad value fails naming the key, the value and what is allowed."""
+    from n8n_platform.arguments import settings_section
+    from n8n_platform.schema import SettingsError
+    from n8n_platform.settings import DatabaseEngine
+
+    given = {"engine": "rds", "connectionLimit": 50, "rds": {"instance_class": "db.t4g.medium", "multiAz": False}}
+    database = settings_section("RdsDatabase", "database", DatabaseSettings, given)
+    assert database.engine is DatabaseEngine.RDS and database.connection_limit == 50
+    assert database.rds.instance_class == "db.t4g.medium" and database.rds.multi_az is False
+    assert database.rds.backup_retention_days == RdsSettings().backup_retention_days
+    args = RdsDatabaseArgs(identifier="n8n-prod", namespace="n8n", vpc_id="vpc-0a1b2c3d", subnet_ids=["subnet-0a"],
+                           node_security_group_id=NODE_SG, database={"connection_limit": 1})  # type: ignore[typeddict-item]
+    with pytest.raises(SettingsError, match=r"database\.connectionLimit = 1: must be between 10 and 5000"):
+        run(lambda: RdsDatabase("n8n-db", args))
+    with pytest.raises(SettingsError, match=r"database\.engine = 'mysql': must be one of 'rds', 'patroni'"):
+        settings_section("RdsDatabase", "database", DatabaseSettings, {"engine": "mysql"})
+
+
+def test_opts_depends_on_reaches_the_kubernetes_objects() -> None:
+    """The namespace and the n8n Secret go in opts.depends_on; the CA ConfigMap and the admin Secret wait for them
+    (and the bootstrap Job for the admin Secret)."""
+    import pulumi_kubernetes as kubernetes
+
+    def program() -> None:
+        namespace = kubernetes.core.v1.Namespace("ns", metadata={"name": "n8n"})
+        RdsDatabase("n8n-db", RdsDatabaseArgs(identifier="n8n-prod", namespace="n8n", vpc_id="vpc-0a1b2c3d",
+                                              subnet_ids=["subnet-0a"], node_security_group_id=NODE_SG),
+                    pulumi.ResourceOptions(depends_on=[namespace]))
+
+    rec = run(program)
+    for kind in ("kubernetes:core/v1:ConfigMap", "kubernetes:core/v1:Secret"):
+        waiting = [r for r in rec.find(kind) if "ns" in r.options["depends_on"]]
+        assert waiting, kind

@@ -7,11 +7,10 @@ import json
 
 import pytest
 
-from n8n_platform.edge.component import Edge, EdgeArgs, alb_peers, network_policy
-from n8n_platform.settings import OidcSettings, RateLimits
+from n8n_platform.edge.component import Edge, EdgeArgs, EdgeOidc, EdgeRateLimits, alb_peers, network_policy
 from tests.harness import manifest, run
 
-OIDC = OidcSettings(issuer="https://idp.example.com", authorization_endpoint="https://idp.example.com/a",
+OIDC = EdgeOidc(issuer="https://idp.example.com", authorization_endpoint="https://idp.example.com/a",
                     token_endpoint="https://idp.example.com/t", user_info_endpoint="https://idp.example.com/u",
                     client_id="n8n")
 
@@ -19,7 +18,7 @@ OIDC = OidcSettings(issuer="https://idp.example.com", authorization_endpoint="ht
 def args(**over) -> EdgeArgs:
     base = EdgeArgs(namespace="n8n", hostname="n8n.example.com", controller="alb",
                     services={"main": "n8n-main", "webhook": "n8n-webhook"}, webhook_processors=True,
-                    rate_limits=RateLimits(), editor_allowed_cidrs=["203.0.113.0/24", "2001:db8::/32"],
+                    rate_limits=EdgeRateLimits(), editor_allowed_cidrs=["203.0.113.0/24", "2001:db8::/32"],
                     idle_timeout_seconds=300, deregistration_delay_seconds=70, waf=True,
                     certificate_arn="arn:aws:acm:eu-west-1:123456789012:certificate/abc", source_cidrs=["10.0.0.0/16"],
                     region="eu-west-1", partition="aws", tags={"env": "test"})
@@ -124,3 +123,44 @@ def test_addresses_are_read_from_the_controllers_status():
     assert _load_balancer_hostname({"loadBalancer": {}}) == "" and _load_balancer_hostname(None) == ""
     assert _gateway_address({"addresses": [{"type": "Hostname", "value": "gw.example.net"}]}) == "gw.example.net"
     assert _gateway_address(None) == ""
+
+
+def test_opts_depends_on_reaches_every_kubernetes_object_of_the_edge():
+    import pulumi
+    import pulumi_kubernetes as kubernetes
+
+    def program():
+        controller = kubernetes.core.v1.Namespace("controller", metadata={"name": "kube-system"})
+        Edge("edge", args(controller="gateway", certificate_arn=None, gateway_name="n8n"),
+             pulumi.ResourceOptions(depends_on=[controller]))
+
+    rec = run(program)
+    gateway_objects = [r for r in rec.resources if r.parent == "edge" and r.type.startswith("kubernetes:")
+                       and not r.type.endswith("NetworkPolicy")]
+    assert gateway_objects
+    assert all("controller" in r.options["depends_on"] for r in gateway_objects)
+
+
+def test_depends_on_inside_the_args_and_outputs_for_plain_values_fail_naming_them():
+    import pulumi
+
+    with pytest.raises(TypeError, match="unexpected argument 'depends_on'"):
+        run(lambda: Edge("edge", args(depends_on=[])))
+    with pytest.raises(TypeError, match="'hostname' must be a plain value"):
+        run(lambda: Edge("edge", args(hostname=pulumi.Output.from_input("n8n.example.com"))))
+
+
+def test_rate_limits_and_oidc_accept_the_mappings_other_languages_send():
+    rec = run(lambda: Edge("edge", args(rate_limits={"login_per_minute": 20},
+                                        oidc={**{k: getattr(OIDC, k) for k in ("issuer", "authorization_endpoint",
+                                                                               "token_endpoint", "user_info_endpoint",
+                                                                               "client_id")}},
+                                        oidc_client_secret="very-secret-value")))
+    rules = json.loads(rec.one("aws:wafv2/webAcl:WebAcl").inputs["ruleJson"])
+    login = next(r for r in rules if r["Name"] == "rate-login")
+    assert login["Statement"]["RateBasedStatement"]["Limit"] == 20
+    editor = next(manifest(r) for r in rec.find("kubernetes:networking.k8s.io/v1:Ingress")
+                  if manifest(r)["metadata"]["name"] == "n8n-editor")
+    idp = json.loads(editor["metadata"]["annotations"]["alb.ingress.kubernetes.io/auth-idp-oidc"])
+    assert idp["issuer"] == "https://idp.example.com"
+    assert editor["metadata"]["annotations"]["alb.ingress.kubernetes.io/auth-scope"] == "openid email"

@@ -97,7 +97,7 @@ def architecture_svg(recording: Recording) -> str:
     for a, b in sorted(edges):
         parts.append(f'<path d="{_route(pos[a], pos[b])}" fill="none" stroke="#555" stroke-width="1.3" '
                      'marker-end="url(#arrow)"/>')
-    for b in boxes:
+    for b in sorted(boxes, key=lambda b: (b.type, b.name)):  # registration order varies (components that wait)
         x, y = pos[b.name]
         count = sum(1 for d in recording.descendants(b.name) if d.custom)
         kind = b.type.rsplit(":", 1)[1]

@@ -10,7 +10,7 @@ allowed before any resource is registered.
 import dataclasses
 import json
 import typing
-from typing import Any, Literal, get_args, get_origin
+from typing import Any, get_args, get_origin
 
 from n8n_platform import schema, settings
 
@@ -31,8 +31,8 @@ def value_schema(hint: Any) -> dict[str, Any]:
     origin = get_origin(hint)
     if dataclasses.is_dataclass(hint):
         out = section_schema(hint)
-    elif origin is Literal:
-        out = {"enum": list(get_args(hint))}
+    elif (allowed := schema.choices(hint)) is not None:
+        out = {"enum": list(allowed)}
     elif origin is list:
         out = {"type": "array", "items": value_schema(get_args(hint)[0])}
     elif origin is dict:

@@ -172,6 +172,30 @@ def structured(component: str, argument: str, cls: type[T], value: Any) -> T:
     return cls(**built)
 
 
+def settings_section(component: str, argument: str, cls: type[T], value: Any) -> T:
+    """``value`` as the settings section ``cls`` (e.g. ``DatabaseSettings``): itself, the section's defaults for None,
+    or built from a mapping with snake_case or camelCase keys (as other languages send it) and checked exactly like
+    stack config: a bad value raises ``SettingsError`` naming ``<argument>.<key>``, the value and what is allowed."""
+    from .schema import Problem, SettingsError, camel, parse
+
+    if value is None:
+        return cls()
+    if isinstance(value, cls):
+        return value
+    plain(component, argument, value)
+    if not isinstance(value, Mapping):
+        raise TypeError(f"{component}: argument {argument!r} must be a {cls.__name__}, not {type(value).__name__}")
+
+    def camel_keys(v: Any) -> Any:
+        return {camel(k): camel_keys(i) for k, i in v.items()} if isinstance(v, Mapping) else v
+
+    problems: list[Problem] = []
+    parsed = parse(cls, camel_keys(value), argument, problems)
+    if problems:
+        raise SettingsError(problems)
+    return parsed
+
+
 def _concrete(hint: Any) -> Any:
     """The class inside ``X | None``; other hints unchanged."""
     args = [a for a in typing.get_args(hint) if a is not type(None)]

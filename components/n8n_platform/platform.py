@@ -8,6 +8,7 @@ component (and its pure builders) that owns it.
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any, NotRequired, TypedDict
 
 import pulumi
@@ -22,7 +23,7 @@ from .database.common import S3Location
 from .database.dumps import quota as dumps_quota
 from .database.patroni import quota as patroni_quota
 from .edge import alb as edge_alb
-from .edge.component import Edge
+from .edge.component import Edge, EdgeController, EdgeOidc, EdgeRateLimits
 from .n8n import workloads
 from .n8n.app import N8nApp, N8nAppArgs, env_args
 from .n8n.app import quota as n8n_quota
@@ -195,18 +196,19 @@ class N8nPlatform(pulumi.ComponentResource):
         controllers = ([addons.load_balancer_controller] if e.controller == "alb"
                        else [addons.envoy_gateway, addons.cert_manager])
         return Edge(f"{name}-edge", {
-            "namespace": s.namespace, "hostname": e.hostname, "controller": e.controller, "services": services,
-            "webhook_processors": webhook, "rate_limits": e.rate_limits,
+            "namespace": s.namespace, "hostname": e.hostname, "controller": EdgeController(e.controller),
+            "services": services,
+            "webhook_processors": webhook, "rate_limits": EdgeRateLimits(**dataclasses.asdict(e.rate_limits)),
             "editor_allowed_cidrs": list(e.editor_allowed_cidrs), "idle_timeout_seconds": e.idle_timeout_seconds,
             "deregistration_delay_seconds": edge_alb.deregistration_delay(
                 workloads.prestop_seconds("webhook"), s.n8n.graceful_shutdown_seconds),
-            "waf": e.waf, "certificate_arn": e.certificate_arn, "zone_id": e.zone_id, "oidc": e.oidc,
+            "waf": e.waf, "certificate_arn": e.certificate_arn, "zone_id": e.zone_id,
+            "oidc": EdgeOidc(**dataclasses.asdict(e.oidc)) if e.oidc is not None else None,
             "oidc_client_secret": s.oidc_client_secret,
             "source_cidrs": list(e.subnet_cidrs) or ([s.cluster.vpc_cidr] if s.cluster.vpc_cidr else []),
             "subnet_ids": list(e.subnet_ids), "gateway_name": GATEWAY_NAME, "region": s.aws.region,
             "partition": partition, "tags": s.aws.tags, "protect": s.protect,
-            "depends_on": [d for d in (app, *controllers) if d is not None],
-        }, self._after())
+        }, self._after(app, *controllers))
 
     @staticmethod
     def _network_plan(s: Settings) -> NetworkPlan:
@@ -246,8 +248,7 @@ class N8nPlatform(pulumi.ComponentResource):
         return Observability(f"{name}-observability", {
             "namespace": s.namespace, "prometheus_release": o.prometheus_release, "rules": rules,
             "grafana_folder": o.grafana_folder, "cloudwatch": cloudwatch,
-            "depends_on": [d for d in (addons.prometheus_crds, database) if d is not None],
-        }, self._after())
+        }, self._after(addons.prometheus_crds, database))
 
     def _after(self, *deps: Any) -> pulumi.ResourceOptions:
         """Child options waiting for ``deps`` (None entries are add-ons this stack does not install)."""

@@ -16,9 +16,13 @@ from . import __version__
 from .addons import ClusterAddons
 from .autoscaling import WorkerAutoscaling
 from .database.dumps import DatabaseDumps
+from .database.patroni import PatroniDatabase
+from .database.rds import RdsDatabase
+from .edge.component import Edge
 from .github_access import GithubAccess
 from .n8n.app import N8nApp
 from .namespace import N8nNamespace
+from .observability import Observability
 from .redis import ElastiCacheRedis, Redis
 from .secrets import Secrets
 from .storage import ArchiveBucket
@@ -27,18 +31,14 @@ from .worker_pool import WorkerPool
 PACKAGE = "n8n"
 """Package name: the first part of every type token (``n8n:index:<Class>``)."""
 
-SERVED: list[type[pulumi.ComponentResource]] = [ArchiveBucket, ClusterAddons, DatabaseDumps, ElastiCacheRedis,
-                                               GithubAccess, N8nApp, N8nNamespace, Redis, Secrets, WorkerAutoscaling,
-                                               WorkerPool]
+SERVED: list[type[pulumi.ComponentResource]] = [ArchiveBucket, ClusterAddons, DatabaseDumps, Edge, ElastiCacheRedis,
+                                               GithubAccess, N8nApp, N8nNamespace, Observability, PatroniDatabase,
+                                               RdsDatabase, Redis, Secrets, WorkerAutoscaling, WorkerPool]
 """Components other languages can use. The others take Python-only types (settings sections, ``Any`` outputs)
 and are listed with the reason in ``NOT_YET_SERVED``."""
 
 NOT_YET_SERVED = {
-    "Observability": "future-import annotations; depends_on inside the Args (landed with #9, not reshaped yet)",
-    "Edge": "oidc is an Any (settings.OidcSettings) and depends_on sits inside the Args",
     "N8nPlatform": "takes the whole Settings model and ClusterFacts",
-    "PatroniDatabase": "takes the settings section DatabaseSettings",
-    "RdsDatabase": "takes the settings section DatabaseSettings",
 }
 """Public components not served yet, with what stands in the way."""
 
@@ -48,7 +48,9 @@ def provider() -> "pulumi.provider.experimental.component.ComponentProvider":
 
     Pulumi's analyzer makes every field of a dataclass schema type required, even one with a default; here a field
     with a default is optional, as it is in Python (``structured`` then leaves it to the dataclass default), so
-    other languages give a ``NetworkPlan`` or a ``RedisConnection`` only what differs.
+    other languages give a ``NetworkPlan`` or a ``RedisConnection`` only what differs. Fields of the settings
+    sections (``DatabaseSettings``) are documented once, in their ``setting()`` declaration; that text becomes
+    their description.
     """
     from pulumi.provider.experimental.component import ComponentProvider
     from pulumi.provider.experimental.schema import generate_schema
@@ -56,11 +58,12 @@ def provider() -> "pulumi.provider.experimental.component.ComponentProvider":
     served = ComponentProvider(SERVED, PACKAGE, version=__version__)
     for type_def in served._type_defs.values():
         if dataclasses.is_dataclass(type_def.python_type):
-            defaulted = {f.name for f in dataclasses.fields(type_def.python_type)
-                         if f.default is not dataclasses.MISSING or f.default_factory is not dataclasses.MISSING}
+            fields = {f.name: f for f in dataclasses.fields(type_def.python_type)}
             for schema_name, prop in type_def.properties.items():
-                if type_def.properties_mapping[schema_name] in defaulted:
+                f = fields[type_def.properties_mapping[schema_name]]
+                if f.default is not dataclasses.MISSING or f.default_factory is not dataclasses.MISSING:
                     prop.optional = True
+                prop.description = prop.description or f.metadata.get("doc")  # settings sections: setting(doc)
     served.schema = json.dumps(generate_schema(PACKAGE, __version__, None, served._component_defs,
                                                served._type_defs, served._dependencies).to_json())
     return served

@@ -13,6 +13,7 @@ import re
 import types
 import typing
 from collections.abc import Callable
+from enum import Enum
 from typing import Any, Literal, get_args, get_origin
 
 Check = Callable[[Any], str | None]
@@ -158,6 +159,15 @@ def _keys(cls: type) -> str:
     return ", ".join(camel(f.name) for f in dataclasses.fields(cls))
 
 
+def choices(hint: Any) -> tuple[Any, ...] | None:
+    """The values a ``Literal[...]`` or an Enum hint allows (an Enum's member values, in order), else None."""
+    if get_origin(hint) is Literal:
+        return get_args(hint)
+    if isinstance(hint, type) and issubclass(hint, Enum):
+        return tuple(m.value for m in hint)
+    return None
+
+
 def _plain(hint: Any) -> Any:
     """The non-None member of an Optional hint, else the hint itself."""
     if get_origin(hint) in (typing.Union, types.UnionType):
@@ -177,11 +187,10 @@ def _convert(hint: Any, value: Any, where: str, problems: list[Problem], check: 
     before = len(problems)
     if dataclasses.is_dataclass(hint):
         result = parse(hint, value, where, problems, default if dataclasses.is_dataclass(default) else None)
-    elif origin is Literal:
-        choices = get_args(hint)
-        if value not in choices:
-            problems.append(Problem(where, value, "must be one of " + ", ".join(repr(c) for c in choices)))
-        result = value
+    elif (allowed := choices(hint)) is not None:
+        if value not in allowed:
+            problems.append(Problem(where, value, "must be one of " + ", ".join(repr(c) for c in allowed)))
+        result = hint(value) if origin is not Literal and value in allowed else value
     elif origin is list:
         (item,) = get_args(hint)
         if not isinstance(value, list):
@@ -228,8 +237,8 @@ def _name(hint: Any) -> str:
     hint = _plain(hint)
     if dataclasses.is_dataclass(hint):
         return "an object"
-    if get_origin(hint) is Literal:
-        return "one of " + ", ".join(repr(c) for c in get_args(hint))
+    if (allowed := choices(hint)) is not None:
+        return "one of " + ", ".join(repr(c) for c in allowed)
     return {bool: "a boolean (true or false)", int: "a whole number", float: "a number", str: "a string"}.get(
         hint, str(hint)
     )
@@ -259,8 +268,8 @@ def describe(cls: type, path: str = "", defaults: Any = None) -> list[dict[str, 
 def _type_name(hint: Any) -> str:
     optional = _plain(hint) is not hint
     hint = _plain(hint)
-    if get_origin(hint) is Literal:
-        name = " \\| ".join(f"`{c}`" for c in get_args(hint))
+    if (allowed := choices(hint)) is not None:
+        name = " \\| ".join(f"`{c}`" for c in allowed)
     elif get_origin(hint) is list:
         name = f"list of {_type_name(get_args(hint)[0])}"
     elif get_origin(hint) is dict:

@@ -6,12 +6,13 @@ choice; ``Pulumi.dev.yaml`` overrides them. :func:`load` raises :class:`Settings
 (key, value given, what is allowed) before any resource is registered.
 """
 
-from __future__ import annotations
-
+# No `from __future__ import annotations` here: Pulumi's schema analyzer reads DatabaseSettings' annotations at run
+# time (RdsDatabase and PatroniDatabase take it); the settings parser reads them with typing.get_type_hints either way.
 import dataclasses
 import json
 import re
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import Any, Literal
 
 from .cluster import partition_of_region
@@ -218,11 +219,20 @@ class PatroniSettings:
     restore: PitrRestore | None = setting("Point-in-time restore used when the cluster is first created.", None)
 
 
+class DatabaseEngine(StrEnum):
+    """Which PostgreSQL n8n uses (``database.engine``)."""
+
+    RDS = "rds"
+    """Amazon RDS for PostgreSQL (managed, Multi-AZ)."""
+    PATRONI = "patroni"
+    """In-cluster HA PostgreSQL run by Patroni under the Zalando postgres-operator."""
+
+
 @dataclass(frozen=True, kw_only=True)
 class DatabaseSettings:
     """PostgreSQL for n8n: which engine, and the least-privilege role n8n logs in as."""
 
-    engine: Literal["rds", "patroni"] = setting("`rds` (managed, Multi-AZ) or `patroni` (in-cluster HA).", "rds")
+    engine: DatabaseEngine = setting("`rds` (managed, Multi-AZ) or `patroni` (in-cluster HA).", DatabaseEngine.RDS)
     name: str = setting("Database name.", "n8n", check=matches(r"[a-z_][a-z0-9_]{0,62}", "a lowercase SQL name"))
     user: str = setting("Login role n8n uses; owns only its schema.", "n8n",
                         check=matches(r"[a-z_][a-z0-9_]{0,62}", "a lowercase SQL name"))

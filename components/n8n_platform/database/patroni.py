@@ -24,14 +24,13 @@ tools/gates.CUSTOM_RESOURCES). What the operator decides, not this resource, and
   the bootstrap Job reads.
 """
 
-from __future__ import annotations
-
+# No `from __future__ import annotations` here: Pulumi's schema analyzer reads the Args annotations at run time.
 from typing import Any, NotRequired, TypedDict
 
 import pulumi
 
 from .. import k8s, names
-from ..arguments import dns_label, known, plain, retain_on_delete
+from ..arguments import dns_label, known, plain, retain_on_delete, settings_section, structured, waits_for
 from ..connections import CaBundle, DatabaseConnection, SecretKeyRef
 from ..irsa import OidcProvider, irsa_role
 from ..namespace import POSTGRES_PORT, QuotaWorkload, spilo_selector
@@ -245,12 +244,14 @@ class PatroniDatabase(pulumi.ComponentResource):
         where = "PatroniDatabase"
         known(where, args, PatroniDatabaseArgs)
         child = pulumi.ResourceOptions(parent=self)
-        database = args.get("database") or DatabaseSettings()
+        database = settings_section(where, "database", DatabaseSettings, args.get("database"))
         namespace = plain(where, "namespace", args["namespace"])
         cluster = dns_label(where, "cluster_name", args.get("cluster_name") or database.patroni.cluster_name,
                             room=len("-bootstrap"))
         protect = bool(plain(where, "protect", args.get("protect", False)))
         archive, oidc = args.get("archive"), args.get("oidc")
+        archive = structured(where, "archive", S3Location, archive) if archive is not None else None
+        oidc = structured(where, "oidc", OidcProvider, oidc) if oidc is not None else None
         role_arn = None
         if archive is not None and oidc is not None:
             policy = pulumi.Output.json_dumps(writer_policy(archive.bucket_arn, archive.prefix, archive.kms_key_arn,
@@ -261,14 +262,17 @@ class PatroniDatabase(pulumi.ComponentResource):
             role_arn = role.arn
         else:
             archive = None
-        certificate = k8s.apply(name, certificate_manifest(cluster, namespace), child)
+        # The component's own depends_on (operator, CA issuer, namespace, n8n Secret) reaches its Kubernetes objects.
+        wait_for = waits_for(where, opts)
+        certificate = k8s.apply(name, certificate_manifest(cluster, namespace),
+                                pulumi.ResourceOptions(parent=self, depends_on=wait_for))
         cr = k8s.apply(name, postgresql_manifest(cluster=cluster, namespace=namespace, patroni=database.patroni,
                                                  archive=archive, role_arn=role_arn,
                                                  docker_image=args.get("docker_image"),
                                                  exporter_image=args.get("exporter_image")),
                        pulumi.ResourceOptions(parent=self, protect=protect,
                                               retain_on_delete=retain_on_delete(args, protect),
-                                              depends_on=[certificate]))
+                                              depends_on=[*wait_for, certificate]))
         self.connection = patroni_connection(cluster, namespace, database)
         admin = AdminLogin(operator_secret(ADMIN_USER, cluster))
         apply_bootstrap(f"{name}-bootstrap", name=f"{cluster}-bootstrap", namespace=namespace,

@@ -22,8 +22,7 @@ Decisions:
   Performance Insights. Instance, key and parameter group are protected and retained on delete.
 """
 
-from __future__ import annotations
-
+# No `from __future__ import annotations` here: Pulumi's schema analyzer reads the Args annotations at run time.
 import json
 from pathlib import Path
 from typing import Any, NotRequired, TypedDict
@@ -31,7 +30,7 @@ from typing import Any, NotRequired, TypedDict
 import pulumi
 
 from .. import k8s, names
-from ..arguments import dns_label, known, plain, retain_on_delete
+from ..arguments import dns_label, known, plain, retain_on_delete, settings_section, waits_for
 from ..connections import CaBundle, DatabaseConnection, SecretKeyRef
 from ..namespace import POSTGRES_PORT
 from ..settings import DatabaseSettings, RdsSettings
@@ -198,7 +197,8 @@ class RdsDatabase(pulumi.ComponentResource):
         stateful = pulumi.ResourceOptions(parent=self, protect=protect, retain_on_delete=retain)
         ident = dns_label(where, "identifier", args["identifier"], room=len("-bootstrap"))
         namespace = plain(where, "namespace", args["namespace"])
-        database, tags = args.get("database") or DatabaseSettings(), args.get("tags") or {}
+        database = settings_section(where, "database", DatabaseSettings, args.get("database"))
+        tags = args.get("tags") or {}
         rds = database.rds
 
         key_arn = args.get("kms_key_arn")
@@ -230,8 +230,10 @@ class RdsDatabase(pulumi.ComponentResource):
 
         ca_name, admin = f"{ident}-ca", AdminLogin(f"{ident}-admin")
         pem = args.get("ca_bundle_pem") or CA_BUNDLE_FILE.read_text()
-        k8s.apply(name, ca_config_map(ca_name, namespace, pem), child)
-        secret = k8s.apply(name, admin_secret(admin.secret, namespace, pulumi.Output.secret(password.result)), child)
+        # The component's own depends_on (namespace, n8n Secret) reaches its Kubernetes objects.
+        after = pulumi.ResourceOptions(parent=self, depends_on=waits_for(where, opts))
+        k8s.apply(name, ca_config_map(ca_name, namespace, pem), after)
+        secret = k8s.apply(name, admin_secret(admin.secret, namespace, pulumi.Output.secret(password.result)), after)
         self.connection = rds_connection(instance.address, database, ca_name)
         apply_bootstrap(f"{name}-bootstrap", name=f"{ident}-bootstrap", namespace=namespace,
                         connection=self.connection, admin=admin, database=database,

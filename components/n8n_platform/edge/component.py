@@ -4,22 +4,29 @@ certificate and Route 53 records when a zone is given), and the network policy t
 traffic to n8n's port.
 """
 
-from __future__ import annotations
-
+# No `from __future__ import annotations` here: Pulumi's schema analyzer reads the Args annotations at run time.
 import ipaddress
 from collections.abc import Sequence
-from typing import Any, Literal, NotRequired, TypedDict
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any, NotRequired, TypedDict
 
 import pulumi
 
 from .. import k8s, names
+from ..arguments import known, plain, structured, waits_for
 from ..namespace import components_selector, ip_block
+from ..settings import OidcSettings, RateLimits
 from . import alb, gateway
 from .routes import Endpoints, routes
 
 EDGE_PODS = ("main", "webhook")
 """n8n components the edge forwards to."""
 WAF_LOG_RETENTION_DAYS = 90
+PLAIN = ("namespace", "hostname", "controller", "services", "webhook_processors", "editor_allowed_cidrs",
+         "idle_timeout_seconds", "deregistration_delay_seconds", "waf", "zone_id", "source_cidrs", "subnet_ids",
+         "gateway_name", "region", "partition", "protect")
+"""Args the edge names objects with or computes with: an Output there fails at once, naming the argument."""
 
 
 def network_policy(namespace: str, peers: list[dict[str, Any]]) -> dict[str, Any]:
@@ -37,21 +44,72 @@ def alb_peers(cidrs: Sequence[str]) -> list[dict[str, Any]]:
     return [ip_block(c) for c in cidrs]
 
 
+_LIMITS = RateLimits()
+_OIDC_DEFAULTS = OidcSettings.__dataclass_fields__
+
+
+class EdgeController(StrEnum):
+    """Which front door the edge builds."""
+
+    ALB = "alb"
+    """AWS Load Balancer Controller: an ALB with ACM TLS, optional WAF and OIDC."""
+    GATEWAY = "gateway"
+    """Gateway API (Envoy Gateway) with cert-manager certificates."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class EdgeRateLimits:
+    """Per-client-IP request limits (AWS WAF rate-based rules, or Envoy Gateway local rate limits); AWS WAF counts
+    over one minute and cannot go below 10. Defaults are the settings' (``edge.rateLimits``)."""
+
+    webhook_per_minute: int = _LIMITS.webhook_per_minute
+    """Requests per minute per IP to webhooks, forms, waiting and MCP paths (production and test)."""
+    api_per_minute: int = _LIMITS.api_per_minute
+    """Requests per minute per IP to the editor, ``/rest/``, ``/api/`` and the instance MCP server."""
+    login_per_minute: int = _LIMITS.login_per_minute
+    """Requests per minute per IP to ``/rest/login`` and the password-reset paths."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class EdgeOidc:
+    """An OpenID Connect provider the ALB authenticates editor users against (before n8n's own login); its client
+    secret is ``oidc_client_secret``."""
+
+    issuer: str
+    """Issuer URL of the provider (https)."""
+    authorization_endpoint: str
+    """Authorization endpoint URL."""
+    token_endpoint: str
+    """Token endpoint URL."""
+    user_info_endpoint: str
+    """User-info endpoint URL."""
+    client_id: str
+    """Client id registered with the provider."""
+    scope: str = _OIDC_DEFAULTS["scope"].default
+    """Scopes requested (default ``openid email``)."""
+    session_timeout_seconds: int = _OIDC_DEFAULTS["session_timeout_seconds"].default
+    """How long the ALB's session cookie stays valid (default 8 hours)."""
+
+
 class EdgeArgs(TypedDict):
-    """What the front door is built from (plain values from the settings, Service names from N8nApp)."""
+    """What the front door is built from (plain values from the settings, Service names from N8nApp).
+
+    Needs first: the controller (AWS Load Balancer Controller, or Envoy Gateway and cert-manager) and the n8n
+    Services. Pass those resources in ``opts.depends_on``: every Kubernetes object of the edge waits for them.
+    """
 
     namespace: str
     """Namespace of n8n's Services; the Ingresses, routes and policies go there."""
     hostname: str
     """Public hostname of the editor and webhooks."""
-    controller: Literal["alb", "gateway"]
+    controller: EdgeController
     """``alb`` (AWS Load Balancer Controller + WAF) or ``gateway`` (Gateway API, Envoy Gateway)."""
     services: dict[str, str]
     """Service per backend: ``main`` and, with webhook processors, ``webhook``."""
     webhook_processors: bool
     """Webhook processors run: production webhook families go to them, else to main."""
-    rate_limits: Any
-    """settings.RateLimits (per client IP and minute)."""
+    rate_limits: EdgeRateLimits
+    """Requests per client IP and minute, per path family."""
     editor_allowed_cidrs: list[str]
     """CIDRs allowed to the editor, REST and API (empty: everyone); webhook families stay open."""
     idle_timeout_seconds: int
@@ -66,8 +124,8 @@ class EdgeArgs(TypedDict):
     """``alb``: ACM certificate; None with ``zone_id`` to request one."""
     zone_id: NotRequired[str | None]
     """``alb``: Route 53 zone for certificate validation and the alias record."""
-    oidc: NotRequired[Any]
-    """``alb``: settings.OidcSettings guarding the editor Ingress, or None."""
+    oidc: NotRequired[EdgeOidc | None]
+    """``alb``: the OpenID Connect provider guarding the editor Ingress; omitted or None: none."""
     oidc_client_secret: NotRequired[pulumi.Input[str] | None]
     """Client secret of ``oidc`` (kept secret)."""
     source_cidrs: NotRequired[list[str]]
@@ -84,8 +142,6 @@ class EdgeArgs(TypedDict):
     """AWS tags of the ALB, web ACL and log group."""
     protect: NotRequired[bool]
     """Deletion protection on the ALB and protection of the WAF log key."""
-    depends_on: NotRequired[Sequence[pulumi.Resource]]
-    """What the Kubernetes objects wait for (the controller, cert-manager, the n8n Services)."""
 
 
 class Edge(pulumi.ComponentResource):
@@ -102,19 +158,29 @@ class Edge(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: EdgeArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("n8n:index:Edge", name, None, opts)
+        args = known("Edge", args, EdgeArgs)
+        args = dict(args)  # type: ignore[assignment]
+        for key in PLAIN:
+            plain("Edge", key, args.get(key))
         controller = args["controller"]
-        if controller not in ("alb", "gateway"):
+        if controller not in tuple(EdgeController):
             raise ValueError(f"Edge controller must be 'alb' or 'gateway', got {controller!r}")
         needed = {"main", "webhook"} if args["webhook_processors"] else {"main"}
         missing = needed - set(args["services"])
         if missing:
             raise ValueError(f"Edge needs Service names for {sorted(missing)}")
         for c in args["editor_allowed_cidrs"]:
-            ipaddress.ip_network(c)  # plain values only: an Output here would be a programming error
+            ipaddress.ip_network(c)
+        args["rate_limits"] = structured("Edge", "rate_limits", EdgeRateLimits, args["rate_limits"])
+        if args.get("oidc") is not None:
+            args["oidc"] = structured("Edge", "oidc", EdgeOidc, args["oidc"])
+        if args.get("endpoints") is not None:
+            args["endpoints"] = structured("Edge", "endpoints", Endpoints, args["endpoints"])
         self._name = name
         self._child = pulumi.ResourceOptions(parent=self)
-        self._after = pulumi.ResourceOptions(parent=self, depends_on=list(args.get("depends_on") or []))
-        table = routes(args.get("endpoints", Endpoints()), args["webhook_processors"])
+        # The component's own depends_on reaches every Kubernetes object (children do not inherit it).
+        self._after = pulumi.ResourceOptions(parent=self, depends_on=waits_for("Edge", opts))
+        table = routes(args.get("endpoints") or Endpoints(), args["webhook_processors"])
         self.web_acl_arn = None
         if controller == "alb":
             self.address = self._alb(args, table)

@@ -28,8 +28,7 @@ Because every webhook-family prefix is routed to a process that registers it, an
 by that process's 404 and never falls through to the editor's SPA.
 """
 
-from __future__ import annotations
-
+# No `from __future__ import annotations` here: Pulumi's schema analyzer reads Endpoints' annotations at run time.
 from dataclasses import dataclass, fields
 from typing import Literal
 

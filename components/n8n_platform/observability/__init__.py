@@ -3,7 +3,7 @@
 Pure builders (:mod:`.monitors`, :mod:`.rules`, :mod:`.dashboard`, :mod:`.exporters`, :mod:`.alarms`) under one thin
 component (:mod:`.component`)."""
 
-from .component import CloudWatchTargets, Observability, ObservabilityArgs
-from .rules import RuleInputs
+from .component import AlarmSpec, CloudWatchTargets, Observability, ObservabilityArgs
+from .rules import RuleInputs, RuleThresholds
 
-__all__ = ["CloudWatchTargets", "Observability", "ObservabilityArgs", "RuleInputs"]
+__all__ = ["AlarmSpec", "CloudWatchTargets", "Observability", "ObservabilityArgs", "RuleInputs", "RuleThresholds"]

@@ -1,17 +1,51 @@
 """Observability: the thin component over :mod:`.monitors`, :mod:`.rules`, :mod:`.dashboard` and :mod:`.alarms`."""
 
-from __future__ import annotations
-
-from dataclasses import dataclass, field
+# No `from __future__ import annotations` here: Pulumi's schema analyzer reads the Args annotations at run time.
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
 from typing import Any, NotRequired, TypedDict
 
 import pulumi
 
 from .. import k8s
+from ..arguments import known, plain, structured, waits_for
 from . import alarms as cw
 from .dashboard import config_map, panels
 from .monitors import monitors
-from .rules import RuleInputs, alerts, prometheus_rule
+from .rules import RuleInputs, alert_thresholds, alerts, prometheus_rule
+
+
+@dataclass(frozen=True, kw_only=True)
+class AlarmSpec:
+    """One further CloudWatch metric alarm (``aws.cloudwatch.MetricAlarm`` arguments without actions); it notifies
+    the alarm topic on alarm and on recovery."""
+
+    namespace: str
+    """CloudWatch namespace of the metric, e.g. ``AWS/S3``."""
+    metric_name: str
+    """Name of the metric."""
+    dimensions: dict[str, pulumi.Input[str]]
+    """Dimensions selecting the series."""
+    statistic: str
+    """Statistic compared, e.g. ``Sum``, ``Maximum``, ``Average``."""
+    comparison_operator: str
+    """E.g. ``GreaterThanThreshold``."""
+    threshold: float
+    """Value the statistic is compared with."""
+    alarm_description: str
+    """What the alarm means (shown in the notification)."""
+    period: int = 300
+    """Seconds per evaluated datapoint."""
+    evaluation_periods: int = 1
+    """Datapoints evaluated."""
+    datapoints_to_alarm: int | None = None
+    """Breaching datapoints among them that raise the alarm (default: all)."""
+    treat_missing_data: str = "missing"
+    """``missing``, ``notBreaching``, ``breaching`` or ``ignore``."""
+
+    def args(self) -> dict[str, Any]:
+        """Keyword arguments of ``aws.cloudwatch.MetricAlarm`` (fields left None are not passed)."""
+        return {f.name: getattr(self, f.name) for f in fields(self) if getattr(self, f.name) is not None}
 
 
 @dataclass(frozen=True)
@@ -21,20 +55,26 @@ class CloudWatchTargets:
     kms_key_arn: pulumi.Input[str]
     """The stack's customer key; encrypts the alarms' SNS topic (its policy lets CloudWatch use it)."""
     rds_identifier: pulumi.Input[str] | None = None
+    """Identifier of the RDS instance n8n uses; None: no RDS alarms."""
     rds_allocated_gb: int = 0
+    """Allocated storage of that instance in GB (the free-storage alarm is a share of it)."""
     connection_limit: int = 0
     """The n8n role's CONNECTION LIMIT (``database.connectionLimit``)."""
     elasticache_members: list[pulumi.Input[str]] = field(default_factory=list)
     """CacheClusterId of every node of the queue's replication group."""
     emails: list[str] = field(default_factory=list)
     """Addresses subscribed to the topic (each confirms once)."""
-    more_alarms: dict[str, dict] = field(default_factory=dict)
-    """Further alarms by name suffix (``aws.cloudwatch.MetricAlarm`` arguments without actions), e.g.
-    ``ArchiveBucket.replication_alarms``; they notify the same topic."""
+    more_alarms: dict[str, AlarmSpec] = field(default_factory=dict)
+    """Further alarms by name suffix, e.g. ``ArchiveBucket.replication_alarms`` (Python also takes those mappings of
+    ``MetricAlarm`` arguments as they are); they notify the same topic."""
 
 
 class ObservabilityArgs(TypedDict):
-    """What to monitor and where the monitoring objects go."""
+    """What to monitor and where the monitoring objects go.
+
+    Needs first: the Prometheus Operator CRDs (ServiceMonitor, PodMonitor, PrometheusRule) and, for the database's
+    monitors, the database. Pass those resources in ``opts.depends_on``: every monitor and rule waits for them.
+    """
 
     namespace: str
     """Namespace of n8n; the monitors, the PrometheusRule and the dashboard ConfigMap are created there."""
@@ -47,8 +87,6 @@ class ObservabilityArgs(TypedDict):
     """Grafana folder of the dashboard (sidecar annotation ``grafana_folder``)."""
     cloudwatch: NotRequired[CloudWatchTargets | None]
     """RDS/ElastiCache alarms and their SNS topic; omitted or None: none (no AWS)."""
-    depends_on: NotRequired[list[pulumi.Resource]]
-    """Resources the monitoring objects wait for (the Prometheus Operator CRDs)."""
 
 
 class Observability(pulumi.ComponentResource):
@@ -62,8 +100,13 @@ class Observability(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: ObservabilityArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("n8n:index:Observability", name, None, opts)
-        ns, release, rules = args["namespace"], args["prometheus_release"], args["rules"]
-        crds = pulumi.ResourceOptions(parent=self, depends_on=list(args.get("depends_on") or []))
+        known("Observability", args, ObservabilityArgs)
+        ns, release = plain("Observability", "namespace", args["namespace"]), args["prometheus_release"]
+        rules = structured("Observability", "rules", RuleInputs, args["rules"])
+        plain("Observability", "rules", {f.name: getattr(rules, f.name) for f in fields(rules)})
+        alert_thresholds(rules.thresholds)  # bad thresholds fail before any object is registered
+        # The component's own depends_on reaches every monitor and rule (children do not inherit it).
+        crds = pulumi.ResourceOptions(parent=self, depends_on=waits_for("Observability", opts))
         roles = tuple(rules.memory_limits)
         for manifest in [*monitors(namespace=ns, release=release, roles=roles, redis_in_cluster=rules.redis_in_cluster,
                                    patroni_cluster=rules.patroni_cluster),
@@ -74,8 +117,10 @@ class Observability(pulumi.ComponentResource):
                   pulumi.ResourceOptions(parent=self))
         self.alert_names = pulumi.Output.from_input([a.name for a in alerts(rules)])
         targets = args.get("cloudwatch")
+        if targets is not None:
+            targets = structured("Observability", "cloudwatch", CloudWatchTargets, targets)
         self.alarm_topic_arn = pulumi.Output.from_input(
-            self._alarms(name, targets, rules.thresholds) if targets is not None else None)
+            self._alarms(name, targets, alert_thresholds(rules.thresholds)) if targets is not None else None)
         self.register_outputs({"alarm_topic_arn": self.alarm_topic_arn, "alert_names": self.alert_names})
 
     def _alarms(self, name: str, targets: CloudWatchTargets, thresholds: Any) -> pulumi.Output[str]:
@@ -91,7 +136,9 @@ class Observability(pulumi.ComponentResource):
             specs += cw.rds_alarms(targets.rds_identifier, allocated_gb=targets.rds_allocated_gb,
                                    connection_limit=targets.connection_limit, t=thresholds)
         specs += cw.elasticache_alarms(targets.elasticache_members, t=thresholds)
-        arguments = {**{spec.name: spec.args() for spec in specs}, **targets.more_alarms}
+        more = {suffix: structured("Observability", f"cloudwatch.more_alarms.{suffix}", AlarmSpec, dict(spec))
+                if isinstance(spec, Mapping) else spec for suffix, spec in targets.more_alarms.items()}
+        arguments = {**{spec.name: spec.args() for spec in specs}, **{s: a.args() for s, a in more.items()}}
         for suffix, spec in arguments.items():
             aws.cloudwatch.MetricAlarm(f"{name}-{suffix}", **spec, alarm_actions=[topic.arn],
                                        ok_actions=[topic.arn], opts=child)

@@ -18,14 +18,14 @@ What real n8n exposes, and what the rules therefore use (read off a running 2.40
   the rule compares against it directly (no kube-state-metrics join).
 """
 
-from __future__ import annotations
-
+# No `from __future__ import annotations` here: Pulumi's schema analyzer reads RuleInputs' annotations at run time.
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any
+from typing import Any, TypedDict
 
-from ..schema import quantity_bytes
+from ..schema import Problem, SettingsError, camel, parse, quantity_bytes
+from ..settings import AlertThresholds
 
 JOBS = {"main": "n8n-main", "webhook": "n8n-webhook", "worker": "n8n-worker", "redis": "redis",
         "postgres": "postgres", "patroni": "patroni"}
@@ -79,6 +79,50 @@ class Alert:
         }
 
 
+class RuleThresholds(TypedDict, total=False):
+    """When the alert rules and CloudWatch alarms fire; a field left out takes the platform's default
+    (``observability.thresholds``, :class:`~n8n_platform.settings.AlertThresholds`, which also checks the values)."""
+
+    queue_backlog_jobs: int
+    """Jobs waiting in the queue that count as a backlog (default 100)."""
+    queue_backlog_minutes: int
+    """How long the backlog must last before N8nQueueBacklog fires (default 5)."""
+    stall_minutes: int
+    """Jobs waiting while no job completes for this long fires N8nWorkersNotConsuming (default 10)."""
+    failure_ratio_percent: int
+    """Failed share of finished executions over 10 minutes (default 5)."""
+    memory_limit_percent: int
+    """Resident memory of an n8n process against its container limit (default 90)."""
+    api_p95_ms: int
+    """95th percentile of main's REST/API response time in milliseconds (default 1000)."""
+    redis_memory_percent: int
+    """Redis memory against ``maxmemory`` (default 85; noeviction: writes fail at 100%)."""
+    replication_lag_seconds: int
+    """PostgreSQL/ElastiCache replica lag (default 30)."""
+    dump_max_age_hours: int
+    """Newest successful nightly dump older than this fires DatabaseDumpStale (default 26)."""
+    wal_archive_max_age_minutes: int
+    """No WAL segment archived for this long fires PostgresWalArchiveStale (default 60)."""
+    connections_percent: int
+    """Connections against the limit: max_connections, on RDS the n8n role's connection limit (default 80)."""
+    cpu_percent: int
+    """CPU of RDS and ElastiCache (CloudWatch) for 15 minutes (default 80)."""
+    free_storage_percent: int
+    """RDS free storage below this share of the allocated storage (default 10)."""
+
+
+def alert_thresholds(given: RuleThresholds | AlertThresholds | None) -> AlertThresholds:
+    """``given`` as the settings' AlertThresholds: as is, or the defaults with a mapping's fields over them, checked
+    like stack config (an unknown field or a value out of range raises SettingsError naming it)."""
+    if isinstance(given, AlertThresholds):
+        return given
+    problems: list[Problem] = []
+    parsed = parse(AlertThresholds, {camel(k): v for k, v in (given or {}).items()}, "rules.thresholds", problems)
+    if problems:
+        raise SettingsError(problems)
+    return parsed
+
+
 @dataclass(frozen=True)
 class RuleInputs:
     """What the rules depend on besides the thresholds."""
@@ -97,14 +141,14 @@ class RuleInputs:
     """Patroni archives WAL to S3 (the archive alerts apply)."""
     spot_pool: bool = False
     """The spot worker node group exists (its taint identifies its nodes)."""
-    thresholds: Any = field(default=None)
-    """settings.AlertThresholds."""
+    thresholds: RuleThresholds | None = None
+    """When alerts fire (omitted fields: the platform's defaults); Python also takes a settings.AlertThresholds."""
     runbooks: str = "docs/operations.md"
     """URL of docs/operations.md as the team publishes it (``observability.runbookUrl``); anchors are appended."""
 
 
 def _n8n_alerts(i: RuleInputs) -> list[Alert]:
-    t = i.thresholds
+    t = alert_thresholds(i.thresholds)
     main, worker = JOBS["main"], JOBS["worker"]
     waiting = f'sum(n8n_scaling_mode_queue_jobs_waiting{{job="{main}"}})'
     alerts = [
@@ -160,7 +204,7 @@ def _n8n_alerts(i: RuleInputs) -> list[Alert]:
 
 
 def _redis_alerts(i: RuleInputs) -> list[Alert]:
-    t, job = i.thresholds, JOBS["redis"]
+    t, job = alert_thresholds(i.thresholds), JOBS["redis"]
     return [
         Alert("RedisDown", f'redis_up{{job="{job}"}} == 0 or up{{job="{job}"}} == 0', "2m", "critical",
               "Redis (n8n's queue) is down",
@@ -186,7 +230,7 @@ def replication_lag(condition: str = "") -> str:
 
 
 def _postgres_alerts(i: RuleInputs) -> list[Alert]:
-    t, job = i.thresholds, JOBS["postgres"]
+    t, job = alert_thresholds(i.thresholds), JOBS["postgres"]
     alerts = [
         Alert("PostgresDown", f'pg_up{{job="{job}"}} == 0 or up{{job="{job}"}} == 0', "2m", "critical",
               "A PostgreSQL member does not answer its exporter",
@@ -226,7 +270,7 @@ def _postgres_alerts(i: RuleInputs) -> list[Alert]:
 
 
 def _platform_alerts(i: RuleInputs) -> list[Alert]:
-    t = i.thresholds
+    t = alert_thresholds(i.thresholds)
     alerts = []
     if i.dump_cron_job:
         sel = f'{{namespace="{i.namespace}", cronjob="{i.dump_cron_job}"}}'
