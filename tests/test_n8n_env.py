@@ -226,6 +226,8 @@ def test_every_emitted_variable_has_a_reason():
             emitted |= set(e)
     missing = sorted(emitted - set(n8n.REASONS))
     assert not missing
+    assert emitted == set(n8n.REASONS), "a reason for a variable nothing emits is stale"
+    assert not emitted & set(n8n.FORBIDDEN)
     assert all(reason.strip() for reason in n8n.REASONS.values())
 
 

@@ -213,21 +213,6 @@ def test_misuse_is_refused_with_a_clear_message():
     assert str(unlicensed.value) == "multi-main needs an Enterprise license (licensed=True)"
 
 
-def test_reasons_cover_exactly_what_is_emitted():
-    variants = [
-        INPUTS,
-        dataclasses.replace(INPUTS, multi_main=True, licensed=True, version="2.20.0"),
-        dataclasses.replace(INPUTS, redis=dataclasses.replace(REDIS, ca=CaBundle("secret", "r", "ca.crt"))),
-    ]
-    emitted = set()
-    for inputs in variants:
-        for role in n8n.ROLES:
-            emitted |= set(n8n_env(role, inputs))
-        emitted |= set(runner_env(inputs))
-    assert emitted == set(n8n.REASONS), "a reason for a variable nothing emits is stale"
-    assert not emitted & set(n8n.FORBIDDEN)
-
-
 def test_constants_and_input_defaults():
     assert n8n.ROLES == ("main", "webhook", "worker") and n8n.RUNNER_ROLES == ("worker",)
     assert (n8n.HEALTH_PATH, n8n.READINESS_PATH, n8n.METRICS_PATH) == ("/healthz", "/healthz/readiness", "/metrics")
