@@ -9,7 +9,7 @@ import pytest
 import yaml
 
 from n8n_platform import names
-from tests.harness import is_secret, load_stack_config, run, run_stack
+from tests.harness import Recording, is_secret, load_stack_config, run, run_stack
 
 STATEFUL_TYPES = {
     "aws:rds/instance:Instance",
@@ -156,8 +156,10 @@ def test_settings_built_by_hand_still_obey_the_rules_across_keys():
 
     s = dev_settings()
     s = dataclasses.replace(s, n8n=dataclasses.replace(s.n8n, multi_main=True))  # no license key
+    recording = Recording()
     with pytest.raises(Exception, match=re.escape("settings.n8n.multiMain = True: multi-main needs an Enterprise")):
-        run(lambda: N8nPlatform("n8n", {"settings": s}))
+        run(lambda: N8nPlatform("n8n", {"settings": s}), recording=recording)
+    assert recording.resources == []  # nothing registered from bad settings
 
 
 def test_a_secret_setting_given_as_an_output_fails_naming_it():

@@ -97,17 +97,17 @@ class N8nPlatform(pulumi.ComponentResource):
     """Host of the queue (ElastiCache primary endpoint or the in-cluster Service)."""
 
     def __init__(self, name: str, args: PlatformArgs, opts: pulumi.ResourceOptions | None = None):
-        # The token was n8n:index:Platform up to 0.1: the alias keeps existing stacks' resources (children follow).
-        opts = pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(
-            aliases=[pulumi.Alias(type_="n8n:index:Platform")]))
-        super().__init__("n8n:index:N8nPlatform", name, None, opts)
-        known("N8nPlatform", args, PlatformArgs)
+        known("N8nPlatform", args, PlatformArgs)  # checked before anything is registered
         s, oidc = platform_settings(args["settings"]), args.get("oidc")
         oidc = structured("N8nPlatform", "oidc", OidcProvider, oidc) if oidc is not None else None
         if s.on_eks != (oidc is not None):
             raise ValueError("N8nPlatform: argument 'oidc' (the EKS cluster's IAM OIDC provider) is required with "
                              "settings cluster.name and must be left out with cluster.kubeconfig; given "
                              f"cluster.name={s.cluster.name!r} and oidc={'set' if oidc is not None else 'None'}")
+        # The token was n8n:index:Platform up to 0.1: the alias keeps existing stacks' resources (children follow).
+        opts = pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(
+            aliases=[pulumi.Alias(type_="n8n:index:Platform")]))
+        super().__init__("n8n:index:N8nPlatform", name, None, opts)
         self._replica_provider = args.get("replica_provider")
         child = pulumi.ResourceOptions(parent=self)
 
