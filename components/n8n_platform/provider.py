@@ -12,35 +12,13 @@ import json
 
 import pulumi
 
-from . import __version__
-from .addons import ClusterAddons
-from .autoscaling import WorkerAutoscaling
-from .database.dumps import DatabaseDumps
-from .database.patroni import PatroniDatabase
-from .database.rds import RdsDatabase
-from .edge.component import Edge
-from .github_access import GithubAccess
-from .n8n.app import N8nApp
-from .namespace import N8nNamespace
-from .observability import Observability
-from .redis import ElastiCacheRedis, Redis
-from .secrets import Secrets
-from .storage import ArchiveBucket
-from .worker_pool import WorkerPool
+from . import COMPONENTS, __version__
 
 PACKAGE = "n8n"
 """Package name: the first part of every type token (``n8n:index:<Class>``)."""
 
-SERVED: list[type[pulumi.ComponentResource]] = [ArchiveBucket, ClusterAddons, DatabaseDumps, Edge, ElastiCacheRedis,
-                                               GithubAccess, N8nApp, N8nNamespace, Observability, PatroniDatabase,
-                                               RdsDatabase, Redis, Secrets, WorkerAutoscaling, WorkerPool]
-"""Components other languages can use. The others take Python-only types (settings sections, ``Any`` outputs)
-and are listed with the reason in ``NOT_YET_SERVED``."""
-
-NOT_YET_SERVED = {
-    "N8nPlatform": "takes the whole Settings model and ClusterFacts",
-}
-"""Public components not served yet, with what stands in the way."""
+SERVED: list[type[pulumi.ComponentResource]] = list(COMPONENTS)
+"""Components other languages can use: every public component."""
 
 
 def provider() -> "pulumi.provider.experimental.component.ComponentProvider":
