@@ -1,7 +1,7 @@
 """The component package served to other languages by the real CLI: ``pulumi package get-schema`` runs
 components/PulumiPlugin.yaml through the Python language host and gets the committed schema back; ``pulumi package
-gen-sdk`` writes Go and TypeScript SDKs that compile; a Pulumi YAML program deploys ``n8n:index:Redis`` through the
-component provider onto a real API server and destroys it.
+gen-sdk`` writes Go and TypeScript SDKs that compile; a Pulumi YAML program deploys ``N8nNamespace`` and ``Redis``
+through the component provider onto a real API server and destroys them.
 
 What is not upstream here (tools/engine/build.py): the Go and Node.js language hosts are code-generation-only hosts
 running pulumi/pkg's own SDK generators (the hosts' modules are not served), and the aws plugin is a schema-only
@@ -15,6 +15,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import re
 import subprocess
 import time
 from pathlib import Path
@@ -22,8 +23,10 @@ from typing import Any
 
 import pytest
 
+from n8n_platform.namespace import N8nNamespace, NetworkPlan, PodSecurity
 from n8n_platform.provider import SERVED
 from n8n_platform.redis import Redis
+from n8n_platform.redis import quota as redis_quota
 from tests.engine.conftest import Timer
 from tests.engine.test_local_stack import Api
 from tools import offline
@@ -147,18 +150,39 @@ REDIS_ARGS = {"name": "queue", "memory": "512Mi", "storage_size": "1Gi", "storag
 """The Redis the YAML program declares (its namespace aside), in the Python component's terms."""
 
 
+def camel(value: Any) -> Any:
+    """A Python value as another language writes it: camelCase keys, dataclasses as objects, enums as values,
+    unset (None) fields left out."""
+    if dataclasses.is_dataclass(value):
+        value = {f.name: getattr(value, f.name) for f in dataclasses.fields(value)}
+    if isinstance(value, dict):
+        return {re.sub(r"_([a-z])", lambda m: m.group(1).upper(), k): camel(v) for k, v in value.items()
+                if v is not None}
+    if isinstance(value, list | tuple):
+        return [camel(item) for item in value]
+    return json.loads(json.dumps(value))
+
+
+def namespace_args() -> dict[str, Any]:
+    """N8nNamespace's arguments: an object type (the network plan), an enum, a list of objects (the budget Redis
+    needs, from the Python library's own ``quota``)."""
+    return {"name": NAMESPACE, "network": NetworkPlan(namespace=NAMESPACE, redis_in_cluster=True),
+            "pod_security": PodSecurity.RESTRICTED, "quota_workloads": [redis_quota(memory=REDIS_ARGS["memory"])]}
+
+
 def yaml_program() -> dict[str, Any]:
-    """A Pulumi YAML project using the package (``packages: n8n: .``: it sits in the package directory, where
-    the older Python host built here has to start the plugin from), with a Namespace of its own."""
-    camel = {"storage_size": "storageSize", "storage_class": "storageClass"}
+    """A Pulumi YAML project using two of the package's components, one's output feeding the other
+    (``packages: n8n: .``: it sits in the package directory, where the older Python host built here has to start
+    the plugin from)."""
     return {
         "name": "n8n-yaml-consumer", "runtime": "yaml", "packages": {"n8n": "."},
         "resources": {
-            "ns": {"type": "kubernetes:core/v1:Namespace", "properties": {"metadata": {"name": NAMESPACE}}},
-            "queue": {"type": "n8n:index:Redis", "properties": {
-                "namespace": "${ns.metadata.name}", **{camel.get(k, k): v for k, v in REDIS_ARGS.items()}}},
+            "ns": {"type": "n8n:index:N8nNamespace", "properties": camel(namespace_args())},
+            "queue": {"type": "n8n:index:Redis",
+                      "properties": {"namespace": "${ns.namespaceName}", **camel(REDIS_ARGS)}},
         },
-        "outputs": {"host": "${queue.host}", "port": "${queue.port}", "connection": "${queue.connection}"},
+        "outputs": {"namespace": "${ns.namespaceName}", "host": "${queue.host}", "port": "${queue.port}",
+                    "connection": "${queue.connection}"},
     }
 
 
@@ -175,16 +199,17 @@ def cluster(package):
 
 @pytest.fixture(scope="module")
 def python_redis() -> tuple[list[dict[str, Any]], dict[str, Any]]:
-    """The same Redis from the Python component in-process, under the mock runtime: its Kubernetes objects and
-    its connection output as a schema object (camelCase fields, enum values)."""
+    """The same namespace and Redis from the Python components in-process, under the mock runtime: their
+    Kubernetes objects and Redis's connection output as another language sees it."""
     import pulumi
 
     def program():
-        pulumi.export("connection", Redis("queue", {"namespace": NAMESPACE, **REDIS_ARGS}).connection)
+        N8nNamespace("ns", namespace_args())
+        redis = Redis("queue", {"namespace": NAMESPACE, **REDIS_ARGS})  # what ns.namespaceName resolves to
+        pulumi.export("connection", redis.connection)
 
     recording = offline.run(program)
-    connection = json.loads(json.dumps(dataclasses.asdict(recording.exports["connection"])))
-    return recording.manifests(), connection
+    return recording.manifests(), camel(recording.exports["connection"])
 
 
 @pytest.fixture(scope="module")
@@ -195,14 +220,15 @@ def yaml_stack(package, cluster) -> dict[str, str]:
     (package.directory / "Pulumi.yaml").write_text(yaml.safe_dump(yaml_program(), sort_keys=False))
     env = {"KUBECONFIG": str(cluster.kubeconfig)}
     package.pulumi("stack", "init", "dev", env=env)
-    with Timer("pulumi up (YAML program, Redis component)"):
+    with Timer("pulumi up (YAML: N8nNamespace + Redis)"):
         package.pulumi("up", "--yes", "--skip-preview", env=env)
     return env
 
 
 def test_a_yaml_program_creates_the_objects_the_python_component_renders(yaml_stack, python_redis, cluster):
     manifests, _ = python_redis
-    assert {m["kind"] for m in manifests} >= {"StatefulSet", "Service", "ConfigMap", "Certificate"}
+    assert {m["kind"] for m in manifests} >= {"Namespace", "NetworkPolicy", "ResourceQuota", "StatefulSet",
+                                              "Service", "ConfigMap", "Certificate"}
     api = Api(cluster)
     mismatches = {}
     for manifest in manifests:
@@ -211,6 +237,8 @@ def test_a_yaml_program_creates_the_objects_the_python_component_renders(yaml_st
         if found:
             mismatches[f"{manifest['kind']} {manifest['metadata']['name']}"] = found
     assert not mismatches, json.dumps(mismatches, indent=2)
+    pods = cluster.request("GET", f"/api/v1/namespaces/{NAMESPACE}/pods")["items"]
+    assert [pod["metadata"]["name"] for pod in pods] == ["queue-0"], "Redis's pod was not admitted"
 
 
 def stack_outputs(package: PackageCopy, env: dict[str, str]) -> dict[str, Any]:
@@ -220,14 +248,17 @@ def stack_outputs(package: PackageCopy, env: dict[str, str]) -> dict[str, Any]:
 def test_the_yaml_program_gets_the_components_outputs_and_its_children_in_state(package, yaml_stack, python_redis):
     _, connection = python_redis
     outputs = stack_outputs(package, yaml_stack)
+    assert outputs["namespace"] == NAMESPACE
     assert outputs["host"] == f"queue.{NAMESPACE}.svc" and outputs["port"] == 6379
     without_enum = {**outputs["connection"], "ca": {k: v for k, v in outputs["connection"]["ca"].items()
                                                      if k != "source"}}
     assert without_enum == {**connection, "ca": {k: v for k, v in connection["ca"].items() if k != "source"}}
     state = json.loads(package.pulumi("stack", "export", env=yaml_stack).stdout)["deployment"]["resources"]
-    (component,) = [r for r in state if r["type"] == "n8n:index:Redis"]
-    children = {r["type"] for r in state if r.get("parent") == component["urn"]}
-    assert "kubernetes:apps/v1:StatefulSet" in children, children
+    for token, child in (("n8n:index:Redis", "kubernetes:apps/v1:StatefulSet"),
+                         ("n8n:index:N8nNamespace", "kubernetes:core/v1:Namespace")):
+        (component,) = [r for r in state if r["type"] == token]
+        children = {r["type"] for r in state if r.get("parent") == component["urn"]}
+        assert child in children, (token, children)
     package.pulumi("preview", "--expect-no-changes", env=yaml_stack)
 
 
