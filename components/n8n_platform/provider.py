@@ -20,6 +20,15 @@ PACKAGE = "n8n"
 SERVED: list[type[pulumi.ComponentResource]] = list(COMPONENTS)
 """Components other languages can use: every public component."""
 
+SECRET_INPUTS: dict[str, tuple[str, ...]] = {
+    "N8nPlatform": ("encryption_key", "license_activation_key", "oidc_client_secret"),
+    "Secrets": ("encryption_key", "license_activation_key"),
+    "Edge": ("oidc_client_secret",),
+    "ElastiCacheRedis": ("auth_token",),
+}
+"""Inputs marked ``secret`` in the schema (Pulumi's analyzer has no marker for it): the SDKs generated from it wrap
+a plain value in a secret, so the engine never records one in clear in the component's inputs."""
+
 
 def provider() -> "pulumi.provider.experimental.component.ComponentProvider":
     """The component provider for :data:`SERVED`, versioned like the package.
@@ -28,7 +37,7 @@ def provider() -> "pulumi.provider.experimental.component.ComponentProvider":
     with a default is optional, as it is in Python (``structured`` then leaves it to the dataclass default), so
     other languages give a ``NetworkPlan`` or a ``RedisConnection`` only what differs. Fields of the settings
     sections (``DatabaseSettings``) are documented once, in their ``setting()`` declaration; that text becomes
-    their description.
+    their description. :data:`SECRET_INPUTS` are marked secret.
     """
     from pulumi.provider.experimental.component import ComponentProvider
     from pulumi.provider.experimental.schema import generate_schema
@@ -42,8 +51,17 @@ def provider() -> "pulumi.provider.experimental.component.ComponentProvider":
                 if f.default is not dataclasses.MISSING or f.default_factory is not dataclasses.MISSING:
                     prop.optional = True
                 prop.description = prop.description or f.metadata.get("doc")  # settings sections: setting(doc)
-    served.schema = json.dumps(generate_schema(PACKAGE, __version__, None, served._component_defs,
-                                               served._type_defs, served._dependencies).to_json())
+                if f.metadata.get("secret"):  # Settings.encryption_key, ...: N8nPlatform takes them as inputs too
+                    prop.description += (f" Plain text only here; to pass a secret Output, give N8nPlatform's "
+                                         f"input `{schema_name}` instead.")
+    spec = generate_schema(PACKAGE, __version__, None, served._component_defs, served._type_defs,
+                           served._dependencies).to_json()
+    for component, secret_inputs in SECRET_INPUTS.items():
+        wire_names = {py: wire for wire, py in served._component_defs[component].inputs_mapping.items()}
+        inputs = spec["resources"][f"{PACKAGE}:index:{component}"]["inputProperties"]
+        for name in secret_inputs:
+            inputs[wire_names[name]]["secret"] = True
+    served.schema = json.dumps(spec)
     return served
 
 
