@@ -83,8 +83,7 @@ class _Engine(engine_pb2_grpc.EngineServicer):
 
 def _property_errors(failed: grpc.RpcError) -> str:
     """The per-property reasons of an INVALID_ARGUMENT reply (sent in the status details, not the message)."""
-    from google.rpc import status_pb2
-    from pulumi.runtime.proto import errors_pb2
+    from pulumi.runtime.proto import errors_pb2, status_pb2  # Pulumi's copies (google.rpc's would clash)
 
     status = status_pb2.Status()
     for key, value in failed.trailing_metadata() or ():

@@ -9,6 +9,8 @@ when it is stale.
 
 import dataclasses
 import json
+from collections.abc import Mapping
+from typing import Any
 
 import pulumi
 
@@ -30,6 +32,24 @@ SECRET_INPUTS: dict[str, tuple[str, ...]] = {
 a plain value in a secret, so the engine never records one in clear in the component's inputs."""
 
 
+def refuse_whole_outputs(component: str, inputs: Mapping[str, Any], objects: list[str]) -> None:
+    """Fail naming the input when an object input (``settings``, ``db``, ...) arrives as one Output.
+
+    On the wire a secret inside an object makes the whole object one secret (Pulumi lifts secretness to the
+    top-level input when the caller's SDK does not send output values); Pulumi's provider would then report the
+    object's first required field as missing."""
+    from pulumi.errors import InputPropertyError
+
+    for name in objects:
+        if isinstance(inputs.get(name), pulumi.Output):
+            hint = ("Pass the secrets as the inputs encryptionKey, licenseActivationKey and oidcClientSecret (each "
+                    "takes a secret Output), not inside settings." if component == "N8nPlatform" else
+                    "Pass its fields as plain values or as Outputs of their own, not the whole object as one secret.")
+            raise InputPropertyError(name, f"{component}: input '{name}' must be an object whose fields can be read "
+                                           f"while the program runs, and arrived as one Output: a secret inside it "
+                                           f"makes the whole object secret. {hint}")
+
+
 def provider() -> "pulumi.provider.experimental.component.ComponentProvider":
     """The component provider for :data:`SERVED`, versioned like the package.
 
@@ -42,7 +62,14 @@ def provider() -> "pulumi.provider.experimental.component.ComponentProvider":
     from pulumi.provider.experimental.component import ComponentProvider
     from pulumi.provider.experimental.schema import generate_schema
 
-    served = ComponentProvider(SERVED, PACKAGE, version=__version__)
+    class Served(ComponentProvider):
+        def map_inputs(self, inputs: Any, component_def: Any) -> Any:
+            objects = [name for name, prop in component_def.inputs.items()
+                       if prop.ref and (t := self._type_defs.get(prop.ref.split(":")[-1])) is not None and not t.enum]
+            refuse_whole_outputs(component_def.name, inputs, objects)
+            return super().map_inputs(inputs, component_def)
+
+    served = Served(SERVED, PACKAGE, version=__version__)
     for type_def in served._type_defs.values():
         if dataclasses.is_dataclass(type_def.python_type):
             fields = {f.name: f for f in dataclasses.fields(type_def.python_type)}
