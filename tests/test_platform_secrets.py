@@ -93,6 +93,18 @@ def test_whole_numbers_in_wire_settings_arrive_as_numbers_the_settings_accept():
     assert scaled.inputs["spec"]["maxReplicaCount"] == 7 and scaled.inputs["spec"]["minReplicaCount"] == 2
 
 
+def test_whole_numbers_from_the_wire_are_formatted_as_integers_in_annotations():
+    """Before, Edge over gRPC wrote idle_timeout.timeout_seconds=300.0, which the ALB controller does not accept."""
+    done = construct("Edge", WIRE_INPUTS["Edge"])
+    assert done.error is None, done.error
+    annotations = [r.inputs["metadata"]["annotations"] for r in done.recording.resources
+                   if r.type == "kubernetes:networking.k8s.io/v1:Ingress"]
+    attributes = annotations[0]["alb.ingress.kubernetes.io/load-balancer-attributes"]
+    assert "idle_timeout.timeout_seconds=300," in attributes
+    assert annotations[0]["alb.ingress.kubernetes.io/target-group-attributes"] == \
+        "deregistration_delay.timeout_seconds=70"
+
+
 def test_a_too_short_encryption_key_output_fails_the_update_naming_the_input_not_the_value():
     short = "s3cr3t-but-far-too-short"
     done = construct("N8nPlatform", {"settings": KUBECONFIG_SETTINGS, "encryptionKey": output_value(short)})

@@ -187,13 +187,7 @@ def settings_section(component: str, argument: str, cls: type[T], value: Any) ->
         raise TypeError(f"{component}: argument {argument!r} must be a {cls.__name__}, not {type(value).__name__}")
 
     def camel_keys(v: Any) -> Any:
-        if isinstance(v, Mapping):
-            return {camel(k): camel_keys(i) for k, i in v.items()}
-        if isinstance(v, list):
-            return [camel_keys(i) for i in v]
-        # The wire has one number type: a whole number arrives as a float (Pulumi's component provider means to
-        # turn integer properties back into int but keeps the float), which the settings' int fields reject.
-        return int(v) if isinstance(v, float) and v.is_integer() else v
+        return {camel(k): camel_keys(i) for k, i in v.items()} if isinstance(v, Mapping) else v
 
     problems: list[Problem] = []
     parsed = parse(cls, camel_keys(value), argument, problems)

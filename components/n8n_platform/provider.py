@@ -50,6 +50,23 @@ def refuse_whole_outputs(component: str, inputs: Mapping[str, Any], objects: lis
                                            f"makes the whole object secret. {hint}")
 
 
+def whole_numbers(prop: Any, value: Any) -> Any:
+    """``value`` of the schema property ``prop`` with integers as ``int`` (also in lists and maps of integers).
+
+    The wire has one number type: a whole number arrives as a float, and Pulumi's component provider (3.272)
+    converts an integer property to ``int`` but then stores the float again; a float would fail the settings'
+    integer fields and print as ``3.0`` where a component formats it."""
+    from pulumi.provider.experimental.analyzer import PropertyType
+
+    if prop.type == PropertyType.INTEGER and isinstance(value, float) and value.is_integer():
+        return int(value)
+    if prop.items is not None and isinstance(value, list):
+        return [whole_numbers(prop.items, v) for v in value]
+    if prop.additional_properties is not None and isinstance(value, dict):
+        return {k: whole_numbers(prop.additional_properties, v) for k, v in value.items()}
+    return value
+
+
 def provider() -> "pulumi.provider.experimental.component.ComponentProvider":
     """The component provider for :data:`SERVED`, versioned like the package.
 
@@ -68,6 +85,13 @@ def provider() -> "pulumi.provider.experimental.component.ComponentProvider":
                        if prop.ref and (t := self._type_defs.get(prop.ref.split(":")[-1])) is not None and not t.enum]
             refuse_whole_outputs(component_def.name, inputs, objects)
             return super().map_inputs(inputs, component_def)
+
+        def map_input_properties(self, inputs: Any, properties: Any, mapping: Any, *where: Any) -> Any:
+            mapped = super().map_input_properties(inputs, properties, mapping, *where)
+            for schema_name, prop in properties.items():
+                if mapping[schema_name] in mapped:
+                    mapped[mapping[schema_name]] = whole_numbers(prop, mapped[mapping[schema_name]])
+            return mapped
 
     served = Served(SERVED, PACKAGE, version=__version__)
     for type_def in served._type_defs.values():
