@@ -196,3 +196,18 @@ def test_the_schema_offers_the_secrets_as_secret_string_inputs():
         properties = schema["resources"][f"n8n:index:{component}"]["inputProperties"]
         assert sum(p.get("secret", False) for p in properties.values()) == len(inputs), component
     assert not any(p.get("secret") for p in schema["resources"]["n8n:index:N8nApp"]["inputProperties"].values())
+
+
+def test_settings_built_by_hand_with_an_output_secret_are_refused_naming_the_input_to_use():
+    import dataclasses
+
+    from n8n_platform import N8nPlatform
+    from tests.test_platform import dev_settings
+
+    def program():
+        s = dataclasses.replace(dev_settings(), oidc_client_secret=pulumi.Output.secret(CLIENT_SECRET))
+        N8nPlatform("n8n", {"settings": s})
+
+    with pytest.raises(Exception, match=re.escape("settings.oidcClientSecret must be a plain string, not an Output")
+                       + ".*the input 'oidcClientSecret'"):
+        run(program)

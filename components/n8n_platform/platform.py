@@ -96,7 +96,8 @@ def platform_settings(value: Any, secrets: Mapping[str, Any] | None = None) -> S
     s = settings_section("N8nPlatform", "settings", Settings, value)
     given = platform_secrets.secret_inputs(secrets or {})
     problems = platform_secrets.problems(s, given)
-    problems += [dataclasses.replace(p, key=p.key if p.key in map(camel, given) else f"settings.{p.key}")
+    inputs = {camel(name) for name in given}  # a rule on a secret given as an input names the input
+    problems += [dataclasses.replace(p, key=p.key if p.key in inputs else f"settings.{p.key}")
                  for p in cross_field_problems(platform_secrets.stand_in(s, given))]
     if problems:
         raise SettingsError(problems)

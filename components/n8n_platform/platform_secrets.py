@@ -62,11 +62,11 @@ def secret_inputs(args: Mapping[str, Any]) -> dict[str, Any]:
 def refuse_outputs_in_settings(value: Any) -> None:
     """Fail naming the top-level input to use when a secret setting inside ``settings`` is an Output (the settings
     must be known while the program runs)."""
-    if not isinstance(value, Mapping):
-        return
     for name in FIELDS:
-        for key in (name, camel(name)):
-            if pending(value.get(key)):
+        held = ([getattr(value, name)] if isinstance(value, Settings) else
+                [value.get(name), value.get(camel(name))] if isinstance(value, Mapping) else [])
+        for item in held:
+            if pending(item):
                 raise PlainValueRequired(
                     f"N8nPlatform: settings.{camel(name)} must be a plain string, not an Output: the settings are "
                     f"checked while the program runs. Pass a secret as the input {camel(name)!r} (takes a secret "
