@@ -64,7 +64,7 @@ def test_a_secret_wrapper_inside_settings_makes_all_of_settings_secret_and_is_re
     which then arrives as one secret Output (Pulumi's provider would report settings.environment missing)."""
     done = construct("N8nPlatform", {"settings": {**KUBECONFIG_SETTINGS, "encryptionKey": secret_value(KEY)}})
     assert done.error.startswith("settings: N8nPlatform: input 'settings' must be an object")
-    assert "encryptionKey, licenseActivationKey and oidcClientSecret" in done.error
+    assert "the inputs encryptionKey, licenseActivationKey, oidcClientSecret" in done.error
     assert "settings.environment" not in done.error and done.recording.resources == []
 
 

@@ -14,7 +14,8 @@ from typing import Any
 
 import pulumi
 
-from . import COMPONENTS, __version__
+from . import COMPONENTS, __version__, platform_secrets
+from .schema import camel
 
 PACKAGE = "n8n"
 """Package name: the first part of every type token (``n8n:index:<Class>``)."""
@@ -23,7 +24,7 @@ SERVED: list[type[pulumi.ComponentResource]] = list(COMPONENTS)
 """Components other languages can use: every public component."""
 
 SECRET_INPUTS: dict[str, tuple[str, ...]] = {
-    "N8nPlatform": ("encryption_key", "license_activation_key", "oidc_client_secret"),
+    "N8nPlatform": tuple(platform_secrets.FIELDS),
     "Secrets": ("encryption_key", "license_activation_key"),
     "Edge": ("oidc_client_secret",),
     "ElastiCacheRedis": ("auth_token",),
@@ -42,8 +43,8 @@ def refuse_whole_outputs(component: str, inputs: Mapping[str, Any], objects: lis
 
     for name in objects:
         if isinstance(inputs.get(name), pulumi.Output):
-            hint = ("Pass the secrets as the inputs encryptionKey, licenseActivationKey and oidcClientSecret (each "
-                    "takes a secret Output), not inside settings." if component == "N8nPlatform" else
+            hint = (f"Pass the secrets as the inputs {', '.join(map(camel, platform_secrets.FIELDS))} (each takes "
+                    "a secret Output), not inside settings." if component == "N8nPlatform" else
                     "Pass its fields as plain values or as Outputs of their own, not the whole object as one secret.")
             raise InputPropertyError(name, f"{component}: input '{name}' must be an object whose fields can be read "
                                            f"while the program runs, and arrived as one Output: a secret inside it "
