@@ -133,8 +133,10 @@ EKS_OIDC = {**WIRE_INPUTS["N8nPlatform"]["settings"]}
 EKS_OIDC["edge"] = {**EKS_OIDC["edge"], "waf": True, "oidc": OIDC}
 
 
-def test_an_oidc_client_secret_output_reaches_the_oidc_secret_as_a_secret():
-    rec = platform(EKS_OIDC, oidcClientSecret=CLIENT_SECRET)
+def test_on_eks_the_outputs_reach_the_oidc_secret_and_the_escrow_only_as_secrets():
+    rec = platform(EKS_OIDC, oidcClientSecret=CLIENT_SECRET, encryptionKey=KEY)
+    escrowed = rec.one("aws:secretsmanager/secretVersion:SecretVersion").inputs["secretString"]
+    assert secret_leaves(escrowed) == [KEY]
     (oidc_secret,) = [r for r in rec.resources if r.type == "kubernetes:core/v1:Secret"
                       and r.inputs["metadata"]["name"] == "n8n-edge-oidc"]
     assert CLIENT_SECRET in secret_leaves(oidc_secret.inputs) and in_clear(rec) == []
