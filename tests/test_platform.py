@@ -168,7 +168,8 @@ def test_a_secret_setting_given_as_an_output_fails_naming_it():
     from n8n_platform import N8nPlatform
 
     raw = load_stack_config("dev")[0]
-    with pytest.raises(Exception, match=re.escape("N8nPlatform: argument 'settings.encryptionKey' must be a plain")):
+    with pytest.raises(Exception, match=re.escape("N8nPlatform: settings.encryptionKey must be a plain string, not "
+                                                  "an Output") + ".*Pass a secret as the input 'encryptionKey'"):
         run(lambda: N8nPlatform("n8n", {"settings": {**raw, "encryptionKey": pulumi.Output.secret("k" * 32)}}))
 
 

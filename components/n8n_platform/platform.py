@@ -8,12 +8,13 @@ component (and its pure builders) that owns it.
 
 # No `from __future__ import annotations` here: Pulumi's schema analyzer reads the Args annotations at run time.
 import dataclasses
+from collections.abc import Mapping
 from typing import Any, NotRequired, TypedDict
 
 import pulumi
 import pulumi_aws
 
-from . import storage
+from . import platform_secrets, storage
 from .addons import ClusterAddons, ClusterAddonsArgs, enabled_addons
 from .arguments import known, settings_section, structured
 from .autoscaling import WorkerAutoscaling, WorkerAutoscalingArgs
@@ -34,7 +35,7 @@ from .namespace import N8nNamespace, NetworkPlan, QuotaWorkload
 from .observability import CloudWatchTargets, Observability, RuleInputs
 from .redis import ElastiCacheRedis, Redis
 from .redis import quota as redis_quota
-from .schema import SettingsError
+from .schema import SettingsError, camel
 from .secrets import Secrets
 from .settings import Settings, cross_field_problems
 from .worker_pool import WorkerPool
@@ -72,16 +73,35 @@ class PlatformArgs(TypedDict):
     and the add-ons. Required with ``cluster.name`` (EKS); None with ``cluster.kubeconfig``: no AWS resources."""
     replica_provider: NotRequired[pulumi_aws.Provider | None]
     """AWS provider of ``backups.replicaRegion``, where the backup replicas are created (None: no replicas)."""
+    encryption_key: NotRequired[pulumi.Input[str] | None]
+    """Secret. Existing ``N8N_ENCRYPTION_KEY`` (at least 32 characters) when migrating an n8n instance; a secret
+    Output welcome. Instead of ``settings.encryptionKey``, which must be plain text. Unset in both: generated once
+    and kept (it must never change)."""
+    license_activation_key: NotRequired[pulumi.Input[str] | None]
+    """Secret. n8n license activation key, required by ``settings.n8n.multiMain``; a secret Output welcome.
+    Instead of ``settings.licenseActivationKey``, which must be plain text."""
+    oidc_client_secret: NotRequired[pulumi.Input[str] | None]
+    """Secret. Client secret of ``settings.edge.oidc``, required with it and only with it; a secret Output
+    welcome. Instead of ``settings.oidcClientSecret``, which must be plain text."""
 
 
-def platform_settings(value: Any) -> Settings:
+def platform_settings(value: Any, secrets: Mapping[str, Any] | None = None) -> Settings:
     """``value`` (a Settings or a mapping as other languages send it) as Settings that pass every rule of stack
-    config; else ``SettingsError`` naming each ``settings.<key>``, the value and what is allowed."""
+    config; else ``SettingsError`` naming each ``settings.<key>`` (or secret input), the value and what is allowed.
+
+    ``secrets``: the secret settings given as inputs (``encryption_key``, ... -> str or Output); the returned
+    Settings hold them (an Output stays one, checked inside its apply: see :mod:`.platform_secrets`).
+    """
+    platform_secrets.refuse_outputs_in_settings(value)
     s = settings_section("N8nPlatform", "settings", Settings, value)
-    problems = cross_field_problems(s)
+    given = platform_secrets.secret_inputs(secrets or {})
+    problems = platform_secrets.problems(s, given)
+    inputs = {camel(name) for name in given}  # a rule on a secret given as an input names the input
+    problems += [dataclasses.replace(p, key=p.key if p.key in inputs else f"settings.{p.key}")
+                 for p in cross_field_problems(platform_secrets.stand_in(s, given))]
     if problems:
-        raise SettingsError([dataclasses.replace(p, key=f"settings.{p.key}") for p in problems])
-    return s
+        raise SettingsError(problems)
+    return platform_secrets.placed(s, given)
 
 
 class N8nPlatform(pulumi.ComponentResource):
@@ -98,7 +118,7 @@ class N8nPlatform(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: PlatformArgs, opts: pulumi.ResourceOptions | None = None):
         known("N8nPlatform", args, PlatformArgs)  # checked before anything is registered
-        s, oidc = platform_settings(args["settings"]), args.get("oidc")
+        s, oidc = platform_settings(args["settings"], args), args.get("oidc")
         oidc = structured("N8nPlatform", "oidc", OidcProvider, oidc) if oidc is not None else None
         if s.on_eks != (oidc is not None):
             raise ValueError("N8nPlatform: argument 'oidc' (the EKS cluster's IAM OIDC provider) is required with "

@@ -27,6 +27,8 @@ Check = Callable[[Any], str | None]
 """A rule on one value: returns what is allowed (as a phrase) when the value breaks it, else None."""
 
 MISSING = dataclasses.MISSING
+HIDDEN = "(secret)"
+"""Shown instead of the value of a secret setting in a Problem."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -143,7 +145,10 @@ def parse(cls: type, raw: Any, path: str, problems: list[Problem], defaults: Any
         where = join(path, key)
         default = getattr(defaults, f.name) if defaults is not None else field_default(f)
         if key in raw:
+            start = len(problems)
             values[f.name] = _convert(hints[f.name], raw[key], where, problems, f.metadata.get("check"), default)
+            if f.metadata.get("secret"):  # a problem with a secret names the key, never shows the value
+                problems[start:] = [dataclasses.replace(p, value=HIDDEN) for p in problems[start:]]
         elif default is MISSING:
             problems.append(Problem(where, MISSING, f"required: {f.metadata['doc']}"))
         else:

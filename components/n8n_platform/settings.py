@@ -20,6 +20,7 @@ from .schema import (
     CPU,
     CRON,
     DNS_LABEL,
+    HIDDEN,
     MEMORY,
     Problem,
     SettingsError,
@@ -646,7 +647,7 @@ def _edge_problems(s: Settings, bad: Any) -> None:
         bad("oidcClientSecret", None, "edge.oidc needs its client secret: pulumi config set --secret "
             "n8n:oidcClientSecret ...")
     if s.oidc_client_secret and e.oidc is None:
-        bad("oidcClientSecret", "(secret)", "only valid together with edge.oidc")
+        bad("oidcClientSecret", HIDDEN, "only valid together with edge.oidc")
     if e.controller == "alb" and e.editor_allowed_cidrs and not e.waf:
         bad("edge.editorAllowedCidrs", e.editor_allowed_cidrs, "on the ALB the allow-list is a WAF rule scoped to "
             "the editor paths: set edge.waf true (an ALB-wide CIDR list would also lock out webhooks)")
