@@ -173,11 +173,14 @@ def test_sigterm_mid_load_finishes_running_executions(cluster):
         cluster.start_worker("worker-3").process.wait_ready()
         result = pending.result(timeout=400)
     stalled = [job for job in cluster.stalled_jobs() if job not in stalled_before]  # this stop's, not earlier ones
-    if stalled and result.failed and all(r.status == 0 for r in result.failed) and len(result.failed) <= len(stalled):
+    # The race's webhook call gets no answer, or n8n's "Error in workflow" when the stalled job's failure reaches
+    # the webhook process before the call times out.
+    raced = [r for r in result.failed if r.status == 0 or (r.status == 500 and b"Error in workflow" in r.body)]
+    if stalled and result.failed and raced == result.failed and len(result.failed) <= len(stalled):
         # Not ours to fix, and not a silent loss: the job is visible as stalled (alerts on failed jobs see it).
         pytest.xfail(f"n8n 2.40.7 / Bull shutdown race hit: {len(stalled)} job(s) fetched while the stopping worker "
-                     f"paused its queue stalled ({stalled}); their webhook calls got no answer. See "
-                     "docs/operations.md, 'Spot interruption'.")
+                     f"paused its queue stalled ({stalled}); their webhook calls failed "
+                     f"({sorted(r.status for r in raced)}). See docs/operations.md, 'Spot interruption'.")
     assert result.statuses() == {200: total}, [r.error or r.body[:200] for r in result.failed][:5]
     check_bodies(result)
     new = [e for e in cluster.executions() if e["id"] not in before]
