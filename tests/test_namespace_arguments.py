@@ -72,3 +72,20 @@ def test_the_callers_options_are_kept_beside_the_alias():
     component = rec.one("n8n:index:N8nNamespace")
     assert component.options["protect"] is True
     assert component.options["aliases"] == [{"type": "n8n:index:Namespace"}]
+
+
+def test_children_keep_their_names_parent_and_order():
+    rec = register(quota_workloads=[WORKER])
+    children = [r for r in rec.resources if r.type.startswith("kubernetes:")]
+    assert [r.name for r in children[:2]] == ["ns-namespace-n8n", "ns-networkpolicy-default-deny"]
+    assert [r.name for r in children[-2:]] == ["ns-resourcequota-n8n-budget", "ns-limitrange-n8n-defaults"]
+    assert rec.one("kubernetes:core/v1:Namespace").inputs["metadata"]["name"] == "n8n"
+    assert {r.parent for r in children} == {"ns"}
+    assert all(r.options["depends_on"] == ["ns-namespace-n8n"] for r in children[1:])
+
+
+def test_the_namespace_name_is_an_output_of_the_component():
+    rec = run(lambda: pulumi.export("name", N8nNamespace("ns", {"name": "n8n", "network": NetworkPlan("n8n")})
+                                    .namespace_name))
+    assert rec.exports["name"] == "n8n"
+    assert rec.one("n8n:index:N8nNamespace").outputs == {"namespace_name": "n8n"}
