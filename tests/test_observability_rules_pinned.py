@@ -23,6 +23,7 @@ from n8n_platform.observability.rules import (
     alerts,
     metric_names,
     prometheus_rule,
+    replication_lag,
     rule_groups,
 )
 from n8n_platform.schema import SettingsError
@@ -141,6 +142,14 @@ def test_stacks_without_the_optional_parts_have_no_alerts_for_them():
 def test_metric_names_skip_quoted_arguments_and_keep_capitals():
     assert metric_names('label_replace(up, "dst", "$1", "src", "(.*)")') == {"up"}
     assert metric_names('ALERTS{alertstate="firing"} > 0') == {"ALERTS"}
+
+
+def test_the_dashboards_replication_lag_has_no_condition_and_single_spaces():
+    p = 'job="patroni"'
+    assert replication_lag() == (
+        f"max by (instance) ((time() - patroni_xlog_replayed_timestamp{{{p}}}) and on (instance) "
+        f"(scalar(max(patroni_xlog_location{{{p}}})) - patroni_xlog_replayed_location{{{p}}} > 0) and on (instance) "
+        f"patroni_replica{{{p}}} == 1)")
 
 
 GOLDEN = Path(__file__).parent / "golden" / "alert_rules.yaml"
