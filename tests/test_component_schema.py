@@ -1,6 +1,6 @@
-"""The library as a Pulumi component package for other languages: every public component is either served (its
-schema inferred by Pulumi's own analyzer, every input and output documented, the committed schema current, and the
-component constructed through the component provider under mocks) or listed with what still stands in the way.
+"""The library as a Pulumi component package for other languages: every public component is served (its schema
+inferred by Pulumi's own analyzer, every input and output documented, the committed schema current, and the
+component constructed through the component provider under mocks).
 
 The analyzer runs in a fresh interpreter: inside a long test process its docstring lookup (inspect.getsource on the
 Args class) was seen to miss a field now and then, depending on which modules ran before."""
@@ -25,13 +25,6 @@ def fresh(code: str, *argv: str) -> subprocess.CompletedProcess:
                           timeout=300, env={"PYTHONPATH": PYTHONPATH, "PATH": "/usr/bin:/bin"})
 
 
-def test_every_public_component_is_served_or_listed_with_its_blocker():
-    served = {c.__name__ for c in provider.SERVED}
-    assert served.isdisjoint(provider.NOT_YET_SERVED)
-    assert served | set(provider.NOT_YET_SERVED) == {c.__name__ for c in n8n_platform.COMPONENTS}
-    assert all(reason for reason in provider.NOT_YET_SERVED.values())
-
-
 ANALYZE = """
 import json
 from n8n_platform import provider
@@ -54,7 +47,7 @@ def inferred() -> dict:
 
 
 def test_pulumi_infers_a_documented_schema_for_every_served_component(inferred):
-    assert set(inferred["components"]) == {c.__name__ for c in provider.SERVED}
+    assert set(inferred["components"]) == {c.__name__ for c in n8n_platform.COMPONENTS}  # every public one
     for name, schema in inferred["components"].items():
         assert schema["description"], name
         assert schema["inputs"] and schema["outputs"], name
@@ -78,27 +71,6 @@ def test_the_committed_schema_is_current():
         "components/schema.json is stale: PYTHONPATH=.:components python -m n8n_platform.provider > "
         "components/schema.json")
     assert json.loads(done.stdout)["version"] == n8n_platform.__version__
-
-
-NOT_YET = """
-import sys, importlib
-from pulumi.provider.experimental.analyzer import Analyzer
-import n8n_platform
-cls = getattr(n8n_platform, sys.argv[1])
-try:
-    Analyzer("n8n").analyze([cls])
-except Exception as e:
-    print("fails:", type(e).__name__)
-else:
-    print("passes")
-"""
-
-
-@pytest.mark.parametrize("name", sorted(provider.NOT_YET_SERVED))
-def test_components_listed_as_not_yet_served_really_fail_the_analyzer(name):
-    done = fresh(NOT_YET, name)
-    assert done.returncode == 0, done.stderr
-    assert done.stdout.startswith("fails"), f"{name} passes the analyzer now: serve it (provider.SERVED)"
 
 
 # --- construction through the component provider ------------------------------------------------------------------
@@ -162,6 +134,24 @@ WIRE_INPUTS = {
     "WorkerPool": {"clusterName": "c", "subnetIds": ["subnet-0a1b2c3d"], "instanceTypes": ["m6i.large", "m5.large",
                    "m6a.large"], "minNodes": 0, "maxNodes": 3, "desiredNodes": 1, "diskSizeGb": 50,
                    "partition": "aws", "tags": {"team": "flows"}},
+    "N8nPlatform": {  # the stack settings as a TypeScript or YAML program writes them, over an existing EKS cluster
+        "settings": {
+            "environment": "prod", "namespace": "flows",
+            "aws": {"region": "eu-west-1", "accountId": "123456789012", "tags": {"team": "flows"}},
+            "cluster": {"name": "platform-prod", "vpcId": "vpc-0a1b2c3d", "vpcCidr": "10.20.0.0/16",
+                        "privateSubnetIds": ["subnet-0a1b2c3d", "subnet-1a1b2c3d"],
+                        "nodeSecurityGroupId": "sg-0a1b2c3d"},
+            "n8n": {"logLevel": "warn", "worker": {"minReplicas": 2, "maxReplicas": 12,
+                                                   "resources": {"cpuLimit": "2", "memoryLimit": "3Gi"}}},
+            "database": {"engine": "rds", "rds": {"instanceClass": "db.m7g.xlarge"}},
+            "redis": {"mode": "elasticache", "elasticache": {"engine": "redis", "engineVersion": "7.1"}},
+            "edge": {"hostname": "flows.example.com", "controller": "alb", "zoneId": "Z0123456789ABC",
+                     "editorAllowedCidrs": ["203.0.113.0/24"], "rateLimits": {"loginPerMinute": 20}},
+            "observability": {"alarmEmails": ["ops@example.com"]},
+        },
+        "oidc": {"arn": "arn:aws:iam::123456789012:oidc-provider/oidc.example.com/id/X",
+                 "issuer": "https://oidc.example.com/id/X"},
+    },
 }
 
 
@@ -216,3 +206,72 @@ def test_the_plugin_entry_point_serves_the_committed_schema_over_grpc():
     finally:
         process.terminate()
         process.wait(timeout=30)
+
+
+
+# --- N8nPlatform from another language: the settings object is checked and honoured like stack config -------------
+
+def construct_platform(inputs: dict):
+    served = provider.provider()
+    return run(lambda: served.construct("n8n", "n8n:index:N8nPlatform", inputs, pulumi.ResourceOptions()))
+
+
+def test_wire_settings_reach_the_platforms_resources():
+    rec = construct_platform(WIRE_INPUTS["N8nPlatform"])
+    assert rec.one("aws:elasticache/replicationGroup:ReplicationGroup").inputs["engine"] == "redis"
+    assert rec.one("aws:rds/instance:Instance").inputs["instanceClass"] == "db.m7g.xlarge"
+    assert rec.find("aws:wafv2/webAcl:WebAcl") and not rec.find("kubernetes:acid.zalan.do/v1:postgresql")
+    worker = next(m for m in rec.manifests() if m["kind"] == "Deployment" and m["metadata"]["name"] == "n8n-worker")
+    container = worker["spec"]["template"]["spec"]["containers"][0]
+    assert {"name": "N8N_LOG_LEVEL", "value": "warn"} in container["env"]
+    assert container["resources"]["limits"] == {"cpu": "2", "memory": "3Gi"}
+    assert worker["metadata"]["namespace"] == "flows"
+
+
+def test_a_kubeconfig_cluster_from_another_language_needs_no_oidc_and_no_aws(tmp_path):
+    settings = {"environment": "dev", "namespace": "flows", "aws": {"region": "eu-west-1"},
+                "cluster": {"kubeconfig": "~/.kube/config", "context": "kind-flows"},
+                "database": {"engine": "patroni", "patroni": {"members": 2, "synchronous": False}},
+                "redis": {"mode": "in-cluster"}, "workerPool": {"enabled": False},
+                "edge": {"hostname": "flows.example.com", "controller": "gateway", "acmeServer": "staging",
+                         "acmeEmail": "ops@example.com"}}
+    rec = construct_platform({"settings": settings})
+    assert not [r for r in rec.resources if r.type.startswith("aws:")]
+    kinds = {m["kind"] for m in rec.manifests()}
+    assert {"Gateway", "HTTPRoute", "StatefulSet", "postgresql"} <= kinds and "Ingress" not in kinds
+    issuer = next(m for m in rec.manifests() if m["kind"] == "ClusterIssuer" and "acme" in m["spec"])
+    assert "staging" in issuer["spec"]["acme"]["server"]
+
+
+def platform_error(inputs: dict) -> str:
+    with pytest.raises(Exception) as caught:
+        construct_platform(inputs)
+    return str(caught.value)
+
+
+def test_bad_wire_settings_fail_naming_every_key_value_and_what_is_allowed():
+    settings = {**WIRE_INPUTS["N8nPlatform"]["settings"], "namespace": "Flows!"}
+    settings["n8n"] = {**settings["n8n"], "worker": {"concurrency": 2}, "timezone": ""}
+    message = platform_error({**WIRE_INPUTS["N8nPlatform"], "settings": settings})
+    assert "settings.namespace = 'Flows!': must be a DNS label" in message
+    assert "settings.n8n.worker.concurrency = 2: must be between 5 and 200" in message
+    assert "settings.n8n.timezone = '': must not be empty" in message
+
+
+def test_a_wire_value_outside_an_enum_fails_naming_the_key_and_the_enum():
+    """Checked by Pulumi's component provider before the component runs (generated SDKs type these already)."""
+    settings = {**WIRE_INPUTS["N8nPlatform"]["settings"], "environment": "staging"}
+    message = platform_error({**WIRE_INPUTS["N8nPlatform"], "settings": settings})
+    assert "settings.environment" in message and "staging" in message and "Environment" in message
+
+
+def test_wire_settings_obey_the_rules_across_keys():
+    settings = {**WIRE_INPUTS["N8nPlatform"]["settings"]}
+    settings["edge"] = {**settings["edge"], "waf": False}
+    message = platform_error({**WIRE_INPUTS["N8nPlatform"], "settings": settings})
+    assert "settings.edge.waf = False: prod needs the WAF" in message
+
+
+def test_the_oidc_provider_goes_with_an_eks_cluster_and_only_with_one():
+    message = platform_error({"settings": WIRE_INPUTS["N8nPlatform"]["settings"]})
+    assert "'oidc'" in message and "cluster.name='platform-prod'" in message

@@ -3,11 +3,13 @@ prod, the Kubernetes provider reaching every Kubernetes resource, and a kubeconf
 
 from __future__ import annotations
 
+import re
+
 import pytest
 import yaml
 
 from n8n_platform import names
-from tests.harness import is_secret, run_stack
+from tests.harness import Recording, is_secret, load_stack_config, run, run_stack
 
 STATEFUL_TYPES = {
     "aws:rds/instance:Instance",
@@ -132,6 +134,43 @@ def test_a_kubeconfig_cluster_needs_no_aws(tmp_path):
     provider = recording.one("pulumi:providers:kubernetes")
     assert provider.inputs["context"] == "kind-n8n" and is_secret(provider.inputs["kubeconfig"])
     assert recording.find("kubernetes:acid.zalan.do/v1:postgresql")
+
+
+def dev_settings(overrides: dict | None = None):
+    from n8n_platform.settings import from_config
+
+    return from_config(load_stack_config("dev", overrides)[0])
+
+
+def test_the_platform_refuses_the_cluster_argument_it_took_before_0_3():
+    from n8n_platform import N8nPlatform
+
+    with pytest.raises(Exception, match="N8nPlatform: unexpected argument 'cluster'"):
+        run(lambda: N8nPlatform("n8n", {"settings": dev_settings(), "cluster": None}))
+
+
+def test_settings_built_by_hand_still_obey_the_rules_across_keys():
+    import dataclasses
+
+    from n8n_platform import N8nPlatform
+
+    s = dev_settings()
+    s = dataclasses.replace(s, n8n=dataclasses.replace(s.n8n, multi_main=True))  # no license key
+    recording = Recording()
+    with pytest.raises(Exception, match=re.escape("settings.n8n.multiMain = True: multi-main needs an Enterprise")):
+        run(lambda: N8nPlatform("n8n", {"settings": s}), recording=recording)
+    assert recording.resources == []  # nothing registered from bad settings
+
+
+def test_a_secret_setting_given_as_an_output_fails_naming_it():
+    import pulumi
+
+    from n8n_platform import N8nPlatform
+
+    raw = load_stack_config("dev")[0]
+    with pytest.raises(Exception, match=re.escape("N8nPlatform: settings.encryptionKey must be a plain string, not "
+                                                  "an Output") + ".*Pass a secret as the input 'encryptionKey'"):
+        run(lambda: N8nPlatform("n8n", {"settings": {**raw, "encryptionKey": pulumi.Output.secret("k" * 32)}}))
 
 
 def egress_to_vpc(recording, name: str) -> set[int]:

@@ -293,7 +293,7 @@ FIELD_BOUNDS = [  # overrides at the edge that passes, the same key one step bey
      {"autoscaling": {"cooldownSeconds": 29}, "n8n": {"gracefulShutdownSeconds": 10}},
      "n8n:autoscaling.cooldownSeconds = 29: must be at least 30"),
     ({"encryptionKey": "k" * 32}, {"encryptionKey": "k" * 31},
-     f"n8n:encryptionKey = '{'k' * 31}': must be at least 32 characters"),
+     "n8n:encryptionKey = '(secret)': must be at least 32 characters"),
     ({"database": {"rds": {"performanceInsightsRetentionDays": 62}}},
      {"database": {"rds": {"performanceInsightsRetentionDays": 63}}},
      "n8n:database.rds.performanceInsightsRetentionDays = 63: must be 7, 731 or a multiple of 31"),
@@ -378,6 +378,18 @@ def test_constants():
     assert settings.N8N_VERSION == "2.40.7"  # the version the real-n8n e2e test installs and runs
     assert settings.SPOT_SAFE_SHUTDOWN_SECONDS + 15 < 120 and settings.SPOT_SAFE_SHUTDOWN_SECONDS >= 100
     assert settings.secret_keys() == ["encryptionKey", "licenseActivationKey", "oidcClientSecret"]
+
+
+
+@pytest.mark.parametrize(("key", "value", "allowed"), [
+    ("encryptionKey", "a-short-secret", "must be at least 32 characters"),
+    ("encryptionKey", 12345678901234567890, "must be a string"),
+    ("licenseActivationKey", ["lic-secret"], "must be a string"),
+])
+def test_a_problem_with_a_secret_names_the_key_never_the_value(key, value, allowed):
+    shown = lines("dev", {key: value})
+    assert f"n8n:{key} = '(secret)': {allowed}" in shown
+    assert not [line for line in shown if str(value) in line]
 
 
 @pytest.mark.parametrize(("instance_type", "arm"), [

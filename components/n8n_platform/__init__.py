@@ -38,7 +38,7 @@ from .settings import Resources, Settings, from_config, load
 from .storage import ArchiveBucket, ArchiveBucketArgs
 from .worker_pool import WorkerPool, WorkerPoolArgs
 
-__version__ = "0.2.0"
+__version__ = "0.3.0"
 """The package version: the wheel's, the component provider's (``PulumiPlugin.yaml``) and the CHANGELOG's top entry."""
 
 COMPONENTS = (ArchiveBucket, ClusterAddons, DatabaseDumps, Edge, ElastiCacheRedis, GithubAccess, N8nApp,

@@ -36,7 +36,6 @@ cert-manager issuers:
 # No `from __future__ import annotations` here: Pulumi's schema analyzer reads the Args annotations at run time.
 import json
 from dataclasses import dataclass
-from enum import StrEnum
 from typing import Any, Literal, NotRequired, TypedDict
 
 import pulumi
@@ -44,15 +43,7 @@ import pulumi
 from . import irsa, k8s, names
 from .arguments import known, plain, structured
 from .edge.gateway import ENVOY_GATEWAY_VERSION, PROXY_NAMESPACE
-
-
-class AcmeServer(StrEnum):
-    """Let's Encrypt server of the public issuer."""
-
-    STAGING = "staging"
-    """Untrusted test certificates, generous rate limits (development)."""
-    PRODUCTION = "production"
-    """Trusted certificates."""
+from .settings import AcmeServer
 
 
 @dataclass(frozen=True)

@@ -6,24 +6,27 @@ follows n8n's queue. The platform only chooses and wires components; every decis
 component (and its pure builders) that owns it.
 """
 
-from __future__ import annotations
-
+# No `from __future__ import annotations` here: Pulumi's schema analyzer reads the Args annotations at run time.
 import dataclasses
+from collections.abc import Mapping
 from typing import Any, NotRequired, TypedDict
 
 import pulumi
+import pulumi_aws
 
-from . import storage
+from . import platform_secrets, storage
 from .addons import ClusterAddons, ClusterAddonsArgs, enabled_addons
+from .arguments import known, settings_section, structured
 from .autoscaling import WorkerAutoscaling, WorkerAutoscalingArgs
-from .cluster import ClusterFacts, partition_of_region
+from .cluster import partition_of_region
 from .database import DatabaseDumps, PatroniDatabase, RdsDatabase
 from .database.bootstrap import quota as bootstrap_quota
 from .database.common import S3Location
 from .database.dumps import quota as dumps_quota
 from .database.patroni import quota as patroni_quota
 from .edge import alb as edge_alb
-from .edge.component import Edge, EdgeController, EdgeOidc, EdgeRateLimits
+from .edge.component import Edge, EdgeOidc, EdgeRateLimits
+from .irsa import OidcProvider
 from .n8n import workloads
 from .n8n.app import N8nApp, N8nAppArgs, env_args
 from .n8n.app import quota as n8n_quota
@@ -32,8 +35,9 @@ from .namespace import N8nNamespace, NetworkPlan, QuotaWorkload
 from .observability import CloudWatchTargets, Observability, RuleInputs
 from .redis import ElastiCacheRedis, Redis
 from .redis import quota as redis_quota
+from .schema import SettingsError, camel
 from .secrets import Secrets
-from .settings import Settings
+from .settings import Settings, cross_field_problems
 from .worker_pool import WorkerPool
 
 OPERATOR_NAMESPACE = "postgres-operator"
@@ -62,11 +66,42 @@ class PlatformArgs(TypedDict):
     """What the platform is built from."""
 
     settings: Settings
-    """The validated stack settings."""
-    cluster: ClusterFacts | None
-    """Facts about the EKS cluster (None when deploying with a kubeconfig: no AWS resources are created)."""
-    replica_provider: NotRequired[pulumi.ProviderResource | None]
+    """The stack settings (``settings.load()`` in a Python program; from other languages the same object as the
+    stack config, camelCase keys, defaults filled in), checked like stack config, the rules across keys included."""
+    oidc: NotRequired[OidcProvider | None]
+    """The EKS cluster's IAM OIDC provider (``lookup_cluster(...).oidc``), for the IRSA roles of WAL-G, the dumps
+    and the add-ons. Required with ``cluster.name`` (EKS); None with ``cluster.kubeconfig``: no AWS resources."""
+    replica_provider: NotRequired[pulumi_aws.Provider | None]
     """AWS provider of ``backups.replicaRegion``, where the backup replicas are created (None: no replicas)."""
+    encryption_key: NotRequired[pulumi.Input[str] | None]
+    """Secret. Existing ``N8N_ENCRYPTION_KEY`` (at least 32 characters) when migrating an n8n instance; a secret
+    Output welcome. Instead of ``settings.encryptionKey``, which must be plain text. Unset in both: generated once
+    and kept (it must never change)."""
+    license_activation_key: NotRequired[pulumi.Input[str] | None]
+    """Secret. n8n license activation key, required by ``settings.n8n.multiMain``; a secret Output welcome.
+    Instead of ``settings.licenseActivationKey``, which must be plain text."""
+    oidc_client_secret: NotRequired[pulumi.Input[str] | None]
+    """Secret. Client secret of ``settings.edge.oidc``, required with it and only with it; a secret Output
+    welcome. Instead of ``settings.oidcClientSecret``, which must be plain text."""
+
+
+def platform_settings(value: Any, secrets: Mapping[str, Any] | None = None) -> Settings:
+    """``value`` (a Settings or a mapping as other languages send it) as Settings that pass every rule of stack
+    config; else ``SettingsError`` naming each ``settings.<key>`` (or secret input), the value and what is allowed.
+
+    ``secrets``: the secret settings given as inputs (``encryption_key``, ... -> str or Output); the returned
+    Settings hold them (an Output stays one, checked inside its apply: see :mod:`.platform_secrets`).
+    """
+    platform_secrets.refuse_outputs_in_settings(value)
+    s = settings_section("N8nPlatform", "settings", Settings, value)
+    given = platform_secrets.secret_inputs(secrets or {})
+    problems = platform_secrets.problems(s, given)
+    inputs = {camel(name) for name in given}  # a rule on a secret given as an input names the input
+    problems += [dataclasses.replace(p, key=p.key if p.key in inputs else f"settings.{p.key}")
+                 for p in cross_field_problems(platform_secrets.stand_in(s, given))]
+    if problems:
+        raise SettingsError(problems)
+    return platform_secrets.placed(s, given)
 
 
 class N8nPlatform(pulumi.ComponentResource):
@@ -82,11 +117,17 @@ class N8nPlatform(pulumi.ComponentResource):
     """Host of the queue (ElastiCache primary endpoint or the in-cluster Service)."""
 
     def __init__(self, name: str, args: PlatformArgs, opts: pulumi.ResourceOptions | None = None):
+        known("N8nPlatform", args, PlatformArgs)  # checked before anything is registered
+        s, oidc = platform_settings(args["settings"], args), args.get("oidc")
+        oidc = structured("N8nPlatform", "oidc", OidcProvider, oidc) if oidc is not None else None
+        if s.on_eks != (oidc is not None):
+            raise ValueError("N8nPlatform: argument 'oidc' (the EKS cluster's IAM OIDC provider) is required with "
+                             "settings cluster.name and must be left out with cluster.kubeconfig; given "
+                             f"cluster.name={s.cluster.name!r} and oidc={'set' if oidc is not None else 'None'}")
         # The token was n8n:index:Platform up to 0.1: the alias keeps existing stacks' resources (children follow).
         opts = pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(
             aliases=[pulumi.Alias(type_="n8n:index:Platform")]))
         super().__init__("n8n:index:N8nPlatform", name, None, opts)
-        s, facts = args["settings"], args["cluster"]
         self._replica_provider = args.get("replica_provider")
         child = pulumi.ResourceOptions(parent=self)
 
@@ -96,7 +137,7 @@ class N8nPlatform(pulumi.ComponentResource):
             acme_email=s.edge.acme_email if s.edge.controller == "gateway" else None,
             gateway_name=GATEWAY_NAME, gateway_namespace=s.namespace,
             cluster_name=s.cluster.name, region=s.aws.region, vpc_id=s.cluster.vpc_id, partition=partition,
-            oidc=facts.oidc if facts else None, watched_namespace=s.namespace), child)
+            oidc=oidc, watched_namespace=s.namespace), child)
         namespace = N8nNamespace(f"{name}-namespace", {
             "name": s.namespace,
             "pod_security": "baseline" if s.database.engine == "patroni" else "restricted",
@@ -107,22 +148,22 @@ class N8nPlatform(pulumi.ComponentResource):
         }, child)
         secrets = Secrets(f"{name}-secrets", {
             "namespace": s.namespace, "encryption_key": s.encryption_key,
-            "license_activation_key": s.license_activation_key, "escrow": facts is not None, "protect": s.protect,
+            "license_activation_key": s.license_activation_key, "escrow": oidc is not None, "protect": s.protect,
             "replica_region": s.backups.replica_region, "replica_provider": self._replica_provider,
         }, self._after(namespace))
-        archive = self._archive(name, s) if facts is not None else None
+        archive = self._archive(name, s) if oidc is not None else None
         redis = self._redis(name, s, secrets, namespace, addons)
-        database = self._database(name, s, facts, archive, secrets, namespace, addons)
+        database = self._database(name, s, oidc, archive, secrets, namespace, addons)
         dumps = None
         if s.backups.dumps and archive is not None:
             dumps = DatabaseDumps(f"{name}-dumps", {
                 "namespace": s.namespace, "connection": database.connection, "credentials": None,
                 "target": S3Location(archive.dump_bucket_name, archive.dump_bucket_arn, storage.DUMP_PREFIX,
                                      archive.kms_key_arn, s.aws.region),
-                "oidc": facts.oidc, "schedule": s.backups.dump_schedule, "scratch_size": None,
+                "oidc": oidc, "schedule": s.backups.dump_schedule, "scratch_size": None,
             }, self._after(database))
         pool = None
-        if s.worker_pool.enabled and facts is not None:
+        if s.worker_pool.enabled and oidc is not None:
             p = s.worker_pool
             pool = WorkerPool(f"{name}-workers", {
                 "cluster_name": s.cluster.name, "subnet_ids": s.cluster.private_subnet_ids,
@@ -196,7 +237,7 @@ class N8nPlatform(pulumi.ComponentResource):
         controllers = ([addons.load_balancer_controller] if e.controller == "alb"
                        else [addons.envoy_gateway, addons.cert_manager])
         return Edge(f"{name}-edge", {
-            "namespace": s.namespace, "hostname": e.hostname, "controller": EdgeController(e.controller),
+            "namespace": s.namespace, "hostname": e.hostname, "controller": e.controller,
             "services": services,
             "webhook_processors": webhook, "rate_limits": EdgeRateLimits(**dataclasses.asdict(e.rate_limits)),
             "editor_allowed_cidrs": list(e.editor_allowed_cidrs), "idle_timeout_seconds": e.idle_timeout_seconds,
@@ -283,7 +324,7 @@ class N8nPlatform(pulumi.ComponentResource):
             "protect": s.protect,
         }, self._after())
 
-    def _database(self, name: str, s: Settings, facts: ClusterFacts | None, archive: Any, secrets: Secrets,
+    def _database(self, name: str, s: Settings, oidc: OidcProvider | None, archive: Any, secrets: Secrets,
                   namespace: Any, addons: ClusterAddons) -> Any:
         if s.database.engine == "rds":
             return RdsDatabase(f"{name}-db", {
@@ -297,7 +338,7 @@ class N8nPlatform(pulumi.ComponentResource):
                           s.aws.region) if archive is not None and archive.bucket_name is not None else None)
         return PatroniDatabase(f"{name}-db", {
             "namespace": s.namespace, "cluster_name": s.database.patroni.cluster_name, "database": s.database,
-            "archive": wal, "oidc": facts.oidc if facts else None, "pod_service_account": None,
+            "archive": wal, "oidc": oidc, "pod_service_account": None,
             "docker_image": None, "protect": s.protect, "secrets_revision": secrets.revision,
             "exporter_image": s.observability.postgres_exporter_image if s.observability.enabled else None,
         }, self._after(secrets, namespace, addons.postgres_operator, addons.internal_ca_issuer))

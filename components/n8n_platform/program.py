@@ -13,8 +13,8 @@ def main() -> None:
     s = settings.load()  # raises SettingsError before any resource is registered
     facts = cluster.lookup_cluster(s.cluster.name, s.aws.region, s.aws.account_id) if s.on_eks else None
     provider = cluster.kubernetes_provider("kubernetes", s, facts)
-    platform = N8nPlatform("n8n", PlatformArgs(settings=s, cluster=facts, replica_provider=replica_provider(s)),
-                           opts=pulumi.ResourceOptions(providers={"kubernetes": provider}))
+    args = PlatformArgs(settings=s, oidc=facts.oidc if facts else None, replica_provider=replica_provider(s))
+    platform = N8nPlatform("n8n", args, opts=pulumi.ResourceOptions(providers={"kubernetes": provider}))
     for key, value in platform.exports().items():
         pulumi.export(key, value)
 

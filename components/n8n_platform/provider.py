@@ -9,38 +9,63 @@ when it is stale.
 
 import dataclasses
 import json
+from collections.abc import Mapping
+from typing import Any
 
 import pulumi
 
-from . import __version__
-from .addons import ClusterAddons
-from .autoscaling import WorkerAutoscaling
-from .database.dumps import DatabaseDumps
-from .database.patroni import PatroniDatabase
-from .database.rds import RdsDatabase
-from .edge.component import Edge
-from .github_access import GithubAccess
-from .n8n.app import N8nApp
-from .namespace import N8nNamespace
-from .observability import Observability
-from .redis import ElastiCacheRedis, Redis
-from .secrets import Secrets
-from .storage import ArchiveBucket
-from .worker_pool import WorkerPool
+from . import COMPONENTS, __version__, platform_secrets
+from .schema import camel
 
 PACKAGE = "n8n"
 """Package name: the first part of every type token (``n8n:index:<Class>``)."""
 
-SERVED: list[type[pulumi.ComponentResource]] = [ArchiveBucket, ClusterAddons, DatabaseDumps, Edge, ElastiCacheRedis,
-                                               GithubAccess, N8nApp, N8nNamespace, Observability, PatroniDatabase,
-                                               RdsDatabase, Redis, Secrets, WorkerAutoscaling, WorkerPool]
-"""Components other languages can use. The others take Python-only types (settings sections, ``Any`` outputs)
-and are listed with the reason in ``NOT_YET_SERVED``."""
+SERVED: list[type[pulumi.ComponentResource]] = list(COMPONENTS)
+"""Components other languages can use: every public component."""
 
-NOT_YET_SERVED = {
-    "N8nPlatform": "takes the whole Settings model and ClusterFacts",
+SECRET_INPUTS: dict[str, tuple[str, ...]] = {
+    "N8nPlatform": tuple(platform_secrets.FIELDS),
+    "Secrets": ("encryption_key", "license_activation_key"),
+    "Edge": ("oidc_client_secret",),
+    "ElastiCacheRedis": ("auth_token",),
 }
-"""Public components not served yet, with what stands in the way."""
+"""Inputs marked ``secret`` in the schema (Pulumi's analyzer has no marker for it): the SDKs generated from it wrap
+a plain value in a secret, so the engine never records one in clear in the component's inputs."""
+
+
+def refuse_whole_outputs(component: str, inputs: Mapping[str, Any], objects: list[str]) -> None:
+    """Fail naming the input when an object input (``settings``, ``db``, ...) arrives as one Output.
+
+    On the wire a secret inside an object makes the whole object one secret (Pulumi lifts secretness to the
+    top-level input when the caller's SDK does not send output values); Pulumi's provider would then report the
+    object's first required field as missing."""
+    from pulumi.errors import InputPropertyError
+
+    for name in objects:
+        if isinstance(inputs.get(name), pulumi.Output):
+            hint = (f"Pass the secrets as the inputs {', '.join(map(camel, platform_secrets.FIELDS))} (each takes "
+                    "a secret Output), not inside settings." if component == "N8nPlatform" else
+                    "Pass its fields as plain values or as Outputs of their own, not the whole object as one secret.")
+            raise InputPropertyError(name, f"{component}: input '{name}' must be an object whose fields can be read "
+                                           f"while the program runs, and arrived as one Output: a secret inside it "
+                                           f"makes the whole object secret. {hint}")
+
+
+def whole_numbers(prop: Any, value: Any) -> Any:
+    """``value`` of the schema property ``prop`` with integers as ``int`` (also in lists and maps of integers).
+
+    The wire has one number type: a whole number arrives as a float, and Pulumi's component provider (3.272)
+    converts an integer property to ``int`` but then stores the float again; a float would fail the settings'
+    integer fields and print as ``3.0`` where a component formats it."""
+    from pulumi.provider.experimental.analyzer import PropertyType
+
+    if prop.type == PropertyType.INTEGER and isinstance(value, float) and value.is_integer():
+        return int(value)
+    if prop.items is not None and isinstance(value, list):
+        return [whole_numbers(prop.items, v) for v in value]
+    if prop.additional_properties is not None and isinstance(value, dict):
+        return {k: whole_numbers(prop.additional_properties, v) for k, v in value.items()}
+    return value
 
 
 def provider() -> "pulumi.provider.experimental.component.ComponentProvider":
@@ -50,12 +75,26 @@ def provider() -> "pulumi.provider.experimental.component.ComponentProvider":
     with a default is optional, as it is in Python (``structured`` then leaves it to the dataclass default), so
     other languages give a ``NetworkPlan`` or a ``RedisConnection`` only what differs. Fields of the settings
     sections (``DatabaseSettings``) are documented once, in their ``setting()`` declaration; that text becomes
-    their description.
+    their description. :data:`SECRET_INPUTS` are marked secret.
     """
     from pulumi.provider.experimental.component import ComponentProvider
     from pulumi.provider.experimental.schema import generate_schema
 
-    served = ComponentProvider(SERVED, PACKAGE, version=__version__)
+    class Served(ComponentProvider):
+        def map_inputs(self, inputs: Any, component_def: Any) -> Any:
+            objects = [name for name, prop in component_def.inputs.items()
+                       if prop.ref and (t := self._type_defs.get(prop.ref.split(":")[-1])) is not None and not t.enum]
+            refuse_whole_outputs(component_def.name, inputs, objects)
+            return super().map_inputs(inputs, component_def)
+
+        def map_input_properties(self, inputs: Any, properties: Any, mapping: Any, *where: Any) -> Any:
+            mapped = super().map_input_properties(inputs, properties, mapping, *where)
+            for schema_name, prop in properties.items():
+                if mapping[schema_name] in mapped:
+                    mapped[mapping[schema_name]] = whole_numbers(prop, mapped[mapping[schema_name]])
+            return mapped
+
+    served = Served(SERVED, PACKAGE, version=__version__)
     for type_def in served._type_defs.values():
         if dataclasses.is_dataclass(type_def.python_type):
             fields = {f.name: f for f in dataclasses.fields(type_def.python_type)}
@@ -64,8 +103,17 @@ def provider() -> "pulumi.provider.experimental.component.ComponentProvider":
                 if f.default is not dataclasses.MISSING or f.default_factory is not dataclasses.MISSING:
                     prop.optional = True
                 prop.description = prop.description or f.metadata.get("doc")  # settings sections: setting(doc)
-    served.schema = json.dumps(generate_schema(PACKAGE, __version__, None, served._component_defs,
-                                               served._type_defs, served._dependencies).to_json())
+                if f.metadata.get("secret"):  # Settings.encryption_key, ...: N8nPlatform takes them as inputs too
+                    prop.description += (f" Plain text only here; to pass a secret Output, give N8nPlatform's "
+                                         f"input `{schema_name}` instead.")
+    spec = generate_schema(PACKAGE, __version__, None, served._component_defs, served._type_defs,
+                           served._dependencies).to_json()
+    for component, secret_inputs in SECRET_INPUTS.items():
+        wire_names = {py: wire for wire, py in served._component_defs[component].inputs_mapping.items()}
+        inputs = spec["resources"][f"{PACKAGE}:index:{component}"]["inputProperties"]
+        for name in secret_inputs:
+            inputs[wire_names[name]]["secret"] = True
+    served.schema = json.dumps(spec)
     return served
 
 

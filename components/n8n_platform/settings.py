@@ -13,13 +13,14 @@ import json
 import re
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any, Literal
+from typing import Any
 
 from .cluster import partition_of_region
 from .schema import (
     CPU,
     CRON,
     DNS_LABEL,
+    HIDDEN,
     MEMORY,
     Problem,
     SettingsError,
@@ -133,6 +134,19 @@ class WorkerSettings:
     resources: Resources = setting("Container resources.", resources("500m", "2", "1Gi", "2Gi"))
 
 
+class LogLevel(StrEnum):
+    """n8n log level (``N8N_LOG_LEVEL``)."""
+
+    ERROR = "error"
+    """Errors only."""
+    WARN = "warn"
+    """Warnings and errors."""
+    INFO = "info"
+    """Normal operation."""
+    DEBUG = "debug"
+    """Everything (verbose)."""
+
+
 @dataclass(frozen=True, kw_only=True)
 class N8nSettings:
     """The n8n application: version, roles, runners and execution-data policy."""
@@ -161,7 +175,7 @@ class N8nSettings:
     execution_max_count: int = setting("Keep at most this many executions (`EXECUTIONS_DATA_PRUNE_MAX_COUNT`).",
                                        50000, check=at_least(100))
     timezone: str = setting("`GENERIC_TIMEZONE` for schedule triggers.", "UTC", check=non_empty)
-    log_level: Literal["error", "warn", "info", "debug"] = setting("`N8N_LOG_LEVEL`.", "info")
+    log_level: LogLevel = setting("`N8N_LOG_LEVEL`.", LogLevel.INFO)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -254,11 +268,20 @@ class InClusterRedisSettings:
     storage_class: str = setting("StorageClass of the PVC.", "gp3", check=non_empty)
 
 
+class CacheEngine(StrEnum):
+    """Engine of the ElastiCache replication group (``redis.elasticache.engine``)."""
+
+    REDIS = "redis"
+    """Redis OSS."""
+    VALKEY = "valkey"
+    """Valkey, the open-source Redis fork (lower price on ElastiCache)."""
+
+
 @dataclass(frozen=True, kw_only=True)
 class ElastiCacheSettings:
     """Amazon ElastiCache (mode `elasticache`)."""
 
-    engine: Literal["redis", "valkey"] = setting("Cache engine.", "valkey")
+    engine: CacheEngine = setting("Cache engine.", CacheEngine.VALKEY)
     engine_version: str = setting("Engine version.", "8.1", check=non_empty)
     node_type: str = setting("Cache node type.", "cache.m7g.large",
                              check=matches(r"cache\.[a-z0-9]+\.[a-z0-9]+", "a node type such as cache.m7g.large"))
@@ -266,12 +289,20 @@ class ElastiCacheSettings:
     snapshot_retention_days: int = setting("Daily snapshots kept.", 7, check=between(0, 35))
 
 
+class RedisMode(StrEnum):
+    """Where n8n's Redis runs (``redis.mode``)."""
+
+    IN_CLUSTER = "in-cluster"
+    """A StatefulSet in the cluster."""
+    ELASTICACHE = "elasticache"
+    """Amazon ElastiCache (managed, Multi-AZ)."""
+
+
 @dataclass(frozen=True, kw_only=True)
 class RedisSettings:
     """Redis, the durable queue between webhook processors, main and workers."""
 
-    mode: Literal["in-cluster", "elasticache"] = setting("`in-cluster` StatefulSet or managed `elasticache`.",
-                                                         "elasticache")
+    mode: RedisMode = setting("`in-cluster` StatefulSet or managed `elasticache`.", RedisMode.ELASTICACHE)
     in_cluster: InClusterRedisSettings = setting("Settings of mode `in-cluster`.", InClusterRedisSettings())
     elasticache: ElastiCacheSettings = setting("Settings of mode `elasticache`.", ElastiCacheSettings())
 
@@ -306,14 +337,32 @@ class OidcSettings:
                                            check=between(60, 604800))
 
 
+class EdgeController(StrEnum):
+    """Which front door the edge builds."""
+
+    ALB = "alb"
+    """AWS Load Balancer Controller: an ALB with ACM TLS, optional WAF and OIDC."""
+    GATEWAY = "gateway"
+    """Gateway API (Envoy Gateway) with cert-manager certificates."""
+
+
+class AcmeServer(StrEnum):
+    """Let's Encrypt server of the public issuer."""
+
+    STAGING = "staging"
+    """Untrusted test certificates, generous rate limits (development)."""
+    PRODUCTION = "production"
+    """Trusted certificates."""
+
+
 @dataclass(frozen=True, kw_only=True)
 class EdgeSettings:
     """How n8n is reached: hostname, TLS and rate limits."""
 
     hostname: str = setting("Public hostname of n8n (editor and webhooks).", check=matches(
         r"([a-z0-9]([-a-z0-9]*[a-z0-9])?\.)+[a-z]{2,}", "a fully qualified lowercase hostname"))
-    controller: Literal["alb", "gateway"] = setting(
-        "`alb` (AWS Load Balancer Controller, ACM, WAF) or `gateway` (Gateway API + cert-manager).", "alb")
+    controller: EdgeController = setting(
+        "`alb` (AWS Load Balancer Controller, ACM, WAF) or `gateway` (Gateway API + cert-manager).", EdgeController.ALB)
     certificate_arn: str | None = setting("ACM certificate for the ALB (controller `alb`); or set `zoneId` and the "
                                           "stack requests one.", None,
                                           check=matches(r"arn:aws[a-z-]*:acm:.+", "an ACM certificate ARN"))
@@ -321,8 +370,7 @@ class EdgeSettings:
                                   "certificate validated in it (unless `certificateArn` is set) and points an alias "
                                   "record at the ALB.", None,
                                   check=matches(r"Z[A-Z0-9]{1,31}", "a Route 53 hosted zone id such as Z0123456789ABC"))
-    acme_server: Literal["staging", "production"] = setting("Let's Encrypt server for cert-manager certificates.",
-                                                            "production")
+    acme_server: AcmeServer = setting("Let's Encrypt server for cert-manager certificates.", AcmeServer.PRODUCTION)
     acme_email: str | None = setting("Contact e-mail for the ACME account.", None,
                                      check=matches(r"[^@\s]+@[^@\s]+", "an e-mail address"))
     waf: bool = setting("AWS WAF web ACL on the ALB: the rate limits, managed rule groups and the editor allow-list "
@@ -447,11 +495,20 @@ class ObservabilitySettings:
                                            "quay.io/prometheuscommunity/postgres-exporter:v0.11.1", check=non_empty)
 
 
+class Environment(StrEnum):
+    """Kind of environment a stack is (``environment``): prod adds rules (HA members, WAF, Multi-AZ nodes)."""
+
+    DEV = "dev"
+    """Development."""
+    PROD = "prod"
+    """Production."""
+
+
 @dataclass(frozen=True, kw_only=True)
 class Settings:
     """Everything one stack (environment) is built from."""
 
-    environment: Literal["dev", "prod"] = setting("Environment name; picks nothing by itself, documents intent.")
+    environment: Environment = setting("Environment name; picks nothing by itself, documents intent.")
     aws: AwsSettings = setting("AWS region, account guard and tags.")
     cluster: ClusterSettings = setting("The existing cluster to deploy into.", ClusterSettings())
     namespace: str = setting("Kubernetes namespace of n8n and its data layer.", "n8n", check=DNS_LABEL)
@@ -590,7 +647,7 @@ def _edge_problems(s: Settings, bad: Any) -> None:
         bad("oidcClientSecret", None, "edge.oidc needs its client secret: pulumi config set --secret "
             "n8n:oidcClientSecret ...")
     if s.oidc_client_secret and e.oidc is None:
-        bad("oidcClientSecret", "(secret)", "only valid together with edge.oidc")
+        bad("oidcClientSecret", HIDDEN, "only valid together with edge.oidc")
     if e.controller == "alb" and e.editor_allowed_cidrs and not e.waf:
         bad("edge.editorAllowedCidrs", e.editor_allowed_cidrs, "on the ALB the allow-list is a WAF rule scoped to "
             "the editor paths: set edge.waf true (an ALB-wide CIDR list would also lock out webhooks)")

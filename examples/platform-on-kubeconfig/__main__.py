@@ -18,7 +18,7 @@ except SettingsError as error:  # names every key to fix
     sys.exit(1)
 
 provider = kubernetes_provider("cluster", settings, None)
-platform = N8nPlatform("n8n", PlatformArgs(settings=settings, cluster=None),
+platform = N8nPlatform("n8n", PlatformArgs(settings=settings),
                        pulumi.ResourceOptions(providers={"kubernetes": provider}))
 for key, value in platform.exports().items():
     pulumi.export(key, value)

@@ -8,7 +8,6 @@ traffic to n8n's port.
 import ipaddress
 from collections.abc import Sequence
 from dataclasses import dataclass
-from enum import StrEnum
 from typing import Any, NotRequired, TypedDict
 
 import pulumi
@@ -16,7 +15,7 @@ import pulumi
 from .. import k8s, names
 from ..arguments import known, plain, structured, waits_for
 from ..namespace import components_selector, ip_block
-from ..settings import OidcSettings, RateLimits
+from ..settings import EdgeController, OidcSettings, RateLimits
 from . import alb, gateway
 from .routes import Endpoints, routes
 
@@ -46,15 +45,6 @@ def alb_peers(cidrs: Sequence[str]) -> list[dict[str, Any]]:
 
 _LIMITS = RateLimits()
 _OIDC_DEFAULTS = OidcSettings.__dataclass_fields__
-
-
-class EdgeController(StrEnum):
-    """Which front door the edge builds."""
-
-    ALB = "alb"
-    """AWS Load Balancer Controller: an ALB with ACM TLS, optional WAF and OIDC."""
-    GATEWAY = "gateway"
-    """Gateway API (Envoy Gateway) with cert-manager certificates."""
 
 
 @dataclass(frozen=True, kw_only=True)

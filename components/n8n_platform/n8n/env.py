@@ -38,7 +38,7 @@ from .. import names
 from ..arguments import text
 from ..connections import SECRETS_DIR, DatabaseConnection, RedisConnection, password_path
 from ..edge.routes import PROXY_HOPS, PUSH_BACKEND
-from ..settings import N8N_VERSION, Settings
+from ..settings import N8N_VERSION, LogLevel, Settings
 
 Role = Literal["main", "webhook", "worker"]
 """The three n8n processes of queue mode: `n8n start`, `n8n webhook`, `n8n worker`."""
@@ -117,19 +117,6 @@ class Protocol(StrEnum):
     """Plain HTTP (development behind no TLS)."""
     HTTPS = "https"
     """HTTPS (TLS terminates at the edge)."""
-
-
-class LogLevel(StrEnum):
-    """n8n log level (``N8N_LOG_LEVEL``)."""
-
-    ERROR = "error"
-    """Errors only."""
-    WARN = "warn"
-    """Warnings and errors."""
-    INFO = "info"
-    """Normal operation."""
-    DEBUG = "debug"
-    """Everything (verbose)."""
 
 
 @dataclass(frozen=True, kw_only=True)
