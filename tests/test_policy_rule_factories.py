@@ -89,6 +89,8 @@ def test_a_stack_rule_reports_each_problem_on_the_resource_it_names():
     found = run_policy(policy, [bad, resource("a:b:C", {}, "two")])
     assert [(v.message, v.urn, v.level) for v in found] == [("one is bad", bad.urn, "advisory")]
     assert seen == [(["one", "two"], {"k": False})]
+    run_policy(policy, [bad], {"s": {"k": True}})
+    assert seen[-1] == (["one"], {"k": True})
     assert rule.stack_rule("t", "d", check).enforcement_level == EnforcementLevel.MANDATORY
     assert rule.stack_rule("t", "d", check).config_schema is None
 
