@@ -226,6 +226,7 @@ GROUP, RULE = "aws:ec2/securityGroup:SecurityGroup", "aws:vpc/securityGroupIngre
 @pytest.mark.parametrize("rule,fires", [
     ({"cidrIpv4": "0.0.0.0/0", "fromPort": 5432, "toPort": 5432}, True),
     ({"cidrIpv6": "::/0", "fromPort": 443, "toPort": 443}, False),  # 443 is allowed below
+    ({"cidrIpv6": "::/0", "fromPort": 5432, "toPort": 5432}, True),
     ({"cidrBlocks": ["10.0.0.0/8", "0.0.0.0/0"], "fromPort": 443, "toPort": 444}, True),  # a range is never allowed
     ({"ipv6CidrBlocks": ["::/0"], "fromPort": 22, "toPort": 22}, True),
     ({"cidrIpv4": "10.0.0.0/16", "fromPort": 5432, "toPort": 5432}, False),
