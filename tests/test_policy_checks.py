@@ -129,6 +129,9 @@ def test_access_logging_exempts_the_log_bucket_itself():
     logging = resource("aws:s3/bucketLogging:BucketLogging", "wal-logging", {}, {"bucket": [data],
                                                                                   "targetBucket": [logs]})
     assert list(aws._access_logged([data, logs, logging], {})) == []
+    untargeted = resource("aws:s3/bucketLogging:BucketLogging", "wal-logging", {}, {"bucket": [data]})
+    assert list(aws._access_logged([data, logs, untargeted], {})) == [
+        ("logs: no server access logging (BucketLogging)", logs.urn)]
 
 
 SSE = "bucketServerSideEncryptionConfiguration"
@@ -169,6 +172,14 @@ def test_backup_buckets_need_object_lock_with_the_minimum_retention():
     assert list(aws._object_lock([unlocked, lock(unlocked, 30)], config)) == [
         ("n8n-dumps: a backup bucket without Object Lock (objectLockEnabled)", unlocked.urn)]
     assert list(aws._object_lock([resource(BUCKET, "site")], config)) == []
+    assert list(aws._object_lock([dumps, lock(dumps, None)], {**config, "minimumDays": 1})) == [
+        ("n8n-dumps: no default Object Lock retention of at least 1 days (BucketObjectLockConfiguration)", dumps.urn)]
+
+
+def test_every_backup_bucket_is_checked_after_an_unlocked_one():
+    config = {"backupBuckets": ["*-dumps", "*-wal"], "minimumDays": 1}
+    unlocked, short = resource(BUCKET, "n8n-dumps"), resource(BUCKET, "n8n-wal", {"objectLockEnabled": True})
+    assert [urn for _, urn in aws._object_lock([unlocked, short], config)] == [unlocked.urn, short.urn]
 
 
 # --- KMS, Secrets Manager, ElastiCache ----------------------------------------------------------------------------
@@ -180,6 +191,7 @@ def test_symmetric_keys_rotate():
     assert problems(aws._kms_rotation, {"customerMasterKeySpec": "SYMMETRIC_DEFAULT"}) == rotation_off
     assert problems(aws._kms_rotation, {"enableKeyRotation": True}) == []
     assert problems(aws._kms_rotation, {"keySpec": "RSA_2048"}) == []  # asymmetric keys cannot rotate
+    assert problems(aws._kms_rotation, {"customerMasterKeySpec": "RSA_2048"}) == []
 
 
 def test_secrets_use_a_customer_key():
@@ -244,6 +256,26 @@ def test_an_egress_rule_resource_is_not_ingress():
     assert problems(aws._public_ingress, rule, {"allowedPorts": []}, type_="aws:ec2/securityGroupRule:Rule") == []
     assert problems(aws._public_ingress, {**rule, "type": "ingress"}, {"allowedPorts": []},
                     type_="aws:ec2/securityGroupRule:Rule") == ["ingress from the whole internet on ports 0-0"]
+
+
+SEPARATE = ["aws:iam/rolePolicy:RolePolicy", "aws:iam/rolePolicyAttachment:RolePolicyAttachment",
+            "aws:iam/rolePoliciesExclusive:RolePoliciesExclusive",
+            "aws:iam/rolePolicyAttachmentsExclusive:RolePolicyAttachmentsExclusive"]
+
+
+@pytest.mark.parametrize("type_", SEPARATE)
+def test_each_separate_policy_resource_conflicts_with_policies_on_the_role(type_):
+    role = resource("aws:iam/role:Role", "worker", {"inlinePolicies": [{"n": 1}]})
+    found = list(aws._iam_conflicts([role, resource(type_, "a", {}, {"role": [role]}),
+                                     resource(type_, "b", {}, {"role": [role]})], {}))
+    assert found == [("worker: policies are managed both on the role (inlinePolicies) and by a, b; each side would "
+                      "undo the other", role.urn)]
+
+
+def test_resources_that_merely_use_a_role_do_not_manage_its_policies():
+    role = resource("aws:iam/role:Role", "nodes", {"managedPolicyArns": ["arn:p"]})
+    group = resource("aws:eks/nodeGroup:NodeGroup", "workers", {}, {"nodeRoleArn": [role]})
+    assert list(aws._iam_conflicts([role, group], {})) == []
 
 
 def test_a_role_managed_in_two_places_is_reported_once_naming_both_sides():
