@@ -373,6 +373,9 @@ def test_requests_and_limits_named_by_what_is_missing():
     ("n8nio/n8n", False, "image 'n8nio/n8n' has no fixed tag"),
     ("n8nio/n8n:2.40.7", True, "image 'n8nio/n8n:2.40.7' is not pinned by digest"),
     ("n8nio/n8n@sha256:" + "a" * 64, True, None),
+    ("n8n:2.40.7", False, None),
+    ("n8n", False, "image 'n8n' has no fixed tag"),
+    (None, False, "image '' has no fixed tag"),
 ])
 def test_images_are_pinned_by_tag_or_when_required_by_digest(image, digest, problem):
     assert container_problem(k8s._pinned, config={"requireDigest": digest}, image=image) == problem
