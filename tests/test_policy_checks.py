@@ -111,6 +111,24 @@ def test_tls_only_reads_the_policy_as_json_or_a_document_with_one_or_many_statem
     assert aws._statements(None) == []
 
 
+class UnknownPolicy(dict):
+    """The props of a bucket policy during a first preview: its document names the bucket's ARN, not yet known."""
+
+    def get(self, key: str, default: Any = None) -> Any:
+        from pulumi_policy.proxy import UnknownValueError
+
+        if key == "policy":
+            raise UnknownValueError("<unknown>", ["policy"])
+        return super().get(key, default)
+
+
+def test_a_policy_unknown_until_the_bucket_exists_skips_only_that_bucket():
+    new, plain = resource(BUCKET, "new"), resource(BUCKET, "plain")
+    unknown = resource("aws:s3/bucketPolicy:BucketPolicy", "new-policy", UnknownPolicy(bucket="new"), {"bucket": [new]})
+    assert list(aws._tls_only([new, unknown, plain], {})) == [
+        ("plain: no bucket policy denies requests without TLS (aws:SecureTransport false)", plain.urn)]
+
+
 def test_versioning_is_reported_on_the_versioning_resource_when_there_is_one():
     bucket = resource(BUCKET, "wal")
     assert list(aws._versioned([bucket], {})) == [
