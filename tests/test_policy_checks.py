@@ -7,7 +7,7 @@ from types import SimpleNamespace
 from typing import Any
 
 import pytest
-from pulumi_policy import PolicyCustomTimeouts, PolicyResource, PolicyResourceOptions
+from pulumi_policy import PolicyCustomTimeouts, PolicyResource, PolicyResourceOptions, proxy
 
 from policy.n8n_policy import aws, k8s, protection
 
@@ -111,20 +111,11 @@ def test_tls_only_reads_the_policy_as_json_or_a_document_with_one_or_many_statem
     assert aws._statements(None) == []
 
 
-class UnknownPolicy(dict):
-    """The props of a bucket policy during a first preview: its document names the bucket's ARN, not yet known."""
-
-    def get(self, key: str, default: Any = None) -> Any:
-        from pulumi_policy.proxy import UnknownValueError
-
-        if key == "policy":
-            raise UnknownValueError("<unknown>", ["policy"])
-        return super().get(key, default)
-
-
 def test_a_policy_unknown_until_the_bucket_exists_skips_only_that_bucket():
     new, plain = resource(BUCKET, "new"), resource(BUCKET, "plain")
-    unknown = resource("aws:s3/bucketPolicy:BucketPolicy", "new-policy", UnknownPolicy(bucket="new"), {"bucket": [new]})
+    # during a first preview the policy document names the bucket's ARN, not yet known: the engine's proxy raises
+    props = proxy.unknown_checking_proxy({"bucket": "new", "policy": proxy.UNKNOWN_STRING_VALUE})
+    unknown = resource("aws:s3/bucketPolicy:BucketPolicy", "new-policy", props, {"bucket": [new]})
     assert list(aws._tls_only([new, unknown, plain], {})) == [
         ("plain: no bucket policy denies requests without TLS (aws:SecureTransport false)", plain.urn)]
 
