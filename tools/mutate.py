@@ -7,7 +7,8 @@
                                                                  survivors and unreached mutants (after new tests)
 
 Each module runs mutmut 3.x in its own sandbox, build/mutation/<module>/, with one worker process: the library, the
-tests, tools/ and the stack files are copied there and the module's files are mutated. The score is the share of
+tests, tools/ and the stack files are copied there and the module's files are mutated (files outside the library,
+the policy pack's rules, keep their place and their folder comes along). The score is the share of
 reached mutants (those some test runs) that a test kills; survivors listed as equivalent in tools/mutation.toml are
 left out of it. Every other survivor is printed with its changed line, so it can be killed by a test or, when it
 truly behaves like the original, listed as equivalent with the reason.
