@@ -79,6 +79,8 @@ def test_public_access_needs_a_block_with_all_four_flags():
     half = on(bucket, "bucketPublicAccessBlock", {**flags, "blockPublicPolicy": False, "ignorePublicAcls": None})
     assert list(aws._public_access([bucket, half], {})) == [
         ("wal: public access is not fully blocked (blockPublicPolicy, ignorePublicAcls off)", half.urn)]
+    loose = resource("aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock", "loose", flags)  # no bucket input
+    assert list(aws._public_access([bucket, loose], {})) == [("wal: no BucketPublicAccessBlock", bucket.urn)]
     other = resource(BUCKET, "other")
     assert [m for m, _ in aws._public_access([bucket, other, on(other, "bucketPublicAccessBlock", flags)], {})] == [
         "wal: no BucketPublicAccessBlock"]
