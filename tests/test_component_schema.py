@@ -15,6 +15,7 @@ import pytest
 import n8n_platform
 from n8n_platform import provider
 from tests.harness import run
+from tests.wire import construct
 from tools.offline import PYTHONPATH, ROOT
 
 SCHEMA_FILE = ROOT / "components" / "schema.json"
@@ -275,3 +276,10 @@ def test_wire_settings_obey_the_rules_across_keys():
 def test_the_oidc_provider_goes_with_an_eks_cluster_and_only_with_one():
     message = platform_error({"settings": WIRE_INPUTS["N8nPlatform"]["settings"]})
     assert "'oidc'" in message and "cluster.name='platform-prod'" in message
+
+
+def test_an_enum_inside_an_output_object_reaches_other_languages_as_its_value():
+    """Pulumi 3.272's provider maps an enum nested in an output object as an object: ca.source arrived as {}."""
+    done = construct("Redis", WIRE_INPUTS["Redis"])
+    assert done.error is None, done.error
+    assert done.state["connection"]["ca"] == {"source": "secret", "name": "queue-tls", "key": "ca.crt"}

@@ -8,6 +8,7 @@ when it is stale.
 """
 
 import dataclasses
+import enum
 import json
 from collections.abc import Mapping
 from typing import Any
@@ -68,6 +69,11 @@ def whole_numbers(prop: Any, value: Any) -> Any:
     return value
 
 
+def enum_value(member: Any) -> Any:
+    """What other languages receive for an enum member: its value."""
+    return member.value if isinstance(member, enum.Enum) else member
+
+
 def provider() -> "pulumi.provider.experimental.component.ComponentProvider":
     """The component provider for :data:`SERVED`, versioned like the package.
 
@@ -86,6 +92,12 @@ def provider() -> "pulumi.provider.experimental.component.ComponentProvider":
                        if prop.ref and (t := self._type_defs.get(prop.ref.split(":")[-1])) is not None and not t.enum]
             refuse_whole_outputs(component_def.name, inputs, objects)
             return super().map_inputs(inputs, component_def)
+
+        def map_complex_output(self, instance_val: Any, type_def: Any) -> Any:
+            if type_def.enum:  # an enum inside an output object (Pulumi 3.272 maps it as an object: `{}`)
+                return (instance_val.apply(enum_value) if isinstance(instance_val, pulumi.Output)
+                        else enum_value(instance_val))
+            return super().map_complex_output(instance_val, type_def)
 
         def map_input_properties(self, inputs: Any, properties: Any, mapping: Any, *where: Any) -> Any:
             mapped = super().map_input_properties(inputs, properties, mapping, *where)

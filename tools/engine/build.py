@@ -77,12 +77,19 @@ def _version_flag(version: str) -> str:
     return f"github.com/pulumi/pulumi/sdk/v3/go/common/version.Version={version}"
 
 
+YAML_VERSION = "v1.25.0"
+"""Pulumi YAML's language host (github.com/pulumi/pulumi-yaml), built with the pulumi/pkg version its release
+requires (v3.206.0; it does not compile against the CLI's v3.274.0)."""
+
 KUBERNETES_PROVIDER = "v4.0.0-20260115033456-f47bc2d6f199"
 """The only pulumi-kubernetes provider/v4 version the proxy serves (its module is untagged upstream)."""
 KUBERNETES_PLUGIN = "4.34.2"
 """The plugin version pulumi-kubernetes==4.34.2 (requirements.txt) requests; the binary is installed under it."""
 RANDOM_PLUGIN = "4.21.4"
 """The plugin version pulumi-random==4.21.4 requests; served by our stand-in (go/random/main.go)."""
+AWS_PLUGIN = "7.51.1"
+"""The plugin version pulumi-aws==7.51.1 requests; served by a schema-only stand-in (go/aws/main.go): the component
+package's schema refers to the aws provider resource, and pulumi-aws's provider module is not served."""
 KUBERNETES_VERSION = "v1.33.13"
 """kube-apiserver, controller-manager and scheduler: the minor the stacks target (settings kubernetesVersion)."""
 ETCD_VERSION = "v3.6.16"
@@ -100,6 +107,12 @@ COMPONENTS: tuple[Component, ...] = (
                (_version_flag("v3.68.0"),)),),
         extras=((f"github.com/pulumi/pulumi/sdk/v3@{PYTHON_SDK_VERSION}/python/cmd/pulumi-language-python-exec",
                  "pulumi-language-python-exec"),)),
+    Component("codegen", PULUMI_VERSION, tuple(
+        Binary(f"pulumi-language-{language}", ".", (f"main.language={language}", f"main.version={PULUMI_VERSION}"))
+        for language in ("go", "nodejs"))),
+    Component("language-yaml", YAML_VERSION, (
+        Binary("pulumi-language-yaml", "github.com/pulumi/pulumi-yaml/cmd/pulumi-language-yaml",
+               (f"github.com/pulumi/pulumi-yaml/pkg/version.Version={YAML_VERSION}",)),)),
     Component("kubernetes", KUBERNETES_PROVIDER, (
         Binary("pulumi-resource-kubernetes", ".", (
             f"github.com/pulumi/pulumi-kubernetes/provider/v4/pkg/version.Version={KUBERNETES_PLUGIN}",)),),
@@ -107,6 +120,8 @@ COMPONENTS: tuple[Component, ...] = (
                 (f"{_K8S_PROVIDER_CMD}/terraform-mapping.json", "terraform-mapping.json"))),
     Component("random", RANDOM_PLUGIN, (
         Binary("pulumi-resource-random", ".", (f"main.version={RANDOM_PLUGIN}",)),)),
+    Component("aws", AWS_PLUGIN, (
+        Binary("pulumi-resource-aws", ".", (f"main.version={AWS_PLUGIN}",)),)),
     Component("etcd", ETCD_VERSION, (Binary("etcd", "go.etcd.io/etcd/server/v3"),)),
     Component("kube", KUBERNETES_VERSION, tuple(
         Binary(cmd, f"k8s.io/kubernetes/cmd/{cmd}", tuple(
@@ -117,7 +132,7 @@ COMPONENTS: tuple[Component, ...] = (
     Component("kwok", KWOK_VERSION, (Binary("kwok", "sigs.k8s.io/kwok/cmd/kwok"),)),
 )
 
-PLUGINS = (("kubernetes", KUBERNETES_PLUGIN), ("random", RANDOM_PLUGIN))
+PLUGINS = (("kubernetes", KUBERNETES_PLUGIN), ("random", RANDOM_PLUGIN), ("aws", AWS_PLUGIN))
 
 
 def _modcache() -> Path:
@@ -203,6 +218,9 @@ def link_and_install(directories: dict[str, Path]) -> None:
             continue
         subprocess.run([str(bins / "pulumi"), "plugin", "install", "resource", name, version, "--file", str(source),
                         "--reinstall"], check=True, env=env, capture_output=True)
+        # The CLI caches a plugin's schema under PULUMI_HOME/schemas; a reinstalled plugin may serve another one.
+        for cached in (pulumi_home() / "schemas").glob(f"{name}-{version}*.json"):
+            cached.unlink()
         stamp.write_text(str(source))
 
 
@@ -226,7 +244,7 @@ def build_all(names: list[str] | None = None, log=print) -> dict[str, float]:
         started = time.monotonic()
         directories[component.name] = build(component, log)
         timings[component.name] = round(time.monotonic() - started, 1)
-    if not names or {"pulumi", "kubernetes", "random"} <= set(names):
+    if not names or {"pulumi", *(name for name, _ in PLUGINS)} <= set(names):
         link_and_install(directories)
     return timings
 
