@@ -399,6 +399,7 @@ def test_secret_env_values_are_listed_by_name():
     assert container_problem(k8s._secret_env, config=config, env=env) == \
         "puts secrets in plain env values: DB_PASSWORD, API_TOKEN (mount a Secret, use *_FILE)"
     assert container_problem(k8s._secret_env, config=config, env=env[2:]) is None
+    assert container_problem(k8s._secret_env, config={"secretNames": "X"}, env=[{"value": "v"}]) is None
 
 
 @pytest.mark.parametrize("type_,spec,what", [

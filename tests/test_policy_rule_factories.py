@@ -99,6 +99,7 @@ def test_ancestor_types_are_read_from_an_engine_urn():
     assert rule.ancestor_types(f"{STACK}a:b:A$c:d:B$e:f:C::name") == ["a:b:A", "c:d:B"]
     assert rule.ancestor_types(f"{STACK}e:f:C::name") == []
     assert rule.ancestor_types("not-an-urn") == []
+    assert rule.ancestor_types(f"{STACK}a:b:A$c:d:B::a::name") == ["a:b:A"]  # a name may hold '::' itself
 
 
 @pytest.mark.parametrize("value,expected", [(True, True), ("true", True), ("True", True), ("TRUE", True),
