@@ -64,3 +64,29 @@ def test_score_counts_reached_mutants_and_leaves_equivalent_ones_out():
     assert result.score == 90.0
     assert mutate.Result(mutate.Module("m", [], [])).score == 100.0
     assert mutate.toml_value([True, 1, "a\"b"]) == '[true, 1, "a\\"b"]'
+
+
+def test_the_policy_rules_are_mutated_where_they_are_with_the_pack_config_beside_them():
+    config = mutate.load_config()
+    [policy] = mutate.select(config, "policy/n8n_policy/k8s.py")
+    assert policy.name == "policy" and mutate.outside_library(policy) == ["policy"]
+    section = mutate.mutmut_section(policy, config)
+    assert section["only_mutate"] == policy.files  # not moved to src/ like the library: imported as policy.n8n_policy
+    assert section["source_paths"] == ["src/n8n_platform", "policy/n8n_policy"]
+    assert {"policy/config", "policy/PulumiPolicy.yaml", "policy/__main__.py"} <= set(section["also_copy"])
+    assert not any(path.startswith("policy/n8n_policy") for path in section["also_copy"])
+    assert mutate.in_sandbox("components/n8n_platform/k8s.py") == "src/n8n_platform/k8s.py"
+    assert mutate.in_sandbox("policy/n8n_policy/k8s.py") == "policy/n8n_policy/k8s.py"
+
+
+def test_a_module_with_warm_up_calls_gets_a_fork_server_that_collects_and_then_makes_them(tmp_path):
+    config = mutate.load_config()
+    [policy] = mutate.select(config, "policy")
+    section = mutate.mutmut_section(policy, config)
+    assert section["forkserver_warmup"] == "import" and mutate.WARM_UP in section["also_copy"]
+    source = mutate.warm_up_module(policy, section)
+    compile(source, mutate.WARM_UP, "exec")
+    assert "'--collect-only', '-qqq', 'tests/test_policy.py'" in source
+    assert "['tests.test_policy', 'recording', 'prod']" in source
+    [namespace] = mutate.select(config, "namespace")
+    assert "forkserver_warmup" not in mutate.mutmut_section(namespace, config)  # mutmut's own warm-up: collecting

@@ -13,6 +13,8 @@ from pathlib import Path
 
 import pytest
 import redis
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 
 from n8n_platform import redis_conf as rc
 from tools.e2e.servers import free_port
@@ -111,7 +113,11 @@ class Server:
 
     def client(self, password: str | None = PASSWORD) -> redis.Redis:
         return redis.Redis(host="127.0.0.1", port=self.port, password=password, ssl=True,
-                           ssl_ca_certs=f"{self.paths['tls']}/ca.crt", socket_timeout=5)
+                           ssl_ca_certs=f"{self.paths['tls']}/ca.crt", socket_timeout=5, retry=ONCE)
+
+
+ONCE = Retry(NoBackoff(), 0)
+"""A refused connection is the answer, not a hiccup: redis-py's default three retries with backoff took 9 s."""
 
 
 @pytest.fixture
@@ -196,7 +202,7 @@ def test_password_from_the_secret_file_is_required(server: Server):
 
 
 def test_plaintext_connections_are_refused(server: Server):
-    r = redis.Redis(host="127.0.0.1", port=server.port, password=PASSWORD, socket_timeout=2)
+    r = redis.Redis(host="127.0.0.1", port=server.port, password=PASSWORD, socket_timeout=2, retry=ONCE)
     with pytest.raises(redis.exceptions.ConnectionError):
         r.ping()
 

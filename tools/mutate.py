@@ -7,7 +7,8 @@
                                                                  survivors and unreached mutants (after new tests)
 
 Each module runs mutmut 3.x in its own sandbox, build/mutation/<module>/, with one worker process: the library, the
-tests, tools/ and the stack files are copied there and the module's files are mutated. The score is the share of
+tests, tools/ and the stack files are copied there and the module's files are mutated (files outside the library,
+the policy pack's rules, keep their place and their folder comes along). The score is the share of
 reached mutants (those some test runs) that a test kills; survivors listed as equivalent in tools/mutation.toml are
 left out of it. Every other survivor is printed with its changed line, so it can be killed by a test or, when it
 truly behaves like the original, listed as equivalent with the reason.
@@ -43,6 +44,7 @@ class Module:
     files: list[str]
     tests: list[str]
     deselect: list[str] = field(default_factory=list)
+    warm_up: list[list] = field(default_factory=list)  # [module, function, *arguments] called once in the fork server
 
 
 @dataclass
@@ -70,8 +72,8 @@ def load_config() -> dict:
 
 
 def modules(config: dict) -> list[Module]:
-    return [Module(name, spec["files"], spec["tests"], spec.get("deselect", [])) for name, spec in
-            config["modules"].items()]
+    return [Module(name, spec["files"], spec["tests"], spec.get("deselect", []), spec.get("warm_up", []))
+            for name, spec in config["modules"].items()]
 
 
 def select(config: dict, wanted: str | None) -> list[Module]:
@@ -107,7 +109,8 @@ def prepare(module: Module, config: dict, fresh: bool) -> Path:
         shutil.rmtree(sandbox)
     sandbox.mkdir(parents=True, exist_ok=True)
     # mutmut names mutants after their import path only for sources under ./, src/ or source/: the library goes to src/.
-    copies = [("components", "src"), ("tests", "tests"), *((path, path) for path in config["mutmut"]["also_copy"])]
+    copies = [("components", "src"), ("tests", "tests"), *((path, path) for path in config["mutmut"]["also_copy"]),
+              *((top, top) for top in outside_library(module))]
     ignore = shutil.ignore_patterns("__pycache__", "*.egg-info")
     for source, target in copies:
         if (sandbox / target).is_dir():
@@ -120,16 +123,53 @@ def prepare(module: Module, config: dict, fresh: bool) -> Path:
     pyproject = (ROOT / "pyproject.toml").read_text().rstrip("\n") + "\n\n[tool.mutmut]\n"
     pyproject += "".join(f"{key} = {toml_value(value)}\n" for key, value in section.items())
     (sandbox / "pyproject.toml").write_text(pyproject)
+    if module.warm_up:
+        (sandbox / WARM_UP).write_text(warm_up_module(module, section))
+        (sandbox / f"{WARM_UP.removesuffix('.py')}.txt").write_text(WARM_UP.removesuffix(".py") + "\n")
     # The mutated library must win over the one on PYTHONPATH and the editable install: it sits first on the path,
     # and exists before Python starts so the import system does not remember it as missing.
     (sandbox / "mutants" / "src").mkdir(parents=True, exist_ok=True)
     return sandbox
 
 
+def outside_library(module: Module) -> list[str]:
+    """The top folders of the module's files that are not in the library (policy/ for the policy pack's rules)."""
+    return sorted({Path(file).parts[0] for file in module.files if not file.startswith("components/")})
+
+
+WARM_UP = "mutation_warm_up.py"
+
+
+def warm_up_module(module: Module, section: dict) -> str:
+    """What the fork server runs once before it forks a process per mutant: mutmut's own warm-up (collecting the
+    tests), then the module's warm_up calls, whose results (cached by the tests) every mutant's process inherits."""
+    collect = ["--collect-only", "-qqq", *section["pytest_add_cli_args_test_selection"]]
+    return (f'"""Written by tools/mutate.py: the fork server\'s warm-up for {module.name}."""\n\n'
+            "import importlib\n\n"
+            "from mutmut.runners.harness import PytestRunner\n"
+            "from mutmut.utils.file_utils import change_cwd\n\n"
+            'with change_cwd("mutants"):\n'
+            f"    PytestRunner().execute_pytest({collect!r})\n"
+            f"    for module, function, *arguments in {module.warm_up!r}:\n"
+            "        getattr(importlib.import_module(module), function)(*arguments)\n")
+
+
 def mutmut_section(module: Module, config: dict) -> dict:
     """mutmut's settings for one module: the shared ones, its files to mutate, its tests and the tests left out."""
     section = dict(config["mutmut"])
     section["only_mutate"] = [in_sandbox(file) for file in module.files]
+    # Files outside the library are mutated where they are (policy/n8n_policy/ imports as policy.n8n_policy); the
+    # rest of their folder (the pack's config) goes along unmutated.
+    for top in outside_library(module):
+        packages = sorted({Path(file).parent.as_posix() for file in module.files if Path(file).parts[0] == top})
+        section["source_paths"] = [*section["source_paths"], *packages]
+        section["also_copy"] = [*section["also_copy"], *(
+            path.relative_to(ROOT).as_posix() for path in sorted((ROOT / top).iterdir())
+            if path.relative_to(ROOT).as_posix() not in packages and path.name != "__pycache__")]
+    if module.warm_up:
+        section["forkserver_warmup"] = "import"
+        section["preload_modules_file"] = WARM_UP.removesuffix(".py") + ".txt"
+        section["also_copy"] = [*section["also_copy"], WARM_UP]
     section["pytest_add_cli_args_test_selection"] = [
         test for test in module.tests if (ROOT / test.partition("::")[0]).is_file()]
     section["pytest_add_cli_args"] = [*section.get("pytest_add_cli_args", []),
@@ -138,8 +178,8 @@ def mutmut_section(module: Module, config: dict) -> dict:
 
 
 def in_sandbox(file: str) -> str:
-    """Where a library file sits in the sandbox (components/ is copied as src/)."""
-    return "src/" + file.removeprefix("components/")
+    """Where a file sits in the sandbox (components/ is copied as src/, other folders keep their place)."""
+    return "src/" + file.removeprefix("components/") if file.startswith("components/") else file
 
 
 def run_mutmut(sandbox: Path, mutant_names: list[str]) -> int:
@@ -177,7 +217,8 @@ def describe(sandbox: Path, file_by_mutant: dict[str, str]) -> dict[str, str]:
             # an argument dropped leaves only punctuation on the added side: name what went instead
             changed = " / ".join(added) if any(c.isalnum() for c in "".join(added)) else \
                 "(removed) " + " / ".join(removed)
-            function = name.partition("__mutmut_")[0].rpartition(".")[2].removeprefix("x_").replace("ǁ", ".")
+            function = name.partition("__mutmut_")[0].rpartition(".")[2]  # x_<function> or xǁ<class>ǁ<method>
+            function = function.removeprefix("x_").removeprefix("xǁ").replace("ǁ", ".")
             described[name] = f"{Path(file).stem}.{function} | {changed}"
     finally:
         os.chdir(cwd)

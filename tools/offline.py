@@ -183,6 +183,8 @@ class Registration:
     parent_urn: str = ""
     property_dependencies: dict[str, list[str]] = field(default_factory=dict)
     """URNs each input depends on (what a policy pack sees as ``property_dependencies``)."""
+    outputs: dict[str, Any] = field(default_factory=dict)
+    """What a component registered with ``register_outputs`` (its outputs in the stack's state)."""
 
     @property
     def is_kubernetes(self) -> bool:
@@ -391,6 +393,14 @@ def _build_mocks(recording: Recording, invokes: dict[str, Invoke]) -> Any:
                     custom=bool(request.custom), urn=urn, parent_urn=request.parent,
                     property_dependencies={k: list(v.urns) for k, v in request.propertyDependencies.items()}))
             return super().RegisterResource(request)
+
+        def RegisterResourceOutputs(self, request: Any) -> Any:
+            from google.protobuf import json_format
+
+            for registration in recording.resources:
+                if registration.urn == request.urn:
+                    registration.outputs = json_format.MessageToDict(request.outputs)
+            return super().RegisterResourceOutputs(request)
 
     mocks = RecordingMocks()
     return mocks, RecordingMonitor(mocks)
