@@ -21,15 +21,15 @@ from typing import Any
 import pulumi
 
 from .arguments import PlainValueRequired
-from .schema import Problem, camel
+from .schema import HIDDEN, Problem, camel
 from .settings import Settings
 
 FIELDS = {f.name: f for f in dataclasses.fields(Settings) if f.metadata.get("secret")}
 """The secret settings (``setting(..., secret=True)``): encryption_key, license_activation_key, oidc_client_secret."""
 
-GIVEN = "(secret)"
-"""What a given secret shows as in messages, and stands for in the rules across keys (which only ask whether one is
-set)."""
+GIVEN = HIDDEN
+"""What a given secret shows as in messages (as every settings problem shows a secret), and stands for in the rules
+across keys (which only ask whether one is set)."""
 
 
 def pending(value: Any) -> bool:
