@@ -41,7 +41,7 @@ from typing import Any, Literal, NotRequired, TypedDict
 import pulumi
 
 from . import irsa, k8s, names
-from .arguments import known, plain, structured
+from .arguments import known, member, plain, structured
 from .edge.gateway import ENVOY_GATEWAY_VERSION, PROXY_NAMESPACE
 from .settings import AcmeServer
 
@@ -355,6 +355,7 @@ class ClusterAddons(pulumi.ComponentResource):
         for switch in ("cert_manager", "keda", "aws_load_balancer_controller", "postgres_operator", "envoy_gateway",
                        "prometheus_operator_crds", "watched_namespace", "partition"):
             plain("ClusterAddons", switch, args[switch])
+        args["acme_server"] = member("ClusterAddons", "acme_server", args["acme_server"], AcmeServer)
         if args.get("oidc") is not None:
             args["oidc"] = structured("ClusterAddons", "oidc", irsa.OidcProvider, args["oidc"])
 

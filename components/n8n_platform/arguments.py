@@ -46,6 +46,22 @@ def plain(component: str, argument: str, value: T) -> T:
     return value
 
 
+E = TypeVar("E", bound=Enum)
+
+
+def member(component: str, argument: str, value: Any, kind: type[E]) -> E:
+    """``value`` (a member of the enum ``kind`` or its value) as that member; else fail naming the component, the
+    argument, the value and the allowed values. Other languages are checked against the schema's enum by Pulumi; a
+    Python caller's string would otherwise reach a manifest or a lookup unchecked."""
+    plain(component, argument, value)
+    try:
+        return kind(value)
+    except ValueError:
+        *rest, last = [repr(m.value) for m in kind]
+        allowed = f"{', '.join(rest)} or {last}" if rest else last
+        raise ValueError(f"{component}: argument {argument!r} = {value!r} must be {allowed}") from None
+
+
 def known(component: str, args: Mapping[str, Any], args_type: Any) -> Mapping[str, Any]:
     """``args`` when every key is a field of the TypedDict ``args_type``; else fail naming the unexpected keys (a
     misspelt optional argument would otherwise be silently ignored and its default used)."""

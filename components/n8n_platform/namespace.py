@@ -42,7 +42,16 @@ from typing import Any, NotRequired, TypedDict
 import pulumi
 
 from . import k8s, names
-from .arguments import ContainerResources, container_resources, dns_label, known, plain, retain_on_delete, structured
+from .arguments import (
+    ContainerResources,
+    container_resources,
+    dns_label,
+    known,
+    member,
+    plain,
+    retain_on_delete,
+    structured,
+)
 from .schema import cpu_millis, quantity_bytes
 
 MAIN, WEBHOOK, WORKER, REDIS, DUMPS, BOOTSTRAP = "main", "webhook", "worker", "redis", "dumps", "bootstrap"
@@ -361,7 +370,7 @@ class N8nNamespace(pulumi.ComponentResource):
         workloads = [_workload(where, i, w) for i, w in enumerate(args.get("quota_workloads") or [])]
         headroom = plain(where, "quota_headroom", args.get("quota_headroom", 1.5))
         protect = bool(plain(where, "protect", args.get("protect", False)))
-        level = plain(where, "pod_security", args.get("pod_security", PodSecurity.RESTRICTED))
+        level = member(where, "pod_security", args.get("pod_security", PodSecurity.RESTRICTED), PodSecurity)
         self.namespace = k8s.apply(name, namespace_manifest(ns, str(level)), pulumi.ResourceOptions(
             parent=self, protect=protect, retain_on_delete=retain_on_delete(args, protect)))
         inside = pulumi.ResourceOptions(parent=self, depends_on=[self.namespace])

@@ -33,12 +33,12 @@ import pulumi
 
 from . import k8s, names
 from . import redis_conf as rc
-from .arguments import dns_label, known, plain, retain_on_delete, text, waits_for
+from .arguments import dns_label, known, member, plain, retain_on_delete, text, waits_for
 from .connections import CaBundle, CaSource, RedisConnection, SecretKeyRef
 from .namespace import REDIS, QuotaWorkload
 from .observability import exporters
 from .secrets import placeable_revision
-from .settings import InClusterRedisSettings
+from .settings import CacheEngine, InClusterRedisSettings
 from .settings import resources as resource_settings
 from .storage import customer_key
 
@@ -428,7 +428,7 @@ def elasticache_connection(host: pulumi.Input[str]) -> RedisConnection:
 class ElastiCacheRedisArgs(TypedDict):
     """Managed Redis/Valkey (settings ``redis.elasticache`` and ``cluster``)."""
 
-    engine: str
+    engine: CacheEngine
     """``redis`` or ``valkey`` (``redis.elasticache.engine``)."""
     engine_version: str
     """Engine version, e.g. 8.1 (``redis.elasticache.engineVersion``)."""
@@ -480,7 +480,7 @@ class ElastiCacheRedis(pulumi.ComponentResource):
         protect = bool(plain("ElastiCacheRedis", "protect", args["protect"]))
         retain = retain_on_delete(args, protect)
         plain("ElastiCacheRedis", "nodes", args["nodes"])
-        plain("ElastiCacheRedis", "engine", args["engine"])
+        engine = member("ElastiCacheRedis", "engine", args["engine"], CacheEngine)
         plain("ElastiCacheRedis", "engine_version", args["engine_version"])
         key = customer_key(f"{name}-key", "Encrypts n8n's ElastiCache queue at rest, its snapshots and its logs",
                            protect=protect, parent=self, logs=args["log_delivery"], retain=retain)
@@ -493,7 +493,7 @@ class ElastiCacheRedis(pulumi.ComponentResource):
         subnets = aws.elasticache.SubnetGroup(f"{name}-subnets", subnet_ids=args["subnet_ids"],
                                               description="n8n ElastiCache private subnets", opts=child)
         params = aws.elasticache.ParameterGroup(
-            f"{name}-params", family=parameter_group_family(args["engine"], args["engine_version"]),
+            f"{name}-params", family=parameter_group_family(engine, args["engine_version"]),
             description="n8n Bull queue: never evict", parameters=elasticache_parameters(), opts=child)
         logs = []
         if args["log_delivery"]:
@@ -504,7 +504,7 @@ class ElastiCacheRedis(pulumi.ComponentResource):
         replication = aws.elasticache.ReplicationGroup(
             f"{name}-group",
             description="n8n queue (Bull)",
-            engine=args["engine"],
+            engine=engine,
             engine_version=args["engine_version"],
             node_type=args["node_type"],
             parameter_group_name=params.name,

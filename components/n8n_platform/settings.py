@@ -508,7 +508,8 @@ class Environment(StrEnum):
 class Settings:
     """Everything one stack (environment) is built from."""
 
-    environment: Environment = setting("Environment name; picks nothing by itself, documents intent.")
+    environment: Environment = setting("`dev` or `prod`; `prod` adds rules (three Patroni members, two ElastiCache "
+                                        "nodes, WAF on the ALB).")
     aws: AwsSettings = setting("AWS region, account guard and tags.")
     cluster: ClusterSettings = setting("The existing cluster to deploy into.", ClusterSettings())
     namespace: str = setting("Kubernetes namespace of n8n and its data layer.", "n8n", check=DNS_LABEL)

@@ -13,7 +13,7 @@ from typing import Any, NotRequired, TypedDict
 import pulumi
 
 from .. import k8s, names
-from ..arguments import known, plain, structured, waits_for
+from ..arguments import known, member, plain, structured, waits_for
 from ..namespace import components_selector, ip_block
 from ..settings import EdgeController, OidcSettings, RateLimits
 from . import alb, gateway
@@ -152,9 +152,7 @@ class Edge(pulumi.ComponentResource):
         args = dict(args)  # type: ignore[assignment]
         for key in PLAIN:
             plain("Edge", key, args.get(key))
-        controller = args["controller"]
-        if controller not in tuple(EdgeController):
-            raise ValueError(f"Edge controller must be 'alb' or 'gateway', got {controller!r}")
+        controller = member("Edge", "controller", args["controller"], EdgeController)
         needed = {"main", "webhook"} if args["webhook_processors"] else {"main"}
         missing = needed - set(args["services"])
         if missing:
