@@ -182,6 +182,22 @@ def test_database_restart_is_ridden_out_and_dangling_executions_end_within_minut
     assert "N8N_EXECUTIONS_QUEUE_RECOVERY_INTERVAL" not in e["webhook"]
 
 
+def test_through_a_pooler_a_failed_ping_starts_recovery_and_a_slow_one_waits_like_the_queries():
+    pooled = dataclasses.replace(INPUTS, db=dataclasses.replace(DB, pooled=True))
+    for role in ROLES:
+        direct, through = n8n_env(role, INPUTS), n8n_env(role, pooled)
+        assert "DB_PING_TIMEOUT_MS" not in direct  # n8n's default (5 s): a hung socket to the server is dead
+        # the pooler holds a query up to 120 s (PgBouncer query_wait_timeout, RDS Proxy borrow timeout): so may a ping
+        assert int(through["DB_PING_TIMEOUT_MS"]) >= 120_000
+        assert int(through["DB_PING_TIMEOUT_MS"]) <= int(through["DB_CONNECTION_ACQUISITION_TIMEOUT_MS"])
+        # a failed ping through the pooler is the server away: recovery (queries wait) at the first one
+        assert (direct["DB_PING_MAX_FAILURES_BEFORE_RECOVERY"], through["DB_PING_MAX_FAILURES_BEFORE_RECOVERY"]) == (
+            "2", "1")
+        assert int(through["DB_RECOVERY_BACKOFF_MAX_MS"]) < int(direct["DB_RECOVERY_BACKOFF_MAX_MS"])
+        assert {k: v for k, v in through.items() if not k.startswith("DB_PING") and k != "DB_RECOVERY_BACKOFF_MAX_MS"
+                } == {k: v for k, v in direct.items() if not k.startswith("DB_PING") and k != "DB_RECOVERY_BACKOFF_MAX_MS"}
+
+
 def test_redis_reconnect_budget_follows_the_engine():
     managed = n8n_env("worker", INPUTS)
     in_cluster = n8n_env("worker", dataclasses.replace(INPUTS, redis=dataclasses.replace(
@@ -219,6 +235,7 @@ def test_every_emitted_variable_has_a_reason():
         INPUTS,
         dataclasses.replace(INPUTS, multi_main=True, licensed=True, version="2.20.0"),
         dataclasses.replace(INPUTS, redis=dataclasses.replace(REDIS, ca=CaBundle("secret", "r", "ca.crt"))),
+        dataclasses.replace(INPUTS, db=dataclasses.replace(DB, pooled=True)),
     ]
     emitted = set()
     for inputs in variants:

@@ -86,6 +86,9 @@ class DatabaseConnection(SchemaType):
     """Connect with TLS."""
     ca: CaBundle | None = None
     """Bundle that verifies the server certificate; None when the server's CA is publicly trusted."""
+    pooled: bool = False
+    """``host`` is a connection pooler (PgBouncer, RDS Proxy) that keeps client connections open and holds their
+    queries while the server restarts or fails over; n8n's ping then waits as long as the pooler does."""
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ from ..connections import DatabaseConnection, RedisConnection
 from ..namespace import QuotaWorkload
 from ..secrets import placeable_revision
 from ..settings import N8nSettings
-from .env import LogLevel, N8nEnvInputs, Protocol, base_url
+from .env import LogLevel, N8nEnvInputs, Protocol, base_url, role_pool_size
 from .workloads import APP, N8nWorkloads, RoleShape, autoscaled, object_name, role_manifests, roles, validate
 
 DEFAULTS = N8nSettings()
@@ -174,6 +174,13 @@ def quota(n8n: N8nSettings) -> list[QuotaWorkload]:
         QuotaWorkload("webhook", n8n.webhook.max_replicas, (n8n.webhook.resources,)),
         QuotaWorkload("worker", n8n.worker.max_replicas, (n8n.worker.resources, n8n.runners)),
     ]
+
+
+def database_clients(n8n: N8nSettings) -> int:
+    """Most PostgreSQL connections the n8n roles open at their most replicas (what the pooler must accept)."""
+    roles = (("main", n8n.main.max_replicas), ("webhook", n8n.webhook.max_replicas),
+             ("worker", n8n.worker.max_replicas))
+    return sum(replicas * role_pool_size(role, n8n.worker.concurrency) for role, replicas in roles)
 
 
 def workloads_spec(args: N8nAppArgs) -> N8nWorkloads:

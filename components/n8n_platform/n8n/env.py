@@ -102,6 +102,20 @@ DB_POOL_TEARDOWN_MS = 3_000
 DB_WAIT_FOR_RECOVERY_MS = 120_000
 """How long a query waits for the rebuilt pool (default 30 s): an RDS Multi-AZ failover takes 60-120 s, a Patroni
 failover its TTL (30 s) plus a loop; beyond that the query fails and the probes take over (workloads.py)."""
+# Through a pooler (DatabaseConnection.pooled) the pieces change. PgBouncer keeps n8n's connections open, but while
+# the server refuses logins it fails every query that needs a new server connection at once (``check_fast_fail``,
+# the same in 1.18 and 1.25); RDS Proxy instead holds queries up to its borrow timeout. Either way a *failed* ping
+# now means "the server is away" (never a slow process: a ping that merely waits in the pooler is not failed), so
+# one is enough to enter n8n's recovery, where queries wait for the rebuilt pool instead of failing; and the
+# reconnect attempts land on the pooler, not on the recovering server, so they may come often.
+POOLED_PING_TIMEOUT_MS = 120_000
+"""Ping timeout through a pooler (default 5 s): as long as the pooler itself holds a query (PgBouncer's
+``query_wait_timeout``, RDS Proxy's borrow timeout, both 120 s), so a ping waiting behind a failover is not taken for
+a dead connection (that would cut the queries waiting in the proxy and mark the process not ready)."""
+POOLED_PING_FAILURES = 1
+"""Failed pings before recovery through a pooler: the first (see above)."""
+POOLED_RECOVERY_BACKOFF_MAX_MS = 2_000
+"""Longest pause between reconnect attempts through a pooler: n8n is back within 2 s of the pooler."""
 QUEUE_RECOVERY_MINUTES = 1
 """n8n's queue recovery (main, leader only): executions still `new`/`running` in the database whose job is in no
 Bull list are marked `crashed`. Default 180 min; one minute bounds how long a broken execution looks alive."""
@@ -193,9 +207,14 @@ def pool_size(role: Role, inputs: N8nEnvInputs) -> int:
     reads the workflow or saves progress), at least 5; main runs the UI, triggers and pruning (10); a webhook
     processor only reads the workflow and writes one execution row per request (5, it scales out by replicas).
     """
+    return role_pool_size(role, inputs.worker_concurrency)
+
+
+def role_pool_size(role: Role, worker_concurrency: int) -> int:
+    """:func:`pool_size` from the one input it reads."""
     _check_role(role)
     if role == "worker":
-        return max(5, math.ceil(inputs.worker_concurrency / 2))
+        return max(5, math.ceil(worker_concurrency / 2))
     return 10 if role == "main" else 5
 
 
@@ -225,12 +244,13 @@ def _database(role: Role, inputs: N8nEnvInputs) -> dict[str, pulumi.Input[str]]:
     return env
 
 
-def _recovery(role: Role) -> dict[str, str]:
+def _recovery(role: Role, db: DatabaseConnection) -> dict[str, str]:
     """How each process rides out a database restart, and (main) how dangling executions get a final state."""
     env = {
         "DB_PING_INTERVAL_SECONDS": str(DB_PING_SECONDS),
-        "DB_PING_MAX_FAILURES_BEFORE_RECOVERY": str(DB_PING_FAILURES),
-        "DB_RECOVERY_BACKOFF_MAX_MS": str(DB_RECOVERY_BACKOFF_MAX_MS),
+        **({"DB_PING_TIMEOUT_MS": str(POOLED_PING_TIMEOUT_MS)} if db.pooled else {}),
+        "DB_PING_MAX_FAILURES_BEFORE_RECOVERY": str(POOLED_PING_FAILURES if db.pooled else DB_PING_FAILURES),
+        "DB_RECOVERY_BACKOFF_MAX_MS": str(POOLED_RECOVERY_BACKOFF_MAX_MS if db.pooled else DB_RECOVERY_BACKOFF_MAX_MS),
         "DB_POSTGRESDB_DESTROY_TIMEOUT_MS": str(DB_POOL_TEARDOWN_MS),
         "DB_CONNECTION_ACQUISITION_TIMEOUT_MS": str(DB_WAIT_FOR_RECOVERY_MS),
     }
@@ -360,8 +380,8 @@ def n8n_env(role: Role, inputs: N8nEnvInputs) -> dict[str, pulumi.Input[str]]:
     _check_role(role)
     if inputs.multi_main and not inputs.licensed:
         raise ValueError("multi-main needs an Enterprise license (licensed=True)")
-    env = {**_common(inputs), **_urls(inputs), **_database(role, inputs), **_recovery(role), **_redis(inputs),
-           **_metrics(role, inputs)}
+    env = {**_common(inputs), **_urls(inputs), **_database(role, inputs), **_recovery(role, inputs.db),
+           **_redis(inputs), **_metrics(role, inputs)}
     if role in RUNNER_ROLES:
         env.update(_runners_broker(inputs))
     if role == "main":
@@ -467,8 +487,11 @@ REASONS: dict[str, str] = {
     "DB_POSTGRESDB_SSL_REJECT_UNAUTHORIZED": "verify the server certificate",
     "DB_POSTGRESDB_SSL_CA_FILE": "CA bundle that verifies the database certificate",
     "DB_PING_INTERVAL_SECONDS": "notice a broken database connection within a second",
-    "DB_PING_MAX_FAILURES_BEFORE_RECOVERY": "rebuild the pool after two failed pings; queries then wait, not fail",
-    "DB_RECOVERY_BACKOFF_MAX_MS": "reconnect attempts at most 5 s apart: back soon after the database is",
+    "DB_PING_TIMEOUT_MS": "through a pooler a ping waits as long as the pooler holds queries (failover)",
+    "DB_PING_MAX_FAILURES_BEFORE_RECOVERY": "rebuild the pool after two failed pings (one through a pooler); queries "
+                                            "then wait, not fail",
+    "DB_RECOVERY_BACKOFF_MAX_MS": "reconnect attempts at most 5 s apart (2 s to a pooler): back soon after the "
+                                  "database is",
     "DB_POSTGRESDB_DESTROY_TIMEOUT_MS": "force-close a dead pool's sockets after 3 s instead of 10 s",
     "DB_CONNECTION_ACQUISITION_TIMEOUT_MS": "queries wait up to 2 min for a rebuilt pool: a managed failover fits",
     "N8N_EXECUTIONS_QUEUE_RECOVERY_INTERVAL": "mark executions whose job is gone `crashed` every minute, not 3 h",
