@@ -16,46 +16,22 @@ import pytest
 from n8n_platform.edge.routes import HITL_SUFFIXES, PRODUCTION_ENDPOINTS, TEST_ENDPOINTS, Endpoints, routes
 from tools.e2e import install as n8n_install
 from tools.e2e.registrations import registrations
-from tools.edge_reach import REFUSED, alb_backend, gateway_backend, service_roles
-from tools.offline import run_stack
+from tools.edge_reach import GATEWAY_OVERRIDES, REFUSED, RenderedEdge
 
-GATEWAY = {"edge": {"controller": "gateway", "certificateArn": None}}
 STACKS = {
-    "alb": ("alb", {}),
-    "gateway": ("gateway", GATEWAY),
-    "alb-single-role": ("alb", {"n8n": {"webhook": {"replicas": 0}}}),
-    "gateway-single-role": ("gateway", {**GATEWAY, "n8n": {"webhook": {"replicas": 0}}}),
+    "alb": {},
+    "gateway": GATEWAY_OVERRIDES,
+    "alb-single-role": {"n8n": {"webhook": {"replicas": 0}}},
+    "gateway-single-role": {**GATEWAY_OVERRIDES, "n8n": {"webhook": {"replicas": 0}}},
 }
 """The dev stack as each edge renders it, with webhook processors and without (main then serves production)."""
 
 
-class Edge:
-    """One rendered stack: its edge objects, its Services' roles and its n8n containers' environments."""
-
-    def __init__(self, controller: str, overrides: dict):
-        self.controller = controller
-        self.manifests = run_stack("dev", overrides).manifests()
-        self.services = service_roles(self.manifests)
-        self.envs = {role: env for role, env in self._envs().items() if role in ("main", "webhook")}
-
-    def _envs(self) -> dict[str, dict[str, str]]:
-        out = {}
-        for m in self.manifests:
-            if m["kind"] == "Deployment":
-                role = m["spec"]["template"]["metadata"]["labels"].get("app.kubernetes.io/component")
-                [n8n] = [c for c in m["spec"]["template"]["spec"]["containers"] if c["name"] == "n8n"]
-                out[role] = {e["name"]: e["value"] for e in n8n.get("env", []) if "value" in e}
-        return out
-
-    def reach(self, path: str) -> str:
-        """The role (or ``refused``) the rendered edge sends ``path`` to."""
-        resolve = alb_backend if self.controller == "alb" else gateway_backend
-        return resolve(self.manifests, path, self.services)
-
-
 @pytest.fixture(scope="module", params=list(STACKS))
-def edge(request) -> Edge:
-    return Edge(*STACKS[request.param])
+def edge(request) -> RenderedEdge:
+    rendered = RenderedEdge("dev", STACKS[request.param])
+    assert rendered.controller == request.param.split("-")[0]
+    return rendered
 
 
 def test_the_stacks_render_the_roles_they_are_named_for(edge):

@@ -69,3 +69,31 @@ def gateway_backend(manifests: Iterable[dict[str, Any]], path: str, services: di
         return REFUSED
     name = rule["backendRefs"][0]["name"]
     return services.get(name, f"unknown service {name}")
+
+
+GATEWAY_OVERRIDES = {"edge": {"controller": "gateway", "certificateArn": None}}
+"""Stack settings that turn the dev stack's ALB edge into the Gateway API edge."""
+
+
+class RenderedEdge:
+    """One stack rendered by the offline plan: its edge objects, its Services' roles and the environment of each
+    n8n role's container (plain values only; Secrets are mounted files)."""
+
+    def __init__(self, stack: str = "dev", overrides: dict[str, Any] | None = None):
+        from tools.offline import run_stack
+
+        self.manifests = run_stack(stack, overrides).manifests()
+        self.controller = "alb" if any(m["kind"] == "Ingress" for m in self.manifests) else "gateway"
+        self.services = service_roles(self.manifests)
+        self.envs: dict[str, dict[str, str]] = {}
+        for m in self.manifests:
+            if m["kind"] == "Deployment":
+                role = m["spec"]["template"]["metadata"]["labels"].get(COMPONENT)
+                n8n = [c for c in m["spec"]["template"]["spec"]["containers"] if c["name"] == "n8n"]
+                if role in ("main", "webhook") and n8n:
+                    self.envs[role] = {e["name"]: e["value"] for e in n8n[0].get("env", []) if "value" in e}
+
+    def reach(self, path: str) -> str:
+        """The role (or ``refused``/``none``) the rendered edge sends ``path`` to."""
+        resolve = alb_backend if self.controller == "alb" else gateway_backend
+        return resolve(self.manifests, path, self.services)
