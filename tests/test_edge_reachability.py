@@ -30,14 +30,15 @@ STACKS = {
 @pytest.fixture(scope="module", params=list(STACKS))
 def edge(request) -> RenderedEdge:
     rendered = RenderedEdge("dev", STACKS[request.param])
-    assert rendered.controller == request.param.split("-")[0]
+    rendered.name = request.param
     return rendered
 
 
-def test_the_stacks_render_the_roles_they_are_named_for(edge):
-    assert set(edge.envs) == ({"main"} if not set(edge.services.values()) & {"webhook"} else {"main", "webhook"})
-    assert edge.envs["main"].get("N8N_DISABLE_PRODUCTION_MAIN_PROCESS") == ("true" if "webhook" in edge.envs
-                                                                          else None)
+def test_the_stacks_render_the_edge_and_roles_they_are_named_for(edge):
+    single = edge.name.endswith("single-role")
+    assert edge.controller == edge.name.split("-")[0]
+    assert set(edge.envs) == ({"main"} if single else {"main", "webhook"})
+    assert edge.envs["main"].get("N8N_DISABLE_PRODUCTION_MAIN_PROCESS") == (None if single else "true")
 
 
 def _probes(path: str) -> list[str]:
@@ -114,3 +115,5 @@ def test_the_reader_refuses_a_dist_it_cannot_read(tmp_path: Path):
     (tmp_path / "package.json").write_text("{}")
     with pytest.raises(FileNotFoundError, match="@n8n/config"):
         registrations(tmp_path, {"main": {}})
+    with pytest.raises(ValueError, match="envs: roles \\['worker'\\]; give 'main' and optionally 'webhook'"):
+        registrations(tmp_path, {"worker": {}})

@@ -11,6 +11,7 @@
 - ``chat/chat-server.js``: ``app.use('/chat')``, on the roles whose server calls ``ChatServer).setup(``.
 - ``metrics/prometheus/prometheus.service.js``: ``app.get('/metrics')``, on the roles whose ``configure()`` starts
   it, when ``N8N_METRICS`` is on.
+- ``abstract-server.js`` ``setupHealthCheck()``: ``endpoints.health`` (``N8N_ENDPOINT_HEALTH``) on every role.
 - root-level controllers (``RootLevelController`` in ``modules/``): their routes and static routers; main only (the
   ``ControllerRegistry`` is activated by ``server.js`` alone), as are the REST API, its push channel, the public API,
   the static assets and the editor's history fallback (each anchored on the line of ``server.js`` that registers it).
@@ -123,6 +124,8 @@ def _bool_env(env: Mapping[str, str], var: str, fallback: str) -> bool:
 
 def registrations(n8n_pkg: Path, envs: Mapping[str, Mapping[str, str]]) -> list[Registration]:
     """Every path family the roles of ``envs`` (``main``, ``webhook`` -> that role's environment) register."""
+    if "main" not in envs or set(envs) - set(ROLES):
+        raise ValueError(f"envs: roles {sorted(envs)}; give 'main' and optionally 'webhook'")
     dist = n8n_pkg / "dist"
     config = _package(n8n_pkg, "@n8n/config") / "dist" / "configs"
     endpoints_js = _read(config / "endpoints.config.js")
@@ -199,7 +202,14 @@ def registrations(n8n_pkg: Path, envs: Mapping[str, Mapping[str, str]]) -> list[
         raise ValueError(f"controllers registered on {sorted(main_only)}: the edge assumes main only")
     for path, method in sorted(_root_level_paths(dist).items()):
         out.append(Registration("root-level controller", path, main_only, method=method))
-    main_server = servers.get("main", _read(dist / SERVER_FILES["main"]))
+    if "this.app.get(healthPath" not in abstract or "this.endpointHealth = (0, health_endpoint_util_1." not in abstract:
+        raise ValueError("abstract-server.js no longer registers the health check on endpoints.health")
+    for role in envs:  # setupHealthCheck() runs in every server's init(); the path is one config value for all
+        if segment(role, "health") != segment("main", "health"):
+            raise ValueError("N8N_ENDPOINT_HEALTH differs between the roles")
+    out.append(Registration("abstract-server.js: health check", segment("main", "health"), frozenset(envs),
+                            method="GET"))
+    main_server = servers["main"]
     anchors = {
         "REST API (rest controllers)": ("/{rest}/settings", "GET", "this.app.get(`/${this.restEndpoint}/settings`"),
         "push channel": ("/{rest}/push", "GET", "push.setupPushHandler(restEndpoint, app)"),
