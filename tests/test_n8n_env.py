@@ -194,8 +194,12 @@ def test_through_a_pooler_a_failed_ping_starts_recovery_and_a_slow_one_waits_lik
         assert (direct["DB_PING_MAX_FAILURES_BEFORE_RECOVERY"], through["DB_PING_MAX_FAILURES_BEFORE_RECOVERY"]) == (
             "2", "1")
         assert int(through["DB_RECOVERY_BACKOFF_MAX_MS"]) < int(direct["DB_RECOVERY_BACKOFF_MAX_MS"])
-        assert {k: v for k, v in through.items() if not k.startswith("DB_PING") and k != "DB_RECOVERY_BACKOFF_MAX_MS"
-                } == {k: v for k, v in direct.items() if not k.startswith("DB_PING") and k != "DB_RECOVERY_BACKOFF_MAX_MS"}
+        assert int(through["DB_POSTGRESDB_CONNECTION_TIMEOUT"]) >= 60_000
+        assert "DB_POSTGRESDB_CONNECTION_TIMEOUT" not in direct
+        retuned = {"DB_PING_TIMEOUT_MS", "DB_PING_MAX_FAILURES_BEFORE_RECOVERY", "DB_RECOVERY_BACKOFF_MAX_MS",
+                   "DB_POSTGRESDB_CONNECTION_TIMEOUT"}
+        assert {k: v for k, v in through.items() if k not in retuned} == {
+            k: v for k, v in direct.items() if k not in retuned}
 
 
 def test_redis_reconnect_budget_follows_the_engine():

@@ -116,6 +116,10 @@ POOLED_PING_FAILURES = 1
 """Failed pings before recovery through a pooler: the first (see above)."""
 POOLED_RECOVERY_BACKOFF_MAX_MS = 2_000
 """Longest pause between reconnect attempts through a pooler: n8n is back within 2 s of the pooler."""
+POOLED_CONNECTION_TIMEOUT_MS = 60_000
+"""How long a query waits for a connection of n8n's own pool through a pooler (default 20 s), which covers opening
+one (instant to a pooler that is up) and waiting for a busy one: while the server is back but n8n's pool is still
+being rebuilt, queries queue here; 20 s failed some of them (``timeout exceeded when trying to connect``)."""
 QUEUE_RECOVERY_MINUTES = 1
 """n8n's queue recovery (main, leader only): executions still `new`/`running` in the database whose job is in no
 Bull list are marked `crashed`. Default 180 min; one minute bounds how long a broken execution looks alive."""
@@ -248,7 +252,8 @@ def _recovery(role: Role, db: DatabaseConnection) -> dict[str, str]:
     """How each process rides out a database restart, and (main) how dangling executions get a final state."""
     env = {
         "DB_PING_INTERVAL_SECONDS": str(DB_PING_SECONDS),
-        **({"DB_PING_TIMEOUT_MS": str(POOLED_PING_TIMEOUT_MS)} if db.pooled else {}),
+        **({"DB_PING_TIMEOUT_MS": str(POOLED_PING_TIMEOUT_MS),
+            "DB_POSTGRESDB_CONNECTION_TIMEOUT": str(POOLED_CONNECTION_TIMEOUT_MS)} if db.pooled else {}),
         "DB_PING_MAX_FAILURES_BEFORE_RECOVERY": str(POOLED_PING_FAILURES if db.pooled else DB_PING_FAILURES),
         "DB_RECOVERY_BACKOFF_MAX_MS": str(POOLED_RECOVERY_BACKOFF_MAX_MS if db.pooled else DB_RECOVERY_BACKOFF_MAX_MS),
         "DB_POSTGRESDB_DESTROY_TIMEOUT_MS": str(DB_POOL_TEARDOWN_MS),
@@ -488,6 +493,7 @@ REASONS: dict[str, str] = {
     "DB_POSTGRESDB_SSL_CA_FILE": "CA bundle that verifies the database certificate",
     "DB_PING_INTERVAL_SECONDS": "notice a broken database connection within a second",
     "DB_PING_TIMEOUT_MS": "through a pooler a ping waits as long as the pooler holds queries (failover)",
+    "DB_POSTGRESDB_CONNECTION_TIMEOUT": "through a pooler queries wait up to 60 s for n8n's rebuilt pool, not 20 s",
     "DB_PING_MAX_FAILURES_BEFORE_RECOVERY": "rebuild the pool after two failed pings (one through a pooler); queries "
                                             "then wait, not fail",
     "DB_RECOVERY_BACKOFF_MAX_MS": "reconnect attempts at most 5 s apart (2 s to a pooler): back soon after the "
