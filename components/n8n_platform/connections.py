@@ -66,6 +66,16 @@ class CaBundle(SchemaType):
         return f"{CA_DIR}/{purpose}/{self.key}"
 
 
+class Pooler(StrEnum):
+    """A connection pooler between n8n and PostgreSQL, and what it does while the server is away."""
+
+    PGBOUNCER = "pgbouncer"
+    """PgBouncer (the Zalando operator's pooler): keeps client connections, but while the server refuses logins it
+    fails every query that needs a server connection at once (``check_fast_fail``)."""
+    RDS_PROXY = "rds-proxy"
+    """RDS Proxy: holds queries up to its borrow timeout while the instance fails over."""
+
+
 @dataclass(frozen=True)
 class DatabaseConnection(SchemaType):
     """How n8n reaches PostgreSQL, whatever runs it."""
@@ -86,9 +96,8 @@ class DatabaseConnection(SchemaType):
     """Connect with TLS."""
     ca: CaBundle | None = None
     """Bundle that verifies the server certificate; None when the server's CA is publicly trusted."""
-    pooled: bool = False
-    """``host`` is a connection pooler (PgBouncer, RDS Proxy) that keeps client connections open and holds their
-    queries while the server restarts or fails over; n8n's ping then waits as long as the pooler does."""
+    pooler: Pooler | None = None
+    """The pooler ``host`` is (n8n's recovery settings follow what it does in a failover); None: the server."""
 
 
 @dataclass(frozen=True)

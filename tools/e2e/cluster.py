@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from n8n_platform import names
-from n8n_platform.connections import CA_DIR, CaBundle, DatabaseConnection, RedisConnection, SecretKeyRef
+from n8n_platform.connections import CA_DIR, CaBundle, DatabaseConnection, Pooler, RedisConnection, SecretKeyRef
 from n8n_platform.database import pooler as pooling
 from n8n_platform.n8n.env import METRICS_PATH, N8nEnvInputs, Role, n8n_args, n8n_env, role_pool_size, runner_env
 
@@ -240,7 +240,7 @@ class QueueModeCluster(Managed):
             version=N8N_VERSION,
             db=DatabaseConnection(host="127.0.0.1", port=db_port, database=DB_NAME, user=DB_USER,
                                   schema=DB_SCHEMA, password=SecretKeyRef(names.N8N_SECRET, names.DB_PASSWORD),
-                                  ssl=self.tls, ca=db_ca, pooled=self.pooler),
+                                  ssl=self.tls, ca=db_ca, pooler=Pooler.PGBOUNCER if self.pooler else None),
             redis=RedisConnection(host="127.0.0.1", port=self.redis.port, tls=self.tls,
                                   password=SecretKeyRef(names.N8N_SECRET, names.REDIS_PASSWORD), ca=redis_ca,
                                   managed=False),

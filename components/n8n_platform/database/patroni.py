@@ -36,7 +36,7 @@ import pulumi
 
 from .. import k8s, names
 from ..arguments import dns_label, known, plain, retain_on_delete, settings_section, structured, waits_for
-from ..connections import CaBundle, DatabaseConnection, SecretKeyRef
+from ..connections import CaBundle, DatabaseConnection, Pooler, SecretKeyRef
 from ..irsa import OidcProvider, irsa_role
 from ..namespace import POSTGRES_PORT, QuotaWorkload, spilo_selector
 from ..observability import exporters
@@ -203,7 +203,7 @@ def patroni_connection(cluster: str, namespace: str, database: DatabaseSettings,
     return DatabaseConnection(
         host=host, port=POSTGRES_PORT, database=database.name, user=database.user,
         schema=database.schema, password=SecretKeyRef(names.N8N_SECRET, names.DB_PASSWORD), ssl=True,
-        ca=CaBundle("secret", tls_secret(cluster), "ca.crt"), pooled=pooled)
+        ca=CaBundle("secret", tls_secret(cluster), "ca.crt"), pooler=Pooler.PGBOUNCER if pooled else None)
 
 
 def quota(patroni: PatroniSettings, exporter: bool = False) -> QuotaWorkload:
