@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 import weakref
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import pulumi
@@ -187,18 +187,18 @@ def _after_references(name: str, manifest: dict[str, Any], opts: pulumi.Resource
 
 
 def apply_all(component: str, manifests: Sequence[dict[str, Any]], opts: pulumi.ResourceOptions,
-              options: Callable[[dict[str, Any]], pulumi.ResourceOptions | None] | None = None,
-              ) -> list[pulumi.CustomResource]:
+              extra: Sequence[pulumi.ResourceOptions | None] | None = None) -> list[pulumi.CustomResource]:
     """Register the manifests one step renders, each after those of them it references (see :func:`apply`).
 
-    ``opts`` applies to every manifest; ``options(manifest)``, when given, is merged in for that manifest alone
-    (e.g. ``protect`` on a StatefulSet, ``ignore_changes`` on an autoscaled Deployment). Returns the resources in
-    the order of ``manifests``; a reference cycle among them raises ValueError.
+    ``opts`` applies to every manifest; ``extra[i]``, when given, is merged in for ``manifests[i]`` alone (e.g.
+    ``protect`` on a StatefulSet, ``ignore_changes`` on an autoscaled Deployment). Returns the resources in the
+    order of ``manifests``; a reference cycle among them raises ValueError.
     """
+    if extra is not None and len(extra) != len(manifests):
+        raise ValueError(f"apply_all: {len(extra)} extra options for {len(manifests)} manifests; give one per manifest")
     created: dict[int, pulumi.CustomResource] = {}
     for index, needs in dependency_order(manifests):
-        extra = options(manifests[index]) if options is not None else None
-        merged = pulumi.ResourceOptions.merge(opts, extra) if extra is not None else opts
+        merged = pulumi.ResourceOptions.merge(opts, extra[index]) if extra is not None else opts
         if needs:
             merged = pulumi.ResourceOptions.merge(merged, pulumi.ResourceOptions(
                 depends_on=[created[j] for j in needs]))
