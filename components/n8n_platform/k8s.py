@@ -122,9 +122,8 @@ def resource_name(component: str, manifest: dict[str, Any]) -> str:
     return f"{component}-{manifest['kind'].lower()}-{manifest['metadata']['name']}"
 
 
-_REGISTERED: weakref.WeakKeyDictionary[pulumi.Resource, dict[Ref, tuple[pulumi.CustomResource, str]]] = \
-    weakref.WeakKeyDictionary()
-"""Per parent component: every object (and certificate Secret) its children provide, with the resource and its name."""
+_REGISTERED: weakref.WeakKeyDictionary[pulumi.Resource, dict[Ref, pulumi.CustomResource]] = weakref.WeakKeyDictionary()
+"""Per parent component: the resource that provides each object (or Certificate's Secret) its children registered."""
 _NAMED: weakref.WeakKeyDictionary[pulumi.Resource, dict[Ref, str]] = weakref.WeakKeyDictionary()
 """Per parent component: objects its children referenced before any child provided them (an order to check)."""
 
@@ -156,7 +155,7 @@ def apply(component: str, manifest: dict[str, Any], opts: pulumi.ResourceOptions
     if opts.parent is not None:
         registered = _REGISTERED.setdefault(opts.parent, {})
         for ref in provides(manifest):
-            registered.setdefault(ref, (resource, name))
+            registered.setdefault(ref, resource)
     return resource
 
 
@@ -173,9 +172,8 @@ def _after_references(name: str, manifest: dict[str, Any], opts: pulumi.Resource
     found = []
     for ref in references(manifest):
         if ref in registered:
-            resource = registered[ref][0]
-            if all(resource is not r for r in found):
-                found.append(resource)
+            if all(registered[ref] is not r for r in found):
+                found.append(registered[ref])
         else:
             named.setdefault(ref, name)
     if not found:
