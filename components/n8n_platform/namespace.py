@@ -393,7 +393,7 @@ class N8nNamespace(pulumi.ComponentResource):
         self.namespace = k8s.apply(name, namespace_manifest(ns, str(level)), pulumi.ResourceOptions(
             parent=self, protect=protect, retain_on_delete=retain_on_delete(args, protect)))
         inside = pulumi.ResourceOptions(parent=self, depends_on=[self.namespace])
-        self.policies = [k8s.apply(name, m, inside) for m in network_policies(network)]
+        self.policies = k8s.apply_all(name, network_policies(network), inside)
         k8s.apply(name, quota_manifest(f"{ns}-budget", ns, quota_hard(workloads, headroom)), inside)
         k8s.apply(name, limit_range_manifest(f"{ns}-defaults", ns, workloads), inside)
         self.namespace_name = pulumi.Output.from_input(ns)

@@ -127,23 +127,17 @@ class N8nApp(pulumi.ComponentResource):
         wait_for = waits_for("N8nApp", opts)
         services: dict[str, Any] = {}
         deployments: dict[str, Any] = {}
-        for role in roles(spec):
-            account = None
-            for manifest in role_manifests(spec, role):
-                kind = manifest["kind"]
-                child = pulumi.ResourceOptions(parent=self, depends_on=wait_for or None)
-                if kind == "Deployment":
-                    # Pods need their ServiceAccount; the replica count of autoscaled roles belongs to the autoscaler.
-                    child = pulumi.ResourceOptions(
-                        parent=self, depends_on=[*wait_for, account],
-                        ignore_changes=["spec.replicas"] if autoscaled(spec, role) else None)
-                resource = k8s.apply(name, manifest, child)
-                if kind == "ServiceAccount":
-                    account = resource
-                elif kind == "Service":
-                    services[role] = resource
-                elif kind == "Deployment":
-                    deployments[role] = resource
+        pairs = [(role, manifest) for role in roles(spec) for manifest in role_manifests(spec, role)]
+        # Pods wait for their ServiceAccount (apply_all); the replica count of autoscaled roles is the autoscaler's.
+        created = k8s.apply_all(
+            name, [m for _, m in pairs], pulumi.ResourceOptions(parent=self, depends_on=wait_for or None),
+            extra=[pulumi.ResourceOptions(ignore_changes=["spec.replicas"])
+                   if m["kind"] == "Deployment" and autoscaled(spec, role) else None for role, m in pairs])
+        for (role, manifest), resource in zip(pairs, created, strict=True):
+            if manifest["kind"] == "Service":
+                services[role] = resource
+            elif manifest["kind"] == "Deployment":
+                deployments[role] = resource
 
         def name_of(resource: Any) -> pulumi.Output[str]:
             return resource.metadata.apply(lambda m: m["name"] if isinstance(m, dict) else m.name)
