@@ -280,6 +280,7 @@ class N8nPlatform(pulumi.ComponentResource):
             patroni_cluster=s.database.patroni.cluster_name if s.database.engine == "patroni" else None,
             dump_cron_job=f"{name}-dumps-dump" if dumps is not None else None,
             wal_archive=s.database.engine == "patroni" and archive is not None, spot_pool=spot_pool,
+            patroni_pooler=s.database.engine == "patroni" and s.database.pooler.enabled,
             thresholds=o.thresholds, runbooks=o.runbook_url)
         cloudwatch = None
         managed = s.database.engine == "rds" or s.redis.mode == "elasticache"
