@@ -118,9 +118,6 @@ POOLED_CONNECTION_TIMEOUT_MS = 60_000
 """How long a query waits for a connection of n8n's own pool through a pooler (default 20 s), which covers opening
 one (instant to a pooler that is up) and waiting for a busy one: while the server is back but n8n's pool is still
 being rebuilt, queries queue here; 20 s failed some of them (``timeout exceeded when trying to connect``)."""
-POOLED_POOL_TEARDOWN_MS = 30_000
-"""How long n8n's recovery lets its old pool drain through a pooler before force-closing it (3 s direct): the
-queries on it wait in the pooler for the server and then finish; force-closing them failed their executions."""
 PGBOUNCER_PING_SECONDS = 0.5
 """Ping interval through PgBouncer: a fast-failing pooler is noticed within half a second (pings are local)."""
 PGBOUNCER_PING_TIMEOUT_MS = 3_000
@@ -269,7 +266,6 @@ def _recovery(role: Role, db: DatabaseConnection) -> dict[str, str]:
             "DB_PING_MAX_FAILURES_BEFORE_RECOVERY": str(POOLED_PING_FAILURES),
             "DB_RECOVERY_BACKOFF_MAX_MS": str(POOLED_RECOVERY_BACKOFF_MAX_MS),
             "DB_POSTGRESDB_CONNECTION_TIMEOUT": str(POOLED_CONNECTION_TIMEOUT_MS),
-            "DB_POSTGRESDB_DESTROY_TIMEOUT_MS": str(POOLED_POOL_TEARDOWN_MS),
         })
     if db.pooler == Pooler.PGBOUNCER:
         env.update(DB_PING_INTERVAL_SECONDS=str(PGBOUNCER_PING_SECONDS),
@@ -515,8 +511,7 @@ REASONS: dict[str, str] = {
                                             "then wait, not fail",
     "DB_RECOVERY_BACKOFF_MAX_MS": "reconnect attempts at most 5 s apart (2 s to a pooler): back soon after the "
                                   "database is",
-    "DB_POSTGRESDB_DESTROY_TIMEOUT_MS": "force-close a dead pool's sockets after 3 s instead of 10 s (through a "
-                                        "pooler they are alive: 30 s)",
+    "DB_POSTGRESDB_DESTROY_TIMEOUT_MS": "force-close a dead pool's sockets after 3 s instead of 10 s",
     "DB_CONNECTION_ACQUISITION_TIMEOUT_MS": "queries wait up to 2 min for a rebuilt pool: a managed failover fits",
     "N8N_EXECUTIONS_QUEUE_RECOVERY_INTERVAL": "mark executions whose job is gone `crashed` every minute, not 3 h",
     "N8N_EXECUTIONS_QUEUE_RECOVERY_BATCH": "each recovery pass sees more in-progress executions than the backlog",
