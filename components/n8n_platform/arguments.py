@@ -49,22 +49,161 @@ def plain(component: str, argument: str, value: T) -> T:
 E = TypeVar("E", bound=Enum)
 
 
+def refuse(component: str, argument: str, value: Any, allowed: str, error: type[Exception] = ValueError) -> Exception:
+    """The one error every check raises: ``<component>: argument '<argument>' = <value> must be <allowed>``."""
+    return error(f"{component}: argument {argument!r} = {value!r} must be {allowed}")
+
+
 def member(component: str, argument: str, value: Any, kind: type[E]) -> E:
-    """``value`` (a member of the enum ``kind`` or its value) as that member; else fail naming the component, the
-    argument, the value and the allowed values. Other languages are checked against the schema's enum by Pulumi; a
-    Python caller's string would otherwise reach a manifest or a lookup unchecked."""
+    """``value`` (a member of the enum ``kind`` or its value, case-sensitive) as that member; else fail naming the
+    component, the argument, the value and the allowed values. Other languages are checked against the schema's enum
+    by Pulumi; a Python caller's string would otherwise reach a manifest or a lookup unchecked."""
     plain(component, argument, value)
     try:
         return kind(value)
     except ValueError:
-        *rest, last = [repr(m.value) for m in kind]
-        allowed = f"{', '.join(rest)} or {last}" if rest else last
-        raise ValueError(f"{component}: argument {argument!r} = {value!r} must be {allowed}") from None
+        raise refuse(component, argument, value, _alternatives([m.value for m in kind])) from None
+
+
+def one_of(component: str, argument: str, value: Any, allowed: tuple[Any, ...]) -> Any:
+    """``value`` when it is one of ``allowed`` (plain strings of a ``Literal``), else fail naming them."""
+    plain(component, argument, value)
+    if isinstance(value, bool) or value not in allowed:
+        raise refuse(component, argument, value, _alternatives(list(allowed)))
+    return value
+
+
+def _alternatives(values: list[Any]) -> str:
+    *rest, last = [repr(v) for v in values]
+    return f"{', '.join(rest)} or {last}" if rest else last
+
+
+class Missing(TypeError):
+    """A required argument was left out (or None)."""
+
+
+def required(component: str, args: Mapping[str, Any], argument: str, what: str = "") -> Any:
+    """``args[argument]``; fail naming the component and the argument (and ``what`` it is) when it is absent or None,
+    instead of a bare ``KeyError`` from inside the component."""
+    value = args.get(argument)
+    if value is None:
+        raise Missing(f"{component}: argument {argument!r} is required{f' ({what})' if what else ''}")
+    return value
+
+
+def whole(component: str, argument: str, value: Any, low: int | None = None, high: int | None = None) -> int:
+    """``value`` when it is a plain ``int`` (not a bool, a float such as ``5432.0`` or a string such as ``"10"``)
+    within ``low``..``high``; else fail naming the component, the argument, the value and the range."""
+    plain(component, argument, value)
+    bounds = (f"between {low} and {high}" if low is not None and high is not None else
+              f">= {low}" if low is not None else f"<= {high}" if high is not None else "")
+    allowed = f"a whole number (int) {bounds}".rstrip()
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise refuse(component, argument, value, allowed, TypeError)
+    if (low is not None and value < low) or (high is not None and value > high):
+        raise refuse(component, argument, value, allowed)
+    return value
+
+
+def number(component: str, argument: str, value: Any, low: float | None = None) -> float:
+    """``value`` when it is a plain int or float (not a bool or a string) of at least ``low``."""
+    plain(component, argument, value)
+    allowed = f"a number >= {low}" if low is not None else "a number"
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise refuse(component, argument, value, allowed, TypeError)
+    if low is not None and not value >= low:
+        raise refuse(component, argument, value, allowed)
+    return value
+
+
+def port(component: str, argument: str, value: Any) -> Any:
+    """A TCP port: an ``int`` from 1 to 65535, or an Output (only placed, as text, where it is used)."""
+    if isinstance(value, pulumi.Output):
+        return value
+    return whole(component, argument, value, 1, 65535)
+
+
+def flag(component: str, argument: str, value: Any) -> bool:
+    """``value`` when it is a plain ``bool``; a string such as ``"false"`` (what ``Config.get`` returns) fails
+    instead of counting as true."""
+    plain(component, argument, value)
+    if not isinstance(value, bool):
+        raise refuse(component, argument, value, "True or False (a bool; use Config.get_bool for config values)",
+                     TypeError)
+    return value
+
+
+def string(component: str, argument: str, value: Any, pattern: str | None = None, what: str = "a string",
+           placed: bool = False) -> Any:
+    """``value`` when it is a non-empty str (matching ``pattern``, described as ``what``); with ``placed``, an
+    Output passes as is (the component only places it)."""
+    if placed and isinstance(value, pulumi.Output):
+        return value
+    plain(component, argument, value)
+    if not isinstance(value, str) or not value or (pattern is not None and not re.fullmatch(pattern, value)):
+        raise refuse(component, argument, value, what, TypeError if not isinstance(value, str) else ValueError)
+    return value
+
+
+HOSTNAME = r"(?=.{1,253}$)[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?(\.[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)*"
+"""A lowercase DNS name (RFC 1123): what Ingress and Gateway hosts and TLS names accept."""
+
+
+def hostname(component: str, argument: str, value: Any, ip: bool = False) -> Any:
+    """A DNS name such as ``n8n.example.com`` (with ``ip``, also an IP address): no scheme, port, path or trailing
+    slash (the component builds the URLs). An Output is placed as is."""
+    import ipaddress
+
+    if ip and isinstance(value, str):
+        try:
+            ipaddress.ip_address(value)
+            return value
+        except ValueError:
+            pass
+    what = f"a lowercase DNS name{' or IP address' if ip else ''} such as n8n.example.com (no scheme, port, path " \
+           "or trailing slash)"
+    return string(component, argument, value, HOSTNAME, what, placed=True)
+
+
+def object_name(component: str, argument: str, value: Any) -> str:
+    """A Kubernetes object name (DNS subdomain: lowercase alphanumerics, ``-`` and ``.``, at most 253), such as a
+    Secret or ConfigMap name."""
+    return string(component, argument, value, HOSTNAME, "a Kubernetes object name (lowercase letters, digits, '-' "
+                  "and '.', starting and ending alphanumeric, at most 253 characters)")
+
+
+def secret_key(component: str, argument: str, value: Any) -> str:
+    """A key of a Secret or ConfigMap (alphanumerics, ``-``, ``_`` and ``.``, at most 253); also a file name."""
+    return string(component, argument, value, r"[-._a-zA-Z0-9]{1,253}",
+                  "a Secret/ConfigMap key (letters, digits, '-', '_' and '.', at most 253 characters)")
+
+
+def cidr(component: str, argument: str, value: Any) -> str:
+    """An IPv4 or IPv6 network in CIDR notation with zero host bits, such as ``10.0.0.0/16``."""
+    from .settings import cidr as cidr_problem
+
+    allowed = "a CIDR with zero host bits, such as 10.0.0.0/16 or 2001:db8::/32"
+    string(component, argument, value, what=allowed)
+    if cidr_problem(value) is not None:
+        raise refuse(component, argument, value, allowed)
+    return value
+
+
+def quantity(component: str, argument: str, value: Any, what: str = "memory") -> str:
+    """A Kubernetes quantity string (``512Mi``, ``1.5Gi``, ``250m``, ``2``); ``1GB``, ``2 cores`` or a number fail.
+    ``what``: ``memory`` or ``cpu``, for the example in the message."""
+    from .schema import QUANTITY
+
+    example = "250m, 0.5 or 2" if what == "cpu" else "512Mi, 1.5Gi or 2G"
+    return string(component, argument, value, QUANTITY.pattern,
+                  f"a Kubernetes {what} quantity string such as {example}")
 
 
 def known(component: str, args: Mapping[str, Any], args_type: Any) -> Mapping[str, Any]:
-    """``args`` when every key is a field of the TypedDict ``args_type``; else fail naming the unexpected keys (a
-    misspelt optional argument would otherwise be silently ignored and its default used)."""
+    """``args`` when it is a mapping whose every key is a field of the TypedDict ``args_type``; else fail naming the
+    unexpected keys (a misspelt optional argument would otherwise be silently ignored and its default used)."""
+    if not isinstance(args, Mapping):
+        raise TypeError(f"{component}: args must be a mapping ({args_type.__name__}), not {type(args).__name__}")
     unexpected = sorted(set(args) - set(args_type.__annotations__))
     if unexpected:
         raise TypeError(f"{component}: unexpected argument {', '.join(map(repr, unexpected))}; allowed: "
@@ -86,11 +225,11 @@ def waits_for(component: str, opts: pulumi.ResourceOptions | None) -> list[Any]:
                     "runs (each of the component's resources waits for them)")
 
 
-def retain_on_delete(args: Mapping[str, Any], protect: bool) -> bool:
+def retain_on_delete(args: Mapping[str, Any], protect: bool, component: str = "component") -> bool:
     """The component's ``retain_on_delete`` argument when given, else ``protect``: what is protected is also kept
     when the component is deleted; with ``protect`` off (development) nothing is left behind unless asked."""
     given = args.get("retain_on_delete")
-    return protect if given is None else bool(given)
+    return protect if given is None else flag(component, "retain_on_delete", given)
 
 
 RESOURCE_KEYS = {"cpu_request": "cpuRequest", "cpu_limit": "cpuLimit", "memory_request": "memoryRequest",
@@ -106,7 +245,7 @@ def container_resources(component: str, argument: str, value: Any, default: Any)
     if value is None:
         return default
     if isinstance(value, Resources):
-        return value
+        return checked_resources(component, argument, value)
     if not isinstance(value, Mapping):
         raise TypeError(f"{component}: argument {argument!r} must be a mapping of {sorted(RESOURCE_KEYS.values())} "
                         f"or a settings.Resources, not {type(value).__name__}")
@@ -118,8 +257,23 @@ def container_resources(component: str, argument: str, value: Any, default: Any)
         if field is None:
             raise TypeError(f"{component}: argument {argument!r} has unknown key {key!r}; allowed: "
                             f"{sorted(RESOURCE_KEYS.values())}")
-        fields[field] = str(item)
-    return Resources(**{**{f: getattr(default, f) for f in RESOURCE_KEYS}, **fields})
+        fields[field] = item
+    return checked_resources(component, argument,
+                             Resources(**{**{f: getattr(default, f) for f in RESOURCE_KEYS}, **fields}))
+
+
+def checked_resources(component: str, argument: str, r: Any) -> Any:
+    """The ``settings.Resources`` ``r`` when each field is a quantity and no request exceeds its limit."""
+    from .schema import cpu_millis, quantity_bytes
+
+    for field, key in RESOURCE_KEYS.items():
+        quantity(component, f"{argument}.{key}", getattr(r, field), "cpu" if field.startswith("cpu") else "memory")
+    if cpu_millis(r.cpu_request) > cpu_millis(r.cpu_limit):
+        raise refuse(component, f"{argument}.cpuRequest", r.cpu_request, f"at most cpuLimit ({r.cpu_limit})")
+    if quantity_bytes(r.memory_request) > quantity_bytes(r.memory_limit):
+        raise refuse(component, f"{argument}.memoryRequest", r.memory_request,
+                     f"at most memoryLimit ({r.memory_limit})")
+    return r
 
 
 def dns_label(component: str, argument: str, value: Any, room: int = 0) -> str:
@@ -175,7 +329,7 @@ def structured(component: str, argument: str, cls: type[T], value: Any) -> T:
         if item is not None and dataclasses.is_dataclass(kind):
             built[name] = structured(component, path, kind, item)
         elif item is not None and isinstance(kind, type) and issubclass(kind, Enum) and not isinstance(item, kind):
-            built[name] = kind(item)
+            built[name] = member(component, path, item, kind)
         else:
             built[name] = item
     for n, hint in hints.items():  # an optional field other languages leave out is None

@@ -40,7 +40,7 @@ import pulumi
 
 from . import k8s
 from .arguments import dns_label, known, plain, structured
-from .connections import RedisConnection
+from .connections import RedisConnection, as_text
 from .settings import AutoscalingSettings, WorkerSettings
 
 KEDA_API_VERSION = "keda.sh/v1alpha1"
@@ -155,7 +155,7 @@ def scaled_object(name: str, namespace: str, deployment: str, redis: RedisConnec
             "name": trigger_name,
             "metadata": {
                 "host": redis.host,
-                "port": str(redis.port),
+                "port": as_text(redis.port),
                 "listName": key,
                 "listLength": str(jobs_per_worker),
                 "activationListLength": "0",

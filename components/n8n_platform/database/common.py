@@ -17,7 +17,7 @@ from typing import Any
 import pulumi
 
 from .. import k8s
-from ..connections import DatabaseConnection
+from ..connections import DatabaseConnection, as_text
 
 POSTGRES_IMAGE = "docker.io/library/postgres:17.6-bookworm"
 """PostgreSQL client image (psql, pg_dump) for the bootstrap and dump jobs; 17 clients work with 16 and 17 servers."""
@@ -73,7 +73,7 @@ def libpq_env(connection: DatabaseConnection, *, database: str, application: str
     """PG* environment variables pointing psql/pg_dump at ``connection`` (no credentials: those come from files)."""
     env = [
         {"name": "PGHOST", "value": connection.host},
-        {"name": "PGPORT", "value": str(connection.port)},
+        {"name": "PGPORT", "value": as_text(connection.port)},
         {"name": "PGDATABASE", "value": database},
         {"name": "PGSSLMODE", "value": sslmode(connection)},
         {"name": "PGCONNECT_TIMEOUT", "value": "10"},

@@ -36,7 +36,7 @@ import pulumi
 
 from .. import names
 from ..arguments import text
-from ..connections import SECRETS_DIR, DatabaseConnection, RedisConnection, password_path
+from ..connections import SECRETS_DIR, DatabaseConnection, RedisConnection, as_text, password_path
 from ..edge.routes import PROXY_HOPS, PUSH_BACKEND
 from ..settings import N8N_VERSION, LogLevel, Settings
 
@@ -210,7 +210,7 @@ def _database(role: Role, inputs: N8nEnvInputs) -> dict[str, pulumi.Input[str]]:
     env: dict[str, pulumi.Input[str]] = {
         "DB_TYPE": "postgresdb",
         "DB_POSTGRESDB_HOST": db.host,
-        "DB_POSTGRESDB_PORT": str(db.port),
+        "DB_POSTGRESDB_PORT": as_text(db.port),
         "DB_POSTGRESDB_DATABASE": db.database,
         "DB_POSTGRESDB_USER": db.user,
         "DB_POSTGRESDB_PASSWORD_FILE": password_path(db.password, "db", inputs.secret_name, inputs.secrets_dir),
@@ -244,7 +244,7 @@ def _redis(inputs: N8nEnvInputs) -> dict[str, pulumi.Input[str]]:
     r = inputs.redis
     env: dict[str, pulumi.Input[str]] = {
         "QUEUE_BULL_REDIS_HOST": r.host,
-        "QUEUE_BULL_REDIS_PORT": str(r.port),
+        "QUEUE_BULL_REDIS_PORT": as_text(r.port),
         "QUEUE_BULL_REDIS_DB": "0",
         "QUEUE_BULL_PREFIX": r.prefix,
         "QUEUE_BULL_REDIS_TLS": str(r.tls).lower(),
