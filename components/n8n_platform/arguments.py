@@ -203,7 +203,8 @@ def known(component: str, args: Mapping[str, Any], args_type: Any) -> Mapping[st
     """``args`` when it is a mapping whose every key is a field of the TypedDict ``args_type``; else fail naming the
     unexpected keys (a misspelt optional argument would otherwise be silently ignored and its default used)."""
     if not isinstance(args, Mapping):
-        raise TypeError(f"{component}: args must be a mapping ({args_type.__name__}), not {type(args).__name__}")
+        raise TypeError(f"{component}: argument 'args' must be a mapping ({args_type.__name__}), not "
+                        f"{type(args).__name__}")
     unexpected = sorted(set(args) - set(args_type.__annotations__))
     if unexpected:
         raise TypeError(f"{component}: unexpected argument {', '.join(map(repr, unexpected))}; allowed: "
@@ -285,6 +286,13 @@ def dns_label(component: str, argument: str, value: Any, room: int = 0) -> str:
         raise ValueError(f"{component}: argument {argument!r} = {value!r} must be a DNS label (lowercase letters, "
                          f"digits and '-', starting and ending alphanumeric) of at most {63 - room} characters")
     return value
+
+
+def namespace(component: str, value: Any, argument: str = "namespace") -> Any:
+    """A namespace name: a DNS label of at most 63 characters, or an Output (placed as is)."""
+    if isinstance(value, pulumi.Output):
+        return value
+    return dns_label(component, argument, value)
 
 
 def text(*parts: pulumi.Input[str]) -> pulumi.Input[str]:

@@ -30,7 +30,7 @@ Checked against n8n 2.40.7's dist and run for real by ``tests/e2e/test_queue_mod
 import math
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Literal, get_args
+from typing import TYPE_CHECKING, Literal, get_args
 
 import pulumi
 
@@ -117,6 +117,14 @@ class Protocol(StrEnum):
     """Plain HTTP (development behind no TLS)."""
     HTTPS = "https"
     """HTTPS (TLS terminates at the edge)."""
+
+
+ProtocolName = Literal["http", "https"]
+"""The values of :class:`Protocol`, which Python callers may pass instead of the members (case-sensitive)."""
+if TYPE_CHECKING:
+    ProtocolArg = Protocol | ProtocolName
+else:  # Pulumi's schema analyzer supports no unions: it sees the enum
+    ProtocolArg = Protocol
 
 
 @dataclass(frozen=True, kw_only=True)

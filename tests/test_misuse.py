@@ -1,0 +1,219 @@
+"""Misuse of the library's public arguments, as a new Python user commits it: each case ends in one clear error
+naming the component (or connection type), the argument, the value and what is allowed, raised where the argument
+enters, before any resource is registered; or, for an Output where a value is formatted into text, in a correct
+manifest. The table also runs in a subprocess without PULUMI_ERROR_OUTPUT_STRING (where users run: there
+``str(Output)`` is Pulumi's warning text instead of an error), see the last test."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import subprocess
+import sys
+from collections.abc import Callable
+from typing import Any
+
+import pulumi
+import pytest
+
+from n8n_platform import (
+    CaBundle,
+    DatabaseConnection,
+    N8nApp,
+    RedisConnection,
+    SecretKeyRef,
+)
+from n8n_platform.arguments import Missing, PlainValueRequired
+from tests.harness import run
+from tools.offline import PYTHONPATH, ROOT
+
+PASSWORD = SecretKeyRef("n8n-secrets", "db-password")
+DB = dict(host="db.internal", port=5432, database="n8n", user="n8n", schema="n8n", password=PASSWORD, ssl=True)
+REDIS = dict(host="redis.internal", port=6379, tls=True, password=SecretKeyRef("n8n-secrets", "redis-password"),
+             ca=None, managed=True)
+
+
+def db(**change: Any) -> DatabaseConnection:
+    return DatabaseConnection(**{**DB, **change})
+
+
+def redis(**change: Any) -> RedisConnection:
+    return RedisConnection(**{**REDIS, **change})
+
+
+def app_args(**change: Any) -> dict[str, Any]:
+    """The smallest valid N8nApp Args, with ``change`` (a None value leaves the argument out)."""
+    base = {"namespace": "n8n", "hostname": "n8n.example.com", "db": db(), "redis": redis()}
+    return {k: v for k, v in {**base, **change}.items() if v is not None}
+
+
+def app(**change: Any) -> Callable[[], Any]:
+    return lambda: N8nApp("n8n", app_args(**change))
+
+
+@dataclasses.dataclass(frozen=True)
+class Case:
+    id: str
+    build: Callable[[], Any]
+    error: type[Exception]
+    message: str
+    """Must appear in the error: it names the component, the argument, the value and what is allowed."""
+
+
+CASES = [
+    # --- N8nApp ---------------------------------------------------------------------------------------------------
+    Case("N8nApp protocol typo", app(protocol="htps"), ValueError,
+         "N8nApp: argument 'protocol' = 'htps' must be 'http' or 'https'"),
+    Case("N8nApp protocol case", app(protocol="HTTPS"), ValueError,
+         "N8nApp: argument 'protocol' = 'HTTPS' must be 'http' or 'https'"),
+    Case("N8nApp log_level", app(log_level="verbose"), ValueError,
+         "N8nApp: argument 'log_level' = 'verbose' must be 'error', 'warn', 'info' or 'debug'"),
+    Case("N8nApp db missing", app(db=None), Missing,
+         "N8nApp: argument 'db' is required (a DatabaseConnection: how n8n reaches PostgreSQL)"),
+    Case("N8nApp redis missing", app(redis=None), Missing, "N8nApp: argument 'redis' is required"),
+    Case("N8nApp namespace missing", app(namespace=None), Missing, "N8nApp: argument 'namespace' is required"),
+    Case("N8nApp hostname missing", app(hostname=None), Missing, "N8nApp: argument 'hostname' is required"),
+    Case("N8nApp args not a mapping", lambda: N8nApp("n8n", None), TypeError,  # type: ignore[arg-type]
+         "N8nApp: argument 'args' must be a mapping (N8nAppArgs), not NoneType"),
+    Case("N8nApp db not a connection", app(db="postgres://db"), TypeError,
+         "N8nApp: argument 'db' must be a DatabaseConnection, not str"),
+    Case("N8nApp worker_concurrency negative", app(worker_concurrency=-5), ValueError,
+         "N8nApp: argument 'worker_concurrency' = -5 must be a whole number (int) >= 1"),
+    Case("N8nApp worker_concurrency zero", app(worker_concurrency=0), ValueError,
+         "N8nApp: argument 'worker_concurrency' = 0 must be a whole number (int) >= 1"),
+    Case("N8nApp worker_concurrency string", app(worker_concurrency="10"), TypeError,
+         "N8nApp: argument 'worker_concurrency' = '10' must be a whole number (int) >= 1"),
+    Case("N8nApp graceful_shutdown_seconds", app(graceful_shutdown_seconds=-30), ValueError,
+         "N8nApp: argument 'graceful_shutdown_seconds' = -30 must be a whole number (int) >= 0"),
+    Case("N8nApp main_replicas bool", app(main_replicas=True), TypeError,
+         "N8nApp: argument 'main_replicas' = True must be a whole number (int) >= 1"),
+    Case("N8nApp hostname with scheme", app(hostname="https://n8n.example.com/"), ValueError,
+         "N8nApp: argument 'hostname' = 'https://n8n.example.com/' must be a lowercase DNS name such as "
+         "n8n.example.com (no scheme, port, path or trailing slash)"),
+    Case("N8nApp hostname number", app(hostname=12345), TypeError,
+         "N8nApp: argument 'hostname' = 12345 must be a lowercase DNS name"),
+    Case("N8nApp version", app(version="latest"), ValueError,
+         "N8nApp: argument 'version' = 'latest' must be an n8n 2.x release such as 2.40.7"),
+    Case("N8nApp licensed string", app(licensed="false"), TypeError,
+         "N8nApp: argument 'licensed' = 'false' must be True or False (a bool"),
+    Case("N8nApp metrics string", app(metrics="true"), TypeError,
+         "N8nApp: argument 'metrics' = 'true' must be True or False"),
+    Case("N8nApp spot_pool int", app(spot_pool=1), TypeError,
+         "N8nApp: argument 'spot_pool' = 1 must be True or False"),
+    Case("N8nApp secret_name too long", app(secret_name="s" * 300), ValueError,
+         f"N8nApp: argument 'secret_name' = '{'s' * 300}' must be a Kubernetes object name (lowercase letters, "
+         "digits, '-' and '.', starting and ending alphanumeric, at most 253 characters)"),
+    Case("N8nApp secret_name uppercase", app(secret_name="N8N_Secrets"), ValueError,
+         "N8nApp: argument 'secret_name' = 'N8N_Secrets' must be a Kubernetes object name"),
+    Case("N8nApp namespace too long", app(namespace="N" * 80), ValueError,
+         f"N8nApp: argument 'namespace' = '{'N' * 80}' must be a DNS label (lowercase letters, digits and '-', "
+         "starting and ending alphanumeric) of at most 63 characters"),
+    Case("N8nApp memory_limit GB", app(main_resources={"memoryLimit": "2GB"}), ValueError,
+         "N8nApp: argument 'main_resources.memoryLimit' = '2GB' must be a Kubernetes memory quantity string such "
+         "as 512Mi, 1.5Gi or 2G"),
+    Case("N8nApp cpu_limit cores", app(worker_resources={"cpuLimit": "2 cores"}), ValueError,
+         "N8nApp: argument 'worker_resources.cpuLimit' = '2 cores' must be a Kubernetes cpu quantity string such "
+         "as 250m, 0.5 or 2"),
+    Case("N8nApp memory request above limit", app(main_resources={"memoryRequest": "3Gi", "memoryLimit": "2Gi"}),
+         ValueError, "N8nApp: argument 'main_resources.memoryRequest' = '3Gi' must be at most memoryLimit (2Gi)"),
+    Case("N8nApp cpu request above limit", app(runners_resources={"cpu_request": "2", "cpu_limit": "1500m"}),
+         ValueError, "N8nApp: argument 'runners_resources.cpuRequest' = '2' must be at most cpuLimit (1500m)"),
+    Case("N8nApp cpu a number", app(webhook_resources={"cpuLimit": 2}), TypeError,
+         "N8nApp: argument 'webhook_resources.cpuLimit' = 2 must be a Kubernetes cpu quantity string"),
+    Case("N8nApp proxy_hops float", app(proxy_hops=1.0), TypeError,
+         "N8nApp: argument 'proxy_hops' = 1.0 must be a whole number (int) >= 0"),
+    Case("N8nApp Output version", app(version=pulumi.Output.from_input("2.40.7")), PlainValueRequired,
+         "N8nApp: argument 'version' must be a plain value known when the program runs, not an Output"),
+    # --- connection types ---------------------------------------------------------------------------------------
+    Case("DatabaseConnection port negative", lambda: db(port=-1), ValueError,
+         "DatabaseConnection: argument 'port' = -1 must be a whole number (int) between 1 and 65535"),
+    Case("DatabaseConnection port float", lambda: db(port=5432.0), TypeError,
+         "DatabaseConnection: argument 'port' = 5432.0 must be a whole number (int) between 1 and 65535"),
+    Case("DatabaseConnection port string", lambda: db(port="5432"), TypeError,
+         "DatabaseConnection: argument 'port' = '5432' must be a whole number (int) between 1 and 65535"),
+    Case("DatabaseConnection port too big", lambda: db(port=70000), ValueError,
+         "DatabaseConnection: argument 'port' = 70000 must be a whole number (int) between 1 and 65535"),
+    Case("DatabaseConnection ssl string", lambda: db(ssl="false"), TypeError,
+         "DatabaseConnection: argument 'ssl' = 'false' must be True or False"),
+    Case("DatabaseConnection host URL", lambda: db(host="postgres://db:5432"), ValueError,
+         "DatabaseConnection: argument 'host' = 'postgres://db:5432' must be a lowercase DNS name or IP address"),
+    Case("DatabaseConnection password missing", lambda: db(password=None), TypeError,
+         "DatabaseConnection: argument 'password' is required (a SecretKeyRef)"),
+    Case("DatabaseConnection password a string", lambda: db(password="hunter2"), TypeError,
+         "DatabaseConnection: argument 'password' must be a SecretKeyRef, not str"),
+    Case("DatabaseConnection database empty", lambda: db(database=""), ValueError,
+         "DatabaseConnection: argument 'database' = '' must be a non-empty string"),
+    Case("RedisConnection tls string", lambda: redis(tls="true"), TypeError,
+         "RedisConnection: argument 'tls' = 'true' must be True or False"),
+    Case("RedisConnection port float", lambda: redis(port=6379.0), TypeError,
+         "RedisConnection: argument 'port' = 6379.0 must be a whole number (int) between 1 and 65535"),
+    Case("RedisConnection managed string", lambda: redis(managed="no"), TypeError,
+         "RedisConnection: argument 'managed' = 'no' must be True or False"),
+    Case("CaBundle source case", lambda: CaBundle("Secret", "redis-tls", "ca.crt"), ValueError,
+         "CaBundle: argument 'source' = 'Secret' must be 'configMap' or 'secret'"),
+    Case("CaBundle source unknown", lambda: CaBundle("file", "redis-tls", "ca.crt"), ValueError,
+         "CaBundle: argument 'source' = 'file' must be 'configMap' or 'secret'"),
+    Case("CaBundle key path", lambda: CaBundle("secret", "redis-tls", "certs/ca.crt"), ValueError,
+         "CaBundle: argument 'key' = 'certs/ca.crt' must be a Secret/ConfigMap key"),
+    Case("SecretKeyRef secret name", lambda: SecretKeyRef("My Secret", "password"), ValueError,
+         "SecretKeyRef: argument 'secret' = 'My Secret' must be a Kubernetes object name"),
+]
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
+def test_table_each_misuse_ends_in_one_clear_error(case: Case) -> None:
+    with pytest.raises(case.error) as refused:
+        run(case.build)
+    assert case.message in str(refused.value)
+
+
+def test_table_every_case_names_its_component_and_argument() -> None:
+    for case in CASES:
+        component = case.id.split()[0]
+        assert case.message.startswith(f"{component}: ") and "argument" in case.message, case.id
+
+
+def _env_of(recording: Any, deployment: str) -> dict[str, Any]:
+    manifest = next(r for r in recording.resources if r.type == "kubernetes:apps/v1:Deployment"
+                    and r.inputs["metadata"]["name"] == deployment)
+    container = next(c for c in manifest.inputs["spec"]["template"]["spec"]["containers"] if c["name"] == "n8n")
+    return {e["name"]: e.get("value") for e in container["env"]}
+
+
+def test_an_output_port_is_placed_as_the_number_in_the_deployment_env() -> None:
+    def program() -> None:
+        port = pulumi.Output.from_input(6543)
+        N8nApp("n8n", app_args(db=db(port=port), redis=redis(port=pulumi.Output.from_input(6380))))
+
+    env = _env_of(run(program), "n8n-worker")
+    assert env["DB_POSTGRESDB_PORT"] == "6543"
+    assert env["QUEUE_BULL_REDIS_PORT"] == "6380"
+
+
+def test_valid_strings_of_the_enums_and_decimal_quantities_are_accepted() -> None:
+    recording = run(app(protocol="http", log_level="debug", main_resources={"memoryLimit": "1.5Gi",
+                                                                           "memoryRequest": "1Gi"}))
+    env = _env_of(recording, "n8n-main")
+    assert env["N8N_PROTOCOL"] == "http" and env["N8N_LOG_LEVEL"] == "debug"
+    assert env["N8N_EDITOR_BASE_URL"] == "http://n8n.example.com/"
+    assert "--max-old-space-size=" in env["NODE_OPTIONS"] and "=0" not in env["NODE_OPTIONS"]
+    assert CaBundle("secret", "r", "ca.crt").source == "secret"
+
+
+def test_the_table_holds_where_users_run_without_pulumi_error_output_string() -> None:
+    """Our test runtime sets PULUMI_ERROR_OUTPUT_STRING (str(Output) raises); a user's program does not. With it
+    off, each case still ends in its error, and an Output port still renders as the number."""
+    env = {**os.environ, "PYTHONPATH": PYTHONPATH, "PULUMI_ERROR_OUTPUT_STRING": "0"}
+    done = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "no:xdist",
+                           "-k", "not where_users_run and not really_runs", __file__], capture_output=True,
+                          text=True, timeout=300, env=env, cwd=ROOT)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-2000:]
+    assert f"{len(CASES) + 3} passed" in done.stdout
+
+
+def test_the_subprocess_really_runs_without_the_setting() -> None:
+    env = {**os.environ, "PYTHONPATH": PYTHONPATH, "PULUMI_ERROR_OUTPUT_STRING": "0"}
+    probe = "import tools.offline, pulumi; print(f'{pulumi.Output.from_input(1)}'[:20])"
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120, env=env,
+                          cwd=ROOT)
+    assert done.stdout.startswith("Calling __str__"), done.stdout + done.stderr
