@@ -19,7 +19,9 @@ import pytest
 from n8n_platform import (
     CaBundle,
     DatabaseConnection,
+    ElastiCacheRedis,
     N8nApp,
+    Redis,
     RedisConnection,
     SecretKeyRef,
 )
@@ -49,6 +51,24 @@ def app_args(**change: Any) -> dict[str, Any]:
 
 def app(**change: Any) -> Callable[[], Any]:
     return lambda: N8nApp("n8n", app_args(**change))
+
+
+def without(args: dict[str, Any], change: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in {**args, **change}.items() if v is not None}
+
+
+def in_cluster_redis(**change: Any) -> Callable[[], Any]:
+    return lambda: Redis("redis", without({"namespace": "n8n"}, change))  # type: ignore[arg-type]
+
+
+CACHE = {"engine": "valkey", "engine_version": "8.1", "node_type": "cache.m7g.large", "nodes": 2,
+         "snapshot_retention_days": 7, "vpc_id": "vpc-0a1b2c3d", "subnet_ids": ["subnet-0a1b2c3d"],
+         "node_security_group_id": "sg-0123456789abcdef0", "auth_token": "t" * 32, "log_delivery": False,
+         "log_retention_days": 30, "protect": False}
+
+
+def cache(**change: Any) -> Callable[[], Any]:
+    return lambda: ElastiCacheRedis("cache", without(CACHE, change))  # type: ignore[arg-type]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -124,6 +144,42 @@ CASES = [
          "N8nApp: argument 'proxy_hops' = 1.0 must be a whole number (int) >= 0"),
     Case("N8nApp Output version", app(version=pulumi.Output.from_input("2.40.7")), PlainValueRequired,
          "N8nApp: argument 'version' must be a plain value known when the program runs, not an Output"),
+    # --- Redis ----------------------------------------------------------------------------------------------------
+    Case("Redis namespace missing", in_cluster_redis(namespace=None), Missing,
+         "Redis: argument 'namespace' is required (the namespace Redis runs in)"),
+    Case("Redis memory GB", in_cluster_redis(memory="1GB"), ValueError,
+         "Redis: argument 'memory' = '1GB' must be a Kubernetes memory quantity string such as 512Mi, 1.5Gi or 2G"),
+    Case("Redis memory a number", in_cluster_redis(memory=1024), TypeError,
+         "Redis: argument 'memory' = 1024 must be a Kubernetes memory quantity string"),
+    Case("Redis storage_size", in_cluster_redis(storage_size="10 GiB"), ValueError,
+         "Redis: argument 'storage_size' = '10 GiB' must be a Kubernetes memory quantity string"),
+    Case("Redis protect string", in_cluster_redis(protect="false"), TypeError,
+         "Redis: argument 'protect' = 'false' must be True or False (a bool; use Config.get_bool for config "
+         "values)"),
+    Case("Redis retain_on_delete string", in_cluster_redis(retain_on_delete="no"), TypeError,
+         "Redis: argument 'retain_on_delete' = 'no' must be True or False"),
+    Case("Redis issuer_kind case", in_cluster_redis(issuer_kind="clusterissuer"), ValueError,
+         "Redis: argument 'issuer_kind' = 'clusterissuer' must be 'ClusterIssuer' or 'Issuer'"),
+    Case("Redis password_secret long", in_cluster_redis(password_secret="x" * 300), ValueError,
+         "Redis: argument 'password_secret' = '" + "x" * 300 + "' must be a Kubernetes object name"),
+    Case("Redis name uppercase", in_cluster_redis(name="Queue"), ValueError,
+         "Redis: argument 'name' = 'Queue' must be a DNS label"),
+    Case("Redis namespace underscore", in_cluster_redis(namespace="n8n_prod"), ValueError,
+         "Redis: argument 'namespace' = 'n8n_prod' must be a DNS label"),
+    Case("ElastiCacheRedis nodes string", cache(nodes="2"), TypeError,
+         "ElastiCacheRedis: argument 'nodes' = '2' must be a whole number (int) between 1 and 6"),
+    Case("ElastiCacheRedis nodes zero", cache(nodes=0), ValueError,
+         "ElastiCacheRedis: argument 'nodes' = 0 must be a whole number (int) between 1 and 6"),
+    Case("ElastiCacheRedis protect string", cache(protect="false"), TypeError,
+         "ElastiCacheRedis: argument 'protect' = 'false' must be True or False"),
+    Case("ElastiCacheRedis engine case", cache(engine="Valkey"), ValueError,
+         "ElastiCacheRedis: argument 'engine' = 'Valkey' must be 'redis' or 'valkey'"),
+    Case("ElastiCacheRedis engine_version", cache(engine_version="latest"), ValueError,
+         "ElastiCacheRedis: argument 'engine_version' = 'latest' must be an engine version such as 8.1"),
+    Case("ElastiCacheRedis vpc_id missing", cache(vpc_id=None), Missing,
+         "ElastiCacheRedis: argument 'vpc_id' is required"),
+    Case("ElastiCacheRedis subnet_ids a string", cache(subnet_ids="subnet-0a1b2c3d"), TypeError,
+         "ElastiCacheRedis: argument 'subnet_ids' = 'subnet-0a1b2c3d' must be a non-empty list of subnet ids"),
     # --- connection types ---------------------------------------------------------------------------------------
     Case("DatabaseConnection port negative", lambda: db(port=-1), ValueError,
          "DatabaseConnection: argument 'port' = -1 must be a whole number (int) between 1 and 65535"),
@@ -208,7 +264,7 @@ def test_the_table_holds_where_users_run_without_pulumi_error_output_string() ->
                            "-k", "not where_users_run and not really_runs", __file__], capture_output=True,
                           text=True, timeout=300, env=env, cwd=ROOT)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-2000:]
-    assert f"{len(CASES) + 3} passed" in done.stdout
+    assert f"{len(CASES) + 4} passed" in done.stdout
 
 
 def test_the_subprocess_really_runs_without_the_setting() -> None:
@@ -217,3 +273,10 @@ def test_the_subprocess_really_runs_without_the_setting() -> None:
     done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120, env=env,
                           cwd=ROOT)
     assert done.stdout.startswith("Calling __str__"), done.stdout + done.stderr
+
+
+def test_a_decimal_redis_memory_sizes_maxmemory() -> None:
+    recording = run(in_cluster_redis(memory="1.5Gi"))
+    conf = next(r for r in recording.resources if r.type == "kubernetes:core/v1:ConfigMap").inputs["data"]
+    assert f"maxmemory {int(1.5 * 2**30 * 0.8)}" in conf["redis.conf"]
+    assert Redis.quota({"memory": "1.5Gi"}).containers[0].memory_limit == "1.5Gi"

@@ -288,6 +288,13 @@ def dns_label(component: str, argument: str, value: Any, room: int = 0) -> str:
     return value
 
 
+def placed_quantity(component: str, argument: str, value: Any) -> Any:
+    """A Kubernetes quantity as :func:`quantity`, or an Output (only placed, as a PVC size is)."""
+    if isinstance(value, pulumi.Output):
+        return value
+    return quantity(component, argument, value)
+
+
 def namespace(component: str, value: Any, argument: str = "namespace") -> Any:
     """A namespace name: a DNS label of at most 63 characters, or an Output (placed as is)."""
     if isinstance(value, pulumi.Output):
