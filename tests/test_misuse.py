@@ -21,6 +21,8 @@ from n8n_platform import (
     DatabaseConnection,
     ElastiCacheRedis,
     N8nApp,
+    N8nNamespace,
+    NetworkPlan,
     Redis,
     RedisConnection,
     SecretKeyRef,
@@ -65,6 +67,10 @@ CACHE = {"engine": "valkey", "engine_version": "8.1", "node_type": "cache.m7g.la
          "snapshot_retention_days": 7, "vpc_id": "vpc-0a1b2c3d", "subnet_ids": ["subnet-0a1b2c3d"],
          "node_security_group_id": "sg-0123456789abcdef0", "auth_token": "t" * 32, "log_delivery": False,
          "log_retention_days": 30, "protect": False}
+
+
+def namespace(**change: Any) -> Callable[[], Any]:
+    return lambda: N8nNamespace("ns", without({"name": "n8n", "network": NetworkPlan("n8n")}, change))  # type: ignore
 
 
 def cache(**change: Any) -> Callable[[], Any]:
@@ -180,6 +186,41 @@ CASES = [
          "ElastiCacheRedis: argument 'vpc_id' is required"),
     Case("ElastiCacheRedis subnet_ids a string", cache(subnet_ids="subnet-0a1b2c3d"), TypeError,
          "ElastiCacheRedis: argument 'subnet_ids' = 'subnet-0a1b2c3d' must be a non-empty list of subnet ids"),
+    # --- N8nNamespace and NetworkPlan -------------------------------------------------------------------------------
+    Case("N8nNamespace network missing", namespace(network=None), Missing,
+         "N8nNamespace: argument 'network' is required (a NetworkPlan: what the network policies need to know"),
+    Case("N8nNamespace name missing", namespace(name=None), Missing, "N8nNamespace: argument 'name' is required"),
+    Case("N8nNamespace name long and uppercase", namespace(name="N" * 80), ValueError,
+         f"N8nNamespace: argument 'name' = '{'N' * 80}' must be a DNS label (lowercase letters, digits and '-', "
+         "starting and ending alphanumeric) of at most 54 characters"),
+    Case("N8nNamespace pod_security case", namespace(pod_security="Restricted"), ValueError,
+         "N8nNamespace: argument 'pod_security' = 'Restricted' must be 'restricted', 'baseline' or 'privileged'"),
+    Case("N8nNamespace protect string", namespace(protect="false"), TypeError,
+         "N8nNamespace: argument 'protect' = 'false' must be True or False"),
+    Case("N8nNamespace quota_headroom below one", namespace(quota_headroom=0.5), ValueError,
+         "N8nNamespace: argument 'quota_headroom' = 0.5 must be a number >= 1"),
+    Case("N8nNamespace quota_headroom string", namespace(quota_headroom="1.5"), TypeError,
+         "N8nNamespace: argument 'quota_headroom' = '1.5' must be a number >= 1"),
+    Case("N8nNamespace quota_workloads empty", namespace(quota_workloads=[]), TypeError,
+         "N8nNamespace: argument 'quota_workloads' = [] must be a non-empty list of QuotaWorkload"),
+    Case("N8nNamespace quota memory GB", namespace(quota_workloads=[
+        {"name": "w", "max_replicas": 1, "containers": [{"memoryLimit": "2GB"}]}]), ValueError,
+         "N8nNamespace: argument 'quota_workloads[0].containers[0].memoryLimit' = '2GB' must be a Kubernetes memory "
+         "quantity string"),
+    Case("N8nNamespace network for another namespace", namespace(network=NetworkPlan("other")), ValueError,
+         "N8nNamespace: argument 'network': network plan is for namespace 'other', not 'n8n'"),
+    Case("NetworkPlan Output in postgres_cidrs",
+         lambda: NetworkPlan("n8n", postgres_cidrs=[pulumi.Output.from_input("10.0.0.0/16")]), PlainValueRequired,
+         "NetworkPlan: argument 'postgres_cidrs[0]' must be a plain value known when the program runs, not an Output"),
+    Case("NetworkPlan bad CIDR", lambda: NetworkPlan("n8n", redis_cidrs=["10.0.0.1/16"]), ValueError,
+         "NetworkPlan: argument 'redis_cidrs[0]' = '10.0.0.1/16' must be a CIDR with zero host bits, such as "
+         "10.0.0.0/16 or 2001:db8::/32"),
+    Case("NetworkPlan CIDR a string not a list", lambda: NetworkPlan("n8n", postgres_cidrs="10.0.0.0/16"), TypeError,
+         "NetworkPlan: argument 'postgres_cidrs' = '10.0.0.0/16' must be a list"),
+    Case("NetworkPlan egress port", lambda: NetworkPlan("n8n", egress_ports=[443, "80"]), TypeError,
+         "NetworkPlan: argument 'egress_ports[1]' = '80' must be a whole number (int) between 1 and 65535"),
+    Case("NetworkPlan redis_in_cluster string", lambda: NetworkPlan("n8n", redis_in_cluster="true"), TypeError,
+         "NetworkPlan: argument 'redis_in_cluster' = 'true' must be True or False"),
     # --- connection types ---------------------------------------------------------------------------------------
     Case("DatabaseConnection port negative", lambda: db(port=-1), ValueError,
          "DatabaseConnection: argument 'port' = -1 must be a whole number (int) between 1 and 65535"),
@@ -264,7 +305,7 @@ def test_the_table_holds_where_users_run_without_pulumi_error_output_string() ->
                            "-k", "not where_users_run and not really_runs", __file__], capture_output=True,
                           text=True, timeout=300, env=env, cwd=ROOT)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-2000:]
-    assert f"{len(CASES) + 4} passed" in done.stdout
+    assert f"{len(CASES) + 5} passed" in done.stdout
 
 
 def test_the_subprocess_really_runs_without_the_setting() -> None:
@@ -280,3 +321,39 @@ def test_a_decimal_redis_memory_sizes_maxmemory() -> None:
     conf = next(r for r in recording.resources if r.type == "kubernetes:core/v1:ConfigMap").inputs["data"]
     assert f"maxmemory {int(1.5 * 2**30 * 0.8)}" in conf["redis.conf"]
     assert Redis.quota({"memory": "1.5Gi"}).containers[0].memory_limit == "1.5Gi"
+
+
+def test_n8n_namespace_alone_admits_the_defaults_of_n8n_app_and_redis() -> None:
+    """Without quota_workloads: no ResourceQuota and no LimitRange maximum (nothing declared to size them from); with
+    the components' own quota shares, the budget and the per-container maximum fit their default pods."""
+    from n8n_platform.schema import cpu_millis, quantity_bytes
+
+    def program() -> None:
+        N8nNamespace("ns", {"name": "n8n", "network": NetworkPlan("n8n")})
+        Redis("redis", {"namespace": "n8n"})
+        N8nApp("n8n", app_args())
+
+    alone = run(program).manifests()
+    assert not [m for m in alone if m["kind"] == "ResourceQuota"]
+    [limits] = [m["spec"]["limits"][0] for m in alone if m["kind"] == "LimitRange"]
+    assert "max" not in limits
+
+    sized = run(namespace(quota_workloads=[*N8nApp.quota(), Redis.quota()])).manifests()
+    [hard] = [m["spec"]["hard"] for m in sized if m["kind"] == "ResourceQuota"]
+    [maximum] = [m["spec"]["limits"][0]["max"] for m in sized if m["kind"] == "LimitRange"]
+    pods = [m["spec"]["template"]["spec"] | {"replicas": m["spec"].get("replicas", 1)}
+            for m in alone if m["kind"] in ("Deployment", "StatefulSet")]
+    total = {"requests.cpu": 0, "limits.cpu": 0, "requests.memory": 0, "limits.memory": 0}
+    for pod in pods:
+        for c in pod["containers"]:
+            r = c["resources"]
+            assert cpu_millis(r["limits"]["cpu"]) <= cpu_millis(maximum["cpu"]), c["name"]
+            assert quantity_bytes(r["limits"]["memory"]) <= quantity_bytes(maximum["memory"]), c["name"]
+            for kind in ("requests", "limits"):
+                total[f"{kind}.cpu"] += pod["replicas"] * cpu_millis(r[kind]["cpu"])
+                total[f"{kind}.memory"] += pod["replicas"] * quantity_bytes(r[kind]["memory"])
+    assert len(pods) == 4
+    for key, used in total.items():
+        allowed = cpu_millis(hard[key]) if key.endswith("cpu") else quantity_bytes(hard[key])
+        assert 0 < used <= allowed, key
+    assert sum(p["replicas"] for p in pods) <= int(hard["pods"])
