@@ -23,8 +23,11 @@ from n8n_platform import (
     N8nApp,
     N8nNamespace,
     NetworkPlan,
+    PatroniDatabase,
+    RdsDatabase,
     Redis,
     RedisConnection,
+    S3Location,
     SecretKeyRef,
 )
 from n8n_platform.arguments import Missing, PlainValueRequired
@@ -71,6 +74,18 @@ CACHE = {"engine": "valkey", "engine_version": "8.1", "node_type": "cache.m7g.la
 
 def namespace(**change: Any) -> Callable[[], Any]:
     return lambda: N8nNamespace("ns", without({"name": "n8n", "network": NetworkPlan("n8n")}, change))  # type: ignore
+
+
+def patroni(**change: Any) -> Callable[[], Any]:
+    return lambda: PatroniDatabase("db", without({"namespace": "n8n"}, change))  # type: ignore[arg-type]
+
+
+RDS = {"identifier": "n8n-test", "namespace": "n8n", "vpc_id": "vpc-0a1b2c3d", "subnet_ids": ["subnet-0a1b2c3d"],
+       "node_security_group_id": "sg-0123456789abcdef0"}
+
+
+def rds(**change: Any) -> Callable[[], Any]:
+    return lambda: RdsDatabase("db", without(RDS, change))  # type: ignore[arg-type]
 
 
 def cache(**change: Any) -> Callable[[], Any]:
@@ -186,6 +201,31 @@ CASES = [
          "ElastiCacheRedis: argument 'vpc_id' is required"),
     Case("ElastiCacheRedis subnet_ids a string", cache(subnet_ids="subnet-0a1b2c3d"), TypeError,
          "ElastiCacheRedis: argument 'subnet_ids' = 'subnet-0a1b2c3d' must be a non-empty list of subnet ids"),
+    # --- databases ------------------------------------------------------------------------------------------------
+    Case("PatroniDatabase namespace missing", patroni(namespace=None), Missing,
+         "PatroniDatabase: argument 'namespace' is required"),
+    Case("PatroniDatabase protect string", patroni(protect="false"), TypeError,
+         "PatroniDatabase: argument 'protect' = 'false' must be True or False"),
+    Case("PatroniDatabase retain_on_delete string", patroni(retain_on_delete="true"), TypeError,
+         "PatroniDatabase: argument 'retain_on_delete' = 'true' must be True or False"),
+    Case("PatroniDatabase namespace uppercase", patroni(namespace="N8N"), ValueError,
+         "PatroniDatabase: argument 'namespace' = 'N8N' must be a DNS label"),
+    Case("PatroniDatabase members zero", patroni(database={"patroni": {"members": 0}}), ValueError,
+         "PatroniDatabase: invalid argument 'database' (1 problem(s)):\n  - database.patroni.members = 0: must be "
+         "between 1 and 9"),
+    Case("RdsDatabase vpc_id missing", rds(vpc_id=None), Missing, "RdsDatabase: argument 'vpc_id' is required"),
+    Case("RdsDatabase subnet_ids a string", rds(subnet_ids="subnet-0a1b2c3d"), TypeError,
+         "RdsDatabase: argument 'subnet_ids' = 'subnet-0a1b2c3d' must be a non-empty list of subnet ids"),
+    Case("RdsDatabase protect string", rds(protect="false"), TypeError,
+         "RdsDatabase: argument 'protect' = 'false' must be True or False"),
+    Case("RdsDatabase tags not strings", rds(tags={"team": 7}), TypeError,
+         "RdsDatabase: argument 'tags' = {'team': 7} must be a mapping of strings to strings"),
+    Case("RdsDatabase ca_bundle_pem a path", rds(ca_bundle_pem="/etc/ssl/rds.pem"), TypeError,
+         "RdsDatabase: argument 'ca_bundle_pem' = '/etc/ssl/rds.pem' must be a PEM bundle of certificates"),
+    Case("S3Location prefix without slash", lambda: S3Location("b", "arn:aws:s3:::b", "wal", "k", "eu-west-1"),
+         ValueError, "S3Location: argument 'prefix' = 'wal' must be a key prefix with a trailing slash, such as wal/"),
+    Case("S3Location region", lambda: S3Location("b", "arn:aws:s3:::b", "wal/", "k", "Ireland"), ValueError,
+         "S3Location: argument 'region' = 'Ireland' must be an AWS region such as eu-west-1"),
     # --- N8nNamespace and NetworkPlan -------------------------------------------------------------------------------
     Case("N8nNamespace network missing", namespace(network=None), Missing,
          "N8nNamespace: argument 'network' is required (a NetworkPlan: what the network policies need to know"),
@@ -208,7 +248,8 @@ CASES = [
          "N8nNamespace: argument 'quota_workloads[0].containers[0].memoryLimit' = '2GB' must be a Kubernetes memory "
          "quantity string"),
     Case("N8nNamespace network for another namespace", namespace(network=NetworkPlan("other")), ValueError,
-         "N8nNamespace: argument 'network': network plan is for namespace 'other', not 'n8n'"),
+         "N8nNamespace: argument 'network': network plan is for namespace 'other', not 'n8n': its namespace must "
+         "be the argument 'name'"),
     Case("NetworkPlan Output in postgres_cidrs",
          lambda: NetworkPlan("n8n", postgres_cidrs=[pulumi.Output.from_input("10.0.0.0/16")]), PlainValueRequired,
          "NetworkPlan: argument 'postgres_cidrs[0]' must be a plain value known when the program runs, not an Output"),
@@ -268,6 +309,7 @@ def test_table_every_case_names_its_component_and_argument() -> None:
     for case in CASES:
         component = case.id.split()[0]
         assert case.message.startswith(f"{component}: ") and "argument" in case.message, case.id
+        assert "must be" in case.message or "is required" in case.message, case.id
 
 
 def _env_of(recording: Any, deployment: str) -> dict[str, Any]:

@@ -377,7 +377,7 @@ def settings_section(component: str, argument: str, cls: type[T], value: Any) ->
     problems: list[Problem] = []
     parsed = parse(cls, camel_keys(value), argument, problems)
     if problems:
-        raise SettingsError(problems)
+        raise SettingsError(problems, f"{component}: invalid argument {argument!r}")
     return parsed
 
 

@@ -393,7 +393,7 @@ class N8nNamespace(pulumi.ComponentResource):
             where, args, "network", "a NetworkPlan: what the network policies need to know, e.g. NetworkPlan(name)"))
         if network.namespace != ns:
             raise ValueError(f"{where}: argument 'network': network plan is for namespace {network.namespace!r}, not "
-                             f"{ns!r} (its namespace must be the argument 'name')")
+                             f"{ns!r}: its namespace must be the argument 'name'")
         declared = quota_workloads(where, args)
         workloads = [_workload(where, i, w) for i, w in enumerate(declared or [])]
         headroom = number(where, "quota_headroom", args.get("quota_headroom", 1.5), 1)

@@ -49,10 +49,10 @@ class Problem:
 class SettingsError(ValueError):
     """Raised with every problem found in the stack config; the message lists one problem per line."""
 
-    def __init__(self, problems: list[Problem]):
+    def __init__(self, problems: list[Problem], heading: str = "invalid stack configuration"):
         self.problems = problems
         lines = "\n".join(f"  - {p}" for p in problems)
-        super().__init__(f"invalid stack configuration ({len(problems)} problem(s)):\n{lines}")
+        super().__init__(f"{heading} ({len(problems)} problem(s)):\n{lines}")
 
 
 def setting(doc: str, default: Any = MISSING, *, check: Check | None = None, secret: bool = False) -> Any:

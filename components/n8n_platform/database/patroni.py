@@ -38,7 +38,7 @@ from ..observability import exporters
 from ..settings import DatabaseSettings, PatroniSettings
 from ..storage import writer_policy
 from .bootstrap import apply_bootstrap
-from .common import AdminLogin, S3Location, aws_web_identity
+from .common import AdminLogin, S3Location, aws_web_identity, check_args
 from .patroni_config import dcs_settings, initdb_options, pg_hba, postgresql_parameters
 
 TEAM_ID = "n8n"
@@ -243,6 +243,7 @@ class PatroniDatabase(pulumi.ComponentResource):
         super().__init__("n8n:index:PatroniDatabase", name, None, opts)
         where = "PatroniDatabase"
         known(where, args, PatroniDatabaseArgs)
+        check_args(where, args, ("namespace",))
         child = pulumi.ResourceOptions(parent=self)
         database = settings_section(where, "database", DatabaseSettings, args.get("database"))
         namespace = plain(where, "namespace", args["namespace"])
@@ -271,7 +272,7 @@ class PatroniDatabase(pulumi.ComponentResource):
                                                  docker_image=args.get("docker_image"),
                                                  exporter_image=args.get("exporter_image")),
                        pulumi.ResourceOptions(parent=self, protect=protect,
-                                              retain_on_delete=retain_on_delete(args, protect),
+                                              retain_on_delete=retain_on_delete(args, protect, where),
                                               depends_on=[*wait_for, certificate]))
         self.connection = patroni_connection(cluster, namespace, database)
         admin = AdminLogin(operator_secret(ADMIN_USER, cluster))
