@@ -19,6 +19,7 @@ import pytest
 from n8n_platform import (
     CaBundle,
     DatabaseConnection,
+    Edge,
     ElastiCacheRedis,
     N8nApp,
     N8nNamespace,
@@ -31,6 +32,7 @@ from n8n_platform import (
     SecretKeyRef,
 )
 from n8n_platform.arguments import Missing, PlainValueRequired
+from n8n_platform.edge.component import EdgeOidc, EdgeRateLimits
 from tests.harness import run
 from tools.offline import PYTHONPATH, ROOT
 
@@ -86,6 +88,12 @@ RDS = {"identifier": "n8n-test", "namespace": "n8n", "vpc_id": "vpc-0a1b2c3d", "
 
 def rds(**change: Any) -> Callable[[], Any]:
     return lambda: RdsDatabase("db", without(RDS, change))  # type: ignore[arg-type]
+
+
+def edge(**change: Any) -> Callable[[], Any]:
+    from tests.test_edge_component import args as edge_args
+
+    return lambda: Edge("edge", without(edge_args(), change))  # type: ignore[arg-type]
 
 
 def cache(**change: Any) -> Callable[[], Any]:
@@ -262,6 +270,29 @@ CASES = [
          "NetworkPlan: argument 'egress_ports[1]' = '80' must be a whole number (int) between 1 and 65535"),
     Case("NetworkPlan redis_in_cluster string", lambda: NetworkPlan("n8n", redis_in_cluster="true"), TypeError,
          "NetworkPlan: argument 'redis_in_cluster' = 'true' must be True or False"),
+    # --- Edge -------------------------------------------------------------------------------------------------------
+    Case("Edge hostname with scheme", edge(hostname="https://n8n.example.com/"), ValueError,
+         "Edge: argument 'hostname' = 'https://n8n.example.com/' must be a lowercase DNS name"),
+    Case("Edge controller case", edge(controller="ALB"), ValueError,
+         "Edge: argument 'controller' = 'ALB' must be 'alb' or 'gateway'"),
+    Case("Edge rate_limits missing", edge(rate_limits=None), Missing, "Edge: argument 'rate_limits' is required"),
+    Case("Edge waf string", edge(waf="false"), TypeError, "Edge: argument 'waf' = 'false' must be True or False"),
+    Case("Edge webhook_processors string", edge(webhook_processors="true"), TypeError,
+         "Edge: argument 'webhook_processors' = 'true' must be True or False"),
+    Case("Edge idle timeout string", edge(idle_timeout_seconds="300"), TypeError,
+         "Edge: argument 'idle_timeout_seconds' = '300' must be a whole number (int) between 1 and 4000"),
+    Case("Edge editor CIDR", edge(editor_allowed_cidrs=["203.0.113.7"]), ValueError,
+         "Edge: argument 'editor_allowed_cidrs[0]' = '203.0.113.7' must be a CIDR with zero host bits"),
+    Case("Edge service name", edge(services={"main": "n8n main", "webhook": "n8n-webhook"}), ValueError,
+         "Edge: argument 'services.main' = 'n8n main' must be a Kubernetes object name"),
+    Case("Edge partition", edge(partition="china"), ValueError,
+         "Edge: argument 'partition' = 'china' must be 'aws', 'aws-cn' or 'aws-us-gov'"),
+    Case("EdgeRateLimits below WAF minimum", lambda: EdgeRateLimits(login_per_minute=5), ValueError,
+         "EdgeRateLimits: argument 'login_per_minute' = 5 must be a whole number (int) >= 10"),
+    Case("EdgeOidc issuer not https", lambda: EdgeOidc(issuer="idp.example.com", authorization_endpoint="https://a",
+                                                      token_endpoint="https://t", user_info_endpoint="https://u",
+                                                      client_id="n8n"), ValueError,
+         "EdgeOidc: argument 'issuer' = 'idp.example.com' must be an https:// URL"),
     # --- connection types ---------------------------------------------------------------------------------------
     Case("DatabaseConnection port negative", lambda: db(port=-1), ValueError,
          "DatabaseConnection: argument 'port' = -1 must be a whole number (int) between 1 and 65535"),
