@@ -33,6 +33,7 @@ from n8n_platform import (
 )
 from n8n_platform.arguments import Missing, PlainValueRequired
 from n8n_platform.edge.component import EdgeOidc, EdgeRateLimits
+from n8n_platform.observability import CloudWatchTargets, Observability, RuleInputs
 from tests.harness import run
 from tools.offline import PYTHONPATH, ROOT
 
@@ -94,6 +95,15 @@ def edge(**change: Any) -> Callable[[], Any]:
     from tests.test_edge_component import args as edge_args
 
     return lambda: Edge("edge", without(edge_args(), change))  # type: ignore[arg-type]
+
+
+RULES = dict(namespace="n8n", memory_limits={"main": "2Gi", "worker": "2Gi"}, redis_in_cluster=True,
+             patroni_cluster=None, dump_cron_job=None)
+
+
+def observability(**change: Any) -> Callable[[], Any]:
+    base = {"namespace": "n8n", "prometheus_release": "kps", "rules": RuleInputs(**RULES), "grafana_folder": "n8n"}
+    return lambda: Observability("obs", without(base, change))  # type: ignore[arg-type]
 
 
 def cache(**change: Any) -> Callable[[], Any]:
@@ -293,6 +303,21 @@ CASES = [
                                                       token_endpoint="https://t", user_info_endpoint="https://u",
                                                       client_id="n8n"), ValueError,
          "EdgeOidc: argument 'issuer' = 'idp.example.com' must be an https:// URL"),
+    # --- Observability ----------------------------------------------------------------------------------------------
+    Case("Observability rules missing", observability(rules=None), Missing,
+         "Observability: argument 'rules' is required"),
+    Case("Observability release label", observability(prometheus_release="kube prometheus"), ValueError,
+         "Observability: argument 'prometheus_release' = 'kube prometheus' must be a Kubernetes label value"),
+    Case("RuleInputs memory limit GB", lambda: RuleInputs(**{**RULES, "memory_limits": {"main": "2GB"}}), ValueError,
+         "RuleInputs: argument 'memory_limits.main' = '2GB' must be a Kubernetes memory quantity string"),
+    Case("RuleInputs unknown role", lambda: RuleInputs(**{**RULES, "memory_limits": {"runner": "1Gi"}}), ValueError,
+         "RuleInputs: argument 'memory_limits' = 'runner' must be 'main', 'webhook' or 'worker'"),
+    Case("RuleInputs redis_in_cluster string", lambda: RuleInputs(**{**RULES, "redis_in_cluster": "yes"}), TypeError,
+         "RuleInputs: argument 'redis_in_cluster' = 'yes' must be True or False"),
+    Case("CloudWatchTargets connection_limit float", lambda: CloudWatchTargets("k", connection_limit=100.0),
+         TypeError, "CloudWatchTargets: argument 'connection_limit' = 100.0 must be a whole number (int) >= 0"),
+    Case("CloudWatchTargets e-mail", lambda: CloudWatchTargets("k", emails=["ops"]), ValueError,
+         "CloudWatchTargets: argument 'emails[0]' = 'ops' must be an e-mail address"),
     # --- connection types ---------------------------------------------------------------------------------------
     Case("DatabaseConnection port negative", lambda: db(port=-1), ValueError,
          "DatabaseConnection: argument 'port' = -1 must be a whole number (int) between 1 and 65535"),

@@ -149,6 +149,10 @@ HOSTNAME = r"(?=.{1,253}$)[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?(\.[a-z0-9]([-a-z0-9
 """A lowercase DNS name (RFC 1123): what Ingress and Gateway hosts and TLS names accept."""
 
 
+LABEL_VALUE = r"(?=.{1,63}$)[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?"
+"""A Kubernetes label value (non-empty here)."""
+
+
 def hostname(component: str, argument: str, value: Any, ip: bool = False) -> Any:
     """A DNS name such as ``n8n.example.com`` (with ``ip``, also an IP address): no scheme, port, path or trailing
     slash (the component builds the URLs). An Output is placed as is."""
