@@ -17,10 +17,13 @@ import pulumi
 import pytest
 
 from n8n_platform import (
+    ArchiveBucket,
     CaBundle,
+    ClusterAddons,
     DatabaseConnection,
     Edge,
     ElastiCacheRedis,
+    GithubAccess,
     N8nApp,
     N8nNamespace,
     NetworkPlan,
@@ -30,6 +33,9 @@ from n8n_platform import (
     RedisConnection,
     S3Location,
     SecretKeyRef,
+    Secrets,
+    WorkerAutoscaling,
+    WorkerPool,
 )
 from n8n_platform.arguments import Missing, PlainValueRequired
 from n8n_platform.edge.component import EdgeOidc, EdgeRateLimits
@@ -104,6 +110,37 @@ RULES = dict(namespace="n8n", memory_limits={"main": "2Gi", "worker": "2Gi"}, re
 def observability(**change: Any) -> Callable[[], Any]:
     base = {"namespace": "n8n", "prometheus_release": "kps", "rules": RuleInputs(**RULES), "grafana_folder": "n8n"}
     return lambda: Observability("obs", without(base, change))  # type: ignore[arg-type]
+
+
+def archive(**change: Any) -> Callable[[], Any]:
+    base = {"pitr_days": 7, "dumps": True, "dump_retention_days": 35, "protect": False}
+    return lambda: ArchiveBucket("archive", without(base, change))  # type: ignore[arg-type]
+
+
+def secrets(**change: Any) -> Callable[[], Any]:
+    return lambda: Secrets("secrets", without({"namespace": "n8n"}, change))  # type: ignore[arg-type]
+
+
+def autoscaling(**change: Any) -> Callable[[], Any]:
+    base = {"namespace": "n8n", "deployment": "n8n-worker", "redis": redis()}
+    return lambda: WorkerAutoscaling("scaler", without(base, change))  # type: ignore[arg-type]
+
+
+def pool(**change: Any) -> Callable[[], Any]:
+    from tests.test_worker_pool import args as pool_args
+
+    return lambda: WorkerPool("pool", without(pool_args(), change))  # type: ignore[arg-type]
+
+
+def addons(**change: Any) -> Callable[[], Any]:
+    from tests.test_addons import args as addons_args
+
+    return lambda: ClusterAddons("addons", without(addons_args(), change))  # type: ignore[arg-type]
+
+
+def github(**change: Any) -> Callable[[], Any]:
+    base = {"repository": "acme/n8n-infra", "environments": ["dev", "prod"]}
+    return lambda: GithubAccess("github", without(base, change))  # type: ignore[arg-type]
 
 
 def cache(**change: Any) -> Callable[[], Any]:
@@ -318,6 +355,43 @@ CASES = [
          TypeError, "CloudWatchTargets: argument 'connection_limit' = 100.0 must be a whole number (int) >= 0"),
     Case("CloudWatchTargets e-mail", lambda: CloudWatchTargets("k", emails=["ops"]), ValueError,
          "CloudWatchTargets: argument 'emails[0]' = 'ops' must be an e-mail address"),
+    # --- the other components -------------------------------------------------------------------------------------
+    Case("ArchiveBucket pitr_days string", archive(pitr_days="7"), TypeError,
+         "ArchiveBucket: argument 'pitr_days' = '7' must be a whole number (int) >= 1"),
+    Case("ArchiveBucket dumps missing", archive(dumps=None), Missing, "ArchiveBucket: argument 'dumps' is required"),
+    Case("ArchiveBucket protect string", archive(protect="false"), TypeError,
+         "ArchiveBucket: argument 'protect' = 'false' must be True or False"),
+    Case("ArchiveBucket replica_region", archive(replica_region="Frankfurt"), ValueError,
+         "ArchiveBucket: argument 'replica_region' = 'Frankfurt' must be an AWS region such as eu-west-1"),
+    Case("Secrets namespace missing", secrets(namespace=None), Missing, "Secrets: argument 'namespace' is required"),
+    Case("Secrets escrow string", secrets(escrow="false"), TypeError,
+         "Secrets: argument 'escrow' = 'false' must be True or False"),
+    Case("Secrets protect string", secrets(protect="true"), TypeError,
+         "Secrets: argument 'protect' = 'true' must be True or False"),
+    Case("WorkerAutoscaling redis missing", autoscaling(redis=None), Missing,
+         "WorkerAutoscaling: argument 'redis' is required"),
+    Case("WorkerAutoscaling max_replicas zero", autoscaling(max_replicas=0), ValueError,
+         "WorkerAutoscaling: argument 'max_replicas' = 0 must be a whole number (int) >= 1"),
+    Case("WorkerAutoscaling min above max", autoscaling(min_replicas=5, max_replicas=3), ValueError,
+         "WorkerAutoscaling: argument 'min_replicas' = 5 must be at most max_replicas (3)"),
+    Case("WorkerAutoscaling keda string", autoscaling(keda="false"), TypeError,
+         "WorkerAutoscaling: argument 'keda' = 'false' must be True or False"),
+    Case("WorkerPool desired outside range", pool(desired_nodes=20), ValueError,
+         "WorkerPool: argument 'desired_nodes' = 20 must be between min_nodes (1) and max_nodes (10)"),
+    Case("WorkerPool disk float", pool(disk_size_gb=80.0), TypeError,
+         "WorkerPool: argument 'disk_size_gb' = 80.0 must be a whole number (int) between 20 and 16384"),
+    Case("WorkerPool subnet", pool(subnet_ids=["10.0.0.0/24"]), ValueError,
+         "WorkerPool: argument 'subnet_ids[0]' = '10.0.0.0/24' must be a subnet id such as subnet-0a1b2c3d"),
+    Case("WorkerPool cluster_name missing", pool(cluster_name=None), Missing,
+         "WorkerPool: argument 'cluster_name' is required"),
+    Case("ClusterAddons keda string", addons(keda="true"), TypeError,
+         "ClusterAddons: argument 'keda' = 'true' must be True or False"),
+    Case("ClusterAddons acme_email", addons(acme_email="ops"), ValueError,
+         "ClusterAddons: argument 'acme_email' = 'ops' must be an e-mail address"),
+    Case("GithubAccess repository", github(repository="n8n-infra"), ValueError,
+         "GithubAccess: argument 'repository' = 'n8n-infra' must be <owner>/<name> of a GitHub repository"),
+    Case("GithubAccess environments missing", github(environments=None), Missing,
+         "GithubAccess: argument 'environments' is required"),
     # --- connection types ---------------------------------------------------------------------------------------
     Case("DatabaseConnection port negative", lambda: db(port=-1), ValueError,
          "DatabaseConnection: argument 'port' = -1 must be a whole number (int) between 1 and 65535"),

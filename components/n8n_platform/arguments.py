@@ -12,7 +12,7 @@ import dataclasses
 import re
 import types
 import typing
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from enum import Enum
 from typing import Any, TypedDict, TypeVar
 
@@ -214,6 +214,71 @@ def known(component: str, args: Mapping[str, Any], args_type: Any) -> Mapping[st
         raise TypeError(f"{component}: unexpected argument {', '.join(map(repr, unexpected))}; allowed: "
                         f"{sorted(args_type.__annotations__)}")
     return args
+
+
+Check = Callable[[str, str, Any], Any]
+"""A check of one argument: ``check(component, argument, value)`` returns the value (converted, e.g. to an enum
+member) or raises naming the component, the argument, the value and what is allowed."""
+
+
+def checked(component: str, args: Mapping[str, Any], args_type: Any, checks: Mapping[str, Check]) -> dict[str, Any]:
+    """``args`` as a dict, checked where it enters: a mapping of the TypedDict ``args_type``'s keys only
+    (:func:`known`), every required key present (:func:`required`), and each given value passed through its check
+    in ``checks`` (a None value of an optional argument is left as the default)."""
+    known(component, args, args_type)
+    out = dict(args)
+    for key in getattr(args_type, "__required_keys__", ()):
+        required(component, out, key)
+    for key, check in checks.items():
+        if out.get(key) is not None:
+            out[key] = check(component, key, out[key])
+    return out
+
+
+def at_least(low: int, high: int | None = None) -> Check:
+    """The check of a whole number from ``low`` (to ``high``)."""
+    return lambda c, a, v: whole(c, a, v, low, high)
+
+
+def matching(pattern: str, what: str, placed: bool = False) -> Check:
+    """The check of a string matching ``pattern`` (described as ``what``); with ``placed``, an Output passes."""
+    return lambda c, a, v: string(c, a, v, pattern, what, placed)
+
+
+def choice(kind: Any) -> Check:
+    """The check of an enum argument: a member of ``kind`` or its value, as the member."""
+    return lambda c, a, v: member(c, a, v, kind)
+
+
+def text_input(component: str, argument: str, value: Any) -> Any:
+    """The check of a string argument the component only places: a non-empty str, or an Output."""
+    return string(component, argument, value, what="a non-empty string", placed=True)
+
+
+def string_list(component: str, argument: str, value: Any, item: Check | None = None) -> Any:
+    """A non-empty list of strings (each through ``item`` when given), or an Output of one (placed)."""
+    if isinstance(value, pulumi.Output):
+        return value
+    if not isinstance(value, (list, tuple)) or not value:
+        raise refuse(component, argument, value, "a non-empty list of strings", TypeError)
+    return [(item or text_input)(component, f"{argument}[{i}]", v) for i, v in enumerate(value)]
+
+
+def string_map(component: str, argument: str, value: Any) -> Any:
+    """A mapping of strings to strings (tags, labels)."""
+    plain(component, argument, value)
+    if not isinstance(value, Mapping) or not all(isinstance(k, str) and isinstance(v, str) for k, v in value.items()):
+        raise refuse(component, argument, value, "a mapping of strings to strings", TypeError)
+    return dict(value)
+
+
+email = matching(r"[^@\s]+@[^@\s]+\.[^@\s]+", "an e-mail address")
+AWS_REGION = r"[a-z]{2}(-[a-z]+)+-[0-9]+"
+"""An AWS region such as eu-west-1."""
+region = matching(AWS_REGION, "an AWS region such as eu-west-1")
+partition = matching(r"aws|aws-cn|aws-us-gov", "'aws', 'aws-cn' or 'aws-us-gov'")
+subnet_ids: Check = lambda c, a, v: string_list(c, a, v, matching(r"subnet-[0-9a-f]{8,17}",  # noqa: E731
+                                                                   "a subnet id such as subnet-0a1b2c3d", True))
 
 
 def waits_for(component: str, opts: pulumi.ResourceOptions | None) -> list[Any]:
