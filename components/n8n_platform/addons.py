@@ -43,7 +43,7 @@ import pulumi
 from . import irsa, k8s, names
 from .arguments import checked, choice, dns_label, email, flag, member, partition, plain, region, structured, text_input
 from .edge.gateway import ENVOY_GATEWAY_VERSION, PROXY_NAMESPACE
-from .settings import AcmeServer
+from .settings import AcmeServer, AcmeServerArg
 
 
 @dataclass(frozen=True)
@@ -308,7 +308,7 @@ class ClusterAddonsArgs(TypedDict):
     """Install Envoy Gateway with the Gateway API CRDs (edge controller ``gateway``)."""
     prometheus_operator_crds: NotRequired[bool]
     """Install the Prometheus Operator CRDs (ServiceMonitor, PrometheusRule)."""
-    acme_server: NotRequired[AcmeServer]
+    acme_server: NotRequired[AcmeServerArg]
     """Let's Encrypt server of the public issuer (default staging)."""
     acme_email: NotRequired[str]
     """ACME account e-mail; without it, no public issuer."""

@@ -37,7 +37,7 @@ import ipaddress
 import math
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any, NotRequired, TypedDict
+from typing import TYPE_CHECKING, Any, Literal, NotRequired, TypedDict
 
 import pulumi
 
@@ -348,6 +348,14 @@ class PodSecurity(StrEnum):
     """No restriction."""
 
 
+PodSecurityName = Literal["restricted", "baseline", "privileged"]
+"""The values of :class:`PodSecurity`, which Python callers may pass instead of the members (case-sensitive)."""
+if TYPE_CHECKING:
+    PodSecurityArg = PodSecurity | PodSecurityName
+else:  # Pulumi's schema analyzer supports no unions: it sees the enum
+    PodSecurityArg = PodSecurity
+
+
 class N8nNamespaceArgs(TypedDict):
     """The namespace n8n and its in-cluster data layer live in. Only ``name`` and ``network`` are required."""
 
@@ -356,7 +364,7 @@ class N8nNamespaceArgs(TypedDict):
     network: NetworkPlan
     """Inputs of the network policies (data CIDRs, Patroni cluster, neighbouring namespaces); its ``namespace``
     must be ``name``."""
-    pod_security: NotRequired[PodSecurity]
+    pod_security: NotRequired[PodSecurityArg]
     """Pod Security level *enforced* (default ``restricted``; ``baseline`` when the database engine is patroni: Spilo
     pods set no seccompProfile/capabilities). ``audit`` and ``warn`` stay ``restricted`` regardless."""
     quota_workloads: NotRequired[list[QuotaWorkload]]

@@ -57,7 +57,7 @@ from .connections import CaBundle, CaSource, RedisConnection, SecretKeyRef
 from .namespace import REDIS, QuotaWorkload
 from .observability import exporters
 from .secrets import placeable_revision
-from .settings import CacheEngine, InClusterRedisSettings
+from .settings import CacheEngine, CacheEngineArg, InClusterRedisSettings
 from .settings import resources as resource_settings
 from .storage import customer_key
 
@@ -458,7 +458,7 @@ def elasticache_connection(host: pulumi.Input[str]) -> RedisConnection:
 class ElastiCacheRedisArgs(TypedDict):
     """Managed Redis/Valkey (settings ``redis.elasticache`` and ``cluster``)."""
 
-    engine: CacheEngine
+    engine: CacheEngineArg
     """``redis`` or ``valkey`` (``redis.elasticache.engine``)."""
     engine_version: str
     """Engine version, e.g. 8.1 (``redis.elasticache.engineVersion``)."""

@@ -288,6 +288,14 @@ class CacheEngine(StrEnum):
     """Valkey, the open-source Redis fork (lower price on ElastiCache)."""
 
 
+CacheEngineName = Literal["redis", "valkey"]
+"""The values of :class:`CacheEngine`, which Python callers may pass instead of the members (case-sensitive)."""
+if TYPE_CHECKING:
+    CacheEngineArg = CacheEngine | CacheEngineName
+else:  # Pulumi's schema analyzer supports no unions: it sees the enum
+    CacheEngineArg = CacheEngine
+
+
 @dataclass(frozen=True, kw_only=True)
 class ElastiCacheSettings:
     """Amazon ElastiCache (mode `elasticache`)."""
@@ -357,6 +365,14 @@ class EdgeController(StrEnum):
     """Gateway API (Envoy Gateway) with cert-manager certificates."""
 
 
+EdgeControllerName = Literal["alb", "gateway"]
+"""The values of :class:`EdgeController`, which Python callers may pass instead of the members (case-sensitive)."""
+if TYPE_CHECKING:
+    EdgeControllerArg = EdgeController | EdgeControllerName
+else:  # Pulumi's schema analyzer supports no unions: it sees the enum
+    EdgeControllerArg = EdgeController
+
+
 class AcmeServer(StrEnum):
     """Let's Encrypt server of the public issuer."""
 
@@ -364,6 +380,14 @@ class AcmeServer(StrEnum):
     """Untrusted test certificates, generous rate limits (development)."""
     PRODUCTION = "production"
     """Trusted certificates."""
+
+
+AcmeServerName = Literal["staging", "production"]
+"""The values of :class:`AcmeServer`, which Python callers may pass instead of the members (case-sensitive)."""
+if TYPE_CHECKING:
+    AcmeServerArg = AcmeServer | AcmeServerName
+else:  # Pulumi's schema analyzer supports no unions: it sees the enum
+    AcmeServerArg = AcmeServer
 
 
 @dataclass(frozen=True, kw_only=True)

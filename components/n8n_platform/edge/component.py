@@ -31,7 +31,7 @@ from ..arguments import (
     whole,
 )
 from ..namespace import components_selector, ip_block
-from ..settings import EdgeController, OidcSettings, RateLimits
+from ..settings import EdgeController, EdgeControllerArg, OidcSettings, RateLimits
 from . import alb, gateway
 from .routes import Endpoints, routes
 
@@ -119,7 +119,7 @@ class EdgeArgs(TypedDict):
     """Namespace of n8n's Services; the Ingresses, routes and policies go there."""
     hostname: str
     """Public hostname of the editor and webhooks."""
-    controller: EdgeController
+    controller: EdgeControllerArg
     """``alb`` (AWS Load Balancer Controller + WAF) or ``gateway`` (Gateway API, Envoy Gateway)."""
     services: dict[str, str]
     """Service per backend: ``main`` and, with webhook processors, ``webhook``."""

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, TypedDict
 
-from ..arguments import dns_label, flag, one_of, quantity, refuse, string
+from ..arguments import LABEL_VALUE, dns_label, flag, one_of, quantity, refuse, string
 from ..schema import Problem, SettingsError, camel, parse, quantity_bytes
 from ..settings import AlertThresholds
 
@@ -158,9 +158,9 @@ class RuleInputs:
             quantity(where, f"memory_limits.{role}", limit)
         for key in ("redis_in_cluster", "wal_archive", "spot_pool"):
             flag(where, key, getattr(self, key))
-        for key in ("patroni_cluster", "dump_cron_job"):
+        for key in ("patroni_cluster", "dump_cron_job"):  # names the rules select by (label values in PromQL)
             if getattr(self, key) is not None:
-                dns_label(where, key, getattr(self, key))
+                string(where, key, getattr(self, key), LABEL_VALUE, "a Kubernetes object name or None")
         string(where, "runbooks", self.runbooks, what="a non-empty URL or path")
 
 
