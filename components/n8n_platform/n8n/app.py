@@ -4,7 +4,6 @@ A thin component over :mod:`.workloads` (the manifests) and :mod:`.env` (the env
 """
 
 # No `from __future__ import annotations` here: Pulumi's schema analyzer reads the Args annotations at run time.
-from collections.abc import Callable
 from typing import Any, NotRequired, TypedDict
 
 import pulumi
@@ -17,7 +16,7 @@ from ..arguments import (
     flag,
     hostname,
     known,
-    member,
+    matching,
     namespace,
     required,
     string,
@@ -25,15 +24,15 @@ from ..arguments import (
     waits_for,
     whole,
 )
-from ..arguments import object_name as kubernetes_name
 from ..connections import DatabaseConnection, RedisConnection
 from ..namespace import QuotaWorkload
 from ..secrets import placeable_revision
-from ..settings import N8N_VERSION_PATTERN as VERSION
-from ..settings import LogLevelArg, N8nSettings
-from .env import LogLevel, N8nEnvInputs, Protocol, ProtocolArg, base_url
+from ..settings import N8N_VERSION_PATTERN, LogLevelArg, N8nSettings
+from .env import ENV_CHECKS, N8nEnvInputs, ProtocolArg, base_url
 from .workloads import APP, N8nWorkloads, RoleShape, autoscaled, object_name, role_manifests, roles, validate
 
+N8N_RELEASE = matching(N8N_VERSION_PATTERN, "an n8n 2.x release such as 2.40.7 (the tag of both images)")
+"""N8nApp's version: a pinned 2.x release, as ``n8n.version`` in the settings."""
 DEFAULTS = N8nSettings()
 """The platform's defaults (settings ``n8n``), also the component's."""
 
@@ -278,27 +277,12 @@ def env_inputs(args: N8nAppArgs, *, webhook_processors: bool, multi_main: bool) 
                              required(where, args, "db", "a DatabaseConnection: how n8n reaches PostgreSQL"))
     given["redis"] = structured(where, "redis", RedisConnection,
                                 required(where, args, "redis", "a RedisConnection: how n8n reaches Redis"))
-    for key, check in ENV_CHECKS.items():
+    for key, check in {**ENV_CHECKS, "version": N8N_RELEASE}.items():
         if key in given:
             given[key] = check(where, key, given[key])
     return N8nEnvInputs(**given, webhook_processors=webhook_processors, multi_main=multi_main)
 
 
-ENV_CHECKS: dict[str, Callable[[str, str, Any], Any]] = {
-    "protocol": lambda w, k, v: member(w, k, v, Protocol),
-    "log_level": lambda w, k, v: member(w, k, v, LogLevel),
-    "version": lambda w, k, v: string(w, k, v, VERSION, "an n8n 2.x release such as 2.40.7 (the tag of both images)"),
-    "licensed": flag,
-    "metrics": flag,
-    "worker_concurrency": lambda w, k, v: whole(w, k, v, 1),
-    "graceful_shutdown_seconds": lambda w, k, v: whole(w, k, v, 0),
-    "execution_max_age_hours": lambda w, k, v: whole(w, k, v, 1),
-    "execution_max_count": lambda w, k, v: whole(w, k, v, 1),
-    "proxy_hops": lambda w, k, v: whole(w, k, v, 0),
-    "timezone": lambda w, k, v: string(w, k, v, r"[A-Za-z0-9_+\-/]+", "an IANA timezone such as UTC or Europe/Berlin"),
-    "secret_name": kubernetes_name,
-}
-"""How each environment argument is checked where it enters (hostname, db and redis above)."""
 
 
 def worker_deployment_name(args: N8nAppArgs) -> str:

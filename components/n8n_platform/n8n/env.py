@@ -28,14 +28,15 @@ Checked against n8n 2.40.7's dist and run for real by ``tests/e2e/test_queue_mod
 # No `from __future__ import annotations` here: N8nEnvInputs is part of N8nApp's component schema, which Pulumi's
 # analyzer reads at run time.
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import TYPE_CHECKING, Literal, get_args
+from typing import TYPE_CHECKING, Any, Literal, get_args
 
 import pulumi
 
 from .. import names
-from ..arguments import text
+from ..arguments import at_least, flag, hostname, matching, member, object_name, refuse, text
 from ..connections import SECRETS_DIR, DatabaseConnection, RedisConnection, as_text, password_path
 from ..edge.routes import PROXY_HOPS, PUSH_BACKEND
 from ..settings import N8N_VERSION, LogLevel, Settings
@@ -169,6 +170,34 @@ class N8nEnvInputs:
     secret_name: str = names.N8N_SECRET
     """The n8n Secret (encryption key, runner token, license key; connection passwords when their SecretKeyRef
     points into it), mounted whole at ``secrets_dir``."""
+
+    def __post_init__(self) -> None:
+        where = "N8nEnvInputs"
+        hostname(where, "hostname", self.hostname)
+        for key, kind in (("db", DatabaseConnection), ("redis", RedisConnection)):
+            if not isinstance(getattr(self, key), kind):
+                raise refuse(where, key, getattr(self, key), f"a {kind.__name__}", TypeError)
+        for key, check in ENV_CHECKS.items():
+            object.__setattr__(self, key, check(where, key, getattr(self, key)))
+        for key in ("webhook_processors", "multi_main"):
+            flag(where, key, getattr(self, key))
+
+
+ENV_CHECKS: dict[str, Callable[[str, str, Any], Any]] = {
+    "protocol": lambda w, k, v: member(w, k, v, Protocol),
+    "log_level": lambda w, k, v: member(w, k, v, LogLevel),
+    "version": matching(r"[0-9]+(\.[0-9]+){1,3}", "a numeric n8n release such as 2.40.7"),
+    "licensed": flag,
+    "metrics": flag,
+    "worker_concurrency": at_least(1),
+    "graceful_shutdown_seconds": at_least(0),
+    "execution_max_age_hours": at_least(1),
+    "execution_max_count": at_least(1),
+    "proxy_hops": at_least(0),
+    "timezone": matching(r"[A-Za-z0-9_+\-/]+", "an IANA timezone such as UTC or Europe/Berlin"),
+    "secret_name": object_name,
+}
+"""How each plain input of the environment is checked where it enters (N8nApp's Args and N8nEnvInputs alike)."""
 
 
 def _version_at_least(version: str, minimum: str) -> bool:
