@@ -27,7 +27,9 @@ from n8n_platform import (
     N8nApp,
     N8nEnvInputs,
     N8nNamespace,
+    N8nPlatform,
     NetworkPlan,
+    OidcProvider,
     PatroniDatabase,
     RdsDatabase,
     Redis,
@@ -399,6 +401,13 @@ CASES = [
     Case("N8nEnvInputs worker_concurrency", lambda: N8nEnvInputs(hostname="n8n.example.com", db=db(),
                                                                  redis=redis(), worker_concurrency=0), ValueError,
          "N8nEnvInputs: argument 'worker_concurrency' = 0 must be a whole number (int) >= 1"),
+    Case("OidcProvider issuer without scheme", lambda: OidcProvider(
+        "arn:aws:iam::123456789012:oidc-provider/oidc.eks.eu-west-1.amazonaws.com/id/X",
+        "oidc.eks.eu-west-1.amazonaws.com/id/X"), ValueError,
+         "OidcProvider: argument 'issuer' = 'oidc.eks.eu-west-1.amazonaws.com/id/X' must be the cluster's https:// "
+         "issuer URL"),
+    Case("N8nPlatform settings missing", lambda: N8nPlatform("n8n", {}), Missing,  # type: ignore[typeddict-item]
+         "N8nPlatform: argument 'settings' is required"),
     # --- connection types ---------------------------------------------------------------------------------------
     Case("DatabaseConnection port negative", lambda: db(port=-1), ValueError,
          "DatabaseConnection: argument 'port' = -1 must be a whole number (int) between 1 and 65535"),
