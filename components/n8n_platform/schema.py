@@ -112,8 +112,9 @@ QUANTITY = re.compile(r"\+?(?P<number>[0-9]+(\.[0-9]*)?|\.[0-9]+)"
                       r"(?P<suffix>Ki|Mi|Gi|Ti|Pi|Ei|[mkMGTPE]|[eE][-+]?[0-9]+)?")
 """Kubernetes' quantity grammar (``resource.Quantity``): a non-negative decimal with a binary (Ki..Ei), decimal
 (m, k..E) or exponent (e3) suffix. ``1.5Gi`` and ``0.5`` are quantities; ``1GB``, ``2 cores`` and ``-1`` are not."""
-CPU = matches(QUANTITY.pattern, "a Kubernetes CPU quantity such as 250m or 2")
-MEMORY = matches(QUANTITY.pattern, "a Kubernetes memory quantity such as 512Mi or 2Gi")
+CPU = matches(r"([0-9]+m|[0-9]+(\.[0-9]+)?)", "a Kubernetes CPU quantity such as 250m or 2")
+MEMORY = matches(r"[0-9]+(Ki|Mi|Gi|Ti|k|M|G|T)?", "a Kubernetes memory quantity such as 512Mi or 2Gi")
+"""Stack settings take the common forms only (components take any :data:`QUANTITY`)."""
 CRON = matches(r"(\S+\s+){4}\S+", "a five-field cron schedule such as '15 2 * * *'")
 
 _SCALE = {"Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "Ti": 2**40, "Pi": 2**50, "Ei": 2**60, "m": Fraction(1, 1000),
