@@ -174,6 +174,11 @@ CASES = [
     Case("N8nApp hostname missing", app(hostname=None), Missing, "N8nApp: argument 'hostname' is required"),
     Case("N8nApp args not a mapping", lambda: N8nApp("n8n", None), TypeError,  # type: ignore[arg-type]
          "N8nApp: argument 'args' must be a mapping (N8nAppArgs), not NoneType"),
+    Case("N8nApp db mapping port string", app(db={**DB, "port": "5432"}), TypeError,
+         "N8nApp: argument 'db.port' = '5432' must be a whole number (int) between 1 and 65535"),
+    Case("N8nApp redis mapping ca source case", app(redis={**REDIS, "ca": {"source": "Secret", "name": "r",
+                                                                            "key": "ca.crt"}}), ValueError,
+         "N8nApp: argument 'redis.ca.source' = 'Secret' must be 'configMap' or 'secret'"),
     Case("N8nApp db not a connection", app(db="postgres://db"), TypeError,
          "N8nApp: argument 'db' must be a DatabaseConnection, not str"),
     Case("N8nApp worker_concurrency negative", app(worker_concurrency=-5), ValueError,

@@ -423,7 +423,13 @@ def structured(component: str, argument: str, cls: type[T], value: Any) -> T:
                and f.default_factory is dataclasses.MISSING]
     if missing:
         raise TypeError(f"{component}: argument {argument!r} lacks required field(s) {missing}")
-    return cls(**built)
+    try:
+        return cls(**built)
+    except (TypeError, ValueError) as refused:  # a field's own check: name it as the component's argument
+        own, said = f"{cls.__name__}: argument '", str(refused)
+        if type(refused) not in (TypeError, ValueError, Missing, PlainValueRequired) or not said.startswith(own):
+            raise
+        raise type(refused)(f"{component}: argument '{argument}.{said[len(own):]}") from None
 
 
 def settings_section(component: str, argument: str, cls: type[T], value: Any) -> T:
