@@ -550,3 +550,12 @@ def test_n8n_namespace_alone_admits_the_defaults_of_n8n_app_and_redis() -> None:
         allowed = cpu_millis(hard[key]) if key.endswith("cpu") else quantity_bytes(hard[key])
         assert 0 < used <= allowed, key
     assert sum(p["replicas"] for p in pods) <= int(hard["pods"])
+
+
+def test_the_examples_run_where_users_run_without_pulumi_error_output_string() -> None:
+    env = {**os.environ, "PYTHONPATH": PYTHONPATH, "PULUMI_ERROR_OUTPUT_STRING": "0"}
+    done = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "no:xdist",
+                           str(ROOT / "tests" / "test_examples.py")], capture_output=True, text=True, timeout=600,
+                          env=env, cwd=ROOT)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-2000:]
+    assert " passed" in done.stdout and "Calling __str__" not in done.stdout + done.stderr
