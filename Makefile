@@ -23,6 +23,7 @@ $(CHECKOV): requirements-checkov.txt
 # More of the one SYSTEM_PACKAGES list, apart from its first line so additions there merge cleanly (and before the
 # rules that use these variables: make expands prerequisites as it reads them).
 SYSTEM_PACKAGES += shellcheck  # actionlint checks the workflows' run: scripts with it
+SYSTEM_PACKAGES += pgbouncer  # the e2e runs n8n through a real PgBouncer configured as the operator configures its pooler
 ACTIONLINT_VERSION := v1.7.12
 ACTIONLINT := $(VENV)/bin/actionlint
 

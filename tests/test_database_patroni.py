@@ -15,6 +15,7 @@ import yaml
 
 from n8n_platform import names
 from n8n_platform.connections import CaBundle
+from n8n_platform.database import pooler
 from n8n_platform.database.common import S3Location
 from n8n_platform.database.patroni import (
     PatroniDatabase,
@@ -24,7 +25,7 @@ from n8n_platform.database.patroni import (
 )
 from n8n_platform.database.patroni_config import dcs_settings, patroni_config, unknown_keys
 from n8n_platform.irsa import OidcProvider
-from n8n_platform.settings import DatabaseSettings, PatroniSettings, PitrRestore, resources
+from n8n_platform.settings import DatabaseSettings, PatroniSettings, PitrRestore, PoolerSettings, resources
 from tests.harness import is_secret, run
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -172,20 +173,66 @@ def _component(protect: bool = True, archive: S3Location | None = ARCHIVE, **ext
 
     def program() -> None:
         holder["db"] = PatroniDatabase("n8n-db", PatroniDatabaseArgs(
-            namespace="n8n", cluster_name="n8n-postgres", database=DatabaseSettings(engine="patroni"),
-            archive=archive, oidc=OIDC if archive else None, pod_service_account=None, docker_image=None,
-            protect=protect, **extra))
+            namespace="n8n", cluster_name="n8n-postgres", archive=archive, oidc=OIDC if archive else None,
+            pod_service_account=None, docker_image=None, protect=protect,
+            **{"database": DatabaseSettings(engine="patroni"), **extra}))
 
     return run(program), holder["db"]
 
 
-def test_component_connection_points_at_the_primary_service_with_the_certificate_ca() -> None:
+def test_component_connection_points_at_the_pooler_and_the_direct_one_at_the_primary_both_with_the_ca() -> None:
     _, db = _component()
-    c = db.connection
-    assert (c.host, c.port, c.database, c.user, c.schema, c.ssl) == ("n8n-postgres.n8n.svc", 5432, "n8n", "n8n",
-                                                                      "n8n", True)
-    assert c.ca == CaBundle("secret", "n8n-postgres-tls", "ca.crt")
-    assert (c.password.secret, c.password.key) == (names.N8N_SECRET, names.DB_PASSWORD)
+    for c, host in ((db.connection, "n8n-postgres-pooler.n8n.svc"), (db.direct_connection, "n8n-postgres.n8n.svc")):
+        assert (c.host, c.port, c.database, c.user, c.schema, c.ssl) == (host, 5432, "n8n", "n8n", "n8n", True)
+        assert c.ca == CaBundle("secret", "n8n-postgres-tls", "ca.crt")
+        assert (c.password.secret, c.password.key) == (names.N8N_SECRET, names.DB_PASSWORD)
+
+
+def test_without_the_pooler_n8n_connects_to_the_primary_and_the_operator_runs_no_pgbouncer() -> None:
+    database = DatabaseSettings(engine="patroni", pooler=PoolerSettings(enabled=False))
+    rec, db = _component(database=database)
+    assert db.connection == db.direct_connection and db.connection.host == "n8n-postgres.n8n.svc"
+    (cr,) = [r for r in rec.resources if r.type == "kubernetes:acid.zalan.do/v1:postgresql"]
+    assert cr.inputs["spec"]["enableConnectionPooler"] is False and "connectionPooler" not in cr.inputs["spec"]
+
+
+def test_pooler_is_sized_from_n8n_clients_within_the_role_limit_and_split_like_the_operator() -> None:
+    rec, _ = _component(clients=35)
+    (cr,) = [r for r in rec.resources if r.type == "kubernetes:acid.zalan.do/v1:postgresql"]
+    spec = cr.inputs["spec"]
+    assert spec["enableConnectionPooler"] is True
+    assert spec["connectionPooler"] == {
+        "numberOfInstances": 2, "mode": "transaction", "maxDBConnections": 35,
+        "resources": {"requests": {"cpu": "100m", "memory": "64Mi"}, "limits": {"cpu": "1", "memory": "128Mi"}}}
+    # never more server connections than the role may open, less what the direct logins need
+    assert pooler.server_connections(clients=5000, connection_limit=200) == 200 - pooler.DIRECT_RESERVE
+    assert pooler.server_connections(clients=35, connection_limit=200) == 35
+    # per pod, as getConnectionPoolerEnvVars divides it (Go integer division)
+    assert pooler.pod_pools(35, 2) == pooler.PodPools(max_db_connections=17, default_pool_size=8,
+                                                      reserve_pool_size=4)
+    settings = pooler.pgbouncer_settings(35, 2)
+    assert (settings["pool_mode"], settings["default_pool_size"], settings["max_db_connections"]) == (
+        "transaction", "8", "17")
+    with pytest.raises(ValueError, match="fewer than 2"):
+        _component(clients=3)
+
+
+def test_bootstrap_job_logs_in_at_the_primary_not_through_the_pooler() -> None:
+    rec, _ = _component()
+    (job,) = [r for r in rec.resources if r.type == "kubernetes:batch/v1:Job"]
+    env = {e["name"]: e.get("value") for e in job.inputs["spec"]["template"]["spec"]["containers"][0]["env"]}
+    assert env["PGHOST"] == "n8n-postgres.n8n.svc"
+
+
+def test_certificate_names_the_pooler_service_which_serves_it_to_n8n() -> None:
+    dns = certificate_manifest("n8n-postgres", "n8n")["spec"]["dnsNames"]
+    assert {"n8n-postgres-pooler.n8n.svc", "n8n-postgres-pooler.n8n.svc.cluster.local"} <= set(dns)
+
+
+@pytest.mark.parametrize("clients", [0, -1, "35", 35.0, True])
+def test_clients_must_be_a_whole_number_of_connections(clients) -> None:
+    with pytest.raises(ValueError, match="PatroniDatabase: clients must be a whole number"):
+        _component(clients=clients)
 
 
 def test_cluster_resource_is_protected_and_retained_because_deleting_it_drops_the_database() -> None:

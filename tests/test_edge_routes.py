@@ -24,6 +24,8 @@ EXPECTED = {
     "/webhook": ("webhook", "webhook"),
     "/webhook-waiting/42": ("webhook", "webhook"),
     "/webhook-waiting/42/slack": ("webhook", "webhook"),
+    "/webhook-waiting-slack": ("webhook", "webhook"),
+    "/webhook-waiting-telegram": ("webhook", "webhook"),
     "/form/abc": ("webhook", "webhook"),
     "/form-waiting/42": ("webhook", "webhook"),
     "/mcp/abc": ("webhook", "webhook"),
@@ -43,6 +45,7 @@ EXPECTED = {
     "/mcp-oauth/token": ("main", "api"),
     "/.well-known/oauth-authorization-server": ("main", "api"),
     "/static/n8n-logo.png": ("main", "webhook"),
+    "/chat": ("main", "webhook"),
     "/": ("main", "editor"),
     "/workflow/123": ("main", "editor"),
     "/webhooks": ("main", "editor"),  # element-wise prefix: not a webhook path
@@ -71,8 +74,8 @@ def test_login_paths_are_exact_and_do_not_capture_neighbours():
     assert all(r.match == "exact" for r in by_scope(table, "login"))
 
 
-def test_only_push_upgrades_websockets():
-    assert [r.family for r in routes() if r.websocket] == ["push"]
+def test_only_push_and_chat_upgrade_websockets():
+    assert [r.family for r in routes() if r.websocket] == ["push", "chat"]
 
 
 def test_endpoint_overrides_move_the_families_and_become_n8n_variables():
@@ -82,6 +85,8 @@ def test_endpoint_overrides_move_the_families_and_become_n8n_variables():
     assert resolve(table, "/webhook/abc").family == "editor"
     assert resolve(table, "/api-internal/login").scope == "login"
     assert resolve(table, "/mcp-try/x").family == "mcp-test"
+    assert resolve(table, "/webhook-waiting-slack").backend == "webhook"  # the waiting segment did not move
+    assert resolve(routes(Endpoints(webhook_waiting="wait")), "/wait-telegram").family == "webhook-waiting-telegram"
     assert endpoint_env(e) == {"N8N_ENDPOINT_WEBHOOK": "hooks", "N8N_ENDPOINT_REST": "api-internal",
                                "N8N_ENDPOINT_MCP_TEST": "mcp-try"}
     assert endpoint_env(Endpoints()) == {}

@@ -24,6 +24,8 @@ TABLE = [
     ("well-known", "/.well-known", "prefix", "main", "api", False),
     ("webhook", "/webhook", "prefix", "webhook", "webhook", False),
     ("webhook-waiting", "/webhook-waiting", "prefix", "webhook", "webhook", False),
+    ("webhook-waiting-slack", "/webhook-waiting-slack", "prefix", "webhook", "webhook", False),
+    ("webhook-waiting-telegram", "/webhook-waiting-telegram", "prefix", "webhook", "webhook", False),
     ("form", "/form", "prefix", "webhook", "webhook", False),
     ("form-waiting", "/form-waiting", "prefix", "webhook", "webhook", False),
     ("mcp", "/mcp", "prefix", "webhook", "webhook", False),
@@ -31,6 +33,7 @@ TABLE = [
     ("form-test", "/form-test", "prefix", "main", "webhook", False),
     ("mcp-test", "/mcp-test", "prefix", "main", "webhook", False),
     ("static", "/static", "prefix", "main", "webhook", False),
+    ("chat", "/chat", "prefix", "main", "webhook", True),
     ("editor", "/", "prefix", "main", "editor", False),
 ]
 
@@ -44,7 +47,8 @@ def test_the_table_entry_by_entry():
 
 
 def test_without_webhook_processors_only_the_backends_of_the_production_families_change():
-    moved = {"webhook", "webhook-waiting", "form", "form-waiting", "mcp"}
+    moved = {"webhook", "webhook-waiting", "webhook-waiting-slack", "webhook-waiting-telegram", "form", "form-waiting",
+             "mcp"}
     assert as_rows(routes(webhook_processors=False)) == [
         (*row[:3], "main" if row[0] in moved else row[3], *row[4:]) for row in TABLE]
 

@@ -40,7 +40,8 @@ def test_the_enums_args_use_and_the_strings_type_checkers_accept_are_exported_fr
 
     import n8n_platform
 
-    for enum in ("AcmeServer", "CacheEngine", "CaSource", "EdgeController", "LogLevel", "PodSecurity", "Protocol"):
+    for enum in ("AcmeServer", "CacheEngine", "CaSource", "EdgeController", "LogLevel", "PodSecurity", "Pooler",
+                 "Protocol"):
         kind, name = getattr(n8n_platform, enum), getattr(n8n_platform, f"{enum}Name")
         assert enum in n8n_platform.__all__ and f"{enum}Name" in n8n_platform.__all__
         assert list(get_args(name)) == [m.value for m in kind], enum

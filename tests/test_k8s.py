@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pulumi
+import pytest
 
 from n8n_platform import k8s
 from tests.harness import is_secret, run
@@ -39,3 +40,68 @@ def test_security_contexts_meet_pod_security_restricted():
     assert pod["runAsNonRoot"] and pod["runAsUser"] >= 10000 and pod["seccompProfile"] == {"type": "RuntimeDefault"}
     assert container["allowPrivilegeEscalation"] is False and container["capabilities"] == {"drop": ["ALL"]}
     assert container["readOnlyRootFilesystem"] is True
+
+
+def _job(name: str, account: str, config: str) -> dict:
+    return {"apiVersion": "batch/v1", "kind": "Job", "metadata": {"name": name, "namespace": "n"},
+            "spec": {"template": {"spec": {"serviceAccountName": account, "restartPolicy": "Never", "containers": [],
+                                           "volumes": [{"name": "c", "configMap": {"name": config}}]}}}}
+
+
+def _object(kind: str, name: str) -> dict:
+    return {"apiVersion": "v1", "kind": kind, "metadata": {"name": name, "namespace": "n"}}
+
+
+def test_apply_all_registers_a_job_after_the_service_account_and_config_map_it_names():
+    returned = []
+
+    def program():
+        parent = pulumi.ComponentResource("test:index:C", "c")
+        batch = [_job("j", "j", "j"), _object("ServiceAccount", "j"), _object("ConfigMap", "j"),
+                 _object("ServiceAccount", "unrelated")]
+        returned.extend(k8s.apply_all("c", batch, pulumi.ResourceOptions(parent=parent),
+                                      extra=[pulumi.ResourceOptions(ignore_changes=["spec"]), None, None, None]))
+
+    rec = run(program)
+    names = [r.name for r in rec.resources if r.is_kubernetes]
+    job = rec.one("kubernetes:batch/v1:Job")
+    assert names.index("c-job-j") > max(names.index("c-serviceaccount-j"), names.index("c-configmap-j"))
+    assert job.options["depends_on"] == ["c-configmap-j", "c-serviceaccount-j"]
+    assert job.options["ignore_changes"] == ["spec"]
+    assert rec.one("kubernetes:core/v1:ServiceAccount", "c-serviceaccount-unrelated").options["depends_on"] == []
+    assert [r._name for r in returned] == ["c-job-j", "c-serviceaccount-j", "c-configmap-j",
+                                           "c-serviceaccount-unrelated"]
+
+
+def test_apply_makes_an_object_depend_on_what_a_sibling_registered_in_an_earlier_step():
+    def program():
+        parent = pulumi.ComponentResource("test:index:C", "c")
+        other = pulumi.ComponentResource("test:index:C", "other")
+        k8s.apply("c", _object("ConfigMap", "ca"), pulumi.ResourceOptions(parent=parent))
+        k8s.apply("other", _object("ServiceAccount", "j"), pulumi.ResourceOptions(parent=other))
+        k8s.apply_all("c-job", [_object("ServiceAccount", "own"), _job("j", "j", "ca")],
+                      pulumi.ResourceOptions(parent=parent))
+
+    job = run(program).one("kubernetes:batch/v1:Job")
+    # the ConfigMap of its own component, not the other component's ServiceAccount of the same name
+    assert job.options["depends_on"] == ["c-configmap-ca"]
+
+
+def test_registering_what_an_earlier_sibling_named_fails_naming_both():
+    def program():
+        parent = pulumi.ComponentResource("test:index:C", "c")
+        k8s.apply("c", _job("j", "late", "cm"), pulumi.ResourceOptions(parent=parent))
+        k8s.apply("c", _object("ServiceAccount", "late"), pulumi.ResourceOptions(parent=parent))
+
+    with pytest.raises(ValueError, match=r"c-serviceaccount-late: c-job-j references ServiceAccount n/late and was "
+                                         r"registered before it"):
+        run(program)
+
+
+def test_apply_all_wants_one_extra_option_per_manifest():
+    def program():
+        k8s.apply_all("c", [_object("ConfigMap", "a"), _object("ConfigMap", "b")], pulumi.ResourceOptions(),
+                      extra=[None])
+
+    with pytest.raises(ValueError, match="apply_all: 1 extra options for 2 manifests"):
+        run(program)

@@ -430,6 +430,8 @@ CASES = [
          "DatabaseConnection: argument 'password' is required (a SecretKeyRef)"),
     Case("DatabaseConnection password a string", lambda: db(password="hunter2"), TypeError,
          "DatabaseConnection: argument 'password' must be a SecretKeyRef, not str"),
+    Case("DatabaseConnection pooler case", lambda: db(pooler="PgBouncer"), ValueError,
+         "DatabaseConnection: argument 'pooler' = 'PgBouncer' must be 'pgbouncer' or 'rds-proxy'"),
     Case("DatabaseConnection database empty", lambda: db(database=""), ValueError,
          "DatabaseConnection: argument 'database' = '' must be a non-empty string"),
     Case("RedisConnection tls string", lambda: redis(tls="true"), TypeError,

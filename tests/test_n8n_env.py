@@ -7,7 +7,7 @@ import dataclasses
 import pytest
 
 from n8n_platform import names
-from n8n_platform.connections import SECRETS_DIR, CaBundle, DatabaseConnection, RedisConnection, SecretKeyRef
+from n8n_platform.connections import SECRETS_DIR, CaBundle, DatabaseConnection, Pooler, RedisConnection, SecretKeyRef
 from n8n_platform.n8n import env as n8n
 from n8n_platform.n8n.env import ROLES, N8nEnvInputs, n8n_env, runner_env
 
@@ -182,6 +182,31 @@ def test_database_restart_is_ridden_out_and_dangling_executions_end_within_minut
     assert "N8N_EXECUTIONS_QUEUE_RECOVERY_INTERVAL" not in e["webhook"]
 
 
+@pytest.mark.parametrize("pooler", list(Pooler))
+def test_through_a_pooler_a_failed_ping_starts_recovery_and_a_ping_waits_as_the_pooler_does(pooler):
+    through_pooler = dataclasses.replace(INPUTS, db=dataclasses.replace(DB, pooler=pooler))
+    for role in ROLES:
+        direct, through = n8n_env(role, INPUTS), n8n_env(role, through_pooler)
+        assert "DB_PING_TIMEOUT_MS" not in direct  # n8n's default (5 s): a hung socket to the server is dead
+        # a failed ping through the pooler is the server away: recovery (queries wait) at the first one
+        assert (direct["DB_PING_MAX_FAILURES_BEFORE_RECOVERY"], through["DB_PING_MAX_FAILURES_BEFORE_RECOVERY"]) == (
+            "2", "1")
+        assert int(through["DB_RECOVERY_BACKOFF_MAX_MS"]) < int(direct["DB_RECOVERY_BACKOFF_MAX_MS"])
+        assert int(through["DB_POSTGRESDB_CONNECTION_TIMEOUT"]) >= 60_000
+        assert "DB_POSTGRESDB_CONNECTION_TIMEOUT" not in direct
+        ping_ms = int(through["DB_PING_TIMEOUT_MS"])
+        if pooler == Pooler.RDS_PROXY:  # the proxy holds a query up to 120 s in a failover: so may a ping
+            assert ping_ms >= 120_000 and ping_ms <= int(through["DB_CONNECTION_ACQUISITION_TIMEOUT_MS"])
+        else:  # PgBouncer fails queries fast while the server is away: notice it within a second
+            assert ping_ms < 5_000 and float(through["DB_PING_INTERVAL_SECONDS"]) < 1
+        # the old pool's connections end at the living pooler: let their queries finish rather than cut them
+        assert int(through["DB_POSTGRESDB_DESTROY_TIMEOUT_MS"]) > int(direct["DB_POSTGRESDB_DESTROY_TIMEOUT_MS"])
+        retuned = {"DB_PING_TIMEOUT_MS", "DB_PING_INTERVAL_SECONDS", "DB_PING_MAX_FAILURES_BEFORE_RECOVERY",
+                   "DB_RECOVERY_BACKOFF_MAX_MS", "DB_POSTGRESDB_CONNECTION_TIMEOUT", "DB_POSTGRESDB_DESTROY_TIMEOUT_MS"}
+        assert {k: v for k, v in through.items() if k not in retuned} == {
+            k: v for k, v in direct.items() if k not in retuned}
+
+
 def test_redis_reconnect_budget_follows_the_engine():
     managed = n8n_env("worker", INPUTS)
     in_cluster = n8n_env("worker", dataclasses.replace(INPUTS, redis=dataclasses.replace(
@@ -219,6 +244,7 @@ def test_every_emitted_variable_has_a_reason():
         INPUTS,
         dataclasses.replace(INPUTS, multi_main=True, licensed=True, version="2.20.0"),
         dataclasses.replace(INPUTS, redis=dataclasses.replace(REDIS, ca=CaBundle("secret", "r", "ca.crt"))),
+        dataclasses.replace(INPUTS, db=dataclasses.replace(DB, pooler=Pooler.RDS_PROXY)),
     ]
     emitted = set()
     for inputs in variants:

@@ -210,7 +210,7 @@ def test_quota_workloads_follow_the_settings():
 
     workloads = {w.name: w for w in quota_workloads(s)}
     # no dumps without EKS (no archive bucket); the bootstrap Job always runs
-    assert set(workloads) == {"main", "webhook", "worker", "patroni", "redis", "bootstrap"}
+    assert set(workloads) == {"main", "webhook", "worker", "patroni", "pooler", "redis", "bootstrap"}
     assert workloads["worker"].max_replicas == s.n8n.worker.max_replicas
     assert len(workloads["worker"].containers) == 2  # n8n + runners sidecar
     assert workloads["patroni"].max_replicas == 2

@@ -272,7 +272,8 @@ def test_quota_workloads_of_the_dev_stack():
 
     s = _settings("dev")
     got = {w.name: w for w in quota_workloads(s)}
-    assert list(got) == ["main", "webhook", "worker", "patroni", "redis", "bootstrap"]
+    assert list(got) == ["main", "webhook", "worker", "patroni", "pooler", "redis", "bootstrap"]
+    assert got["pooler"] == QuotaWorkload("pooler", 2, (s.database.pooler.resources,))
     assert got["main"] == QuotaWorkload("main", 1, (s.n8n.main.resources,))
     assert got["webhook"] == QuotaWorkload("webhook", 2, (s.n8n.webhook.resources,))
     assert got["worker"] == QuotaWorkload("worker", 3, (s.n8n.worker.resources, s.n8n.runners))

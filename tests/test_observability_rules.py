@@ -24,7 +24,8 @@ needs_promtool = pytest.mark.skipif(PROMTOOL is None, reason="promtool missing: 
 T = AlertThresholds()
 FULL = RuleInputs(namespace="n8n", memory_limits={"main": "2Gi", "webhook": "1Gi", "worker": "2Gi"},
                   redis_in_cluster=True, patroni_cluster="n8n-postgres", dump_cron_job="n8n-dumps-dump",
-                  wal_archive=True, spot_pool=True, thresholds=T, runbooks="https://example.org/operations.md")
+                  wal_archive=True, spot_pool=True, patroni_pooler=True, thresholds=T,
+                  runbooks="https://example.org/operations.md")
 MAIN, WEBHOOK, WORKER = JOBS["main"], JOBS["webhook"], JOBS["worker"]
 REDIS, PG, PATRONI = JOBS["redis"], JOBS["postgres"], JOBS["patroni"]
 
@@ -140,6 +141,13 @@ CASES: dict[str, tuple[Case, Case]] = {
              {"job": PG, "instance": "a", "__name__": "pg_stat_archiver_last_archive_age"}),
         Case({**pg("a", 0, pg_stat_archiver_last_archive_age=flat(120)),
               **pg("b", 1, pg_stat_archiver_last_archive_age=flat(99999))})),
+    "PgBouncerUnavailable": (
+        Case({'kube_deployment_status_replicas_available{namespace="n8n", deployment="n8n-postgres-pooler"}':
+              flat(0)}, {}),
+        # another Deployment at zero is not the pooler
+        Case({'kube_deployment_status_replicas_available{namespace="n8n", deployment="n8n-postgres-pooler"}':
+              flat(2),
+              'kube_deployment_status_replicas_available{namespace="n8n", deployment="other"}': flat(0)})),
     "DatabaseDumpStale": (
         Case({f"kube_cronjob_status_last_successful_time{DUMP}": flat(0, 1700)},
              {"namespace": "n8n", "cronjob": "n8n-dumps-dump"}, eval_time="27h"),

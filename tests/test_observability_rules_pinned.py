@@ -53,6 +53,7 @@ ALERTS = {
     "PostgresConnectionsNearLimit": ("5m", "warning", (G,)),
     "PostgresWalArchiveFailing": ("15m", "critical", (G,)),
     "PostgresWalArchiveStale": ("5m", "critical", (G,)),
+    "PgBouncerUnavailable": ("2m", "critical", (KSM,)),
     "DatabaseDumpStale": ("30m", "critical", (KSM,)),
     "SpotWorkerNodesDraining": ("0m", "warning", (KSM,)),
 }
@@ -78,7 +79,7 @@ def test_alerts_are_grouped_by_what_they_watch():
         "n8n-platform.redis": ["RedisDown", "RedisMemoryNearMaxmemory"],
         "n8n-platform.postgres": ["PostgresDown", "PatroniNoLeader", "PostgresReplicationLag",
                                   "PostgresConnectionsNearLimit", "PostgresWalArchiveFailing",
-                                  "PostgresWalArchiveStale"],
+                                  "PostgresWalArchiveStale", "PgBouncerUnavailable"],
         "n8n-platform.platform": ["DatabaseDumpStale", "SpotWorkerNodesDraining"],
     }
     assert list(groups) == ["n8n-platform.n8n", "n8n-platform.redis", "n8n-platform.postgres",

@@ -1,11 +1,13 @@
 """Benchmark: n8n queue mode (from the env contract) against n8n's default single process on SQLite.
 
-`python -m tools.bench [--requests 1000] [--concurrency 20] [--worker-concurrency 10] [--no-baseline]`
+`python -m tools.bench [--requests 1000] [--concurrency 20] [--worker-concurrency 10] [--no-baseline] [--no-pooler]`
 
 Both setups run the same Webhook -> Code workflow (answer when the Code node finishes) on this machine, over
 loopback only, with a bounded number of requests. Queue mode: PostgreSQL (durable defaults) and Redis, both over
 verified TLS, main, one webhook processor and one worker with an external task runner. Baseline: `n8n start` with
-nothing but a port, a user folder and telemetry off (SQLite, regular mode, internal runner). Each setup is
+nothing but a port, a user folder and telemetry off (SQLite, regular mode, internal runner). Queue mode runs twice,
+n8n reaching PostgreSQL directly and through PgBouncer as the platform deploys it (tools/e2e/pgbouncer.py), and
+prints the pooler's cost (throughput ratio, p95 change). Each setup is
 measured twice: saturated (closed loop, `--concurrency` connections) for executions/s, then open loop at 60% of that
 rate for ~30 s, whose p50/p95 (counted from each request's due time) is the latency at a sustained rate. Prints both
 setups and the throughput ratio. On one small machine this measures the queue's overhead, not scale-out.
@@ -76,11 +78,13 @@ def measure(url: str, requests: int, concurrency: int) -> tuple[LoadResult, Load
 
 
 def bench_queue_mode(install: n8n_install.Install, requests: int, concurrency: int, worker_concurrency: int,
-                     delay_ms: int) -> Figures:
-    with QueueModeCluster(install, worker_concurrency=worker_concurrency, delay_ms=delay_ms, fast_db=False) as c:
+                     delay_ms: int, pooler: bool = False) -> Figures:
+    with QueueModeCluster(install, worker_concurrency=worker_concurrency, delay_ms=delay_ms, fast_db=False,
+                          pooler=pooler) as c:
         runs = measure(c.webhook_url, requests, concurrency)
         success = sum(1 for e in c.executions() if e["status"] == "success")
-        return figures(f"queue mode (webhook + 1 worker x{worker_concurrency}, PG + Redis, TLS)", runs,
+        path = "through PgBouncer" if pooler else "PG direct"
+        return figures(f"queue mode (webhook + 1 worker x{worker_concurrency}, {path}, TLS)", runs,
                        success - WARMUP - 1)
 
 
@@ -116,6 +120,7 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--worker-concurrency", type=int, default=10)
     parser.add_argument("--delay-ms", type=int, default=0, help="sleep inside the Code node")
     parser.add_argument("--no-baseline", action="store_true", help="skip the single-process SQLite run")
+    parser.add_argument("--no-pooler", action="store_true", help="skip queue mode through PgBouncer")
     args = parser.parse_args(argv)
     if not 1 <= args.requests <= 20_000 or not 1 <= args.concurrency <= 200:
         parser.error("keep it bounded: 1..20000 requests, 1..200 connections")
@@ -123,6 +128,9 @@ def main(argv: list[str]) -> int:
     started = time.monotonic()
     install = n8n_install.ensure()
     runs = [bench_queue_mode(install, args.requests, args.concurrency, args.worker_concurrency, args.delay_ms)]
+    if not args.no_pooler:
+        runs.append(bench_queue_mode(install, args.requests, args.concurrency, args.worker_concurrency,
+                                     args.delay_ms, pooler=True))
     if not args.no_baseline:
         runs.append(bench_single_sqlite(install, args.requests, args.concurrency, args.delay_ms))
 
@@ -135,9 +143,14 @@ def main(argv: list[str]) -> int:
         failed = f.requests - f.ok + f.sustained_requests - f.sustained_ok
         print(f"{f.setup:62s} {f.executions_per_s:8.1f} {f.p50_ms:8.1f} {f.p95_ms:8.1f}   {f.sustained_rate:8.1f} "
               f"{f.sustained_p50_ms:8.1f} {f.sustained_p95_ms:8.1f} {failed:7d} {f.recorded_success:6d}")
-    if len(runs) == 2 and runs[1].executions_per_s:
-        ratio = runs[0].executions_per_s / runs[1].executions_per_s
-        print(f"\nqueue mode / single process throughput ratio: {ratio:.2f}")
+    direct, pooled = runs[0], next((f for f in runs if "PgBouncer" in f.setup), None)
+    if pooled is not None and direct.executions_per_s and direct.sustained_p95_ms:
+        print(f"\nthrough PgBouncer / direct: throughput {pooled.executions_per_s / direct.executions_per_s:.2f}x, "
+              f"sustained p95 {100 * (pooled.sustained_p95_ms / direct.sustained_p95_ms - 1):+.0f} %")
+    single = next((f for f in runs if f.setup.startswith("single")), None)
+    if single is not None and single.executions_per_s:
+        ratio = direct.executions_per_s / single.executions_per_s
+        print(f"queue mode / single process throughput ratio: {ratio:.2f}")
     print(f"total bench time {time.monotonic() - started:.0f} s")
     print(json.dumps({"runs": [asdict(f) for f in runs]}))
     return 0 if all(f.ok == f.requests and f.sustained_ok == f.sustained_requests for f in runs) else 1

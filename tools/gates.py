@@ -53,7 +53,8 @@ CUSTOM_RESOURCES: dict[tuple[str, str], CustomResource] = {
     ("acid.zalan.do/v1", "postgresql"): _cr(
         ("spec.teamId", "spec.numberOfInstances", "spec.postgresql.version", "spec.volume.size"),
         "teamId numberOfInstances postgresql volume patroni resources users databases preparedDatabases tls env "
-        "enableMasterLoadBalancer enableReplicaLoadBalancer enableConnectionPooler enableLogicalBackup "
+        "enableMasterLoadBalancer enableReplicaLoadBalancer enableConnectionPooler connectionPooler "
+        "enableLogicalBackup "
         "allowedSourceRanges clone standby nodeAffinity tolerations podAnnotations serviceAnnotations "
         "spiloRunAsUser spiloRunAsGroup spiloFSGroup sidecars initContainers additionalVolumes podPriorityClassName "
         "maintenanceWindows enableShmVolume dockerImage schedulerName topologySpreadConstraints "

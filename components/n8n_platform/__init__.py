@@ -13,7 +13,16 @@ from .addons import ClusterAddons, ClusterAddonsArgs
 from .arguments import Missing, PlainValueRequired
 from .autoscaling import WorkerAutoscaling, WorkerAutoscalingArgs
 from .cluster import ClusterFacts
-from .connections import CaBundle, CaSource, CaSourceName, DatabaseConnection, RedisConnection, SecretKeyRef
+from .connections import (
+    CaBundle,
+    CaSource,
+    CaSourceName,
+    DatabaseConnection,
+    Pooler,
+    PoolerName,
+    RedisConnection,
+    SecretKeyRef,
+)
 from .database import (
               DatabaseDumps,
               DatabaseDumpsArgs,
@@ -113,6 +122,8 @@ __all__ = [
     "PlatformArgs",
     "PodSecurity",
     "PodSecurityName",
+    "Pooler",
+    "PoolerName",
     "Protocol",
     "ProtocolName",
     "QuotaWorkload",

@@ -86,6 +86,24 @@ class CaBundle(SchemaType):
         return f"{CA_DIR}/{purpose}/{self.key}"
 
 
+class Pooler(StrEnum):
+    """A connection pooler between n8n and PostgreSQL, and what it does while the server is away."""
+
+    PGBOUNCER = "pgbouncer"
+    """PgBouncer (the Zalando operator's pooler): keeps client connections, but while the server refuses logins it
+    fails every query that needs a server connection at once (``check_fast_fail``)."""
+    RDS_PROXY = "rds-proxy"
+    """RDS Proxy: holds queries up to its borrow timeout while the instance fails over."""
+
+
+PoolerName = Literal["pgbouncer", "rds-proxy"]
+"""The values of :class:`Pooler`, which Python callers may pass instead of the members (case-sensitive)."""
+if TYPE_CHECKING:
+    PoolerArg = Pooler | PoolerName
+else:  # Pulumi's schema analyzer supports no unions: it sees the enum
+    PoolerArg = Pooler
+
+
 @dataclass(frozen=True)
 class DatabaseConnection(SchemaType):
     """How n8n reaches PostgreSQL, whatever runs it."""
@@ -108,9 +126,13 @@ class DatabaseConnection(SchemaType):
     """Connect with TLS (a bool); with ``ca`` the server certificate is verified against it."""
     ca: CaBundle | None = None
     """Bundle that verifies the server certificate; None when the server's CA is publicly trusted."""
+    pooler: PoolerArg | None = None
+    """The pooler ``host`` is (n8n's recovery settings follow what it does in a failover); None: the server."""
 
     def __post_init__(self) -> None:
         check_connection("DatabaseConnection", self, self.ssl, "ssl")
+        if self.pooler is not None:
+            object.__setattr__(self, "pooler", member("DatabaseConnection", "pooler", self.pooler, Pooler))
         for field in ("database", "user", "schema"):
             string("DatabaseConnection", field, getattr(self, field), what="a non-empty string")
 

@@ -1,5 +1,6 @@
 """Kubernetes building blocks shared by every component: labels, Pod Security `restricted` contexts, checkov skip
-annotations, and :func:`apply`, which registers a plain manifest dict as the matching pulumi_kubernetes resource.
+annotations, and :func:`apply` / :func:`apply_all`, which register plain manifest dicts as the matching
+pulumi_kubernetes resources, each after the objects it references (:mod:`n8n_platform.references`).
 
 Pure builders return manifests as plain dicts in Kubernetes' own camelCase shape (they may hold Pulumi Inputs as
 leaf values, which they only place). The same dicts are validated by kubernetes-validate and checkov in tests.
@@ -8,9 +9,13 @@ leaf values, which they only place). The same dicts are validated by kubernetes-
 from __future__ import annotations
 
 import re
+import weakref
+from collections.abc import Sequence
 from typing import Any
 
 import pulumi
+
+from .references import Ref, dependency_order, provides, references
 
 PART_OF = "n8n"
 NON_ROOT_UID = 10001
@@ -117,23 +122,86 @@ def resource_name(component: str, manifest: dict[str, Any]) -> str:
     return f"{component}-{manifest['kind'].lower()}-{manifest['metadata']['name']}"
 
 
+_REGISTERED: weakref.WeakKeyDictionary[pulumi.Resource, dict[Ref, pulumi.CustomResource]] = weakref.WeakKeyDictionary()
+"""Per parent component: the resource that provides each object (or Certificate's Secret) its children registered."""
+_NAMED: weakref.WeakKeyDictionary[pulumi.Resource, dict[Ref, str]] = weakref.WeakKeyDictionary()
+"""Per parent component: objects its children referenced before any child provided them (an order to check)."""
+
+
 def apply(component: str, manifest: dict[str, Any], opts: pulumi.ResourceOptions) -> pulumi.CustomResource:
     """Register ``manifest`` as the typed pulumi_kubernetes resource for its apiVersion/kind.
 
     Built-in kinds get their typed class (so the provider knows their schema and await logic); custom resources
     (CRDs such as KEDA ScaledObject or the Zalando `postgresql`) become ``apiextensions.CustomResource``.
+
+    The object ``depends_on`` every object it references (ServiceAccount, ConfigMap, Secret, PVC, PriorityClass,
+    Issuer, ...; see :func:`references.references`) that a child of the same ``opts.parent`` registered before, so
+    the engine never creates a Job before its ServiceAccount. Registering an object that an earlier sibling already
+    referenced raises ValueError: register what is referenced first (:func:`apply_all` orders a batch itself).
     """
     import pulumi_kubernetes as k8s
 
     api_version, kind = manifest["apiVersion"], manifest["kind"]
     group, _, version = api_version.rpartition("/")
     name = resource_name(component, manifest)
+    opts = _after_references(name, manifest, opts)
     body = {k: v for k, v in manifest.items() if k not in ("apiVersion", "kind")}
     module_name = _GROUP_MODULES.get(group)
     if module_name is not None:
         cls = getattr(getattr(getattr(k8s, module_name), version), kind)
-        return cls(name, **_python_kwargs(body), opts=opts)
-    return k8s.apiextensions.CustomResource(name, api_version=api_version, kind=kind, opts=opts, **body)
+        resource = cls(name, **_python_kwargs(body), opts=opts)
+    else:
+        resource = k8s.apiextensions.CustomResource(name, api_version=api_version, kind=kind, opts=opts, **body)
+    if opts.parent is not None:
+        registered = _REGISTERED.setdefault(opts.parent, {})
+        for ref in provides(manifest):
+            registered.setdefault(ref, resource)
+    return resource
+
+
+def _after_references(name: str, manifest: dict[str, Any], opts: pulumi.ResourceOptions) -> pulumi.ResourceOptions:
+    """``opts`` plus ``depends_on`` the already registered siblings ``manifest`` references; checks the order."""
+    parent = opts.parent
+    if parent is None:
+        return opts
+    registered, named = _REGISTERED.setdefault(parent, {}), _NAMED.setdefault(parent, {})
+    for ref in provides(manifest):
+        if ref in named and ref not in registered:
+            raise ValueError(f"{name}: {named[ref]} references {ref} and was registered before it, so it cannot "
+                             "depend on it; register what is referenced first (k8s.apply_all orders a batch)")
+    found = []
+    for ref in references(manifest):
+        if ref in registered:
+            if all(registered[ref] is not r for r in found):
+                found.append(registered[ref])
+        else:
+            named.setdefault(ref, name)
+    if not found:
+        return opts
+    listed = opts.depends_on if isinstance(opts.depends_on, (list, tuple)) else (
+        [opts.depends_on] if isinstance(opts.depends_on, pulumi.Resource) else [])
+    missing = [r for r in found if all(r is not d for d in listed)]
+    return pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=missing)) if missing else opts
+
+
+def apply_all(component: str, manifests: Sequence[dict[str, Any]], opts: pulumi.ResourceOptions,
+              extra: Sequence[pulumi.ResourceOptions | None] | None = None) -> list[pulumi.CustomResource]:
+    """Register the manifests one step renders, each after those of them it references (see :func:`apply`).
+
+    ``opts`` applies to every manifest; ``extra[i]``, when given, is merged in for ``manifests[i]`` alone (e.g.
+    ``protect`` on a StatefulSet, ``ignore_changes`` on an autoscaled Deployment). Returns the resources in the
+    order of ``manifests``; a reference cycle among them raises ValueError.
+    """
+    if extra is not None and len(extra) != len(manifests):
+        raise ValueError(f"apply_all: {len(extra)} extra options for {len(manifests)} manifests; give one per manifest")
+    created: dict[int, pulumi.CustomResource] = {}
+    for index, needs in dependency_order(manifests):
+        merged = pulumi.ResourceOptions.merge(opts, extra[index]) if extra is not None else opts
+        if needs:
+            merged = pulumi.ResourceOptions.merge(merged, pulumi.ResourceOptions(
+                depends_on=[created[j] for j in needs]))
+        created[index] = apply(component, manifests[index], merged)
+    return [created[i] for i in range(len(manifests))]
 
 
 def _python_kwargs(body: dict[str, Any]) -> dict[str, Any]:

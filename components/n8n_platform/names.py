@@ -31,3 +31,9 @@ N8N_PORT = 5678
 """HTTP port of main and webhook processors (and the worker health server)."""
 RUNNERS_BROKER_PORT = 5679
 """Task broker port inside main/worker pods; the runner sidecar connects to it on 127.0.0.1."""
+
+
+def pooler_service(cluster: str) -> str:
+    """The Service the Zalando operator puts in front of a cluster's primary poolers (``<cluster>-pooler``); its
+    pods carry ``connection-pooler: <this name>``."""
+    return f"{cluster}-pooler"

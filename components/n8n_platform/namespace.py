@@ -11,8 +11,11 @@ Flows allowed (everything else in the namespace is denied, both directions):
 
 ===============================  ====================================================================================
 DNS                              every pod -> kube-dns (kube-system) UDP/TCP 53
-PostgreSQL                       main, webhook, worker, dumps, bootstrap -> Patroni pods 5432 (in-namespace) and
-                                 ``postgres_cidrs`` 5432 (RDS); Patroni pods accept 5432 from them and from the operator
+PostgreSQL                       main, webhook, worker, dumps, bootstrap -> Patroni pods 5432 (in-namespace), the
+                                 operator's PgBouncer pods 5432 (``patroni_pooler``) and ``postgres_cidrs`` 5432
+                                 (RDS, RDS Proxy); Patroni pods accept 5432 from them, from the PgBouncer pods and
+                                 from the operator; PgBouncer pods accept 5432 from main, webhook and worker and
+                                 reach the Patroni pods on 5432
 Redis                            main, webhook, worker -> Redis pods 6379 and ``redis_cidrs`` 6379 (ElastiCache);
                                  Redis pods accept 6379 from them and from the KEDA namespace (queue-depth scaler)
 Patroni                          members <-> members 5432 + 8008 (replication, REST API); operator -> 8008;
@@ -119,6 +122,12 @@ def spilo_selector(cluster: str) -> dict[str, Any]:
     return {"matchLabels": {**SPILO_LABELS, "cluster-name": cluster}}
 
 
+def pooler_selector(cluster: str) -> dict[str, Any]:
+    """The operator's PgBouncer pods in front of one Patroni cluster's primary (database/pooler.py)."""
+    return {"matchLabels": {"application": "db-connection-pooler",
+                            "connection-pooler": names.pooler_service(cluster)}}
+
+
 def namespace_selector(namespace: str) -> dict[str, Any]:
     """Selects a namespace by its immutable ``kubernetes.io/metadata.name`` label."""
     return {"matchLabels": {"kubernetes.io/metadata.name": namespace}}
@@ -165,6 +174,8 @@ class NetworkPlan:
     """CIDRs a managed Redis lives in (the VPC CIDR for ElastiCache); only 6379 is opened to them. Empty in-cluster."""
     patroni_cluster: str | None = None
     """Name of the Zalando postgresql cluster in the namespace (engine patroni), else None."""
+    patroni_pooler: bool = False
+    """The operator runs its PgBouncer pods in front of the cluster's primary (``database.pooler``)."""
     operator_namespace: str | None = None
     """Namespace of the Zalando postgres-operator (it connects to 5432 and 8008)."""
     redis_in_cluster: bool = False
@@ -213,6 +224,8 @@ def network_policies(plan: NetworkPlan) -> list[dict[str, Any]]:
     postgres_to: list[dict[str, Any]] = [ip_block(c) for c in plan.postgres_cidrs]
     if plan.patroni_cluster:
         postgres_to.insert(0, {"podSelector": spilo_selector(plan.patroni_cluster)})
+        if plan.patroni_pooler:
+            postgres_to.insert(1, {"podSelector": pooler_selector(plan.patroni_cluster)})
     if postgres_to:
         policies.append(_policy("postgres-clients", ns, clients,
                                 egress=[{"to": postgres_to, "ports": _ports(POSTGRES_PORT)}]))
@@ -235,6 +248,12 @@ def network_policies(plan: NetworkPlan) -> list[dict[str, Any]]:
             {"from": [{"podSelector": members}], "ports": peer_ports},
             {"from": [{"podSelector": clients}], "ports": _ports(POSTGRES_PORT)},
         ]
+        if plan.patroni_pooler:
+            poolers = pooler_selector(plan.patroni_cluster)
+            ingress.append({"from": [{"podSelector": poolers}], "ports": _ports(POSTGRES_PORT)})
+            policies.append(_policy("pooler", ns, poolers,
+                                    ingress=[{"from": [{"podSelector": n8n}], "ports": _ports(POSTGRES_PORT)}],
+                                    egress=[{"to": [{"podSelector": members}], "ports": _ports(POSTGRES_PORT)}]))
         if plan.operator_namespace:
             ingress.append({"from": [{"namespaceSelector": namespace_selector(plan.operator_namespace)}],
                             "ports": peer_ports})
@@ -410,7 +429,7 @@ class N8nNamespace(pulumi.ComponentResource):
         self.namespace = k8s.apply(name, namespace_manifest(ns, str(level)), pulumi.ResourceOptions(
             parent=self, protect=protect, retain_on_delete=retain_on_delete(args, protect, where)))
         inside = pulumi.ResourceOptions(parent=self, depends_on=[self.namespace])
-        self.policies = [k8s.apply(name, m, inside) for m in network_policies(network)]
+        self.policies = k8s.apply_all(name, network_policies(network), inside)
         if declared is not None:  # without declared workloads there is nothing to size a budget from
             k8s.apply(name, quota_manifest(f"{ns}-budget", ns, quota_hard(workloads, headroom)), inside)
         k8s.apply(name, limit_range_manifest(f"{ns}-defaults", ns, workloads), inside)

@@ -23,12 +23,13 @@ from .database import DatabaseDumps, PatroniDatabase, RdsDatabase
 from .database.bootstrap import quota as bootstrap_quota
 from .database.common import S3Location
 from .database.dumps import quota as dumps_quota
+from .database.patroni import pooler_quota
 from .database.patroni import quota as patroni_quota
 from .edge import alb as edge_alb
 from .edge.component import Edge, EdgeOidc, EdgeRateLimits
 from .irsa import OidcProvider
 from .n8n import workloads
-from .n8n.app import N8nApp, N8nAppArgs, env_args
+from .n8n.app import N8nApp, N8nAppArgs, database_clients, env_args
 from .n8n.app import quota as n8n_quota
 from .n8n.env import inputs_from_settings
 from .namespace import N8nNamespace, NetworkPlan, QuotaWorkload
@@ -54,6 +55,8 @@ def quota_workloads(s: Settings) -> list[QuotaWorkload]:
     exporting = s.observability.enabled  # the metrics sidecars of Patroni and Redis (observability.exporters)
     if s.database.engine == "patroni":
         out.append(patroni_quota(s.database.patroni, exporter=exporting))
+        if s.database.pooler.enabled:
+            out.append(pooler_quota(s.database.pooler))
     if s.redis.mode == "in-cluster":
         out.append(redis_quota(s.redis.in_cluster.memory, exporter=exporting))
     out.append(bootstrap_quota())
@@ -158,7 +161,7 @@ class N8nPlatform(pulumi.ComponentResource):
         dumps = None
         if s.backups.dumps and archive is not None:
             dumps = DatabaseDumps(f"{name}-dumps", {
-                "namespace": s.namespace, "connection": database.connection, "credentials": None,
+                "namespace": s.namespace, "connection": database.direct_connection, "credentials": None,
                 "target": S3Location(archive.dump_bucket_name, archive.dump_bucket_arn, storage.DUMP_PREFIX,
                                      archive.kms_key_arn, s.aws.region),
                 "oidc": oidc, "schedule": s.backups.dump_schedule, "scratch_size": None,
@@ -260,6 +263,7 @@ class N8nPlatform(pulumi.ComponentResource):
             postgres_cidrs=vpc if s.database.engine == "rds" else (),
             redis_cidrs=vpc if s.redis.mode == "elasticache" else (),
             patroni_cluster=s.database.patroni.cluster_name if s.database.engine == "patroni" else None,
+            patroni_pooler=s.database.engine == "patroni" and s.database.pooler.enabled,
             operator_namespace=OPERATOR_NAMESPACE if s.database.engine == "patroni" else None,
             redis_in_cluster=s.redis.mode == "in-cluster",
             keda_namespace=KEDA_NAMESPACE if s.autoscaling.keda else None,
@@ -277,6 +281,7 @@ class N8nPlatform(pulumi.ComponentResource):
             patroni_cluster=s.database.patroni.cluster_name if s.database.engine == "patroni" else None,
             dump_cron_job=f"{name}-dumps-dump" if dumps is not None else None,
             wal_archive=s.database.engine == "patroni" and archive is not None, spot_pool=spot_pool,
+            patroni_pooler=s.database.engine == "patroni" and s.database.pooler.enabled,
             thresholds=o.thresholds, runbooks=o.runbook_url)
         cloudwatch = None
         managed = s.database.engine == "rds" or s.redis.mode == "elasticache"
@@ -341,5 +346,6 @@ class N8nPlatform(pulumi.ComponentResource):
             "namespace": s.namespace, "cluster_name": s.database.patroni.cluster_name, "database": s.database,
             "archive": wal, "oidc": oidc, "pod_service_account": None,
             "docker_image": None, "protect": s.protect, "secrets_revision": secrets.revision,
+            "clients": database_clients(s.n8n),
             "exporter_image": s.observability.postgres_exporter_image if s.observability.enabled else None,
         }, self._after(secrets, namespace, addons.postgres_operator, addons.internal_ca_issuer))

@@ -190,6 +190,19 @@ class N8nSettings:
 
 
 @dataclass(frozen=True, kw_only=True)
+class RdsProxySettings:
+    """The RDS Proxy n8n connects through (engine `rds`, with `database.pooler.enabled`)."""
+
+    borrow_timeout_seconds: int = setting(
+        "How long a query waits for a database connection before it fails (`ConnectionBorrowTimeout`): long enough "
+        "to ride out a Multi-AZ failover (60-120 s).", 120, check=between(1, 300))
+    max_connections_percent: int = setting("Share of the instance's `max_connections` the proxy may open.", 90,
+                                           check=between(1, 100))
+    idle_client_timeout_seconds: int = setting("A client connection idle this long is closed by the proxy.", 1800,
+                                               check=between(60, 28800))
+
+
+@dataclass(frozen=True, kw_only=True)
 class RdsSettings:
     """Amazon RDS for PostgreSQL (engine `rds`)."""
 
@@ -211,6 +224,8 @@ class RdsSettings:
     monitoring_interval_seconds: int = setting("Enhanced Monitoring interval.", 60,
                                                check=lambda v: None if v in (1, 5, 10, 15, 30, 60)
                                                else "must be one of 1, 5, 10, 15, 30, 60")
+    proxy: RdsProxySettings = setting("The RDS Proxy between n8n and the instance (with `database.pooler.enabled`).",
+                                      RdsProxySettings())
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -244,6 +259,18 @@ class PatroniSettings:
     restore: PitrRestore | None = setting("Point-in-time restore used when the cluster is first created.", None)
 
 
+@dataclass(frozen=True, kw_only=True)
+class PoolerSettings:
+    """Connection pooler between n8n and PostgreSQL (PgBouncer for patroni, RDS Proxy for rds): n8n's connections
+    stay open while the server restarts or fails over, and their queries wait for it instead of failing."""
+
+    enabled: bool = setting("n8n reaches PostgreSQL through the engine's connection pooler.", True)
+    instances: int = setting("PgBouncer pods in front of the Patroni primary (engine `patroni`; RDS Proxy scales "
+                             "itself); 2 or more so a node drain keeps one.", 2, check=between(1, 10))
+    resources: Resources = setting("Resources of each PgBouncer pod (engine `patroni`).",
+                                   resources("100m", "1", "64Mi", "128Mi"))
+
+
 class DatabaseEngine(StrEnum):
     """Which PostgreSQL n8n uses (``database.engine``)."""
 
@@ -265,6 +292,7 @@ class DatabaseSettings:
                           check=matches(r"[a-z_][a-z0-9_]{0,62}", "a lowercase SQL name other than public"))
     connection_limit: int = setting("CONNECTION LIMIT of the n8n role.", 200, check=between(10, 5000))
     statement_timeout_seconds: int = setting("statement_timeout of the n8n role.", 300, check=at_least(1))
+    pooler: PoolerSettings = setting("The connection pooler n8n reaches PostgreSQL through.", PoolerSettings())
     rds: RdsSettings = setting("Settings of engine `rds`.", RdsSettings())
     patroni: PatroniSettings = setting("Settings of engine `patroni`.", PatroniSettings())
 
@@ -704,6 +732,7 @@ def _resource_problems(s: Settings, bad: Any) -> None:
         "n8n.worker.resources": s.n8n.worker.resources,
         "n8n.runners": s.n8n.runners,
         "database.patroni.resources": s.database.patroni.resources,
+        "database.pooler.resources": s.database.pooler.resources,
     }
     for key, r in containers.items():
         if cpu_millis(r.cpu_request) > cpu_millis(r.cpu_limit):

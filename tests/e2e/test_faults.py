@@ -1,5 +1,6 @@
-"""No execution left hanging: real n8n 2.40.7 in queue mode under load through a PostgreSQL immediate restart, a
-Redis kill and restart (AOF), and a worker SIGKILL, with every webhook call accounted for (tools/e2e/faults.py has
+"""No execution left hanging: real n8n 2.40.7 in queue mode, reaching PostgreSQL through PgBouncer as deployed, under
+load through PostgreSQL immediate restarts (three, with a bound on the executions they fail), a Redis kill and
+restart (AOF), and a worker SIGKILL, with every webhook call accounted for (tools/e2e/faults.py has
 the load, the timings and the bound: FaultPlan). Also the pieces the platform adds for such faults: the worker's
 liveness probe (n8n_platform.n8n.probes) against the real worker and Redis, and the Read/Write Files node writing
 where the pods mount a bounded volume.
@@ -100,11 +101,22 @@ def account(cluster: QueueModeCluster, fault: str, start_index: int) -> Accounti
     return acc
 
 
-def test_postgres_immediate_restart_under_load(cluster):
-    acc = account(cluster, "postgres-restart", 10_000)
-    # Only what was mid-query when every connection was cut may crash (n8n retries nothing), at most what one worker
-    # runs at once; the rest waits for the rebuilt pool.
-    assert acc.statuses["crashed"] <= PLAN.worker_concurrency, acc.row()
+POSTGRES_RESTARTS = 3
+"""The PostgreSQL restart is repeated on the same cluster: where in a query each restart strikes differs run to run."""
+FAILED_SHARE = 0.05
+"""At most this share of the executions n8n accepted may end ``crashed`` or ``error`` (issue #18's bound)."""
+
+
+def test_postgres_immediate_restart_under_load_through_the_pooler(cluster):
+    runs = [account(cluster, "postgres-restart", 10_000 + 1_000 * i) for i in range(POSTGRES_RESTARTS)]
+    rows = "\n".join(acc.row() for acc in runs)
+    # Through the pooler n8n's connections survive; what was mid-transaction when the server died fails (n8n
+    # retries nothing), queries issued after n8n noticed wait for its rebuilt pool.
+    accepted = sum(acc.accepted for acc in runs)
+    failed = sum(acc.statuses["crashed"] + acc.statuses["error"] for acc in runs)
+    assert accepted and failed <= FAILED_SHARE * accepted, f"{failed} of {accepted} accepted failed:\n{rows}"
+    for acc in runs:  # and no single restart breaks more than one worker's worth
+        assert acc.statuses["crashed"] + acc.statuses["error"] <= PLAN.worker_concurrency, rows
 
 
 def test_redis_restart_under_load(cluster):

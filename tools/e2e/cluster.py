@@ -22,11 +22,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from n8n_platform import names
-from n8n_platform.connections import CA_DIR, CaBundle, DatabaseConnection, RedisConnection, SecretKeyRef
-from n8n_platform.n8n.env import METRICS_PATH, N8nEnvInputs, Role, n8n_args, n8n_env, runner_env
+from n8n_platform.connections import CA_DIR, CaBundle, DatabaseConnection, Pooler, RedisConnection, SecretKeyRef
+from n8n_platform.database import pooler as pooling
+from n8n_platform.n8n.env import METRICS_PATH, N8nEnvInputs, Role, n8n_args, n8n_env, role_pool_size, runner_env
 
 from .install import N8N_VERSION, Install
 from .load import post_json
+from .pgbouncer import PgBouncer
 from .processes import N8nProcess, TaskRunner, base_env, http_get, n8n_cli
 from .servers import Managed, Postgres, Redis, free_port
 from .tls import make_server_cert
@@ -133,7 +135,7 @@ class QueueModeCluster(Managed):
     def __init__(self, install: Install, *, worker_concurrency: int = 10, graceful_shutdown_seconds: int = 30,
                  delay_ms: int = 0, fast_db: bool = True, tls: bool = True, redis_aof: bool = False,
                  extra_workflows: Sequence[dict] = (), workdir: Path | None = None,
-                 pg_settings: dict[str, str] | None = None):
+                 pg_settings: dict[str, str] | None = None, pooler: bool = False):
         self.install = install
         self.redis_aof = redis_aof
         self.tls = tls
@@ -147,6 +149,8 @@ class QueueModeCluster(Managed):
         self._own_workdir = workdir is None
         self.timings: dict[str, float] = {}
         self.pg: Postgres | None = None
+        self.pooler = pooler
+        self.bouncer: PgBouncer | None = None
         self.redis: Redis | None = None
         self.main: N8nProcess | None = None
         self.webhook: N8nProcess | None = None
@@ -222,14 +226,21 @@ class QueueModeCluster(Managed):
         self.pg = Postgres(fast=self.fast_db, tls=db_cert, settings=self.pg_settings).start()
         self.redis = Redis(password=self.secret(names.REDIS_PASSWORD), tls=redis_cert, aof=self.redis_aof).start()
         self.pg.create_n8n_database(DB_NAME, DB_USER, DB_SCHEMA, self.secret(names.DB_PASSWORD))
+        db_port = self.pg.port
+        if self.pooler:  # one pooler pod for every process here: main, webhook, a worker and its replacement
+            clients = sum(role_pool_size(role, self.worker_concurrency) for role in ("main", "webhook", "worker",
+                                                                                     "worker"))
+            self.bouncer = PgBouncer(self.pg, pooling.server_connections(clients, connection_limit=200),
+                                     databases=(DB_NAME,), tls=db_cert).start()
+            db_port = self.bouncer.port
         self.timings["postgres_redis_s"] = time.monotonic() - t0
         self.inputs = N8nEnvInputs(
             hostname="localhost",
             protocol="http",
             version=N8N_VERSION,
-            db=DatabaseConnection(host="127.0.0.1", port=self.pg.port, database=DB_NAME, user=DB_USER,
+            db=DatabaseConnection(host="127.0.0.1", port=db_port, database=DB_NAME, user=DB_USER,
                                   schema=DB_SCHEMA, password=SecretKeyRef(names.N8N_SECRET, names.DB_PASSWORD),
-                                  ssl=self.tls, ca=db_ca),
+                                  ssl=self.tls, ca=db_ca, pooler=Pooler.PGBOUNCER if self.pooler else None),
             redis=RedisConnection(host="127.0.0.1", port=self.redis.port, tls=self.tls,
                                   password=SecretKeyRef(names.N8N_SECRET, names.REDIS_PASSWORD), ca=redis_ca,
                                   managed=False),
@@ -277,7 +288,7 @@ class QueueModeCluster(Managed):
         for p in (self.webhook, self.main):
             if p is not None:
                 p.stop()
-        for s in (self.redis, self.pg):
+        for s in (self.redis, self.bouncer, self.pg):
             if s is not None:
                 s.stop()
         if self._own_workdir:

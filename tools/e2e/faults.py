@@ -158,15 +158,16 @@ def run_fault(cluster: QueueModeCluster, fault: str, plan: FaultPlan = PLAN, sta
                       Counter(e["status"] for e in rows), settled_s)
 
 
-CLUSTER_OPTIONS = {"redis_aof": True, "fast_db": False}
+CLUSTER_OPTIONS = {"redis_aof": True, "fast_db": False, "pooler": True}
 """How the fault cluster differs from the other e2e tests': Redis keeps its AOF and PostgreSQL its durable defaults,
-as in production (with fsync and synchronous commit off, an immediate shutdown loses just-committed rows)."""
+as in production (with fsync and synchronous commit off, an immediate shutdown loses just-committed rows), and n8n
+reaches PostgreSQL through PgBouncer configured as the operator configures its pooler (``database.pooler``)."""
 
 
 def cluster_for(install, plan: FaultPlan = PLAN, **extra) -> QueueModeCluster:
-    """The queue-mode cluster the faults run on (TLS, :data:`CLUSTER_OPTIONS`)."""
+    """The queue-mode cluster the faults run on (TLS, :data:`CLUSTER_OPTIONS`, overridden by ``extra``)."""
     return QueueModeCluster(install, worker_concurrency=plan.worker_concurrency, delay_ms=plan.code_delay_ms,
-                            **CLUSTER_OPTIONS, **extra)
+                            **{**CLUSTER_OPTIONS, **extra})
 
 
 def main() -> None:
@@ -175,13 +176,15 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("faults", nargs="*", help=f"any of {', '.join(FAULTS)} (default: all)")
     parser.add_argument("--bound", type=float, default=PLAN.settle_bound_s, help="seconds to wait for final states")
+    parser.add_argument("--repeat", type=int, default=1, help="run each fault this many times")
+    parser.add_argument("--direct", action="store_true", help="n8n reaches PostgreSQL directly (no pooler)")
     args = parser.parse_args()
     if unknown := set(args.faults) - set(FAULTS):
         parser.error(f"unknown fault(s) {sorted(unknown)}; choose from {', '.join(FAULTS)}")
     plan = FaultPlan(settle_bound_s=args.bound)
     rows = []
-    with cluster_for(n8n_install.ensure(), plan) as cluster:
-        for i, fault in enumerate(args.faults or FAULTS):
+    with cluster_for(n8n_install.ensure(), plan, **({"pooler": False} if args.direct else {})) as cluster:
+        for i, fault in enumerate([f for f in args.faults or FAULTS for _ in range(args.repeat)]):
             rows.append(run_fault(cluster, fault, plan, start_index=100_000 * (i + 1)).row())
             print(rows[-1], flush=True)
         print(Accounting.HEADER)

@@ -35,7 +35,6 @@ from .common import (
     MAINTENANCE_DB,
     POSTGRES_IMAGE,
     AdminLogin,
-    apply_manifests,
     ca_volume,
     libpq_env,
     quote_ident,
@@ -146,7 +145,8 @@ def psql_command(sql_path: str, password_path: str) -> list[str]:
 def bootstrap_manifests(*, name: str, namespace: str, connection: DatabaseConnection, admin: AdminLogin,
                         connection_limit: int, statement_timeout_s: int,
                         secrets_revision: pulumi.Input[str] | None = None) -> list[dict[str, Any]]:
-    """ServiceAccount, ConfigMap (the SQL) and Job that apply :func:`bootstrap_sql` for ``connection``.
+    """ServiceAccount, ConfigMap (the SQL) and Job that apply :func:`bootstrap_sql` for ``connection`` (registered
+    with ``k8s.apply_all``, the Job after the ServiceAccount and ConfigMap it names).
 
     The Job logs in with ``admin`` (files from its Secret) and reads the n8n password from ``names.N8N_SECRET``
     / ``connection.password``; Pod Security ``restricted``; retried with back-off while the server comes up.
@@ -230,7 +230,7 @@ def apply_bootstrap(component: str, *, name: str, namespace: str, connection: Da
     ``secrets_revision`` is ``Secrets.revision``, placed without its secret flag (``secrets.placeable_revision``);
     None: the Job runs only when first created.
     """
-    return apply_manifests(component, bootstrap_manifests(
+    return k8s.apply_all(component, bootstrap_manifests(
         name=name, namespace=namespace, connection=connection, admin=admin,
         connection_limit=database.connection_limit, statement_timeout_s=database.statement_timeout_seconds,
         secrets_revision=placeable_revision(secrets_revision)), opts)

@@ -16,7 +16,6 @@ from typing import Any
 
 import pulumi
 
-from .. import k8s
 from ..arguments import dns_label, flag, object_name, refuse, required, string
 from ..connections import DatabaseConnection, as_text
 
@@ -146,12 +145,6 @@ def aws_web_identity(role_arn: pulumi.Input[str], region: str) -> tuple[dict[str
         {"name": "AWS_STS_REGIONAL_ENDPOINTS", "value": "regional"},
     ]
     return volume, mount, env
-
-
-def apply_manifests(component: str, manifests: list[dict[str, Any]],
-                    opts: pulumi.ResourceOptions) -> list[pulumi.CustomResource]:
-    """Register each manifest through :func:`k8s.apply` with the same options (a thin loop shared by components)."""
-    return [k8s.apply(component, m, opts) for m in manifests]
 
 
 def quote_ident(name: str) -> str:

@@ -24,7 +24,7 @@ from ..namespace import AWS_ACCESS_LABEL, DUMPS, QuotaWorkload
 from ..settings import BackupSettings
 from ..settings import resources as resource_settings
 from ..storage import writer_policy
-from .common import AWS_CLI_IMAGE, POSTGRES_IMAGE, S3Location, apply_manifests, aws_web_identity, ca_volume, libpq_env
+from .common import AWS_CLI_IMAGE, POSTGRES_IMAGE, S3Location, aws_web_identity, ca_volume, libpq_env
 
 DUMP_DIR = "/backup"
 DUMP_FILE = "n8n.dump"
@@ -213,7 +213,7 @@ class DatabaseDumps(pulumi.ComponentResource):
             name=account, namespace=namespace, connection=connection, credentials=credentials, target=target,
             role_arn=role.arn, schedule=plain(where, "schedule", args.get("schedule") or DEFAULT_SCHEDULE),
             scratch_size=args.get("scratch_size") or SCRATCH_SIZE)
-        apply_manifests(name, manifests, child)
+        k8s.apply_all(name, manifests, child)
         self.cron_job_name = pulumi.Output.from_input(account)
         self.role_arn = role.arn
         self.register_outputs({"cron_job_name": self.cron_job_name, "role_arn": self.role_arn})

@@ -19,6 +19,11 @@ tools/gates.CUSTOM_RESOURCES). What the operator decides, not this resource, and
 - **WAL archive layout**: ``s3://<bucket>/<prefix><cluster>/<major>`` (``WALE_S3_PREFIX``/``WALG_S3_PREFIX`` set
   explicitly so every object stays under the writer role's prefix). WAL-G's retention delete after each base
   backup fails by design (the role has no Delete): Object Lock + lifecycle expire the archive.
+- **Connection pooler** (``database.pooler``, on by default): the operator runs PgBouncer pods in transaction
+  mode behind ``<cluster>-pooler`` (database/pooler.py: why, and how it is sized); n8n connects there, the
+  bootstrap and dump Jobs to the primary directly. The pooler pods share the Spilo pods' Pod Security caveat (the
+  operator's template sets only ``allowPrivilegeEscalation: false``) and serve TLS with the cluster's certificate,
+  which therefore names the pooler Service too.
 - **Admin login**: the CR declares ``dbadmin`` (CREATEROLE, CREATEDB, not superuser); the operator stores its
   password in ``dbadmin.<cluster>.credentials.postgresql.acid.zalan.do`` (default ``secret_name_template``), which
   the bootstrap Job reads.
@@ -31,12 +36,13 @@ import pulumi
 
 from .. import k8s, names
 from ..arguments import dns_label, known, plain, retain_on_delete, settings_section, structured, waits_for
-from ..connections import CaBundle, DatabaseConnection, SecretKeyRef
+from ..connections import CaBundle, DatabaseConnection, Pooler, SecretKeyRef
 from ..irsa import OidcProvider, irsa_role
 from ..namespace import POSTGRES_PORT, QuotaWorkload, spilo_selector
 from ..observability import exporters
-from ..settings import DatabaseSettings, PatroniSettings
+from ..settings import DatabaseSettings, PatroniSettings, PoolerSettings
 from ..storage import writer_policy
+from . import pooler as pgbouncer
 from .bootstrap import apply_bootstrap
 from .common import AdminLogin, S3Location, aws_web_identity, check_args
 from .patroni_config import dcs_settings, initdb_options, pg_hba, postgresql_parameters
@@ -72,7 +78,7 @@ def wal_s3_prefix(bucket: pulumi.Input[str], prefix: str, cluster: str, major: s
 
 def certificate_manifest(cluster: str, namespace: str) -> dict[str, Any]:
     """cert-manager Certificate for the cluster's Services, signed by the internal CA (its Secret carries ca.crt)."""
-    services = [cluster, f"{cluster}-repl"]
+    services = [cluster, f"{cluster}-repl", names.pooler_service(cluster)]
     dns = [f"{s}{suffix}" for s in services for suffix in ("", f".{namespace}", f".{namespace}.svc",
                                                             f".{namespace}.svc.cluster.local")]
     return {
@@ -123,10 +129,20 @@ def spilo_env(*, cluster: str, patroni: PatroniSettings, archive: S3Location | N
     return env
 
 
+def connection_pooler(pooler: PoolerSettings, server_connections: int) -> dict[str, Any]:
+    """The CR's ``connectionPooler``: PgBouncer pods in transaction mode opening at most ``server_connections``
+    to the primary between them (database/pooler.py)."""
+    pgbouncer.pod_pools(server_connections, pooler.instances)  # raises when each pod would get fewer than 2
+    return {"numberOfInstances": pooler.instances, "mode": pgbouncer.POOL_MODE,
+            "maxDBConnections": server_connections, "resources": k8s.resources(pooler.resources)}
+
+
 def postgresql_manifest(*, cluster: str, namespace: str, patroni: PatroniSettings, archive: S3Location | None,
                         role_arn: pulumi.Input[str] | None, docker_image: str | None = None,
-                        exporter_image: str | None = None) -> dict[str, Any]:
-    """The Zalando ``postgresql`` custom resource for n8n's cluster."""
+                        exporter_image: str | None = None,
+                        pooler: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The Zalando ``postgresql`` custom resource for n8n's cluster (with ``pooler``, a :func:`connection_pooler`
+    spec, the operator's PgBouncer in front of the primary)."""
     if patroni.restore is not None:
         if archive is None or role_arn is None:
             raise ValueError("database.patroni.restore needs the WAL archive (an archive bucket and IRSA)")
@@ -147,7 +163,7 @@ def postgresql_manifest(*, cluster: str, namespace: str, patroni: PatroniSetting
         "spiloFSGroup": SPILO_GID,
         "enableMasterLoadBalancer": False,
         "enableReplicaLoadBalancer": False,
-        "enableConnectionPooler": False,
+        "enableConnectionPooler": pooler is not None,
         "enableLogicalBackup": False,
         "enableShmVolume": True,
         "nodeAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": {"nodeSelectorTerms": [{
@@ -169,6 +185,8 @@ def postgresql_manifest(*, cluster: str, namespace: str, patroni: PatroniSetting
             "s3_wal_path": wal_s3_prefix(archive.bucket_name, archive.prefix, patroni.restore.source_cluster,
                                          patroni.postgres_version),
         }
+    if pooler is not None:
+        spec["connectionPooler"] = pooler
     if docker_image:
         spec["dockerImage"] = docker_image
     if exporter_image:  # the operator hands every sidecar POSTGRES_USER/POSTGRES_PASSWORD
@@ -177,18 +195,26 @@ def postgresql_manifest(*, cluster: str, namespace: str, patroni: PatroniSetting
             "metadata": k8s.metadata(cluster, namespace, COMPONENT), "spec": spec}
 
 
-def patroni_connection(cluster: str, namespace: str, database: DatabaseSettings) -> DatabaseConnection:
-    """What n8n gets: the primary Service, TLS verified against the internal CA in the certificate's Secret."""
+def patroni_connection(cluster: str, namespace: str, database: DatabaseSettings,
+                       pooled: bool = False) -> DatabaseConnection:
+    """The primary Service (``pooled``: the pooler's), TLS verified against the internal CA in the certificate's
+    Secret (the pooler serves the same certificate)."""
+    host = f"{names.pooler_service(cluster)}.{namespace}.svc" if pooled else primary_host(cluster, namespace)
     return DatabaseConnection(
-        host=primary_host(cluster, namespace), port=POSTGRES_PORT, database=database.name, user=database.user,
+        host=host, port=POSTGRES_PORT, database=database.name, user=database.user,
         schema=database.schema, password=SecretKeyRef(names.N8N_SECRET, names.DB_PASSWORD), ssl=True,
-        ca=CaBundle("secret", tls_secret(cluster), "ca.crt"))
+        ca=CaBundle("secret", tls_secret(cluster), "ca.crt"), pooler=Pooler.PGBOUNCER if pooled else None)
 
 
 def quota(patroni: PatroniSettings, exporter: bool = False) -> QuotaWorkload:
     """The Patroni members' share of the namespace budget (with the postgres_exporter sidecar when ``exporter``)."""
     sidecar = (exporters.POSTGRES_EXPORTER_RESOURCES,) if exporter else ()
     return QuotaWorkload("patroni", patroni.members, (patroni.resources, *sidecar))
+
+
+def pooler_quota(pooler: PoolerSettings) -> QuotaWorkload:
+    """The PgBouncer pods' share of the namespace budget."""
+    return QuotaWorkload("pooler", pooler.instances, (pooler.resources,))
 
 
 class PatroniDatabaseArgs(TypedDict):
@@ -219,6 +245,9 @@ class PatroniDatabaseArgs(TypedDict):
     retain_on_delete: NotRequired[bool]
     """Leave the ``postgresql`` resource (and so the database) in the cluster when the component is deleted;
     default: the value of ``protect``."""
+    clients: NotRequired[int]
+    """Most connections n8n's processes open at full scale (``n8n.env.db_connections``); sizes the pooler's server
+    connections (database/pooler.py). Default: the n8n role's CONNECTION LIMIT less the direct reserve."""
     secrets_revision: NotRequired[pulumi.Input[str] | None]
     """``Secrets.revision`` (hash of the n8n Secret's values), placed on the bootstrap Job's pod template (without its
     secret flag, see ``secrets.placeable_revision``): a new n8n password replaces the Job, which sets it on the role.
@@ -229,7 +258,9 @@ class PatroniDatabase(pulumi.ComponentResource):
     """PostgreSQL run by Patroni (Spilo) under the Zalando operator, archived to S3, with n8n's least-privilege role."""
 
     connection: DatabaseConnection
-    """How n8n connects (same shape as RdsDatabase's)."""
+    """How n8n connects: through the pooler when ``database.pooler.enabled`` (same shape as RdsDatabase's)."""
+    direct_connection: DatabaseConnection
+    """The primary itself, for the bootstrap and dump Jobs and session-level work (``import:entities``)."""
     cluster_name: pulumi.Output[str]
     """Name of the ``postgresql`` resource."""
     host: pulumi.Output[str]
@@ -265,23 +296,31 @@ class PatroniDatabase(pulumi.ComponentResource):
             archive = None
         # The component's own depends_on (operator, CA issuer, namespace, n8n Secret) reaches its Kubernetes objects.
         wait_for = waits_for(where, opts)
+        pooled = database.pooler.enabled
+        limit = database.connection_limit
+        clients = plain(where, "clients", args.get("clients", limit))
+        if isinstance(clients, bool) or not isinstance(clients, int) or clients < 1:
+            raise ValueError(f"{where}: clients must be a whole number of connections, at least 1; got {clients!r}")
+        pooler = (connection_pooler(database.pooler, pgbouncer.server_connections(clients, limit)) if pooled
+                  else None)
         certificate = k8s.apply(name, certificate_manifest(cluster, namespace),
                                 pulumi.ResourceOptions(parent=self, depends_on=wait_for))
         cr = k8s.apply(name, postgresql_manifest(cluster=cluster, namespace=namespace, patroni=database.patroni,
                                                  archive=archive, role_arn=role_arn,
                                                  docker_image=args.get("docker_image"),
-                                                 exporter_image=args.get("exporter_image")),
+                                                 exporter_image=args.get("exporter_image"), pooler=pooler),
                        pulumi.ResourceOptions(parent=self, protect=protect,
                                               retain_on_delete=retain_on_delete(args, protect, where),
                                               depends_on=[*wait_for, certificate]))
-        self.connection = patroni_connection(cluster, namespace, database)
+        self.connection = patroni_connection(cluster, namespace, database, pooled=pooled)
+        self.direct_connection = patroni_connection(cluster, namespace, database)
         admin = AdminLogin(operator_secret(ADMIN_USER, cluster))
         apply_bootstrap(f"{name}-bootstrap", name=f"{cluster}-bootstrap", namespace=namespace,
-                        connection=self.connection, admin=admin, database=database,
+                        connection=self.direct_connection, admin=admin, database=database,
                         secrets_revision=args.get("secrets_revision"),
                         opts=pulumi.ResourceOptions(parent=self, depends_on=[cr]))
         self.cluster_name = pulumi.Output.from_input(cluster)
-        self.host = pulumi.Output.from_input(self.connection.host)
+        self.host = pulumi.Output.from_input(self.direct_connection.host)
         self.admin_secret = pulumi.Output.from_input(admin.secret)
         self.wal_role_arn = pulumi.Output.from_input(role_arn)
         self.register_outputs({"cluster_name": self.cluster_name, "host": self.host,

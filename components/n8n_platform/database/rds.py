@@ -171,6 +171,8 @@ class RdsDatabase(pulumi.ComponentResource):
 
     connection: DatabaseConnection
     """How n8n connects (same shape as PatroniDatabase's)."""
+    direct_connection: DatabaseConnection
+    """The instance itself, for the bootstrap and dump Jobs and session-level work (``import:entities``)."""
     address: pulumi.Output[str]
     """Instance DNS name."""
     endpoint: pulumi.Output[str]
@@ -236,6 +238,7 @@ class RdsDatabase(pulumi.ComponentResource):
         k8s.apply(name, ca_config_map(ca_name, namespace, pem), after)
         secret = k8s.apply(name, admin_secret(admin.secret, namespace, pulumi.Output.secret(password.result)), after)
         self.connection = rds_connection(instance.address, database, ca_name)
+        self.direct_connection = self.connection
         apply_bootstrap(f"{name}-bootstrap", name=f"{ident}-bootstrap", namespace=namespace,
                         connection=self.connection, admin=admin, database=database,
                         secrets_revision=args.get("secrets_revision"),

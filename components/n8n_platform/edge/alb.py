@@ -7,9 +7,10 @@ stack never needs the ARN of an ALB the controller creates), ``authenticate-oidc
 Its Gateway API support for ALBs sits behind feature gates and extra CRDs; the portable Gateway API edge is the
 ``gateway`` controller (:mod:`.gateway`).
 
-Two Ingresses in one IngressGroup (one ALB): ``public`` (order 10: webhooks, forms, waiting, MCP, test webhooks,
-public API, instance MCP, the refused ``/metrics``) and ``editor`` (order 20: login, REST, push, the SPA catch-all
-``/``), because the OIDC annotations apply per Ingress and must never cover webhook paths. Paths are listed in the
+Two Ingresses in one IngressGroup (one ALB): ``public`` (order 10: webhooks, forms, waiting and its Slack/Telegram
+callbacks, MCP, test webhooks, the Chat Trigger's websocket, public API, instance MCP, the refused ``/metrics``) and
+``editor`` (order 20: login, REST, push, the SPA catch-all ``/``), because the OIDC annotations apply per Ingress and
+must never cover webhook paths. Paths are listed in the
 route table's order (exact before prefix, the catch-all last).
 
 Every annotation is checked by the tests against :data:`ANNOTATIONS`, the controller's documented names and value

@@ -274,7 +274,7 @@ class Edge(pulumi.ComponentResource):
             deregistration_delay_seconds=args["deregistration_delay_seconds"], web_acl_arn=self.web_acl_arn,
             oidc_secret=oidc_secret, oidc=args.get("oidc"), subnet_ids=tuple(args.get("subnet_ids") or ()),
             deletion_protection=bool(args.get("protect")), tags=args.get("tags") or None)
-        created = [k8s.apply(name, m, self._after) for m in alb.ingresses(table, spec)]
+        created = k8s.apply_all(name, alb.ingresses(table, spec), self._after)
         k8s.apply(name, network_policy(ns, alb_peers(args["source_cidrs"])), self._child)
         address = created[-1].status.apply(_load_balancer_hostname)
         if args.get("zone_id"):
@@ -360,10 +360,9 @@ class Edge(pulumi.ComponentResource):
         spec = gateway.GatewaySpec(namespace=ns, name=args.get("gateway_name") or "n8n",
                                    gateway_class=f"n8n-{ns}", hostname=args["hostname"], services=args["services"],
                                    idle_timeout_seconds=args["idle_timeout_seconds"])
-        gw = None
-        for m in gateway.manifests(table, spec, args["rate_limits"], args["editor_allowed_cidrs"]):
-            created = k8s.apply(name, m, self._after)
-            gw = created if m["kind"] == "Gateway" else gw
+        rendered = gateway.manifests(table, spec, args["rate_limits"], args["editor_allowed_cidrs"])
+        created = k8s.apply_all(name, rendered, self._after)
+        gw = next((r for m, r in zip(rendered, created, strict=True) if m["kind"] == "Gateway"), None)
         k8s.apply(name, network_policy(ns, [gateway.proxy_selector(spec)]), self._child)
         return pulumi.Output.from_input(getattr(gw, "status", None)).apply(_gateway_address)
 

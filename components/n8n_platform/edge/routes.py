@@ -7,17 +7,24 @@ test puts in front of main and a webhook processor.
 Checked against n8n 2.40.7's own route registration (``n8n/dist``), not only its docs:
 
 - ``abstract-server.js`` ``start()``: with production webhooks enabled the process registers
-  ``/{form}/*path``, ``/{webhook}/*path``, ``/{form-waiting}/:path{/:suffix}``, ``/{webhook-waiting}/:path{/:suffix}``
-  (+ the Slack and Telegram HITL suffixes) and ``/{mcp}/*path``; with test webhooks enabled (main only)
-  ``/{form-test}/*path``, ``/{webhook-test}/*path`` and ``/{mcp-test}/*path``. Segment names come from
-  ``@n8n/config`` ``EndpointsConfig`` (``N8N_ENDPOINT_*``; defaults below).
+  ``/{form}/*path``, ``/{webhook}/*path``, ``/{form-waiting}/:path{/:suffix}``, ``/{webhook-waiting}/:path{/:suffix}``,
+  the human-in-the-loop callbacks of Slack and Telegram at ``/{webhook-waiting}-slack`` and
+  ``/{webhook-waiting}-telegram`` (n8n-core's ``*_HITL_WEBHOOK_SUFFIX``: a path of its own, not under
+  ``/{webhook-waiting}/``) and ``/{mcp}/*path``; with test webhooks enabled (main only) ``/{form-test}/*path``,
+  ``/{webhook-test}/*path`` and ``/{mcp-test}/*path``. Segment names come from ``@n8n/config`` ``EndpointsConfig``
+  (``N8N_ENDPOINT_*``; defaults below). :data:`PRODUCTION_ENDPOINTS`, :data:`HITL_SUFFIXES` and
+  :data:`TEST_ENDPOINTS` are these registrations, and the only source of the webhook families.
 - ``server.js`` (main only): the REST API under ``/{rest}`` (``N8N_ENDPOINT_REST``), the editor's push channel at
   ``/{rest}/push`` (``push/index.js``: websocket upgrade or SSE), the OAuth callbacks at
   ``/{rest}/oauth1-credential/callback`` and ``/{rest}/oauth2-credential/callback``, the public API under
   ``/{api}`` (``N8N_PUBLIC_API_ENDPOINT``), ``/static`` assets (form pages load ``/static/n8n-logo.png``), and
   the SPA's history fallback for every other GET that accepts HTML (so an unknown path answers 200 *on main*).
 - Root-level controllers on main: ``/mcp-server`` (instance-level MCP, ``modules/mcp``), ``/mcp-oauth`` and
-  ``/.well-known/oauth-*`` (``modules/oauth-server``).
+  ``/.well-known/oauth-*`` (``modules/oauth-server``; its ``/oauth`` twin serves the editor's first-party flow and
+  stays behind the editor's protection with the catch-all).
+- ``chat/chat-server.js``: the Chat Trigger's websocket at ``/chat``, set up by main *and* the webhook processors
+  whatever the production switch; hosted public chats (served on ``/{webhook}/``) open it from the internet, so it is
+  public like the forms, and routed to main like the editor's own chat (n8n-hosting's routing).
 - Login and password reset (``controllers/auth.controller.js``, ``password-reset.controller.js``):
   ``/{rest}/login``, ``/{rest}/forgot-password``, ``/{rest}/resolve-password-token``, ``/{rest}/change-password``.
 - ``/metrics`` (``N8N_METRICS``) is served on the same port by every role: the edge must refuse it.
@@ -101,7 +108,7 @@ class Route:
     scope: Scope
     """Rate-limit and protection scope."""
     websocket: bool = False
-    """The family carries a websocket upgrade (the editor's push channel)."""
+    """The family carries a websocket upgrade (the editor's push channel, the Chat Trigger's chat)."""
 
 
 LOGIN_PATHS = ("login", "forgot-password", "resolve-password-token", "change-password")
@@ -117,6 +124,35 @@ client chooses its own address by sending X-Forwarded-For (tests/e2e/test_edge.p
 PUSH_BACKEND = "websocket"
 """The editor's push channel: both edges carry websockets (ALB natively, Envoy Gateway by default), and only
 websockets give n8n's collaboration features (SSE is one-way)."""
+
+
+PRODUCTION_ENDPOINTS = ("webhook", "webhook_waiting", "form", "form_waiting", "mcp")
+"""The :class:`Endpoints` n8n registers only where production webhooks are enabled (``abstract-server.js``
+``if (this.webhooksEnabled)``): the webhook processors, or main when there are none
+(``N8N_DISABLE_PRODUCTION_MAIN_PROCESS`` turns them off on main)."""
+HITL_SUFFIXES = {"webhook_waiting": ("-slack", "-telegram")}
+"""Paths registered in the same block as ``/{endpoint}{suffix}`` (n8n-core ``SLACK_HITL_WEBHOOK_SUFFIX``,
+``TELEGRAM_HITL_WEBHOOK_SUFFIX``): where Slack and Telegram send the button presses that resume waiting
+executions. Element-wise, ``/webhook-waiting`` never matches them: each is a family of its own."""
+TEST_ENDPOINTS = ("webhook_test", "form_test", "mcp_test")
+"""The :class:`Endpoints` n8n registers only where test webhooks are enabled: main (``server.js``)."""
+CHAT_PATH = "/chat"
+"""The Chat Trigger's websocket (``chat/chat-server.js``), on main and the webhook processors."""
+
+
+def _family(field: str) -> str:
+    return field.replace("_", "-")
+
+
+def production_paths(endpoints: Endpoints) -> tuple[tuple[str, str], ...]:
+    """(family, path) of every production webhook family, in table order: each of :data:`PRODUCTION_ENDPOINTS`,
+    followed by its :data:`HITL_SUFFIXES` paths."""
+    out = []
+    for f in PRODUCTION_ENDPOINTS:
+        segment = getattr(endpoints, f)
+        out.append((_family(f), f"/{segment}"))
+        out.extend((f"{_family(f)}{suffix}", f"/{segment}{suffix}") for suffix in HITL_SUFFIXES.get(f, ()))
+    return tuple(out)
 
 
 def routes(endpoints: Endpoints = Endpoints(), webhook_processors: bool = True) -> tuple[Route, ...]:
@@ -137,16 +173,12 @@ def routes(endpoints: Endpoints = Endpoints(), webhook_processors: bool = True) 
         Route(family="mcp-server", path="/mcp-server", match="prefix", backend="main", scope="api"),
         Route(family="mcp-oauth", path="/mcp-oauth", match="prefix", backend="main", scope="api"),
         Route(family="well-known", path="/.well-known", match="prefix", backend="main", scope="api"),
-        Route(family="webhook", path=f"/{e.webhook}", match="prefix", backend=hook, scope="webhook"),
-        Route(family="webhook-waiting", path=f"/{e.webhook_waiting}", match="prefix", backend=hook,
-              scope="webhook"),
-        Route(family="form", path=f"/{e.form}", match="prefix", backend=hook, scope="webhook"),
-        Route(family="form-waiting", path=f"/{e.form_waiting}", match="prefix", backend=hook, scope="webhook"),
-        Route(family="mcp", path=f"/{e.mcp}", match="prefix", backend=hook, scope="webhook"),
-        Route(family="webhook-test", path=f"/{e.webhook_test}", match="prefix", backend="main", scope="webhook"),
-        Route(family="form-test", path=f"/{e.form_test}", match="prefix", backend="main", scope="webhook"),
-        Route(family="mcp-test", path=f"/{e.mcp_test}", match="prefix", backend="main", scope="webhook"),
+        *(Route(family=family, path=path, match="prefix", backend=hook, scope="webhook")
+          for family, path in production_paths(e)),
+        *(Route(family=_family(f), path=f"/{getattr(e, f)}", match="prefix", backend="main", scope="webhook")
+          for f in TEST_ENDPOINTS),
         Route(family="static", path="/static", match="prefix", backend="main", scope="webhook"),
+        Route(family="chat", path=CHAT_PATH, match="prefix", backend="main", scope="webhook", websocket=True),
         Route(family="editor", path="/", match="prefix", backend="main", scope="editor"),
     ]
     check(table)

@@ -28,7 +28,7 @@ from ..connections import DatabaseConnection, RedisConnection
 from ..namespace import QuotaWorkload
 from ..secrets import placeable_revision
 from ..settings import N8N_VERSION_PATTERN, LogLevelArg, N8nSettings
-from .env import ENV_CHECKS, N8nEnvInputs, ProtocolArg, base_url
+from .env import ENV_CHECKS, N8nEnvInputs, ProtocolArg, base_url, role_pool_size
 from .workloads import APP, N8nWorkloads, RoleShape, autoscaled, object_name, role_manifests, roles, validate
 
 N8N_RELEASE = matching(N8N_VERSION_PATTERN, "an n8n 2.x release such as 2.40.7 (the tag of both images)")
@@ -171,23 +171,17 @@ class N8nApp(pulumi.ComponentResource):
         wait_for = waits_for("N8nApp", opts)
         services: dict[str, Any] = {}
         deployments: dict[str, Any] = {}
-        for role in roles(spec):
-            account = None
-            for manifest in role_manifests(spec, role):
-                kind = manifest["kind"]
-                child = pulumi.ResourceOptions(parent=self, depends_on=wait_for or None)
-                if kind == "Deployment":
-                    # Pods need their ServiceAccount; the replica count of autoscaled roles belongs to the autoscaler.
-                    child = pulumi.ResourceOptions(
-                        parent=self, depends_on=[*wait_for, account],
-                        ignore_changes=["spec.replicas"] if autoscaled(spec, role) else None)
-                resource = k8s.apply(name, manifest, child)
-                if kind == "ServiceAccount":
-                    account = resource
-                elif kind == "Service":
-                    services[role] = resource
-                elif kind == "Deployment":
-                    deployments[role] = resource
+        pairs = [(role, manifest) for role in roles(spec) for manifest in role_manifests(spec, role)]
+        # Pods wait for their ServiceAccount (apply_all); the replica count of autoscaled roles is the autoscaler's.
+        created = k8s.apply_all(
+            name, [m for _, m in pairs], pulumi.ResourceOptions(parent=self, depends_on=wait_for or None),
+            extra=[pulumi.ResourceOptions(ignore_changes=["spec.replicas"])
+                   if m["kind"] == "Deployment" and autoscaled(spec, role) else None for role, m in pairs])
+        for (role, manifest), resource in zip(pairs, created, strict=True):
+            if manifest["kind"] == "Service":
+                services[role] = resource
+            elif manifest["kind"] == "Deployment":
+                deployments[role] = resource
 
         def name_of(resource: Any) -> pulumi.Output[str]:
             return resource.metadata.apply(lambda m: m["name"] if isinstance(m, dict) else m.name)
@@ -218,6 +212,13 @@ def quota(n8n: N8nSettings) -> list[QuotaWorkload]:
         QuotaWorkload("webhook", n8n.webhook.max_replicas, (n8n.webhook.resources,)),
         QuotaWorkload("worker", n8n.worker.max_replicas, (n8n.worker.resources, n8n.runners)),
     ]
+
+
+def database_clients(n8n: N8nSettings) -> int:
+    """Most PostgreSQL connections the n8n roles open at their most replicas (what the pooler must accept)."""
+    roles = (("main", n8n.main.max_replicas), ("webhook", n8n.webhook.max_replicas),
+             ("worker", n8n.worker.max_replicas))
+    return sum(replicas * role_pool_size(role, n8n.worker.concurrency) for role, replicas in roles)
 
 
 def workloads_spec(args: N8nAppArgs) -> N8nWorkloads:

@@ -37,7 +37,7 @@ import pulumi
 
 from .. import names
 from ..arguments import at_least, flag, hostname, matching, member, object_name, refuse, text
-from ..connections import SECRETS_DIR, DatabaseConnection, RedisConnection, as_text, password_path
+from ..connections import SECRETS_DIR, DatabaseConnection, Pooler, RedisConnection, as_text, password_path
 from ..edge.routes import PROXY_HOPS, PUSH_BACKEND
 from ..settings import N8N_VERSION, LogLevel, Settings
 
@@ -103,6 +103,31 @@ DB_POOL_TEARDOWN_MS = 3_000
 DB_WAIT_FOR_RECOVERY_MS = 120_000
 """How long a query waits for the rebuilt pool (default 30 s): an RDS Multi-AZ failover takes 60-120 s, a Patroni
 failover its TTL (30 s) plus a loop; beyond that the query fails and the probes take over (workloads.py)."""
+# Through a pooler (DatabaseConnection.pooler) n8n's connections end at the pooler, which outlives the server: a
+# *failed* ping now means "the server is away", never a broken socket or a slow process, so one failed ping is enough
+# to enter n8n's recovery (queries then wait for the rebuilt pool instead of failing), and the reconnect attempts
+# land on the pooler, not on the recovering server, so they may come often. What a ping should wait for depends on
+# the pooler: PgBouncer fails queries at once while the server refuses logins (``check_fast_fail``, 1.18 to 1.25),
+# so a ping that hangs is one stuck behind a server connect and should fail fast, and often, to stop taking work;
+# RDS Proxy holds queries through a failover, so a ping should wait as long as it does (failing it would cut the
+# queries waiting in the proxy and mark the process not ready).
+POOLED_PING_FAILURES = 1
+"""Failed pings before recovery through a pooler: the first."""
+POOLED_RECOVERY_BACKOFF_MAX_MS = 2_000
+"""Longest pause between reconnect attempts through a pooler: n8n is back within 2 s of the pooler."""
+POOLED_CONNECTION_TIMEOUT_MS = 60_000
+"""How long a query waits for a connection of n8n's own pool through a pooler (default 20 s), which covers opening
+one (instant to a pooler that is up) and waiting for a busy one: while the server is back but n8n's pool is still
+being rebuilt, queries queue here; 20 s failed some of them (``timeout exceeded when trying to connect``)."""
+POOLED_POOL_TEARDOWN_MS = 30_000
+"""How long n8n's recovery lets its old pool drain through a pooler before force-closing it (3 s direct): the
+queries on it wait in the pooler for the server and then finish; force-closing them failed their executions."""
+PGBOUNCER_PING_SECONDS = 0.5
+"""Ping interval through PgBouncer: a fast-failing pooler is noticed within half a second (pings are local)."""
+PGBOUNCER_PING_TIMEOUT_MS = 3_000
+"""Ping timeout through PgBouncer (default 5 s): a ping stuck behind a server connect fails sooner."""
+RDS_PROXY_PING_TIMEOUT_MS = 120_000
+"""Ping timeout through RDS Proxy: as long as it holds a query (``database.rds.proxy.borrowTimeoutSeconds``)."""
 QUEUE_RECOVERY_MINUTES = 1
 """n8n's queue recovery (main, leader only): executions still `new`/`running` in the database whose job is in no
 Bull list are marked `crashed`. Default 180 min; one minute bounds how long a broken execution looks alive."""
@@ -230,9 +255,14 @@ def pool_size(role: Role, inputs: N8nEnvInputs) -> int:
     reads the workflow or saves progress), at least 5; main runs the UI, triggers and pruning (10); a webhook
     processor only reads the workflow and writes one execution row per request (5, it scales out by replicas).
     """
+    return role_pool_size(role, inputs.worker_concurrency)
+
+
+def role_pool_size(role: Role, worker_concurrency: int) -> int:
+    """:func:`pool_size` from the one input it reads."""
     _check_role(role)
     if role == "worker":
-        return max(5, math.ceil(inputs.worker_concurrency / 2))
+        return max(5, math.ceil(worker_concurrency / 2))
     return 10 if role == "main" else 5
 
 
@@ -262,7 +292,7 @@ def _database(role: Role, inputs: N8nEnvInputs) -> dict[str, pulumi.Input[str]]:
     return env
 
 
-def _recovery(role: Role) -> dict[str, str]:
+def _recovery(role: Role, db: DatabaseConnection) -> dict[str, str]:
     """How each process rides out a database restart, and (main) how dangling executions get a final state."""
     env = {
         "DB_PING_INTERVAL_SECONDS": str(DB_PING_SECONDS),
@@ -271,6 +301,18 @@ def _recovery(role: Role) -> dict[str, str]:
         "DB_POSTGRESDB_DESTROY_TIMEOUT_MS": str(DB_POOL_TEARDOWN_MS),
         "DB_CONNECTION_ACQUISITION_TIMEOUT_MS": str(DB_WAIT_FOR_RECOVERY_MS),
     }
+    if db.pooler is not None:
+        env.update({
+            "DB_PING_MAX_FAILURES_BEFORE_RECOVERY": str(POOLED_PING_FAILURES),
+            "DB_RECOVERY_BACKOFF_MAX_MS": str(POOLED_RECOVERY_BACKOFF_MAX_MS),
+            "DB_POSTGRESDB_CONNECTION_TIMEOUT": str(POOLED_CONNECTION_TIMEOUT_MS),
+            "DB_POSTGRESDB_DESTROY_TIMEOUT_MS": str(POOLED_POOL_TEARDOWN_MS),
+        })
+    if db.pooler == Pooler.PGBOUNCER:
+        env.update(DB_PING_INTERVAL_SECONDS=str(PGBOUNCER_PING_SECONDS),
+                   DB_PING_TIMEOUT_MS=str(PGBOUNCER_PING_TIMEOUT_MS))
+    elif db.pooler == Pooler.RDS_PROXY:
+        env["DB_PING_TIMEOUT_MS"] = str(RDS_PROXY_PING_TIMEOUT_MS)
     if role == "main":
         env["N8N_EXECUTIONS_QUEUE_RECOVERY_INTERVAL"] = str(QUEUE_RECOVERY_MINUTES)
         env["N8N_EXECUTIONS_QUEUE_RECOVERY_BATCH"] = str(QUEUE_RECOVERY_BATCH)
@@ -397,8 +439,8 @@ def n8n_env(role: Role, inputs: N8nEnvInputs) -> dict[str, pulumi.Input[str]]:
     _check_role(role)
     if inputs.multi_main and not inputs.licensed:
         raise ValueError("multi-main needs an Enterprise license (licensed=True)")
-    env = {**_common(inputs), **_urls(inputs), **_database(role, inputs), **_recovery(role), **_redis(inputs),
-           **_metrics(role, inputs)}
+    env = {**_common(inputs), **_urls(inputs), **_database(role, inputs), **_recovery(role, inputs.db),
+           **_redis(inputs), **_metrics(role, inputs)}
     if role in RUNNER_ROLES:
         env.update(_runners_broker(inputs))
     if role == "main":
@@ -504,9 +546,14 @@ REASONS: dict[str, str] = {
     "DB_POSTGRESDB_SSL_REJECT_UNAUTHORIZED": "verify the server certificate",
     "DB_POSTGRESDB_SSL_CA_FILE": "CA bundle that verifies the database certificate",
     "DB_PING_INTERVAL_SECONDS": "notice a broken database connection within a second",
-    "DB_PING_MAX_FAILURES_BEFORE_RECOVERY": "rebuild the pool after two failed pings; queries then wait, not fail",
-    "DB_RECOVERY_BACKOFF_MAX_MS": "reconnect attempts at most 5 s apart: back soon after the database is",
-    "DB_POSTGRESDB_DESTROY_TIMEOUT_MS": "force-close a dead pool's sockets after 3 s instead of 10 s",
+    "DB_PING_TIMEOUT_MS": "through PgBouncer a stuck ping fails in 3 s; through RDS Proxy it waits as the proxy does",
+    "DB_POSTGRESDB_CONNECTION_TIMEOUT": "through a pooler queries wait up to 60 s for n8n's rebuilt pool, not 20 s",
+    "DB_PING_MAX_FAILURES_BEFORE_RECOVERY": "rebuild the pool after two failed pings (one through a pooler); queries "
+                                            "then wait, not fail",
+    "DB_RECOVERY_BACKOFF_MAX_MS": "reconnect attempts at most 5 s apart (2 s to a pooler): back soon after the "
+                                  "database is",
+    "DB_POSTGRESDB_DESTROY_TIMEOUT_MS": "force-close a dead pool's sockets after 3 s instead of 10 s (through a "
+                                        "pooler they are alive: 30 s)",
     "DB_CONNECTION_ACQUISITION_TIMEOUT_MS": "queries wait up to 2 min for a rebuilt pool: a managed failover fits",
     "N8N_EXECUTIONS_QUEUE_RECOVERY_INTERVAL": "mark executions whose job is gone `crashed` every minute, not 3 h",
     "N8N_EXECUTIONS_QUEUE_RECOVERY_BATCH": "each recovery pass sees more in-progress executions than the backlog",

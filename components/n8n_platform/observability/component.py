@@ -127,10 +127,9 @@ class Observability(pulumi.ComponentResource):
         # The component's own depends_on reaches every monitor and rule (children do not inherit it).
         crds = pulumi.ResourceOptions(parent=self, depends_on=waits_for("Observability", opts))
         roles = tuple(rules.memory_limits)
-        for manifest in [*monitors(namespace=ns, release=release, roles=roles, redis_in_cluster=rules.redis_in_cluster,
-                                   patroni_cluster=rules.patroni_cluster),
-                         prometheus_rule("n8n", ns, release, rules)]:
-            k8s.apply(name, manifest, crds)
+        k8s.apply_all(name, [*monitors(namespace=ns, release=release, roles=roles,
+                                       redis_in_cluster=rules.redis_in_cluster, patroni_cluster=rules.patroni_cluster),
+                             prometheus_rule("n8n", ns, release, rules)], crds)
         specs = panels(redis_in_cluster=rules.redis_in_cluster, patroni=rules.patroni_cluster is not None)
         k8s.apply(name, config_map("n8n-dashboard", ns, args["grafana_folder"], specs),
                   pulumi.ResourceOptions(parent=self))

@@ -142,6 +142,8 @@ class RuleInputs:
     """Patroni archives WAL to S3 (the archive alerts apply)."""
     spot_pool: bool = False
     """The spot worker node group exists (its taint identifies its nodes)."""
+    patroni_pooler: bool = False
+    """n8n reaches the Patroni cluster through the operator's PgBouncer (``<cluster>-pooler`` Deployment)."""
     thresholds: RuleThresholds | None = None
     """When alerts fire (omitted fields: the platform's defaults); Python also takes a settings.AlertThresholds."""
     runbooks: str = "docs/operations.md"
@@ -315,7 +317,22 @@ def alerts(i: RuleInputs) -> list[Alert]:
         out += _redis_alerts(i)
     if i.patroni_cluster:
         out += _postgres_alerts(i)
+    if i.patroni_cluster and i.patroni_pooler:
+        out.append(_pooler_alert(i.namespace, i.patroni_cluster))
     return out + _platform_alerts(i)
+
+
+def _pooler_alert(namespace: str, cluster: str) -> Alert:
+    """The operator's PgBouncer Deployment has no available pod: n8n's only way to PostgreSQL is gone."""
+    sel = f'{{namespace="{namespace}", deployment="{cluster}-pooler"}}'
+    return Alert(
+        "PgBouncerUnavailable",
+        f"max(kube_deployment_status_replicas_available{sel}) < 1 or "
+        f"absent(kube_deployment_status_replicas_available{sel})",
+        "2m", "critical", "No PgBouncer pod in front of PostgreSQL is available",
+        f"n8n reaches PostgreSQL only through the operator's pooler ({cluster}-pooler): every query fails. Check "
+        "the Deployment's pods and events and the operator's log; turning database.pooler.enabled off points n8n "
+        "at the primary.", (Source.KUBE_STATE_METRICS,))
 
 
 def rule_groups(i: RuleInputs) -> list[dict[str, Any]]:
@@ -324,7 +341,7 @@ def rule_groups(i: RuleInputs) -> list[dict[str, Any]]:
     for a in alerts(i):
         group = ("n8n" if Source.N8N in a.sources or a.name.startswith("N8n") else
                  "redis" if a.name.startswith("Redis") else
-                 "postgres" if a.name.startswith(("Postgres", "Patroni")) else "platform")
+                 "postgres" if a.name.startswith(("Postgres", "Patroni", "PgBouncer")) else "platform")
         by_group.setdefault(group, []).append(a)
     return [{"name": f"n8n-platform.{g}", "rules": [a.rule(i.runbooks) for a in by_group[g]]} for g in by_group]
 
