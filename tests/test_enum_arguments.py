@@ -31,3 +31,17 @@ def test_a_string_outside_the_enum_is_refused_naming_what_is_allowed(build, mess
 def test_a_member_or_its_value_is_the_member():
     assert member("C", "level", "baseline", PodSecurity) is PodSecurity.BASELINE
     assert member("C", "level", PodSecurity.RESTRICTED, PodSecurity) is PodSecurity.RESTRICTED
+
+
+def test_the_enums_args_use_and_the_strings_type_checkers_accept_are_exported_from_the_root():
+    """Each enum an Args field takes is importable from the package root, with a ``<Enum>Name`` Literal of its
+    values; the Args hints are ``<Enum> | <Enum>Name`` for type checkers (the enum alone for Pulumi's analyzer)."""
+    from typing import get_args
+
+    import n8n_platform
+
+    for enum in ("AcmeServer", "CacheEngine", "CaSource", "EdgeController", "LogLevel", "PodSecurity", "Pooler",
+                 "Protocol"):
+        kind, name = getattr(n8n_platform, enum), getattr(n8n_platform, f"{enum}Name")
+        assert enum in n8n_platform.__all__ and f"{enum}Name" in n8n_platform.__all__
+        assert list(get_args(name)) == [m.value for m in kind], enum

@@ -143,7 +143,7 @@ def test_bad_bootstrap_config_stops_before_anything_is_registered():
     recording = Recording()
     with pytest.raises(ValueError, match="each environment once"):
         _bootstrap({"repository": REPO, "environments": ["prod", "prod"]}, recording)
-    with pytest.raises(ValueError, match="expected <owner>/<name>"):
+    with pytest.raises(ValueError, match="GithubAccess: argument 'repository' = 'n8n-infra' must be <owner>/<name>"):
         _bootstrap({"repository": "n8n-infra"}, recording)
     assert recording.resources == []
 

@@ -29,7 +29,9 @@ def test_the_name_must_leave_room_for_the_longest_suffix():
                                          r"most 54 characters"):
         register("a" * 55)
     with pytest.raises(ValueError, match=r"^N8nNamespace: argument 'name' = 'N8n'"):
-        register("N8n")
+        run(lambda: N8nNamespace("ns", {"name": "N8n", "network": NetworkPlan("n8n")}))
+    with pytest.raises(ValueError, match=r"^NetworkPlan: argument 'namespace' = 'N8n'"):
+        NetworkPlan("N8n")
 
 
 def test_the_network_plan_must_be_one():
@@ -53,8 +55,9 @@ def test_a_bad_workload_or_container_is_named_by_its_position():
         register(quota_workloads=[bad_container])
 
 
-def test_a_workload_keeps_its_name_for_the_budget_messages():
-    with pytest.raises(ValueError, match=r"^worker: max_replicas must be >= 0$"):
+def test_a_negative_workload_is_named_by_its_position():
+    with pytest.raises(ValueError, match=r"^N8nNamespace: argument 'quota_workloads\[0\]\.max_replicas' = -1 must "
+                                         r"be a whole number \(int\) >= 0$"):
         register(quota_workloads=[{**WORKER, "max_replicas": -1}])
 
 

@@ -10,10 +10,19 @@ creates, what it needs first, its outputs and what it keeps on delete.
 """
 
 from .addons import ClusterAddons, ClusterAddonsArgs
-from .arguments import PlainValueRequired
+from .arguments import Missing, PlainValueRequired
 from .autoscaling import WorkerAutoscaling, WorkerAutoscalingArgs
 from .cluster import ClusterFacts
-from .connections import CaBundle, DatabaseConnection, RedisConnection, SecretKeyRef
+from .connections import (
+    CaBundle,
+    CaSource,
+    CaSourceName,
+    DatabaseConnection,
+    Pooler,
+    PoolerName,
+    RedisConnection,
+    SecretKeyRef,
+)
 from .database import (
               DatabaseDumps,
               DatabaseDumpsArgs,
@@ -23,18 +32,34 @@ from .database import (
               RdsDatabaseArgs,
 )
 from .database.common import AdminLogin, S3Location
-from .edge.component import Edge, EdgeArgs
+from .edge.component import Edge, EdgeArgs, EdgeOidc, EdgeRateLimits
+from .edge.routes import Endpoints
 from .github_access import GithubAccess, GithubAccessArgs
 from .irsa import OidcProvider
 from .n8n.app import N8nApp, N8nAppArgs
-from .n8n.env import N8nEnvInputs
-from .namespace import N8nNamespace, N8nNamespaceArgs, NetworkPlan, QuotaWorkload
+from .n8n.env import N8nEnvInputs, Protocol, ProtocolName
+from .namespace import N8nNamespace, N8nNamespaceArgs, NetworkPlan, PodSecurity, PodSecurityName, QuotaWorkload
+from .observability import AlarmSpec, CloudWatchTargets, RuleInputs, RuleThresholds
 from .observability.component import Observability, ObservabilityArgs
 from .platform import N8nPlatform, PlatformArgs
 from .redis import ElastiCacheRedis, ElastiCacheRedisArgs, Redis, RedisArgs
 from .schema import SettingsError
 from .secrets import Secrets, SecretsArgs
-from .settings import Resources, Settings, from_config, load
+from .settings import (
+    AcmeServer,
+    AcmeServerName,
+    CacheEngine,
+    CacheEngineName,
+    DatabaseSettings,
+    EdgeController,
+    EdgeControllerName,
+    LogLevel,
+    LogLevelName,
+    Resources,
+    Settings,
+    from_config,
+    load,
+)
 from .storage import ArchiveBucket, ArchiveBucketArgs
 from .worker_pool import WorkerPool, WorkerPoolArgs
 
@@ -48,22 +73,39 @@ COMPONENTS = (ArchiveBucket, ClusterAddons, DatabaseDumps, Edge, ElastiCacheRedi
 
 __all__ = [
     "COMPONENTS",
+    "AcmeServer",
+    "AcmeServerName",
     "AdminLogin",
+    "AlarmSpec",
     "ArchiveBucket",
     "ArchiveBucketArgs",
     "CaBundle",
+    "CaSource",
+    "CaSourceName",
+    "CacheEngine",
+    "CacheEngineName",
+    "CloudWatchTargets",
     "ClusterAddons",
     "ClusterAddonsArgs",
     "ClusterFacts",
     "DatabaseConnection",
     "DatabaseDumps",
     "DatabaseDumpsArgs",
+    "DatabaseSettings",
     "Edge",
     "EdgeArgs",
+    "EdgeController",
+    "EdgeControllerName",
+    "EdgeOidc",
+    "EdgeRateLimits",
     "ElastiCacheRedis",
     "ElastiCacheRedisArgs",
+    "Endpoints",
     "GithubAccess",
     "GithubAccessArgs",
+    "LogLevel",
+    "LogLevelName",
+    "Missing",
     "N8nApp",
     "N8nAppArgs",
     "N8nEnvInputs",
@@ -78,6 +120,12 @@ __all__ = [
     "PatroniDatabaseArgs",
     "PlainValueRequired",
     "PlatformArgs",
+    "PodSecurity",
+    "PodSecurityName",
+    "Pooler",
+    "PoolerName",
+    "Protocol",
+    "ProtocolName",
     "QuotaWorkload",
     "RdsDatabase",
     "RdsDatabaseArgs",
@@ -85,6 +133,8 @@ __all__ = [
     "RedisArgs",
     "RedisConnection",
     "Resources",
+    "RuleInputs",
+    "RuleThresholds",
     "S3Location",
     "SecretKeyRef",
     "Secrets",

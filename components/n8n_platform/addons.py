@@ -41,9 +41,9 @@ from typing import Any, Literal, NotRequired, TypedDict
 import pulumi
 
 from . import irsa, k8s, names
-from .arguments import known, member, plain, structured
+from .arguments import checked, choice, dns_label, email, flag, member, partition, plain, region, structured, text_input
 from .edge.gateway import ENVOY_GATEWAY_VERSION, PROXY_NAMESPACE
-from .settings import AcmeServer
+from .settings import AcmeServer, AcmeServerArg
 
 
 @dataclass(frozen=True)
@@ -308,7 +308,7 @@ class ClusterAddonsArgs(TypedDict):
     """Install Envoy Gateway with the Gateway API CRDs (edge controller ``gateway``)."""
     prometheus_operator_crds: NotRequired[bool]
     """Install the Prometheus Operator CRDs (ServiceMonitor, PrometheusRule)."""
-    acme_server: NotRequired[AcmeServer]
+    acme_server: NotRequired[AcmeServerArg]
     """Let's Encrypt server of the public issuer (default staging)."""
     acme_email: NotRequired[str]
     """ACME account e-mail; without it, no public issuer."""
@@ -350,7 +350,12 @@ class ClusterAddons(pulumi.ComponentResource):
         super().__init__("n8n:index:ClusterAddons", name, None, opts)
         import pulumi_kubernetes as kubernetes
 
-        known("ClusterAddons", args, ClusterAddonsArgs)
+        checked("ClusterAddons", args, ClusterAddonsArgs, {
+            **{switch: flag for switch in ("cert_manager", "keda", "aws_load_balancer_controller", "postgres_operator",
+                                           "envoy_gateway", "prometheus_operator_crds")},
+            "acme_server": choice(AcmeServer), "acme_email": email, "gateway_name": dns_label,
+            "gateway_namespace": dns_label, "watched_namespace": dns_label, "cluster_name": text_input,
+            "region": region, "vpc_id": text_input, "partition": partition})
         args = {**ADDON_DEFAULTS, **{k: v for k, v in args.items() if v is not None}}  # type: ignore[assignment]
         for switch in ("cert_manager", "keda", "aws_load_balancer_controller", "postgres_operator", "envoy_gateway",
                        "prometheus_operator_crds", "watched_namespace", "partition"):

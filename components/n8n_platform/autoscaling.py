@@ -39,8 +39,8 @@ from typing import Any, NotRequired, TypedDict
 import pulumi
 
 from . import k8s
-from .arguments import dns_label, known, plain, structured
-from .connections import RedisConnection
+from .arguments import at_least, checked, dns_label, flag, namespace, plain, refuse, structured
+from .connections import RedisConnection, as_text
 from .settings import AutoscalingSettings, WorkerSettings
 
 KEDA_API_VERSION = "keda.sh/v1alpha1"
@@ -155,7 +155,7 @@ def scaled_object(name: str, namespace: str, deployment: str, redis: RedisConnec
             "name": trigger_name,
             "metadata": {
                 "host": redis.host,
-                "port": str(redis.port),
+                "port": as_text(redis.port),
                 "listName": key,
                 "listLength": str(jobs_per_worker),
                 "activationListLength": "0",
@@ -259,7 +259,13 @@ class WorkerAutoscaling(pulumi.ComponentResource):
     def __init__(self, name: str, args: WorkerAutoscalingArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("n8n:index:WorkerAutoscaling", name, None, opts)
         where = "WorkerAutoscaling"
-        known(where, args, WorkerAutoscalingArgs)
+        args = checked(where, args, WorkerAutoscalingArgs, {  # type: ignore[assignment]
+            "namespace": lambda c, a, v: namespace(c, v, a), "min_replicas": at_least(0), "max_replicas": at_least(1),
+            "concurrency": at_least(1), "jobs_per_worker": at_least(0), "cooldown_seconds": at_least(0),
+            "graceful_shutdown_seconds": at_least(0), "keda": flag})
+        if args.get("min_replicas", 0) > args.get("max_replicas", WORKER_DEFAULTS.max_replicas):
+            raise refuse(where, "min_replicas", args["min_replicas"],
+                         f"at most max_replicas ({args.get('max_replicas', WORKER_DEFAULTS.max_replicas)})")
 
         def number(key: str, default: int) -> int:
             return plain(where, key, args.get(key, default))

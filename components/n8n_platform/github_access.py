@@ -21,6 +21,8 @@ from typing import Any, NotRequired, TypedDict
 
 import pulumi
 
+from .arguments import checked, dns_label, matching, string_list, text_input
+
 GITHUB_ISSUER = "token.actions.githubusercontent.com"
 """Host of GitHub Actions' OIDC issuer (the IAM provider's URL without https://)."""
 AUDIENCE = "sts.amazonaws.com"
@@ -180,6 +182,10 @@ class GithubAccess(pulumi.ComponentResource):
     def __init__(self, name: str, args: GithubAccessArgs, opts: pulumi.ResourceOptions | None = None):
         import pulumi_aws as aws
 
+        args = checked("GithubAccess", args, GithubAccessArgs, {  # type: ignore[assignment]
+            "repository": matching(_REPOSITORY.pattern, "<owner>/<name> of a GitHub repository, without wildcards"),
+            "environments": string_list, "default_branch": text_input, "name_prefix": dns_label,
+            "state_bucket_arn": text_input, "secrets_key_arn": text_input, "oidc_provider_arn": text_input})
         repository = args["repository"]
         environments = list(args["environments"])
         if len(set(environments)) != len(environments):

@@ -13,6 +13,8 @@ from typing import Any
 
 import pulumi
 
+from .arguments import string
+
 
 @dataclass(frozen=True)
 class OidcProvider:
@@ -22,6 +24,12 @@ class OidcProvider:
     """ARN of the IAM OIDC provider (arn:aws:iam::<account>:oidc-provider/<issuer host and path>)."""
     issuer: pulumi.Input[str]
     """Issuer URL of the cluster (https://oidc.eks.<region>.amazonaws.com/id/<id>)."""
+
+    def __post_init__(self) -> None:
+        string("OidcProvider", "arn", self.arn, r"arn:aws[-a-z]*:iam::[0-9]{12}:oidc-provider/\S+",
+               "the ARN of an IAM OIDC provider (arn:aws:iam::<account>:oidc-provider/<issuer>)", placed=True)
+        string("OidcProvider", "issuer", self.issuer, r"https://\S+", "the cluster's https:// issuer URL",
+               placed=True)
 
 
 def trust_policy(provider_arn: str, issuer: str, namespace: str, service_account: str) -> dict[str, Any]:

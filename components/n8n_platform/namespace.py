@@ -40,20 +40,27 @@ import ipaddress
 import math
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any, NotRequired, TypedDict
+from typing import TYPE_CHECKING, Any, Literal, NotRequired, TypedDict
 
 import pulumi
 
 from . import k8s, names
 from .arguments import (
     ContainerResources,
+    cidr,
     container_resources,
     dns_label,
+    flag,
     known,
     member,
+    number,
     plain,
+    port,
+    refuse,
+    required,
     retain_on_delete,
     structured,
+    whole,
 )
 from .schema import cpu_millis, quantity_bytes
 
@@ -181,6 +188,23 @@ class NetworkPlan:
     """Ports workflows may call on the public internet."""
     private_egress_cidrs: list[str] = field(default_factory=list)
     """Private ranges workflows may additionally call (internal APIs), on ``egress_ports``."""
+
+    def __post_init__(self) -> None:
+        where = "NetworkPlan"
+        dns_label(where, "namespace", self.namespace)
+        for key in ("postgres_cidrs", "redis_cidrs", "private_egress_cidrs", "egress_ports"):
+            values = plain(where, key, getattr(self, key))
+            if not isinstance(values, (list, tuple)):
+                raise refuse(where, key, values, "a list", TypeError)
+            for i, value in enumerate(values):
+                if key == "egress_ports":
+                    port(where, f"{key}[{i}]", plain(where, f"{key}[{i}]", value))
+                else:
+                    cidr(where, f"{key}[{i}]", value)
+        for key in ("patroni_cluster", "operator_namespace", "keda_namespace", "monitoring_namespace"):
+            if getattr(self, key) is not None:
+                dns_label(where, key, getattr(self, key))
+        flag(where, "redis_in_cluster", self.redis_in_cluster)
 
 
 def network_policies(plan: NetworkPlan) -> list[dict[str, Any]]:
@@ -313,19 +337,20 @@ def quota_manifest(name: str, namespace: str, hard: dict[str, str]) -> dict[str,
 
 def limit_range_manifest(name: str, namespace: str, workloads: list[QuotaWorkload]) -> dict[str, Any]:
     """LimitRange: small defaults for containers that set nothing (so the quota admits them), and a per-container
-    maximum equal to the largest limit any configured container has."""
+    maximum equal to the largest limit any configured container has (none without workloads: nothing to bound)."""
     resources = [r for w in workloads for r in w.containers]
-    max_cpu = max((cpu_millis(r.cpu_limit) for r in resources), default=1000)
-    max_mem = max((quantity_bytes(r.memory_limit) for r in resources), default=2**30)
-    return {
-        "apiVersion": "v1", "kind": "LimitRange", "metadata": k8s.metadata(name, namespace, "quota"),
-        "spec": {"limits": [{
-            "type": "Container",
-            "default": {"cpu": _cpu(min(500, max_cpu)), "memory": _mem(min(512 * 2**20, max_mem))},
-            "defaultRequest": {"cpu": _cpu(min(100, max_cpu)), "memory": _mem(min(128 * 2**20, max_mem))},
-            "max": {"cpu": _cpu(max_cpu), "memory": _mem(max_mem)},
-        }]},
+    max_cpu = max((cpu_millis(r.cpu_limit) for r in resources), default=None)
+    max_mem = max((quantity_bytes(r.memory_limit) for r in resources), default=None)
+    cpu_cap, mem_cap = (1000, 2**30) if max_cpu is None or max_mem is None else (max_cpu, max_mem)
+    limits: dict[str, Any] = {
+        "type": "Container",
+        "default": {"cpu": _cpu(min(500, cpu_cap)), "memory": _mem(min(512 * 2**20, mem_cap))},
+        "defaultRequest": {"cpu": _cpu(min(100, cpu_cap)), "memory": _mem(min(128 * 2**20, mem_cap))},
     }
+    if max_cpu is not None and max_mem is not None:
+        limits["max"] = {"cpu": _cpu(max_cpu), "memory": _mem(max_mem)}
+    return {"apiVersion": "v1", "kind": "LimitRange", "metadata": k8s.metadata(name, namespace, "quota"),
+            "spec": {"limits": [limits]}}
 
 
 # --- component ----------------------------------------------------------------------------------------------------
@@ -342,6 +367,14 @@ class PodSecurity(StrEnum):
     """No restriction."""
 
 
+PodSecurityName = Literal["restricted", "baseline", "privileged"]
+"""The values of :class:`PodSecurity`, which Python callers may pass instead of the members (case-sensitive)."""
+if TYPE_CHECKING:
+    PodSecurityArg = PodSecurity | PodSecurityName
+else:  # Pulumi's schema analyzer supports no unions: it sees the enum
+    PodSecurityArg = PodSecurity
+
+
 class N8nNamespaceArgs(TypedDict):
     """The namespace n8n and its in-cluster data layer live in. Only ``name`` and ``network`` are required."""
 
@@ -350,13 +383,13 @@ class N8nNamespaceArgs(TypedDict):
     network: NetworkPlan
     """Inputs of the network policies (data CIDRs, Patroni cluster, neighbouring namespaces); its ``namespace``
     must be ``name``."""
-    pod_security: NotRequired[PodSecurity]
+    pod_security: NotRequired[PodSecurityArg]
     """Pod Security level *enforced* (default ``restricted``; ``baseline`` when the database engine is patroni: Spilo
     pods set no seccompProfile/capabilities). ``audit`` and ``warn`` stay ``restricted`` regardless."""
     quota_workloads: NotRequired[list[QuotaWorkload]]
     """Workloads at maximum scale, to size the ResourceQuota and LimitRange: each component declares its share
-    (``quota`` functions of the redis, database and n8n modules) and the platform sums them. Default none: only the
-    pod headroom."""
+    (``N8nApp.quota(args)``, ``Redis.quota(args)``, ``quota`` of the database modules; the platform sums them).
+    Left out: no ResourceQuota, and a LimitRange with container defaults but no maximum, so any pod is admitted."""
     quota_headroom: NotRequired[float]
     """Multiplier (>= 1) over the summed workloads (default 1.5)."""
     protect: NotRequired[bool]
@@ -382,22 +415,39 @@ class N8nNamespace(pulumi.ComponentResource):
         super().__init__("n8n:index:N8nNamespace", name, None, opts)
         where = "N8nNamespace"
         known(where, args, N8nNamespaceArgs)
-        ns = dns_label(where, "name", args["name"], room=len("-defaults"))
-        network = structured(where, "network", NetworkPlan, args["network"])
+        ns = dns_label(where, "name", required(where, args, "name", "the namespace's name"), room=len("-defaults"))
+        network = structured(where, "network", NetworkPlan, required(
+            where, args, "network", "a NetworkPlan: what the network policies need to know, e.g. NetworkPlan(name)"))
         if network.namespace != ns:
-            raise ValueError(f"network plan is for namespace {network.namespace!r}, not {ns!r}")
-        workloads = [_workload(where, i, w) for i, w in enumerate(args.get("quota_workloads") or [])]
-        headroom = plain(where, "quota_headroom", args.get("quota_headroom", 1.5))
-        protect = bool(plain(where, "protect", args.get("protect", False)))
+            raise ValueError(f"{where}: argument 'network': network plan is for namespace {network.namespace!r}, not "
+                             f"{ns!r}: its namespace must be the argument 'name'")
+        declared = quota_workloads(where, args)
+        workloads = [_workload(where, i, w) for i, w in enumerate(declared or [])]
+        headroom = number(where, "quota_headroom", args.get("quota_headroom", 1.5), 1)
+        protect = flag(where, "protect", args.get("protect", False))
         level = member(where, "pod_security", args.get("pod_security", PodSecurity.RESTRICTED), PodSecurity)
         self.namespace = k8s.apply(name, namespace_manifest(ns, str(level)), pulumi.ResourceOptions(
-            parent=self, protect=protect, retain_on_delete=retain_on_delete(args, protect)))
+            parent=self, protect=protect, retain_on_delete=retain_on_delete(args, protect, where)))
         inside = pulumi.ResourceOptions(parent=self, depends_on=[self.namespace])
         self.policies = k8s.apply_all(name, network_policies(network), inside)
-        k8s.apply(name, quota_manifest(f"{ns}-budget", ns, quota_hard(workloads, headroom)), inside)
+        if declared is not None:  # without declared workloads there is nothing to size a budget from
+            k8s.apply(name, quota_manifest(f"{ns}-budget", ns, quota_hard(workloads, headroom)), inside)
         k8s.apply(name, limit_range_manifest(f"{ns}-defaults", ns, workloads), inside)
         self.namespace_name = pulumi.Output.from_input(ns)
         self.register_outputs({"namespace_name": self.namespace_name})
+
+
+def quota_workloads(where: str, args: Any) -> list[Any] | None:
+    """The ``quota_workloads`` argument; None when it is left out (then no ResourceQuota). An empty list would be a
+    quota of zero that admits no pod, and fails."""
+    given = args.get("quota_workloads")
+    if given is None:
+        return None
+    plain(where, "quota_workloads", given)
+    if not isinstance(given, (list, tuple)) or not given:
+        raise refuse(where, "quota_workloads", given, "a non-empty list of QuotaWorkload (a budget of nothing "
+                     "admits no pod; leave it out for no ResourceQuota)", TypeError)
+    return list(given)
 
 
 def _workload(where: str, index: int, value: Any) -> QuotaWorkload:
@@ -405,6 +455,10 @@ def _workload(where: str, index: int, value: Any) -> QuotaWorkload:
     from .settings import Resources
 
     w = structured(where, f"quota_workloads[{index}]", QuotaWorkload, value)
+    whole(where, f"quota_workloads[{index}].max_replicas", w.max_replicas, 0)
+    if not isinstance(w.containers, (list, tuple)) or not w.containers:
+        raise refuse(where, f"quota_workloads[{index}].containers", w.containers, "a non-empty list of container "
+                     "resources", TypeError)
     containers = [container_resources(where, f"quota_workloads[{index}].containers[{i}]", c, Resources())
                   for i, c in enumerate(w.containers)]
     return QuotaWorkload(w.name, w.max_replicas, containers)

@@ -16,7 +16,7 @@ import pulumi_aws
 
 from . import platform_secrets, storage
 from .addons import ClusterAddons, ClusterAddonsArgs, enabled_addons
-from .arguments import known, settings_section, structured
+from .arguments import known, required, settings_section, structured
 from .autoscaling import WorkerAutoscaling, WorkerAutoscalingArgs
 from .cluster import partition_of_region
 from .database import DatabaseDumps, PatroniDatabase, RdsDatabase
@@ -121,6 +121,7 @@ class N8nPlatform(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: PlatformArgs, opts: pulumi.ResourceOptions | None = None):
         known("N8nPlatform", args, PlatformArgs)  # checked before anything is registered
+        required("N8nPlatform", args, "settings", "the validated Settings, e.g. n8n_platform.load()")
         s, oidc = platform_settings(args["settings"], args), args.get("oidc")
         oidc = structured("N8nPlatform", "oidc", OidcProvider, oidc) if oidc is not None else None
         if s.on_eks != (oidc is not None):

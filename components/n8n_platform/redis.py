@@ -33,12 +33,31 @@ import pulumi
 
 from . import k8s, names
 from . import redis_conf as rc
-from .arguments import dns_label, known, member, plain, retain_on_delete, text, waits_for
+from .arguments import (
+    Missing,
+    dns_label,
+    flag,
+    known,
+    member,
+    namespace,
+    object_name,
+    one_of,
+    placed_quantity,
+    quantity,
+    refuse,
+    required,
+    retain_on_delete,
+    secret_key,
+    string,
+    text,
+    waits_for,
+    whole,
+)
 from .connections import CaBundle, CaSource, RedisConnection, SecretKeyRef
 from .namespace import REDIS, QuotaWorkload
 from .observability import exporters
 from .secrets import placeable_revision
-from .settings import CacheEngine, InClusterRedisSettings
+from .settings import CacheEngine, CacheEngineArg, InClusterRedisSettings
 from .settings import resources as resource_settings
 from .storage import customer_key
 
@@ -278,7 +297,8 @@ def in_cluster_connection(spec: InClusterRedisSpec) -> RedisConnection:
 
 def quota(memory: str = DEFAULTS.memory, exporter: bool = False) -> QuotaWorkload:
     """What in-cluster Redis with this memory limit (and the metrics sidecar, when ``exporter``) takes from the
-    namespace budget: one pod."""
+    namespace budget: one pod (for ``N8nNamespace``'s ``quota_workloads``; also ``Redis.quota``)."""
+    memory = quantity("Redis.quota", "memory", memory)
     redis = resource_settings(InClusterRedisSpec.cpu_request, InClusterRedisSpec.cpu_limit, memory, memory)
     return QuotaWorkload("redis", 1, (redis, *((exporters.REDIS_EXPORTER_RESOURCES,) if exporter else ())))
 
@@ -323,24 +343,25 @@ class RedisArgs(TypedDict):
 
 
 def spec_from_args(args: RedisArgs) -> InClusterRedisSpec:
-    """The builders' input from the component's Args, with the platform's defaults; plain values checked."""
+    """The builders' input from the component's Args, with the platform's defaults; every argument checked where it
+    enters, each error naming Redis, the argument, the value and what is allowed."""
     where = "Redis"
     known(where, args, RedisArgs)
     name = dns_label(where, "name", args.get("name", SERVICE), room=len("-headless"))
-    kind = plain(where, "issuer_kind", args.get("issuer_kind", "ClusterIssuer"))
-    if kind not in ("ClusterIssuer", "Issuer"):
-        raise ValueError(f"{where}: argument 'issuer_kind' = {kind!r} must be 'ClusterIssuer' or 'Issuer'")
+    kind = one_of(where, "issuer_kind", args.get("issuer_kind", "ClusterIssuer"), ("ClusterIssuer", "Issuer"))
+    exporter = args.get("exporter_image")
     return InClusterRedisSpec(
-        namespace=args["namespace"], name=name,
-        image=args.get("image", DEFAULTS.image),
-        memory=plain(where, "memory", args.get("memory", DEFAULTS.memory)),
-        storage_size=args.get("storage_size", DEFAULTS.storage_size),
-        storage_class=args.get("storage_class", DEFAULTS.storage_class),
-        issuer=Issuer(plain(where, "issuer_name", args.get("issuer_name", names.INTERNAL_CA_ISSUER)), kind),
-        password=SecretKeyRef(plain(where, "password_secret", args.get("password_secret", DEFAULT_PASSWORD.secret)),
-                              plain(where, "password_key", args.get("password_key", DEFAULT_PASSWORD.key))),
+        namespace=namespace(where, required(where, args, "namespace", "the namespace Redis runs in")), name=name,
+        image=string(where, "image", args.get("image", DEFAULTS.image), placed=True),
+        memory=quantity(where, "memory", args.get("memory", DEFAULTS.memory)),
+        storage_size=placed_quantity(where, "storage_size", args.get("storage_size", DEFAULTS.storage_size)),
+        storage_class=string(where, "storage_class", args.get("storage_class", DEFAULTS.storage_class), placed=True),
+        issuer=Issuer(object_name(where, "issuer_name", args.get("issuer_name", names.INTERNAL_CA_ISSUER)), kind),
+        password=SecretKeyRef(object_name(where, "password_secret",
+                                          args.get("password_secret", DEFAULT_PASSWORD.secret)),
+                              secret_key(where, "password_key", args.get("password_key", DEFAULT_PASSWORD.key))),
         secrets_revision=placeable_revision(args.get("secrets_revision")),
-        exporter_image=plain(where, "exporter_image", args.get("exporter_image")))
+        exporter_image=None if exporter is None else string(where, "exporter_image", exporter))
 
 
 class Redis(pulumi.ComponentResource):
@@ -358,17 +379,26 @@ class Redis(pulumi.ComponentResource):
     ca_secret: pulumi.Output[str]
     """Secret whose ``ca.crt`` verifies the server certificate."""
 
+    @staticmethod
+    def quota(args: "RedisArgs | dict[str, Any] | None" = None) -> QuotaWorkload:
+        """The share of a namespace budget (``N8nNamespace``'s ``quota_workloads``) a Redis with these Args takes:
+        one pod with its ``memory`` (and the exporter sidecar with ``exporter_image``). Other Args may be left
+        out."""
+        given: dict[str, Any] = dict(args or {})
+        return quota(given.get("memory", DEFAULTS.memory), exporter=given.get("exporter_image") is not None)
+
     def __init__(self, name: str, args: RedisArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("n8n:index:Redis", name, None, opts)
         spec = spec_from_args(args)
-        protect = bool(plain("Redis", "protect", args.get("protect", False)))
+        protect = flag("Redis", "protect", args.get("protect", False))
         *supporting, statefulset = in_cluster_manifests(spec)
         wait_for = waits_for("Redis", opts)  # e.g. the password Secret and the issuer
         created = [k8s.apply(name, m, pulumi.ResourceOptions(parent=self, depends_on=wait_for or None))
                    for m in supporting]
         k8s.apply(name, statefulset, pulumi.ResourceOptions(parent=self, depends_on=[*wait_for, *created],
                                                             protect=protect,
-                                                            retain_on_delete=retain_on_delete(args, protect)))
+                                                            retain_on_delete=retain_on_delete(args, protect,
+                                                                                             "Redis")))
         self.connection = in_cluster_connection(spec)
         self.host = pulumi.Output.from_input(self.connection.host)
         self.port = pulumi.Output.from_input(rc.PORT)
@@ -428,7 +458,7 @@ def elasticache_connection(host: pulumi.Input[str]) -> RedisConnection:
 class ElastiCacheRedisArgs(TypedDict):
     """Managed Redis/Valkey (settings ``redis.elasticache`` and ``cluster``)."""
 
-    engine: CacheEngine
+    engine: CacheEngineArg
     """``redis`` or ``valkey`` (``redis.elasticache.engine``)."""
     engine_version: str
     """Engine version, e.g. 8.1 (``redis.elasticache.engineVersion``)."""
@@ -457,6 +487,31 @@ class ElastiCacheRedisArgs(TypedDict):
     ``protect``. Deleting it takes a final snapshot (``<name>-final``) either way."""
 
 
+def elasticache_args(args: ElastiCacheRedisArgs) -> ElastiCacheRedisArgs:
+    """``args`` with every argument checked where it enters (each error naming ElastiCacheRedis, the argument, the
+    value and what is allowed); the engine as its enum member."""
+    where = "ElastiCacheRedis"
+    known(where, args, ElastiCacheRedisArgs)
+    need = {key: required(where, args, key) for key in ElastiCacheRedisArgs.__required_keys__ if key != "auth_token"}
+    if "auth_token" not in args:
+        raise Missing(f"{where}: argument 'auth_token' is required (the AUTH token, e.g. Secrets.redis_password)")
+    checked: dict[str, Any] = {**args, **need}
+    checked["engine"] = member(where, "engine", need["engine"], CacheEngine)
+    string(where, "engine_version", need["engine_version"], r"[0-9]+(\.[0-9]+){0,2}", "an engine version such as 8.1")
+    string(where, "node_type", need["node_type"], r"cache\.[a-z0-9]+\.[a-z0-9]+", "a node type such as cache.m7g.large")
+    whole(where, "nodes", need["nodes"], 1, 6)
+    whole(where, "snapshot_retention_days", need["snapshot_retention_days"], 0, 35)
+    whole(where, "log_retention_days", need["log_retention_days"], 1)
+    for key in ("log_delivery", "protect"):
+        flag(where, key, need[key])
+    string(where, "vpc_id", need["vpc_id"], r"vpc-[0-9a-f]{8,17}", "a VPC id such as vpc-0a1b2c3d", placed=True)
+    string(where, "node_security_group_id", need["node_security_group_id"], r"sg-[0-9a-f]{8,17}",
+           "a security group id such as sg-0123456789abcdef0", placed=True)
+    if not isinstance(need["subnet_ids"], (list, tuple, pulumi.Output)) or not need["subnet_ids"]:
+        raise refuse(where, "subnet_ids", need["subnet_ids"], "a non-empty list of subnet ids", TypeError)
+    return checked  # type: ignore[return-value]
+
+
 class ElastiCacheRedis(pulumi.ComponentResource):
     """An ElastiCache replication group for the Bull queue: Multi-AZ failover, TLS required, AUTH token,
     KMS at rest, noeviction, snapshots, reachable only from the cluster nodes."""
@@ -477,11 +532,10 @@ class ElastiCacheRedis(pulumi.ComponentResource):
         import pulumi_aws as aws
 
         child = pulumi.ResourceOptions(parent=self)
-        protect = bool(plain("ElastiCacheRedis", "protect", args["protect"]))
-        retain = retain_on_delete(args, protect)
-        plain("ElastiCacheRedis", "nodes", args["nodes"])
-        engine = member("ElastiCacheRedis", "engine", args["engine"], CacheEngine)
-        plain("ElastiCacheRedis", "engine_version", args["engine_version"])
+        args = elasticache_args(args)
+        protect = args["protect"]
+        retain = retain_on_delete(args, protect, "ElastiCacheRedis")
+        engine = args["engine"]
         key = customer_key(f"{name}-key", "Encrypts n8n's ElastiCache queue at rest, its snapshots and its logs",
                            protect=protect, parent=self, logs=args["log_delivery"], retain=retain)
         group = aws.ec2.SecurityGroup(f"{name}-sg", vpc_id=args["vpc_id"],

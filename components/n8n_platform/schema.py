@@ -16,11 +16,13 @@ strings Pulumi config stores. What would remain to replace is the ~100 lines of 
 from __future__ import annotations
 
 import dataclasses
+import math
 import re
 import types
 import typing
 from collections.abc import Callable
 from enum import Enum
+from fractions import Fraction
 from typing import Any, Literal, get_args, get_origin
 
 Check = Callable[[Any], str | None]
@@ -47,10 +49,10 @@ class Problem:
 class SettingsError(ValueError):
     """Raised with every problem found in the stack config; the message lists one problem per line."""
 
-    def __init__(self, problems: list[Problem]):
+    def __init__(self, problems: list[Problem], heading: str = "invalid stack configuration"):
         self.problems = problems
         lines = "\n".join(f"  - {p}" for p in problems)
-        super().__init__(f"invalid stack configuration ({len(problems)} problem(s)):\n{lines}")
+        super().__init__(f"{heading} ({len(problems)} problem(s)):\n{lines}")
 
 
 def setting(doc: str, default: Any = MISSING, *, check: Check | None = None, secret: bool = False) -> Any:
@@ -106,21 +108,37 @@ def non_empty(v: Any) -> str | None:
 
 
 DNS_LABEL = matches(r"[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?", "a DNS label (lowercase letters, digits, '-', max 63)")
+QUANTITY = re.compile(r"\+?(?P<number>[0-9]+(\.[0-9]*)?|\.[0-9]+)"
+                      r"(?P<suffix>Ki|Mi|Gi|Ti|Pi|Ei|[mkMGTPE]|[eE][-+]?[0-9]+)?")
+"""Kubernetes' quantity grammar (``resource.Quantity``): a non-negative decimal with a binary (Ki..Ei), decimal
+(m, k..E) or exponent (e3) suffix. ``1.5Gi`` and ``0.5`` are quantities; ``1GB``, ``2 cores`` and ``-1`` are not."""
 CPU = matches(r"([0-9]+m|[0-9]+(\.[0-9]+)?)", "a Kubernetes CPU quantity such as 250m or 2")
 MEMORY = matches(r"[0-9]+(Ki|Mi|Gi|Ti|k|M|G|T)?", "a Kubernetes memory quantity such as 512Mi or 2Gi")
+"""Stack settings take the common forms only (components take any :data:`QUANTITY`)."""
 CRON = matches(r"(\S+\s+){4}\S+", "a five-field cron schedule such as '15 2 * * *'")
+
+_SCALE = {"Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "Ti": 2**40, "Pi": 2**50, "Ei": 2**60, "m": Fraction(1, 1000),
+          "k": 10**3, "M": 10**6, "G": 10**9, "T": 10**12, "P": 10**15, "E": 10**18}
+
+
+def quantity_value(quantity: str) -> Fraction:
+    """The exact value of a Kubernetes quantity (``1.5Gi`` -> 1610612736); ValueError when it is not one."""
+    found = QUANTITY.fullmatch(quantity) if isinstance(quantity, str) else None
+    if found is None:
+        raise ValueError(f"{quantity!r} is not a Kubernetes quantity")
+    suffix = found["suffix"] or ""
+    scale = Fraction(10) ** int(suffix[1:]) if suffix[:1] in ("e", "E") else _SCALE.get(suffix, 1)
+    return Fraction(found["number"]) * scale
 
 
 def quantity_bytes(quantity: str) -> int:
-    """Bytes in a Kubernetes memory quantity (already validated by MEMORY)."""
-    units = {"Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "Ti": 2**40, "k": 10**3, "M": 10**6, "G": 10**9, "T": 10**12}
-    number, unit = re.fullmatch(r"([0-9]+)([A-Za-z]*)", quantity).groups()
-    return int(number) * units.get(unit, 1)
+    """Bytes in a Kubernetes memory quantity, rounded up as Kubernetes does (``1.5Gi`` -> 1610612736)."""
+    return math.ceil(quantity_value(quantity))
 
 
 def cpu_millis(quantity: str) -> int:
-    """Millicores in a Kubernetes CPU quantity (already validated by CPU)."""
-    return int(quantity[:-1]) if quantity.endswith("m") else int(float(quantity) * 1000)
+    """Millicores in a Kubernetes CPU quantity, rounded up as Kubernetes does (``0.5`` -> 500, ``250m`` -> 250)."""
+    return math.ceil(quantity_value(quantity) * 1000)
 
 
 # --- parsing ------------------------------------------------------------------------------------------------------

@@ -43,7 +43,7 @@ import pulumi
 import pulumi_aws
 
 from . import k8s, names
-from .arguments import known, plain, retain_on_delete
+from .arguments import checked, flag, namespace, plain, region, retain_on_delete, text_input
 from .storage import customer_key
 
 PASSWORD_LENGTH = 40
@@ -147,9 +147,11 @@ class Secrets(pulumi.ComponentResource):
         import pulumi_random as random
 
         child = pulumi.ResourceOptions(parent=self)
-        known("Secrets", args, SecretsArgs)
+        args = checked("Secrets", args, SecretsArgs, {  # type: ignore[assignment]
+            "namespace": lambda c, a, v: namespace(c, v, a), "encryption_key": text_input,
+            "license_activation_key": text_input, "escrow": flag, "protect": flag, "replica_region": region})
         protect = bool(plain("Secrets", "protect", args.get("protect", False)))
-        retain = retain_on_delete(args, protect)
+        retain = retain_on_delete(args, protect, "Secrets")
 
         def generated(suffix: str, length: int = PASSWORD_LENGTH, keep: bool = False) -> pulumi.Output[str]:
             opts_ = (pulumi.ResourceOptions(parent=self, protect=protect, retain_on_delete=retain) if keep

@@ -13,7 +13,7 @@ import json
 import re
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from .cluster import partition_of_region
 from .schema import (
@@ -41,6 +41,9 @@ NAMESPACE = "n8n"
 
 N8N_VERSION = "2.40.7"
 """The n8n version the real-n8n end-to-end test runs; the default image tag, so what we deploy is what we proved."""
+
+N8N_VERSION_PATTERN = r"2\.[0-9]+\.[0-9]+"
+"""An n8n 2.x release, pinned (``2.40.7``): what ``n8n.version`` and N8nApp's ``version`` accept."""
 
 SPOT_SAFE_SHUTDOWN_SECONDS = 100
 """Longest graceful shutdown that still ends inside a spot node's two-minute notice (grace = shutdown + 15 s)."""
@@ -147,12 +150,20 @@ class LogLevel(StrEnum):
     """Everything (verbose)."""
 
 
+LogLevelName = Literal["error", "warn", "info", "debug"]
+"""The values of :class:`LogLevel`, which Python callers may pass instead of the members (case-sensitive)."""
+if TYPE_CHECKING:
+    LogLevelArg = LogLevel | LogLevelName
+else:  # Pulumi's schema analyzer supports no unions: it sees the enum
+    LogLevelArg = LogLevel
+
+
 @dataclass(frozen=True, kw_only=True)
 class N8nSettings:
     """The n8n application: version, roles, runners and execution-data policy."""
 
     version: str = setting("n8n version; the tag of both the n8n and the n8nio/runners images.", N8N_VERSION,
-                           check=matches(r"2\.[0-9]+\.[0-9]+", "an n8n 2.x release such as 2.40.7 (pinned)"))
+                           check=matches(N8N_VERSION_PATTERN, "an n8n 2.x release such as 2.40.7 (pinned)"))
     image: str = setting("n8n image repository.", "docker.n8n.io/n8nio/n8n", check=non_empty)
     runners_image: str = setting("External task-runner image repository (same tag as n8n).",
                                  "docker.n8n.io/n8nio/runners", check=non_empty)
@@ -305,6 +316,14 @@ class CacheEngine(StrEnum):
     """Valkey, the open-source Redis fork (lower price on ElastiCache)."""
 
 
+CacheEngineName = Literal["redis", "valkey"]
+"""The values of :class:`CacheEngine`, which Python callers may pass instead of the members (case-sensitive)."""
+if TYPE_CHECKING:
+    CacheEngineArg = CacheEngine | CacheEngineName
+else:  # Pulumi's schema analyzer supports no unions: it sees the enum
+    CacheEngineArg = CacheEngine
+
+
 @dataclass(frozen=True, kw_only=True)
 class ElastiCacheSettings:
     """Amazon ElastiCache (mode `elasticache`)."""
@@ -374,6 +393,14 @@ class EdgeController(StrEnum):
     """Gateway API (Envoy Gateway) with cert-manager certificates."""
 
 
+EdgeControllerName = Literal["alb", "gateway"]
+"""The values of :class:`EdgeController`, which Python callers may pass instead of the members (case-sensitive)."""
+if TYPE_CHECKING:
+    EdgeControllerArg = EdgeController | EdgeControllerName
+else:  # Pulumi's schema analyzer supports no unions: it sees the enum
+    EdgeControllerArg = EdgeController
+
+
 class AcmeServer(StrEnum):
     """Let's Encrypt server of the public issuer."""
 
@@ -381,6 +408,14 @@ class AcmeServer(StrEnum):
     """Untrusted test certificates, generous rate limits (development)."""
     PRODUCTION = "production"
     """Trusted certificates."""
+
+
+AcmeServerName = Literal["staging", "production"]
+"""The values of :class:`AcmeServer`, which Python callers may pass instead of the members (case-sensitive)."""
+if TYPE_CHECKING:
+    AcmeServerArg = AcmeServer | AcmeServerName
+else:  # Pulumi's schema analyzer supports no unions: it sees the enum
+    AcmeServerArg = AcmeServer
 
 
 @dataclass(frozen=True, kw_only=True)

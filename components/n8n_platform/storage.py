@@ -26,7 +26,7 @@ import pulumi
 import pulumi_aws
 
 from . import replication
-from .arguments import plain, retain_on_delete
+from .arguments import at_least, checked, flag, plain, region, retain_on_delete, string_list
 from .observability.alarms import alarm_topic_key_statement
 
 WAL_PREFIX = "wal/"
@@ -349,8 +349,11 @@ class ArchiveBucket(pulumi.ComponentResource):
         super().__init__("n8n:index:ArchiveBucket", name, None, opts)
         import pulumi_aws as aws
 
+        args = checked("ArchiveBucket", args, ArchiveBucketArgs, {  # type: ignore[assignment]
+            "pitr_days": at_least(1), "dumps": flag, "dump_retention_days": at_least(1), "protect": flag, "wal": flag,
+            "replica_region": region, "alarm_actions": string_list})
         self._keep_data = bool(plain("ArchiveBucket", "protect", args["protect"]))
-        self._retain = retain_on_delete(args, self._keep_data)
+        self._retain = retain_on_delete(args, self._keep_data, "ArchiveBucket")
         plain("ArchiveBucket", "pitr_days", args["pitr_days"])
         plain("ArchiveBucket", "dump_retention_days", args["dump_retention_days"])
         key = customer_key(f"{name}-key", "Encrypts n8n's PostgreSQL WAL archive and dumps", protect=self._keep_data,

@@ -34,6 +34,7 @@ from typing import Any, TypedDict
 import pulumi
 
 from . import names
+from .arguments import at_least, checked, matching, partition, refuse, string_list, string_map, subnet_ids, text_input
 
 NODE_POLICIES = ("AmazonEKSWorkerNodePolicy", "AmazonEC2ContainerRegistryPullOnly", "AmazonEKS_CNI_Policy")
 """AWS managed policies attached to the node role; nothing else."""
@@ -138,6 +139,21 @@ class WorkerPoolArgs(TypedDict):
     """Tags added to every AWS resource of the pool."""
 
 
+def worker_pool_args(args: WorkerPoolArgs) -> WorkerPoolArgs:
+    """``args`` checked where they enter, each error naming WorkerPool, the argument, the value and what is allowed;
+    the node counts ordered ``min_nodes <= desired_nodes <= max_nodes``."""
+    where = "WorkerPool"
+    out = checked(where, args, WorkerPoolArgs, {
+        "cluster_name": text_input, "subnet_ids": subnet_ids, "min_nodes": at_least(0), "max_nodes": at_least(1),
+        "desired_nodes": at_least(0), "disk_size_gb": at_least(20, 16384), "partition": partition, "tags": string_map,
+        "instance_types": lambda c, a, v: string_list(c, a, v, matching(
+            r"[a-z][a-z0-9-]*\.[a-z0-9]+", "an EC2 instance type such as m6i.large"))})
+    if not out["min_nodes"] <= out["desired_nodes"] <= out["max_nodes"]:
+        raise refuse(where, "desired_nodes", out["desired_nodes"],
+                     f"between min_nodes ({out['min_nodes']}) and max_nodes ({out['max_nodes']})")
+    return out  # type: ignore[return-value]
+
+
 class WorkerPool(pulumi.ComponentResource):
     """An EKS managed node group on SPOT capacity with the worker label and taint; only n8n workers run on it."""
 
@@ -152,6 +168,7 @@ class WorkerPool(pulumi.ComponentResource):
         super().__init__("n8n:index:WorkerPool", name, None, opts)
         import pulumi_aws as aws
 
+        args = worker_pool_args(args)
         child = pulumi.ResourceOptions(parent=self)
         pool_label = dict([names.WORKER_POOL_LABEL])
         tags = {**args["tags"], **pool_label}

@@ -9,8 +9,7 @@ Secret its connection names.
 
 import pulumi
 
-from n8n_platform import CaBundle, DatabaseConnection, N8nApp, RedisConnection, SecretKeyRef, Secrets
-from n8n_platform.connections import CaSource
+from n8n_platform import CaBundle, CaSource, DatabaseConnection, N8nApp, RedisConnection, SecretKeyRef, Secrets
 
 config = pulumi.Config()
 namespace = config.get("namespace") or "automation"

@@ -16,7 +16,8 @@ from typing import Any
 
 import pulumi
 
-from ..connections import DatabaseConnection
+from ..arguments import dns_label, flag, object_name, refuse, required, string
+from ..connections import DatabaseConnection, as_text
 
 POSTGRES_IMAGE = "docker.io/library/postgres:17.6-bookworm"
 """PostgreSQL client image (psql, pg_dump) for the bootstrap and dump jobs; 17 clients work with 16 and 17 servers."""
@@ -48,6 +49,42 @@ class S3Location:
     region: str
     """AWS region of the bucket."""
 
+    def __post_init__(self) -> None:
+        string("S3Location", "prefix", self.prefix, r"\S*[^\s/]/", "a key prefix with a trailing slash, such as wal/")
+        string("S3Location", "region", self.region, r"[a-z]{2}(-[a-z]+)+-[0-9]+", "an AWS region such as eu-west-1")
+        for key in ("bucket_name", "bucket_arn", "kms_key_arn"):
+            string("S3Location", key, getattr(self, key), placed=True)
+
+
+def check_args(where: str, args: Any, needed: tuple[str, ...]) -> None:
+    """The arguments both database components share, checked where they enter (each error naming the component, the
+    argument, the value and what is allowed): the ``needed`` ones present, the namespace a DNS label, the switches
+    bools, names and images strings, AWS ids, subnets, tags and the CA bundle of the expected shape."""
+    for key in needed:
+        required(where, args, key)
+    dns_label(where, "namespace", args["namespace"])
+    for key in ("protect", "retain_on_delete"):
+        if args.get(key) is not None:
+            flag(where, key, args[key])
+    for key in ("pod_service_account",):
+        if args.get(key) is not None:
+            object_name(where, key, args[key])
+    for key in ("docker_image", "exporter_image", "vpc_id", "node_security_group_id", "kms_key_arn"):
+        if args.get(key) is not None:
+            string(where, key, args[key], placed=True)
+    subnets = args.get("subnet_ids")
+    if subnets is not None and not isinstance(subnets, pulumi.Output) and (
+            not isinstance(subnets, (list, tuple)) or not subnets):
+        raise refuse(where, "subnet_ids", subnets, "a non-empty list of subnet ids (or an Output of one)", TypeError)
+    tags = args.get("tags")
+    if tags is not None and (not isinstance(tags, dict) or not all(
+            isinstance(k, str) and isinstance(v, str) for k, v in tags.items())):
+        raise refuse(where, "tags", tags, "a mapping of strings to strings", TypeError)
+    pem = args.get("ca_bundle_pem")
+    if pem is not None and (not isinstance(pem, str) or "-----BEGIN CERTIFICATE-----" not in pem):
+        raise refuse(where, "ca_bundle_pem", pem if not isinstance(pem, str) else pem[:40],
+                     "a PEM bundle of certificates (-----BEGIN CERTIFICATE-----...)", TypeError)
+
 
 @dataclass(frozen=True)
 class AdminLogin:
@@ -72,7 +109,7 @@ def libpq_env(connection: DatabaseConnection, *, database: str, application: str
     """PG* environment variables pointing psql/pg_dump at ``connection`` (no credentials: those come from files)."""
     env = [
         {"name": "PGHOST", "value": connection.host},
-        {"name": "PGPORT", "value": str(connection.port)},
+        {"name": "PGPORT", "value": as_text(connection.port)},
         {"name": "PGDATABASE", "value": database},
         {"name": "PGSSLMODE", "value": sslmode(connection)},
         {"name": "PGCONNECT_TIMEOUT", "value": "10"},

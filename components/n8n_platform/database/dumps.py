@@ -17,7 +17,7 @@ from typing import Any, NotRequired, TypedDict
 import pulumi
 
 from .. import k8s
-from ..arguments import known, plain, structured
+from ..arguments import checked, dns_label, matching, plain, quantity, structured
 from ..connections import DatabaseConnection, SecretKeyRef
 from ..irsa import OidcProvider, irsa_role
 from ..namespace import AWS_ACCESS_LABEL, DUMPS, QuotaWorkload
@@ -194,7 +194,9 @@ class DatabaseDumps(pulumi.ComponentResource):
         super().__init__("n8n:index:DatabaseDumps", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         where = "DatabaseDumps"
-        known(where, args, DatabaseDumpsArgs)
+        args = checked(where, args, DatabaseDumpsArgs, {  # type: ignore[assignment]
+            "namespace": dns_label, "schedule": matching(r"(\S+\s+){4}\S+", "a five-field cron schedule such as "
+                                                         "'15 2 * * *'"), "scratch_size": quantity})
         namespace = plain(where, "namespace", args["namespace"])
         target = structured(where, "target", S3Location, args["target"])
         connection = structured(where, "connection", DatabaseConnection, args["connection"])

@@ -44,7 +44,7 @@ from ..settings import DatabaseSettings, PatroniSettings, PoolerSettings
 from ..storage import writer_policy
 from . import pooler as pgbouncer
 from .bootstrap import apply_bootstrap
-from .common import AdminLogin, S3Location, aws_web_identity
+from .common import AdminLogin, S3Location, aws_web_identity, check_args
 from .patroni_config import dcs_settings, initdb_options, pg_hba, postgresql_parameters
 
 TEAM_ID = "n8n"
@@ -274,6 +274,7 @@ class PatroniDatabase(pulumi.ComponentResource):
         super().__init__("n8n:index:PatroniDatabase", name, None, opts)
         where = "PatroniDatabase"
         known(where, args, PatroniDatabaseArgs)
+        check_args(where, args, ("namespace",))
         child = pulumi.ResourceOptions(parent=self)
         database = settings_section(where, "database", DatabaseSettings, args.get("database"))
         namespace = plain(where, "namespace", args["namespace"])
@@ -309,7 +310,7 @@ class PatroniDatabase(pulumi.ComponentResource):
                                                  docker_image=args.get("docker_image"),
                                                  exporter_image=args.get("exporter_image"), pooler=pooler),
                        pulumi.ResourceOptions(parent=self, protect=protect,
-                                              retain_on_delete=retain_on_delete(args, protect),
+                                              retain_on_delete=retain_on_delete(args, protect, where),
                                               depends_on=[*wait_for, certificate]))
         self.connection = patroni_connection(cluster, namespace, database, pooled=pooled)
         self.direct_connection = patroni_connection(cluster, namespace, database)

@@ -37,7 +37,7 @@ from ..settings import DatabaseSettings, RdsSettings
 from ..storage import customer_key
 from .audit import pgaudit_parameters
 from .bootstrap import apply_bootstrap
-from .common import AdminLogin
+from .common import AdminLogin, check_args
 
 ADMIN_USER = "dbadmin"
 CA_CERT_IDENTIFIER = "rds-ca-rsa2048-g1"
@@ -193,9 +193,10 @@ class RdsDatabase(pulumi.ComponentResource):
 
         where = "RdsDatabase"
         known(where, args, RdsDatabaseArgs)
+        check_args(where, args, ("identifier", "namespace", "vpc_id", "subnet_ids", "node_security_group_id"))
         child = pulumi.ResourceOptions(parent=self)
         protect = bool(plain(where, "protect", args.get("protect", False)))
-        retain = retain_on_delete(args, protect)
+        retain = retain_on_delete(args, protect, where)
         stateful = pulumi.ResourceOptions(parent=self, protect=protect, retain_on_delete=retain)
         ident = dns_label(where, "identifier", args["identifier"], room=len("-bootstrap"))
         namespace = plain(where, "namespace", args["namespace"])

@@ -6,16 +6,32 @@ traffic to n8n's port.
 
 # No `from __future__ import annotations` here: Pulumi's schema analyzer reads the Args annotations at run time.
 import ipaddress
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, NotRequired, TypedDict
 
 import pulumi
 
 from .. import k8s, names
-from ..arguments import known, member, plain, structured, waits_for
+from ..arguments import (
+    cidr,
+    dns_label,
+    flag,
+    hostname,
+    known,
+    member,
+    object_name,
+    one_of,
+    plain,
+    refuse,
+    required,
+    string,
+    structured,
+    waits_for,
+    whole,
+)
 from ..namespace import components_selector, ip_block
-from ..settings import EdgeController, OidcSettings, RateLimits
+from ..settings import EdgeController, EdgeControllerArg, OidcSettings, RateLimits
 from . import alb, gateway
 from .routes import Endpoints, routes
 
@@ -59,6 +75,10 @@ class EdgeRateLimits:
     login_per_minute: int = _LIMITS.login_per_minute
     """Requests per minute per IP to ``/rest/login`` and the password-reset paths."""
 
+    def __post_init__(self) -> None:
+        for key in ("webhook_per_minute", "api_per_minute", "login_per_minute"):
+            whole("EdgeRateLimits", key, getattr(self, key), 10)
+
 
 @dataclass(frozen=True, kw_only=True)
 class EdgeOidc:
@@ -80,6 +100,13 @@ class EdgeOidc:
     session_timeout_seconds: int = _OIDC_DEFAULTS["session_timeout_seconds"].default
     """How long the ALB's session cookie stays valid (default 8 hours)."""
 
+    def __post_init__(self) -> None:
+        for key in ("issuer", "authorization_endpoint", "token_endpoint", "user_info_endpoint"):
+            string("EdgeOidc", key, getattr(self, key), r"https://\S+", "an https:// URL")
+        string("EdgeOidc", "client_id", self.client_id, what="a non-empty string")
+        string("EdgeOidc", "scope", self.scope, what="a non-empty string")
+        whole("EdgeOidc", "session_timeout_seconds", self.session_timeout_seconds, 60, 604800)
+
 
 class EdgeArgs(TypedDict):
     """What the front door is built from (plain values from the settings, Service names from N8nApp).
@@ -92,7 +119,7 @@ class EdgeArgs(TypedDict):
     """Namespace of n8n's Services; the Ingresses, routes and policies go there."""
     hostname: str
     """Public hostname of the editor and webhooks."""
-    controller: EdgeController
+    controller: EdgeControllerArg
     """``alb`` (AWS Load Balancer Controller + WAF) or ``gateway`` (Gateway API, Envoy Gateway)."""
     services: dict[str, str]
     """Service per backend: ``main`` and, with webhook processors, ``webhook``."""
@@ -134,6 +161,62 @@ class EdgeArgs(TypedDict):
     """Deletion protection on the ALB and protection of the WAF log key."""
 
 
+def edge_args(given: EdgeArgs) -> EdgeArgs:
+    """``given`` with every argument checked where it enters (each error naming Edge, the argument, the value and
+    what is allowed), the controller as its enum member and the structured ones as their dataclasses."""
+    where = "Edge"
+    known(where, given, EdgeArgs)
+    args: dict[str, Any] = dict(given)
+    for key in EdgeArgs.__required_keys__:
+        required(where, args, key)
+    for key in PLAIN:
+        plain(where, key, args.get(key))
+    args["controller"] = member(where, "controller", args["controller"], EdgeController)
+    dns_label(where, "namespace", args["namespace"])
+    hostname(where, "hostname", args["hostname"])
+    for key in ("webhook_processors", "waf", "protect"):
+        if args.get(key) is not None:
+            flag(where, key, args[key])
+    services = args["services"]
+    if not isinstance(services, Mapping):
+        raise refuse(where, "services", services, "a mapping of role (main, webhook) to Service name", TypeError)
+    for role, service in services.items():
+        object_name(where, f"services.{role}", service)
+    missing = ({"main", "webhook"} if args["webhook_processors"] else {"main"}) - set(services)
+    if missing:
+        raise refuse(where, "services", dict(services), f"a mapping with the Service names for {sorted(missing)} too")
+    for key in ("editor_allowed_cidrs", "source_cidrs"):
+        values = args.get(key) or []
+        if not isinstance(values, (list, tuple)):
+            raise refuse(where, key, values, "a list of CIDRs", TypeError)
+        for i, c in enumerate(values):
+            cidr(where, f"{key}[{i}]", c)
+    whole(where, "idle_timeout_seconds", args["idle_timeout_seconds"], 1, 4000)
+    whole(where, "deregistration_delay_seconds", args["deregistration_delay_seconds"], 0, 3600)
+    if args.get("gateway_name") is not None:
+        dns_label(where, "gateway_name", args["gateway_name"])
+    if args.get("region"):
+        string(where, "region", args["region"], r"[a-z]{2}(-[a-z]+)+-[0-9]+", "an AWS region such as eu-west-1")
+    if args.get("partition") is not None:
+        one_of(where, "partition", args["partition"], ("aws", "aws-cn", "aws-us-gov"))
+    if args.get("zone_id"):
+        string(where, "zone_id", args["zone_id"], r"Z[A-Z0-9]{1,31}",
+               "a Route 53 hosted zone id such as Z0123456789ABC")
+    subnets = args.get("subnet_ids") or []
+    if not isinstance(subnets, (list, tuple)):
+        raise refuse(where, "subnet_ids", subnets, "a list of subnet ids", TypeError)
+    tags = args.get("tags")
+    if tags is not None and (not isinstance(tags, Mapping) or not all(
+            isinstance(k, str) and isinstance(v, str) for k, v in tags.items())):
+        raise refuse(where, "tags", tags, "a mapping of strings to strings", TypeError)
+    args["rate_limits"] = structured(where, "rate_limits", EdgeRateLimits, args["rate_limits"])
+    if args.get("oidc") is not None:
+        args["oidc"] = structured(where, "oidc", EdgeOidc, args["oidc"])
+    if args.get("endpoints") is not None:
+        args["endpoints"] = structured(where, "endpoints", Endpoints, args["endpoints"])
+    return args  # type: ignore[return-value]
+
+
 class Edge(pulumi.ComponentResource):
     """The front door of n8n: TLS, per-path routing from one route table, per-client-IP rate limits answering 429,
     the editor behind an allow-list and optional OIDC, ``/metrics`` refused, and the network policy admitting the
@@ -148,22 +231,8 @@ class Edge(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: EdgeArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("n8n:index:Edge", name, None, opts)
-        args = known("Edge", args, EdgeArgs)
-        args = dict(args)  # type: ignore[assignment]
-        for key in PLAIN:
-            plain("Edge", key, args.get(key))
-        controller = member("Edge", "controller", args["controller"], EdgeController)
-        needed = {"main", "webhook"} if args["webhook_processors"] else {"main"}
-        missing = needed - set(args["services"])
-        if missing:
-            raise ValueError(f"Edge needs Service names for {sorted(missing)}")
-        for c in args["editor_allowed_cidrs"]:
-            ipaddress.ip_network(c)
-        args["rate_limits"] = structured("Edge", "rate_limits", EdgeRateLimits, args["rate_limits"])
-        if args.get("oidc") is not None:
-            args["oidc"] = structured("Edge", "oidc", EdgeOidc, args["oidc"])
-        if args.get("endpoints") is not None:
-            args["endpoints"] = structured("Edge", "endpoints", Endpoints, args["endpoints"])
+        args = edge_args(args)
+        controller = args["controller"]
         self._name = name
         self._child = pulumi.ResourceOptions(parent=self)
         # The component's own depends_on reaches every Kubernetes object (children do not inherit it).

@@ -9,14 +9,30 @@ from typing import Any, NotRequired, TypedDict
 import pulumi
 
 from .. import k8s, names
-from ..arguments import ContainerResources, container_resources, dns_label, known, plain, structured, waits_for
+from ..arguments import (
+    ContainerResources,
+    container_resources,
+    dns_label,
+    flag,
+    hostname,
+    known,
+    matching,
+    namespace,
+    required,
+    string,
+    structured,
+    waits_for,
+    whole,
+)
 from ..connections import DatabaseConnection, RedisConnection
 from ..namespace import QuotaWorkload
 from ..secrets import placeable_revision
-from ..settings import N8nSettings
-from .env import LogLevel, N8nEnvInputs, Protocol, base_url, role_pool_size
+from ..settings import N8N_VERSION_PATTERN, LogLevelArg, N8nSettings
+from .env import ENV_CHECKS, N8nEnvInputs, ProtocolArg, base_url, role_pool_size
 from .workloads import APP, N8nWorkloads, RoleShape, autoscaled, object_name, role_manifests, roles, validate
 
+N8N_RELEASE = matching(N8N_VERSION_PATTERN, "an n8n 2.x release such as 2.40.7 (the tag of both images)")
+"""N8nApp's version: a pinned 2.x release, as ``n8n.version`` in the settings."""
 DEFAULTS = N8nSettings()
 """The platform's defaults (settings ``n8n``), also the component's."""
 
@@ -41,8 +57,8 @@ class N8nAppArgs(TypedDict):
     redis: RedisConnection
     """How n8n reaches Redis (``Redis``/``ElastiCacheRedis.connection``, or your own); the password is read from
     the Secret key its ``password`` names."""
-    protocol: NotRequired[Protocol]
-    """Scheme users reach ``hostname`` with (default https; TLS terminates at the edge)."""
+    protocol: NotRequired[ProtocolArg]
+    """Scheme users reach ``hostname`` with: ``https`` (default; TLS terminates at the edge) or ``http``."""
     version: NotRequired[str]
     """n8n version: the tag of both images (default the version this library is tested with, 2.40.7)."""
     licensed: NotRequired[bool]
@@ -57,8 +73,8 @@ class N8nAppArgs(TypedDict):
     """At most this many executions are kept (default 50000)."""
     timezone: NotRequired[str]
     """Default timezone of schedule triggers and date functions (default UTC)."""
-    log_level: NotRequired[LogLevel]
-    """n8n log level (default info)."""
+    log_level: NotRequired[LogLevelArg]
+    """n8n log level: ``error``, ``warn``, ``info`` (default) or ``debug``."""
     proxy_hops: NotRequired[int]
     """Reverse proxies in front of n8n (default 1), so client IPs and protocol come from X-Forwarded-*."""
     metrics: NotRequired[bool]
@@ -119,6 +135,34 @@ class N8nApp(pulumi.ComponentResource):
     webhook_url: pulumi.Output[str]
     """Public base URL of webhooks (N8N_WEBHOOK_URL)."""
 
+    @staticmethod
+    def quota(args: "N8nAppArgs | dict[str, Any] | None" = None,
+              max_workers: int = DEFAULTS.worker.max_replicas) -> list[QuotaWorkload]:
+        """The share of a namespace budget (``N8nNamespace``'s ``quota_workloads``) an N8nApp with these Args takes at
+        its most replicas: main, webhook processors up to ``webhook_max_replicas``, workers (with their runner
+        sidecar) up to ``max_workers``, the most its worker autoscaler may run (default 20). Only the replica and
+        resource Args matter; the others may be left out."""
+        where = "N8nApp.quota"
+        given: dict[str, Any] = dict(args or {})
+
+        def count(key: str, default: int) -> int:
+            return whole(where, key, given.get(key, default), 0)
+
+        def resources(key: str, default: Any) -> Any:
+            return container_resources(where, key, given.get(key), default)
+
+        webhooks = count("webhook_replicas", DEFAULTS.webhook.replicas)
+        return [
+            QuotaWorkload("main", count("main_replicas", DEFAULTS.main.replicas),
+                          [resources("main_resources", DEFAULTS.main.resources)]),
+            QuotaWorkload("webhook", max(webhooks, count("webhook_max_replicas", DEFAULTS.webhook.max_replicas))
+                          if webhooks else 0, [resources("webhook_resources", DEFAULTS.webhook.resources)]),
+            QuotaWorkload("worker", max(whole(where, "max_workers", max_workers, 1),
+                                        count("worker_replicas", DEFAULTS.worker.min_replicas)),
+                          [resources("worker_resources", DEFAULTS.worker.resources),
+                           resources("runners_resources", DEFAULTS.runners)]),
+        ]
+
     def __init__(self, name: str, args: N8nAppArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("n8n:index:N8nApp", name, None, opts)
         spec = workloads_spec(args)
@@ -178,29 +222,27 @@ def database_clients(n8n: N8nSettings) -> int:
 
 
 def workloads_spec(args: N8nAppArgs) -> N8nWorkloads:
-    """The builders' input from the component's Args, with the platform's defaults; plain values checked."""
+    """The builders' input from the component's Args, with the platform's defaults; every argument checked where it
+    enters (:mod:`..arguments`), each error naming N8nApp, the argument, the value and what is allowed."""
     where = "N8nApp"
     known(where, args, N8nAppArgs)
 
-    def count(key: str, default: int) -> int:
-        value = plain(where, key, args.get(key, default))
-        if not isinstance(value, int) or value < 0:
-            raise ValueError(f"{where}: argument {key!r} = {value!r} must be a whole number >= 0")
-        return value
+    def count(key: str, default: int, low: int = 0) -> int:
+        return whole(where, key, args.get(key, default), low)
 
     def resources(key: str, default: Any) -> Any:
         return container_resources(where, key, args.get(key), default)
 
     webhook_replicas = count("webhook_replicas", DEFAULTS.webhook.replicas)
-    main_replicas = count("main_replicas", DEFAULTS.main.replicas)
-    if main_replicas > 1 and not plain(where, "licensed", args.get("licensed", False)):
+    main_replicas = count("main_replicas", DEFAULTS.main.replicas, low=1)
+    if main_replicas > 1 and not flag(where, "licensed", args.get("licensed", False)):
         raise ValueError(f"{where}: main_replicas = {main_replicas} needs an n8n license that enables multi-main "
                          "(licensed: true, with the activation key in the n8n Secret)")
     return N8nWorkloads(
-        namespace=args["namespace"],
+        namespace=namespace(where, required(where, args, "namespace", "the namespace of every object")),
         env=env_inputs(args, webhook_processors=webhook_replicas > 0, multi_main=main_replicas > 1),
-        image=args.get("image", DEFAULTS.image),
-        runners_image=args.get("runners_image", DEFAULTS.runners_image),
+        image=string(where, "image", args.get("image", DEFAULTS.image), placed=True),
+        runners_image=string(where, "runners_image", args.get("runners_image", DEFAULTS.runners_image), placed=True),
         main=RoleShape(replicas=main_replicas,
                        resources=resources("main_resources", DEFAULTS.main.resources)),
         webhook=RoleShape(replicas=webhook_replicas,
@@ -209,7 +251,7 @@ def workloads_spec(args: N8nAppArgs) -> N8nWorkloads:
         worker=RoleShape(replicas=count("worker_replicas", DEFAULTS.worker.min_replicas),
                          resources=resources("worker_resources", DEFAULTS.worker.resources)),
         runners_resources=resources("runners_resources", DEFAULTS.runners),
-        spot_pool=bool(plain(where, "spot_pool", args.get("spot_pool", False))),
+        spot_pool=flag(where, "spot_pool", args.get("spot_pool", False)),
         secrets_revision=placeable_revision(args.get("secrets_revision")),
         prefix=dns_label(where, "name_prefix", args.get("name_prefix", APP), room=len("-webhook")),
     )
@@ -227,16 +269,21 @@ def env_args(env: N8nEnvInputs) -> dict[str, Any]:
 
 
 def env_inputs(args: N8nAppArgs, *, webhook_processors: bool, multi_main: bool) -> N8nEnvInputs:
-    """The environment contract's inputs from the Args (the contract's defaults for what is left out); the role
-    switches follow the replicas."""
+    """The environment contract's inputs from the Args (the contract's defaults for what is left out), each checked;
+    the role switches follow the replicas."""
     where = "N8nApp"
     given: dict[str, Any] = {key: args[key] for key in ENV_ARGS if key in args}  # type: ignore[literal-required]
-    given["db"] = structured(where, "db", DatabaseConnection, args["db"])
-    given["redis"] = structured(where, "redis", RedisConnection, args["redis"])
-    for key in ("version", "worker_concurrency", "graceful_shutdown_seconds", "licensed", "secret_name"):
+    given["hostname"] = hostname(where, "hostname", required(where, args, "hostname", "public hostname of n8n"))
+    given["db"] = structured(where, "db", DatabaseConnection,
+                             required(where, args, "db", "a DatabaseConnection: how n8n reaches PostgreSQL"))
+    given["redis"] = structured(where, "redis", RedisConnection,
+                                required(where, args, "redis", "a RedisConnection: how n8n reaches Redis"))
+    for key, check in {**ENV_CHECKS, "version": N8N_RELEASE}.items():
         if key in given:
-            plain(where, key, given[key])
+            given[key] = check(where, key, given[key])
     return N8nEnvInputs(**given, webhook_processors=webhook_processors, multi_main=multi_main)
+
+
 
 
 def worker_deployment_name(args: N8nAppArgs) -> str:

@@ -28,15 +28,16 @@ Checked against n8n 2.40.7's dist and run for real by ``tests/e2e/test_queue_mod
 # No `from __future__ import annotations` here: N8nEnvInputs is part of N8nApp's component schema, which Pulumi's
 # analyzer reads at run time.
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Literal, get_args
+from typing import TYPE_CHECKING, Any, Literal, get_args
 
 import pulumi
 
 from .. import names
-from ..arguments import text
-from ..connections import SECRETS_DIR, DatabaseConnection, Pooler, RedisConnection, password_path
+from ..arguments import at_least, flag, hostname, matching, member, object_name, refuse, text
+from ..connections import SECRETS_DIR, DatabaseConnection, Pooler, RedisConnection, as_text, password_path
 from ..edge.routes import PROXY_HOPS, PUSH_BACKEND
 from ..settings import N8N_VERSION, LogLevel, Settings
 
@@ -141,6 +142,14 @@ class Protocol(StrEnum):
     """HTTPS (TLS terminates at the edge)."""
 
 
+ProtocolName = Literal["http", "https"]
+"""The values of :class:`Protocol`, which Python callers may pass instead of the members (case-sensitive)."""
+if TYPE_CHECKING:
+    ProtocolArg = Protocol | ProtocolName
+else:  # Pulumi's schema analyzer supports no unions: it sees the enum
+    ProtocolArg = Protocol
+
+
 @dataclass(frozen=True, kw_only=True)
 class N8nEnvInputs:
     """Plain values the environment of every n8n role is built from (settings + data-layer connections)."""
@@ -183,6 +192,34 @@ class N8nEnvInputs:
     secret_name: str = names.N8N_SECRET
     """The n8n Secret (encryption key, runner token, license key; connection passwords when their SecretKeyRef
     points into it), mounted whole at ``secrets_dir``."""
+
+    def __post_init__(self) -> None:
+        where = "N8nEnvInputs"
+        hostname(where, "hostname", self.hostname)
+        for key, kind in (("db", DatabaseConnection), ("redis", RedisConnection)):
+            if not isinstance(getattr(self, key), kind):
+                raise refuse(where, key, getattr(self, key), f"a {kind.__name__}", TypeError)
+        for key, check in ENV_CHECKS.items():
+            object.__setattr__(self, key, check(where, key, getattr(self, key)))
+        for key in ("webhook_processors", "multi_main"):
+            flag(where, key, getattr(self, key))
+
+
+ENV_CHECKS: dict[str, Callable[[str, str, Any], Any]] = {
+    "protocol": lambda w, k, v: member(w, k, v, Protocol),
+    "log_level": lambda w, k, v: member(w, k, v, LogLevel),
+    "version": matching(r"[0-9]+(\.[0-9]+){1,3}", "a numeric n8n release such as 2.40.7"),
+    "licensed": flag,
+    "metrics": flag,
+    "worker_concurrency": at_least(1),
+    "graceful_shutdown_seconds": at_least(0),
+    "execution_max_age_hours": at_least(1),
+    "execution_max_count": at_least(1),
+    "proxy_hops": at_least(0),
+    "timezone": matching(r"[A-Za-z0-9_+\-/]+", "an IANA timezone such as UTC or Europe/Berlin"),
+    "secret_name": object_name,
+}
+"""How each plain input of the environment is checked where it enters (N8nApp's Args and N8nEnvInputs alike)."""
 
 
 def _version_at_least(version: str, minimum: str) -> bool:
@@ -237,7 +274,7 @@ def _database(role: Role, inputs: N8nEnvInputs) -> dict[str, pulumi.Input[str]]:
     env: dict[str, pulumi.Input[str]] = {
         "DB_TYPE": "postgresdb",
         "DB_POSTGRESDB_HOST": db.host,
-        "DB_POSTGRESDB_PORT": str(db.port),
+        "DB_POSTGRESDB_PORT": as_text(db.port),
         "DB_POSTGRESDB_DATABASE": db.database,
         "DB_POSTGRESDB_USER": db.user,
         "DB_POSTGRESDB_PASSWORD_FILE": password_path(db.password, "db", inputs.secret_name, inputs.secrets_dir),
@@ -282,7 +319,7 @@ def _redis(inputs: N8nEnvInputs) -> dict[str, pulumi.Input[str]]:
     r = inputs.redis
     env: dict[str, pulumi.Input[str]] = {
         "QUEUE_BULL_REDIS_HOST": r.host,
-        "QUEUE_BULL_REDIS_PORT": str(r.port),
+        "QUEUE_BULL_REDIS_PORT": as_text(r.port),
         "QUEUE_BULL_REDIS_DB": "0",
         "QUEUE_BULL_PREFIX": r.prefix,
         "QUEUE_BULL_REDIS_TLS": str(r.tls).lower(),

@@ -8,7 +8,7 @@ from typing import Any, NotRequired, TypedDict
 import pulumi
 
 from .. import k8s
-from ..arguments import known, plain, structured, waits_for
+from ..arguments import LABEL_VALUE, dns_label, known, plain, refuse, required, string, structured, waits_for, whole
 from . import alarms as cw
 from .dashboard import config_map, panels
 from .monitors import monitors
@@ -68,6 +68,19 @@ class CloudWatchTargets:
     """Further alarms by name suffix, e.g. ``ArchiveBucket.replication_alarms`` (Python also takes those mappings of
     ``MetricAlarm`` arguments as they are); they notify the same topic."""
 
+    def __post_init__(self) -> None:
+        where = "CloudWatchTargets"
+        string(where, "kms_key_arn", self.kms_key_arn, placed=True)
+        whole(where, "rds_allocated_gb", self.rds_allocated_gb, 0)
+        whole(where, "connection_limit", self.connection_limit, 0)
+        for key in ("elasticache_members", "emails"):
+            if not isinstance(getattr(self, key), (list, tuple)):
+                raise refuse(where, key, getattr(self, key), "a list", TypeError)
+        for i, email in enumerate(self.emails):
+            string(where, f"emails[{i}]", email, r"[^@\s]+@[^@\s]+\.[^@\s]+", "an e-mail address")
+        if not isinstance(self.more_alarms, Mapping):
+            raise refuse(where, "more_alarms", self.more_alarms, "a mapping of name suffix to alarm", TypeError)
+
 
 class ObservabilityArgs(TypedDict):
     """What to monitor and where the monitoring objects go.
@@ -100,8 +113,14 @@ class Observability(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: ObservabilityArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("n8n:index:Observability", name, None, opts)
-        known("Observability", args, ObservabilityArgs)
-        ns, release = plain("Observability", "namespace", args["namespace"]), args["prometheus_release"]
+        where = "Observability"
+        known(where, args, ObservabilityArgs)
+        for key in ObservabilityArgs.__required_keys__:
+            required(where, args, key)
+        ns = dns_label(where, "namespace", args["namespace"])
+        release = string(where, "prometheus_release", args["prometheus_release"], LABEL_VALUE,
+                         "a Kubernetes label value (letters, digits, '-', '_' and '.', at most 63)", placed=True)
+        string(where, "grafana_folder", args["grafana_folder"], what="a non-empty folder name", placed=True)
         rules = structured("Observability", "rules", RuleInputs, args["rules"])
         plain("Observability", "rules", {f.name: getattr(rules, f.name) for f in fields(rules)})
         alert_thresholds(rules.thresholds)  # bad thresholds fail before any object is registered

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, TypedDict
 
+from ..arguments import LABEL_VALUE, dns_label, flag, one_of, quantity, refuse, string
 from ..schema import Problem, SettingsError, camel, parse, quantity_bytes
 from ..settings import AlertThresholds
 
@@ -147,6 +148,22 @@ class RuleInputs:
     """When alerts fire (omitted fields: the platform's defaults); Python also takes a settings.AlertThresholds."""
     runbooks: str = "docs/operations.md"
     """URL of docs/operations.md as the team publishes it (``observability.runbookUrl``); anchors are appended."""
+
+    def __post_init__(self) -> None:
+        where = "RuleInputs"
+        dns_label(where, "namespace", self.namespace)
+        if not isinstance(self.memory_limits, dict):
+            raise refuse(where, "memory_limits", self.memory_limits, "a mapping of n8n role (main, webhook, worker) "
+                         "to its container memory limit", TypeError)
+        for role, limit in self.memory_limits.items():
+            one_of(where, "memory_limits", role, ("main", "webhook", "worker"))
+            quantity(where, f"memory_limits.{role}", limit)
+        for key in ("redis_in_cluster", "wal_archive", "spot_pool"):
+            flag(where, key, getattr(self, key))
+        for key in ("patroni_cluster", "dump_cron_job"):  # names the rules select by (label values in PromQL)
+            if getattr(self, key) is not None:
+                string(where, key, getattr(self, key), LABEL_VALUE, "a Kubernetes object name or None")
+        string(where, "runbooks", self.runbooks, what="a non-empty URL or path")
 
 
 def _n8n_alerts(i: RuleInputs) -> list[Alert]:
