@@ -15,7 +15,17 @@ from ..namespace import QuotaWorkload
 from ..secrets import placeable_revision
 from ..settings import N8nSettings
 from .env import LogLevel, N8nEnvInputs, Protocol, base_url
-from .workloads import APP, N8nWorkloads, RoleShape, autoscaled, object_name, role_manifests, roles, validate
+from .workloads import (
+    APP,
+    N8nWorkloads,
+    RoleShape,
+    autoscaled,
+    object_name,
+    role_manifests,
+    roles,
+    rollout_after,
+    validate,
+)
 
 DEFAULTS = N8nSettings()
 """The platform's defaults (settings ``n8n``), also the component's."""
@@ -102,7 +112,9 @@ class N8nAppArgs(TypedDict):
 class N8nApp(pulumi.ComponentResource):
     """n8n in queue mode: one main (or licensed multi-main), webhook processors and workers, each with its own
     ServiceAccount, Service and disruption budget; an external task-runner sidecar in every worker pod (main
-    offloads manual runs to the workers, webhook processors never execute). Stateless: nothing is kept on delete."""
+    offloads manual runs to the workers, webhook processors never execute). On an update, main rolls out (and
+    migrates the database) before the webhook processors and workers are replaced. Stateless: nothing is kept on
+    delete."""
 
     main_service: pulumi.Output[str]
     """Service of main (editor, REST API, test webhooks, /metrics) on :attr:`service_port`."""
@@ -134,8 +146,11 @@ class N8nApp(pulumi.ComponentResource):
                 child = pulumi.ResourceOptions(parent=self, depends_on=wait_for or None)
                 if kind == "Deployment":
                     # Pods need their ServiceAccount; the replica count of autoscaled roles belongs to the autoscaler.
+                    # Webhook processors and workers roll only after main has (workloads.rollout_after: main
+                    # migrates the schema and is ready first).
+                    first = rollout_after(role)
                     child = pulumi.ResourceOptions(
-                        parent=self, depends_on=[*wait_for, account],
+                        parent=self, depends_on=[*wait_for, account, *([deployments[first]] if first else [])],
                         ignore_changes=["spec.replicas"] if autoscaled(spec, role) else None)
                 resource = k8s.apply(name, manifest, child)
                 if kind == "ServiceAccount":
