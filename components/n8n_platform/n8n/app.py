@@ -130,6 +130,9 @@ class N8nApp(pulumi.ComponentResource):
     """Public URL of the editor."""
     webhook_url: pulumi.Output[str]
     """Public base URL of webhooks (N8N_WEBHOOK_URL)."""
+    version: pulumi.Output[str]
+    """The n8n version main runs, known once main's rollout is done (``N8nPlatform`` exports it as ``n8nVersion``,
+    the previous version of the next update)."""
 
     def __init__(self, name: str, args: N8nAppArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("n8n:index:N8nApp", name, None, opts)
@@ -171,6 +174,7 @@ class N8nApp(pulumi.ComponentResource):
         self.service_port = pulumi.Output.from_input(names.N8N_PORT)
         self.editor_url = pulumi.Output.from_input(url)
         self.webhook_url = pulumi.Output.from_input(url)
+        self.version = deployments["main"].id.apply(lambda _: spec.env.version)
         self.register_outputs({
             "main_service": self.main_service,
             "webhook_service": self.webhook_service,
@@ -179,6 +183,7 @@ class N8nApp(pulumi.ComponentResource):
             "service_port": self.service_port,
             "editor_url": self.editor_url,
             "webhook_url": self.webhook_url,
+            "version": self.version,
         })
 
 
