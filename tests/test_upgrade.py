@@ -3,6 +3,8 @@ dump Job), only when n8n.version changes, and main waiting for it; the version r
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pulumi
 import pytest
 
@@ -112,3 +114,13 @@ def test_a_reference_to_another_stack_fails_loudly_offline():
 
     with pytest.raises(Exception, match="only the running stack's own outputs"):
         run(program, stack="dev")
+
+
+def test_the_runbook_names_the_setting_and_the_copies_this_code_makes():
+    guide = (Path(__file__).parent.parent / "docs" / "operations.md").read_text()
+    section = guide[guide.index("## Upgrading n8n"):]
+    section = section[:section.index("\n## ", 5)]
+    assert "pulumi config set --path n8n:n8n.version " in section and "pulumi preview" in section
+    assert f"dumps/{COPY}/n8n/" in section  # the Patroni copy's folder, as the Job writes it
+    assert upgrade.snapshot_identifier("n8n-prod", COPY) in section  # the RDS snapshot, as created
+    assert "pg_restore" in section and "restore-db-instance-from-db-snapshot" in section
