@@ -124,3 +124,13 @@ def test_the_runbook_names_the_setting_and_the_copies_this_code_makes():
     assert f"dumps/{COPY}/n8n/" in section  # the Patroni copy's folder, as the Job writes it
     assert upgrade.snapshot_identifier("n8n-prod", COPY) in section  # the RDS snapshot, as created
     assert "pg_restore" in section and "restore-db-instance-from-db-snapshot" in section
+
+
+def test_the_real_n8n_upgrade_replays_the_plans_order():
+    from tools.e2e.upgrade import rollout_plan
+
+    waves = rollout_plan("dev")
+    assert [[r.role for r in w] for w in waves] == [["main"], ["webhook", "worker"]]
+    main, (webhook, worker) = waves[0][0], waves[1]
+    assert main.strategy == "Recreate" and webhook.strategy == worker.strategy == "RollingUpdate"
+    assert webhook.prestop_s > 0 and worker.prestop_s == 0 and worker.grace_s > 0
