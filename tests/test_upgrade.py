@@ -134,3 +134,10 @@ def test_the_real_n8n_upgrade_replays_the_plans_order():
     main, (webhook, worker) = waves[0][0], waves[1]
     assert main.strategy == "Recreate" and webhook.strategy == worker.strategy == "RollingUpdate"
     assert webhook.prestop_s > 0 and worker.prestop_s == 0 and worker.grace_s > 0
+
+
+def test_the_copies_pass_the_policy_pack(prod_upgrade, patroni_upgrade):
+    from tools import policy_check
+
+    for recording in (prod_upgrade, patroni_upgrade):
+        assert policy_check.check(recording, "prod") == []
