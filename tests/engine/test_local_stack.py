@@ -192,11 +192,12 @@ REPLACEMENT_STEPS = {"replace", "create-replacement", "delete-replaced"}
 
 def preview(stack: LocalStack, *args: str) -> dict[tuple[str, str], str]:
     """``pulumi preview --json``: the operation planned for each (type, name) that is not unchanged (the several
-    steps of a replacement count as one "replace")."""
+    steps of a replacement count as one "replace"; reads, such as the StackReference to the stack itself that
+    yields the previous n8n version, change nothing)."""
     result = stack.run("preview", "--json", *args)
     planned: dict[tuple[str, str], str] = {}
     for step in json.loads(result.stdout).get("steps", []):
-        if step["op"] == "same":
+        if step["op"] in ("same", "read"):
             continue
         key = (step["urn"].split("::")[-2].split("$")[-1], step["urn"].split("::")[-1])
         planned[key] = "replace" if step["op"] in REPLACEMENT_STEPS else step["op"]
