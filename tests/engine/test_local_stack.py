@@ -234,6 +234,26 @@ def test_one_setting_change_previews_exactly_the_updates_the_offline_plan_predic
     assert planned == {key: "update" for key in expected}
 
 
+def test_a_version_change_previews_exactly_the_updates_the_offline_plan_predicts(stack, plan):
+    # The preview reads the stack's own output n8nVersion (a StackReference to itself), as the offline plan is told.
+    n8n = stack.config("n8n")
+    deployed = plan.exports["n8nVersion"]
+    newer = "2.99.0"  # kwok runs no image: any later release will do
+    changed_n8n = {**copy.deepcopy(n8n), "version": newer}
+    expected = changed(plan, offline.run_stack(STACK, {"n8n": {"version": newer}},
+                                               stack_outputs={"n8nVersion": deployed}))
+    deployments = {(r.type, r.name) for r in plan.resources if r.type == "kubernetes:apps/v1:Deployment"
+                   and (r.parent or "").endswith("-app")}
+    assert deployments <= expected, "the version change does not roll the n8n Deployments offline"
+    stack.set_config("n8n", changed_n8n)
+    try:
+        with Timer("pulumi preview (n8n.version changed)"):
+            planned = preview(stack)
+    finally:
+        stack.set_config("n8n", n8n)
+    assert planned == {key: "update" for key in expected}
+
+
 def test_replacing_the_redis_password_rolls_exactly_what_the_runbook_says(stack, plan, api, cluster):
     """docs/operations.md: the n8n pods roll, in-cluster Redis restarts with the same revision, the bootstrap Job
     is replaced; nothing else changes."""
