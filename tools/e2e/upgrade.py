@@ -108,6 +108,7 @@ http {{
     }}
     server {{
         listen 127.0.0.1:{self.port};
+        keepalive_timeout 0;  # a reload must not close a caller's idle connection (a load balancer never does)
         location / {{
             proxy_pass http://webhook;
             proxy_http_version 1.1;
@@ -156,6 +157,8 @@ class UpgradeRun:
     before_readable: tuple[int, int] = (0, 0)
     """(executions finished before the upgrade, of them with their data still read back after it)."""
     new_workers_started_after_main_ready: bool = False
+    unanswered: Counter = field(default_factory=Counter)
+    """Why calls got no answer at all (the client's error, by kind)."""
 
 
 @dataclass(frozen=True)
@@ -270,7 +273,8 @@ def upgrade_under_load(cluster: QueueModeCluster, new: Install, plan: UpgradePla
         migrations=(migrations_before, _count(cluster, f"SELECT count(*) FROM {DB_SCHEMA}.migrations")),
         before_readable=(len(finished_before_upgrade), readable),
         new_workers_started_after_main_ready=bool(main_ready_at) and all(t > main_ready_at[0]
-                                                                         for t in new_workers_at))
+                                                                         for t in new_workers_at),
+        unanswered=Counter((r.error or "").split(":")[0] for r in result.responses if r.status == 0))
 
 
 def upgrade_cluster(old: Install, plan: UpgradePlan = UpgradePlan(), stack: str = "dev",
@@ -304,6 +308,7 @@ def main() -> None:
     print(f"executions finished before the upgrade: {run.before_readable[0]}, data read after: "
           f"{run.before_readable[1]}")
     print(f"new workers started only after the new main was ready: {run.new_workers_started_after_main_ready}")
+    print(f"calls with no answer, by client error: {dict(run.unanswered)}")
     print(Accounting.HEADER)
     print(run.accounting.row())
 
