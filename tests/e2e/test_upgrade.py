@@ -46,6 +46,7 @@ def test_upgrade_under_load_loses_nothing(install, older, tmp_path_factory):
     REPORT.extend(f"    {at:7.1f} s  {text}" for at, text in run.timeline)
     assert run.migrations[1] > run.migrations[0], "the new main ran no migration"
     assert run.new_workers_started_after_main_ready
+    assert acc.calls - acc.accepted <= 0.01 * acc.calls, (acc.row(), run.unanswered)  # the door stayed open
     assert acc.settled_s is not None and acc.in_progress == 0, acc.row()  # nothing stuck
     assert acc.ok <= acc.statuses["success"], acc.row()  # nobody told "done" for work that did not succeed
     assert acc.statuses["crashed"] + acc.statuses["error"] <= 0.01 * acc.accepted, acc.row()
