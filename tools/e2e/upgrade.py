@@ -159,6 +159,12 @@ class UpgradeRun:
     new_workers_started_after_main_ready: bool = False
     unanswered: Counter = field(default_factory=Counter)
     """Why calls got no answer at all (the client's error, by kind)."""
+    failed: str | None = None
+    """The rollout that failed (the update stops there, as ``pulumi up`` does), with the reason; None: all done."""
+    new_workers: int = 0
+    """Workers of the new version started."""
+    old_alive: tuple[str, ...] = ()
+    """Old-version processes still running at the end."""
 
 
 @dataclass(frozen=True)
@@ -173,9 +179,19 @@ class UpgradePlan:
     """Client connections (more than the calls that can wait at once: rate x call timeout)."""
     upgrade_after_s: float = 15.0
     """When the upgrade starts, counted from the first call."""
+    ready_timeout_s: float = 900.0
+    """How long a new process may take to turn ready (the startup probe's budget) before its rollout fails."""
     call_timeout_s: float = 60.0
     code_delay_ms: int = 200
     worker_concurrency: int = 10
+
+
+REFUSED_MIGRATION = f"""
+ALTER TABLE {DB_SCHEMA}.credentials_entity OWNER TO postgres;
+GRANT SELECT, INSERT, UPDATE, DELETE ON {DB_SCHEMA}.credentials_entity TO n8n;
+"""
+"""A migration that fails: n8n keeps using ``credentials_entity`` but no longer owns it, so 2.40.7's first pending
+migration (``AddPartialIndexForGlobalCredentials``, an index on it) is refused with "must be owner"."""
 
 
 def _stop(process: N8nProcess, prestop_s: int, grace_s: int) -> int | None:
@@ -195,13 +211,19 @@ def _count(cluster: QueueModeCluster, sql: str) -> int:
 
 
 def upgrade_under_load(cluster: QueueModeCluster, new: Install, plan: UpgradePlan = UpgradePlan(),
-                       waves: list[list[RoleRollout]] | None = None) -> UpgradeRun:
-    """Load ``cluster`` (old version) through a front, roll every process to ``new`` as ``waves`` say, account."""
+                       waves: list[list[RoleRollout]] | None = None, sabotage: str | None = None) -> UpgradeRun:
+    """Load ``cluster`` (old version) through a front, roll every process to ``new`` as ``waves`` say, account.
+    ``sabotage``: SQL run as the superuser before the upgrade (to make a migration fail)."""
     waves = waves or rollout_plan()
+    if sabotage:
+        with cluster.pg.connect(DB_NAME) as conn:
+            conn.execute(sabotage)
     wait_webhook_registered(cluster.webhook, cluster.main)
     before = {e["id"] for e in cluster.executions()}
     migrations_before = _count(cluster, f"SELECT count(*) FROM {DB_SCHEMA}.migrations")
     timeline: list[tuple[float, str]] = []
+    failed: str | None = None
+    old_processes = [cluster.main, cluster.webhook, *(w.process for w in cluster.workers)]
     main_ready_at: list[float] = []
     new_workers_at: list[float] = []
     with Front([cluster.webhook.http_port]) as front, ThreadPoolExecutor(1) as pool:
@@ -222,7 +244,7 @@ def upgrade_under_load(cluster: QueueModeCluster, new: Install, plan: UpgradePla
                     _stop(cluster.main, r.prestop_s, r.grace_s)
                     event("old main exited; new main starting")
                     cluster.main = cluster._start_process("main", "main-new", install=new)
-                    cluster.main.wait_ready(timeout=900)
+                    cluster.main.wait_ready(timeout=plan.ready_timeout_s)
                     main_ready_at.append(time.monotonic())
                     event(f"new main {new.version} ready (migrated)")
                 elif r.role == "webhook":
@@ -246,9 +268,15 @@ def upgrade_under_load(cluster: QueueModeCluster, new: Install, plan: UpgradePla
                 else:
                     raise ValueError(f"unknown role {r.role!r}")
 
-            with ThreadPoolExecutor(len(wave)) as rollers:
-                list(rollers.map(roll, wave))
-        event("upgrade done")
+            try:
+                with ThreadPoolExecutor(len(wave)) as rollers:
+                    list(rollers.map(roll, wave))
+            except (RuntimeError, TimeoutError) as e:  # a process that never turns ready: its rollout fails
+                failed = f"{'/'.join(r.role for r in wave)}: {str(e).splitlines()[0]}"
+                event(f"rollout failed, the update stops here ({failed})")
+                break
+        else:
+            event("upgrade done")
         result: LoadResult = pending.result()
         event("last call answered")
     answered_at = time.monotonic()
@@ -274,7 +302,9 @@ def upgrade_under_load(cluster: QueueModeCluster, new: Install, plan: UpgradePla
         before_readable=(len(finished_before_upgrade), readable),
         new_workers_started_after_main_ready=bool(main_ready_at) and all(t > main_ready_at[0]
                                                                          for t in new_workers_at),
-        unanswered=Counter((r.error or "").split(":")[0] for r in result.responses if r.status == 0))
+        unanswered=Counter((r.error or "").split(":")[0] for r in result.responses if r.status == 0),
+        failed=failed, new_workers=len(new_workers_at),
+        old_alive=tuple(p.name for p in old_processes if p.alive()))
 
 
 def upgrade_cluster(old: Install, plan: UpgradePlan = UpgradePlan(), stack: str = "dev",
@@ -295,13 +325,14 @@ def main() -> None:
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--from", dest="old", default=n8n_install.OLDER_VERSION, help="the version upgraded from")
+    parser.add_argument("--refused-migration", action="store_true", help="make the new version's migration fail")
     args = parser.parse_args()
     old, new = n8n_install.ensure(version=args.old), n8n_install.ensure()
     waves = rollout_plan()
     print("rollout waves:", [[(r.role, r.strategy, r.prestop_s, r.grace_s) for r in w] for w in waves], flush=True)
-    plan = UpgradePlan()
+    plan = UpgradePlan(ready_timeout_s=120) if args.refused_migration else UpgradePlan()
     with upgrade_cluster(old, plan) as cluster:
-        run = upgrade_under_load(cluster, new, plan, waves)
+        run = upgrade_under_load(cluster, new, plan, waves, REFUSED_MIGRATION if args.refused_migration else None)
     for at, text in run.timeline:
         print(f"{at:7.1f} s  {text}")
     print(f"migrations table rows: {run.migrations[0]} -> {run.migrations[1]}")
@@ -309,6 +340,8 @@ def main() -> None:
           f"{run.before_readable[1]}")
     print(f"new workers started only after the new main was ready: {run.new_workers_started_after_main_ready}")
     print(f"calls with no answer, by client error: {dict(run.unanswered)}")
+    print(f"failed rollout: {run.failed}; new workers started: {run.new_workers}; old processes alive at the end: "
+          f"{run.old_alive}")
     print(Accounting.HEADER)
     print(run.accounting.row())
 
