@@ -293,7 +293,8 @@ def upgrade_under_load(cluster: QueueModeCluster, new: Install, plan: UpgradePla
     ids = ",".join(f"'{i}'" for i in finished_before_upgrade) or "NULL"
     readable = _count(cluster, f'SELECT count(*) FROM {DB_SCHEMA}.execution_data WHERE "executionId" IN ({ids}) '
                                "AND length(data) > 0")
-    accounting = Accounting(f"upgrade {cluster.install.version} -> {new.version}", plan.requests,
+    label = f"upgrade {cluster.install.version} -> {new.version}" + (", a migration refused" if sabotage else "")
+    accounting = Accounting(label, plan.requests,
                             Counter(r.status for r in result.responses), Counter(e["status"] for e in rows),
                             settled_s)
     return UpgradeRun(
