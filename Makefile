@@ -45,8 +45,9 @@ $(ACTIONLINT): $(PY)  ## actionlint, built from its Go module (the PyPI wrapper 
 	@command -v go >/dev/null || { echo "building actionlint needs Go (https://go.dev/dl)" >&2; exit 1; }
 	GOBIN=$(abspath $(VENV)/bin) go install github.com/rhysd/actionlint/cmd/actionlint@$(ACTIONLINT_VERSION)
 
-n8n: $(PY)  ## n8n for the end-to-end test, installed once under ~/.cache/n8n-e2e (about 3 minutes)
+n8n: $(PY)  ## n8n for the end-to-end test (and the older one the upgrade test starts from), installed once under ~/.cache/n8n-e2e (3 + 8 minutes)
 	PYTHONPATH=.:components $(PY) -m tools.e2e.install
+	PYTHONPATH=.:components $(PY) -m tools.e2e.install --older
 
 plan: $(PY)  ## Render a stack offline: make plan [STACK=prod]
 	PYTHONPATH=.:components $(PY) -m tools.plan --stack $(STACK)

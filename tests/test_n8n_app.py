@@ -76,6 +76,23 @@ def test_deployments_wait_for_their_service_account():
         assert f"n8n-serviceaccount-n8n-{role}" in d.options["depends_on"]
 
 
+def test_webhook_processors_and_workers_roll_only_after_main():
+    # The engine awaits main's rollout (ready = migrated) before it replaces the others (workloads.rollout_after).
+    deps = {role: REC.one(DEPLOYMENT, f"n8n-deployment-n8n-{role}").options["depends_on"]
+            for role in ("main", "webhook", "worker")}
+    assert "n8n-deployment-n8n-main" in deps["webhook"]
+    assert "n8n-deployment-n8n-main" in deps["worker"]
+    assert not any("deployment" in d for d in deps["main"])
+    assert "n8n-deployment-n8n-webhook" not in deps["worker"]  # the two others roll in parallel
+
+
+def test_workers_drain_their_executions_within_the_grace_period():
+    worker = next(m for m in REC.manifests() if m["kind"] == "Deployment" and m["metadata"]["name"] == "n8n-worker")
+    pod = worker["spec"]["template"]["spec"]
+    env = {e["name"]: e["value"] for e in pod["containers"][0]["env"]}
+    assert int(env["N8N_GRACEFUL_SHUTDOWN_TIMEOUT"]) < pod["terminationGracePeriodSeconds"]
+
+
 def test_outputs_name_the_services_and_urls():
     assert REC.exports == {
         "main_service": "n8n-main", "webhook_service": "n8n-webhook", "worker_service": "n8n-worker",

@@ -26,6 +26,12 @@ def test_plan_renders_dev_offline(tmp_path):
     assert "[plan]" in proc.stderr  # progress goes to stderr
     resources = json.loads((tmp_path / "resources.json").read_text())
     assert resources and {"type", "name", "parent", "inputs", "options"} <= set(resources[0])
+    deployments = {r["name"]: r["options"]["depends_on"] for r in resources
+                   if r["type"] == "kubernetes:apps/v1:Deployment" and r["parent"] == "n8n-app"}
+    # Main rolls out (and migrates) before the engine replaces the webhook processors and workers.
+    main = "n8n-app-deployment-n8n-main"
+    assert main in deployments["n8n-app-deployment-n8n-webhook"]
+    assert main in deployments["n8n-app-deployment-n8n-worker"]
     manifests = [yaml.safe_load(p.read_text()) for p in sorted((tmp_path / "manifests").glob("*.yaml"))]
     assert manifests and all(list(m)[:3] == ["apiVersion", "kind", "metadata"] for m in manifests)
     svg = (tmp_path / "architecture.svg").read_text()

@@ -346,7 +346,27 @@ def _aliases(request: Any) -> dict[str, Any]:
     return {"aliases": found} if found else {}
 
 
-def _build_mocks(recording: Recording, invokes: dict[str, Invoke]) -> Any:
+def _stack_reference(name: str, stack_outputs: dict[str, Any]) -> dict[str, Any]:
+    """The state of a StackReference: the running stack's own outputs (``stack_outputs``); any other stack is
+    unknown here and fails loudly."""
+    import pulumi
+
+    if name.split("/")[-2:] != [pulumi.get_project(), pulumi.get_stack()]:
+        raise NotImplementedError(f"the offline runtime knows only the running stack's own outputs, not {name!r}")
+    return {"name": name, "outputs": copy.deepcopy(stack_outputs), "secretOutputNames": []}
+
+
+def deployed_outputs(raw: dict[str, Any]) -> dict[str, Any]:
+    """The outputs a stack with config ``raw`` has after an update at the same n8n version (what the offline plan
+    answers a StackReference to the stack with: an update, not a first deployment, with no version change)."""
+    from n8n_platform.settings import N8N_VERSION
+    from n8n_platform.upgrade import STACK_OUTPUT
+
+    return {STACK_OUTPUT: (raw.get("n8n") or {}).get("version", N8N_VERSION)}
+
+
+def _build_mocks(recording: Recording, invokes: dict[str, Invoke],
+                 stack_outputs: dict[str, Any] | None = None) -> Any:
     import pulumi
     from pulumi.runtime import mocks as pmocks
 
@@ -354,6 +374,8 @@ def _build_mocks(recording: Recording, invokes: dict[str, Invoke]) -> Any:
         def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict]:
             if args.typ.startswith("pulumi:providers:"):
                 return f"{args.name}_id", dict(args.inputs)
+            if args.typ == "pulumi:pulumi:StackReference":
+                return str(args.resource_id), _stack_reference(str(args.resource_id), stack_outputs or {})
             state = {**args.inputs, **computed_outputs(args.typ, args.name, args.inputs)}
             resource_id = state.get("id") or (args.inputs.get("metadata") or {}).get("name") or f"{args.name}-id"
             return str(resource_id), state
@@ -408,8 +430,11 @@ def _build_mocks(recording: Recording, invokes: dict[str, Invoke]) -> Any:
 
 def run(program: Callable[[], Any], *, stack: str = "test", config: dict[str, Any] | None = None,
         secret_keys: list[str] | None = None, invokes: dict[str, Invoke] | None = None,
-        recording: Recording | None = None) -> Recording:
+        recording: Recording | None = None, stack_outputs: dict[str, Any] | None = None) -> Recording:
     """Run ``program`` under the mock runtime with ``config`` (raw, unprefixed) and return what it registered.
+
+    ``stack_outputs``: what a StackReference to the running stack reads (its outputs from the last update; None:
+    a stack never deployed, no outputs).
 
     Exceptions raised by the program (e.g. a SettingsError) propagate unchanged; pass ``recording`` to inspect
     what was registered before one was raised.
@@ -422,7 +447,7 @@ def run(program: Callable[[], Any], *, stack: str = "test", config: dict[str, An
     _ensure_event_loop()
     runtime_settings.reset_options(project=PROJECT, stack=stack, preview=False)
     recording = recording if recording is not None else Recording()
-    mocks, monitor = _build_mocks(recording, {**INVOKES, **(invokes or {})})
+    mocks, monitor = _build_mocks(recording, {**INVOKES, **(invokes or {})}, stack_outputs)
     pulumi.runtime.set_mocks(mocks, project=PROJECT, stack=stack, preview=False, monitor=monitor)
     runtime_config.set_all_config(as_pulumi_config(config or {}),
                                   [f"{PROJECT}:{k}" for k in (secret_keys or [])])
@@ -457,11 +482,13 @@ def credentials_of_stack(raw: dict[str, Any]) -> dict[str, Invoke]:
 
 
 def run_stack(stack: str, overrides: dict[str, Any] | None = None, root: Path = ROOT,
-              recording: Recording | None = None) -> Recording:
+              recording: Recording | None = None, stack_outputs: dict[str, Any] | None = None) -> Recording:
     """Run the real program (`n8n_platform.program.main`) for `Pulumi.<stack>.yaml`, with credentials of the
-    stack's account."""
+    stack's account; the stack's own outputs are ``stack_outputs`` (default :func:`deployed_outputs`: an update at
+    the same n8n version)."""
     from n8n_platform import program
 
     raw, secrets = load_stack_config(stack, overrides, root)
     return run(program.main, stack=stack, config=raw, secret_keys=secrets, recording=recording,
-               invokes=credentials_of_stack(raw))
+               invokes=credentials_of_stack(raw),
+               stack_outputs=deployed_outputs(raw) if stack_outputs is None else stack_outputs)

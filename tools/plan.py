@@ -45,7 +45,7 @@ def render(stack: str, out_dir: Path, root: Path = offline.ROOT) -> dict[str, An
     progress(f"running the program for stack {stack!r} under the mock runtime")
     started = time.perf_counter()
     recording = offline.run(program.main, stack=stack, config=raw, secret_keys=secret_keys,
-                            invokes=offline.credentials_of_stack(raw))
+                            invokes=offline.credentials_of_stack(raw), stack_outputs=offline.deployed_outputs(raw))
     progress(f"{len(recording.resources)} resources registered in {time.perf_counter() - started:.1f}s; writing")
     write(recording, out_dir)
     return summarize(stack, settings, recording)

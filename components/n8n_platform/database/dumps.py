@@ -40,6 +40,11 @@ UPLOAD_RESOURCES = resource_settings("100m", "1", "128Mi", "512Mi")
 """The S3 upload container."""
 
 
+def service_account(name: str) -> str:
+    """The dump pod's service account of the DatabaseDumps ``name`` (its uploader role trusts exactly this one)."""
+    return f"{name}-dump"
+
+
 def dump_command(schema: str, output: str) -> list[str]:
     """The pg_dump argv (target and user from PG* variables): custom format, n8n's schema only, no owner/ACLs."""
     return ["pg_dump", "--format=custom", "--compress=6", f"--schema={schema}", "--no-owner", "--no-privileges",
@@ -203,7 +208,7 @@ class DatabaseDumps(pulumi.ComponentResource):
         credentials = args.get("credentials")
         credentials = (structured(where, "credentials", SecretKeyRef, credentials) if credentials is not None
                        else connection.password)
-        account = f"{name}-dump"
+        account = service_account(name)
         policy = pulumi.Output.json_dumps(writer_policy(target.bucket_arn, target.prefix, target.kms_key_arn,
                                                         read=False))
         oidc = structured(where, "oidc", OidcProvider, args["oidc"])

@@ -29,7 +29,17 @@ from ..namespace import QuotaWorkload
 from ..secrets import placeable_revision
 from ..settings import N8N_VERSION_PATTERN, LogLevelArg, N8nSettings
 from .env import ENV_CHECKS, N8nEnvInputs, ProtocolArg, base_url, role_pool_size
-from .workloads import APP, N8nWorkloads, RoleShape, autoscaled, object_name, role_manifests, roles, validate
+from .workloads import (
+    APP,
+    N8nWorkloads,
+    RoleShape,
+    autoscaled,
+    object_name,
+    role_manifests,
+    roles,
+    rollout_after,
+    validate,
+)
 
 N8N_RELEASE = matching(N8N_VERSION_PATTERN, "an n8n 2.x release such as 2.40.7 (the tag of both images)")
 """N8nApp's version: a pinned 2.x release, as ``n8n.version`` in the settings."""
@@ -118,7 +128,9 @@ class N8nAppArgs(TypedDict):
 class N8nApp(pulumi.ComponentResource):
     """n8n in queue mode: one main (or licensed multi-main), webhook processors and workers, each with its own
     ServiceAccount, Service and disruption budget; an external task-runner sidecar in every worker pod (main
-    offloads manual runs to the workers, webhook processors never execute). Stateless: nothing is kept on delete."""
+    offloads manual runs to the workers, webhook processors never execute). On an update, main rolls out (and
+    migrates the database) before the webhook processors and workers are replaced. Stateless: nothing is kept on
+    delete."""
 
     main_service: pulumi.Output[str]
     """Service of main (editor, REST API, test webhooks, /metrics) on :attr:`service_port`."""
@@ -134,6 +146,9 @@ class N8nApp(pulumi.ComponentResource):
     """Public URL of the editor."""
     webhook_url: pulumi.Output[str]
     """Public base URL of webhooks (N8N_WEBHOOK_URL)."""
+    version: pulumi.Output[str]
+    """The n8n version main runs, known once main's rollout is done (``N8nPlatform`` exports it as ``n8nVersion``,
+    the previous version of the next update)."""
 
     @staticmethod
     def quota(args: "N8nAppArgs | dict[str, Any] | None" = None,
@@ -171,17 +186,23 @@ class N8nApp(pulumi.ComponentResource):
         wait_for = waits_for("N8nApp", opts)
         services: dict[str, Any] = {}
         deployments: dict[str, Any] = {}
-        pairs = [(role, manifest) for role in roles(spec) for manifest in role_manifests(spec, role)]
-        # Pods wait for their ServiceAccount (apply_all); the replica count of autoscaled roles is the autoscaler's.
-        created = k8s.apply_all(
-            name, [m for _, m in pairs], pulumi.ResourceOptions(parent=self, depends_on=wait_for or None),
-            extra=[pulumi.ResourceOptions(ignore_changes=["spec.replicas"])
-                   if m["kind"] == "Deployment" and autoscaled(spec, role) else None for role, m in pairs])
-        for (role, manifest), resource in zip(pairs, created, strict=True):
-            if manifest["kind"] == "Service":
-                services[role] = resource
-            elif manifest["kind"] == "Deployment":
-                deployments[role] = resource
+        for role in roles(spec):  # main first: the others roll after it
+            manifests = role_manifests(spec, role)
+            # Pods wait for their ServiceAccount (apply_all); the replica count of autoscaled roles is the
+            # autoscaler's; webhook processors and workers roll only after main has (workloads.rollout_after: main
+            # migrates the schema and is ready first).
+            first = rollout_after(role)
+            after_main = [deployments[first]] if first else []
+            created = k8s.apply_all(
+                name, manifests, pulumi.ResourceOptions(parent=self, depends_on=wait_for or None),
+                extra=[pulumi.ResourceOptions(depends_on=after_main,
+                                              ignore_changes=["spec.replicas"] if autoscaled(spec, role) else None)
+                       if m["kind"] == "Deployment" else None for m in manifests])
+            for manifest, resource in zip(manifests, created, strict=True):
+                if manifest["kind"] == "Service":
+                    services[role] = resource
+                elif manifest["kind"] == "Deployment":
+                    deployments[role] = resource
 
         def name_of(resource: Any) -> pulumi.Output[str]:
             return resource.metadata.apply(lambda m: m["name"] if isinstance(m, dict) else m.name)
@@ -194,6 +215,7 @@ class N8nApp(pulumi.ComponentResource):
         self.service_port = pulumi.Output.from_input(names.N8N_PORT)
         self.editor_url = pulumi.Output.from_input(url)
         self.webhook_url = pulumi.Output.from_input(url)
+        self.version = deployments["main"].id.apply(lambda _: spec.env.version)
         self.register_outputs({
             "main_service": self.main_service,
             "webhook_service": self.webhook_service,
@@ -202,6 +224,7 @@ class N8nApp(pulumi.ComponentResource):
             "service_port": self.service_port,
             "editor_url": self.editor_url,
             "webhook_url": self.webhook_url,
+            "version": self.version,
         })
 
 

@@ -24,6 +24,19 @@ Decisions, with why:
   serialised by a PostgreSQL advisory lock that the others wait on), and a worker opens its health server only after
   that, so every role gets the same migration-sized startup budget and rollout deadline; a shorter one would kill a
   worker that won the lock mid-migration.
+- **Rollout order: main first** (:func:`rollout_after`). A version change must not start new webhook processors
+  or workers before main has migrated the schema, nor replace the old ones while main is still migrating. The
+  webhook and worker Deployments *depend on* main's Deployment, so the engine updates them only after main's
+  rollout has completed, i.e. after main's pods passed their readiness probe, which n8n answers only once the
+  database is connected and migrated; until then the old webhook processors and workers keep serving, and they
+  drain their running executions when they are replaced (``N8N_GRACEFUL_SHUTDOWN_TIMEOUT`` inside
+  :func:`termination_grace`). Chosen over an init container that waits for the schema: the engine already awaits
+  every Deployment's rollout, so the dependency needs no extra image, no database credentials in every pod and no
+  knowledge of n8n's migration names (n8n publishes no schema version to compare), and it is the same for Patroni
+  and RDS. If main's rollout fails (a migration that fails keeps readiness red until the rollout deadline), the
+  update stops there and the other roles are never touched. The cost: a change that rolls main and the others
+  takes main's rollout time longer; a change to the others alone does not wait. Only updates made through Pulumi
+  are ordered (``kubectl set image`` is not).
 - **Termination.** Main and webhook pods sleep in ``preStop`` so the load balancer deregisters them before n8n
   stops accepting; the grace period exceeds that sleep plus the graceful shutdown (see :func:`termination_grace`).
 - **Strategy.** A single main is ``Recreate``: two unlicensed mains must never run at once. Multi-main rolls one
@@ -223,6 +236,12 @@ def image(spec: N8nWorkloads) -> pulumi.Input[str]:
 
 def runners_image(spec: N8nWorkloads) -> pulumi.Input[str]:
     return text(spec.runners_image, ":", spec.env.version)
+
+
+def rollout_after(role: Role) -> Role | None:
+    """The role whose rollout must complete before ``role``'s Deployment is updated: main for webhook processors
+    and workers (main runs the migrations; see the module docstring), nothing for main."""
+    return None if role == "main" else "main"
 
 
 def prestop_seconds(role: Role) -> int:
