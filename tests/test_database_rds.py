@@ -19,21 +19,28 @@ from n8n_platform.database.rds import (
     parameter_family,
     parameters,
 )
-from n8n_platform.settings import DatabaseSettings, RdsSettings
+from n8n_platform.settings import DatabaseSettings, PoolerSettings, RdsSettings
 from tests.harness import is_secret, plain, run
 
 NODE_SG = "sg-0a1b2c3d4e5f60718"
 INSTANCE = "aws:rds/instance:Instance"
+PROXY = "aws:rds/proxy:Proxy"
 
 
-def _run(protect: bool = True, kms_key_arn: str | None = None, rds: RdsSettings | None = None, **extra):
+N8N_PASSWORD = "n" * 40
+SUBNETS = ["subnet-0a1b2c3d", "subnet-1a1b2c3d"]
+
+
+def _run(protect: bool = True, kms_key_arn: str | None = None, rds: RdsSettings | None = None, pooled: bool = True,
+         **extra):
     holder = {}
+    extra.setdefault("n8n_password", pulumi.Output.secret(N8N_PASSWORD))
 
     def program() -> None:
         holder["db"] = RdsDatabase("n8n-db", RdsDatabaseArgs(
             identifier="n8n-prod", namespace="n8n",
-            database=DatabaseSettings(rds=rds or RdsSettings()), vpc_id="vpc-0a1b2c3d4e5f60718",
-            subnet_ids=["subnet-0a1b2c3d", "subnet-1a1b2c3d"], node_security_group_id=NODE_SG,
+            database=DatabaseSettings(rds=rds or RdsSettings(), pooler=PoolerSettings(enabled=pooled)),
+            vpc_id="vpc-0a1b2c3d4e5f60718", subnet_ids=SUBNETS, node_security_group_id=NODE_SG,
             kms_key_arn=kms_key_arn, ca_bundle_pem=None, tags={"env": "prod"}, protect=protect, **extra))
 
     return run(program), holder["db"]
@@ -57,14 +64,15 @@ def test_storage_encrypted_with_the_customer_key_for_encryption_at_rest(rec_db, 
     assert key.inputs["enableKeyRotation"] is True
 
 
-def test_not_publicly_accessible_and_only_node_sg_admitted_on_5432_for_network_isolation(rec_db, instance) -> None:
+def test_not_publicly_accessible_and_only_node_sg_admitted_on_5432_for_network_isolation(instance) -> None:
     assert instance["publiclyAccessible"] is False
-    (rule,) = rec_db[0].find(type="aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule")
+    rec, _ = _run(pooled=False)
+    (rule,) = rec.find(type="aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule")
     assert rule.inputs["referencedSecurityGroupId"] == NODE_SG
     assert (rule.inputs["fromPort"], rule.inputs["toPort"], rule.inputs["ipProtocol"]) == (5432, 5432, "tcp")
     assert "cidrIpv4" not in rule.inputs
-    assert not rec_db[0].find(type="aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule")
-    assert not rec_db[0].one("aws:ec2/securityGroup:SecurityGroup").inputs.get("ingress")
+    assert not rec.find(type="aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule")
+    assert not rec.one("aws:ec2/securityGroup:SecurityGroup").inputs.get("ingress")
 
 
 def test_deletion_protection_final_snapshot_and_kept_backups_against_data_loss(instance) -> None:
@@ -191,7 +199,9 @@ def test_both_engines_give_n8n_the_same_connection_shape(rec_db) -> None:
         assert isinstance(conn, DatabaseConnection)
         assert (conn.port, conn.database, conn.user, conn.schema, conn.ssl) == (5432, "n8n", "n8n", "n8n", True)
         assert (conn.password.secret, conn.password.key) == (names.N8N_SECRET, names.DB_PASSWORD)
-        assert conn.ca is not None and conn.ca.key == "ca.crt"
+        assert conn.ca is not None and conn.pooled is True
+    for conn in (rds.direct_connection, patroni.direct_connection):
+        assert conn.ca.key == "ca.crt" and conn.pooled is False
     assert {rds.connection.ca.source, patroni.connection.ca.source} == {"configMap", "secret"}
 
 
@@ -206,10 +216,15 @@ def test_bootstrap_job_carries_the_secrets_revision_so_a_new_n8n_password_reruns
 
 def test_only_what_cannot_be_guessed_is_required() -> None:
     rec = run(lambda: RdsDatabase("db", {"identifier": "n8n-lab", "namespace": "n8n", "vpc_id": "vpc-0a1b2c3d",
-                                         "subnet_ids": ["subnet-0a1b2c3d"], "node_security_group_id": NODE_SG}))
+                                         "subnet_ids": ["subnet-0a1b2c3d"], "node_security_group_id": NODE_SG,
+                                         "n8n_password": N8N_PASSWORD}))
     instance = rec.one(INSTANCE)
     assert instance.inputs["engineVersion"] == "17" and instance.inputs["multiAz"] is True
     assert instance.options["protect"] is False and instance.options["retain_on_delete"] is False
+    assert rec.find(PROXY)
+    with pytest.raises(ValueError, match=r"RdsDatabase: n8n_password is required with database\.pooler\.enabled"):
+        run(lambda: RdsDatabase("db", {"identifier": "n8n-lab", "namespace": "n8n", "vpc_id": "vpc-0a1b2c3d",
+                                       "subnet_ids": [], "node_security_group_id": NODE_SG}))
     with pytest.raises(TypeError, match="RdsDatabase: unexpected argument 'protected'"):
         run(lambda: RdsDatabase("db", {"identifier": "n8n-lab", "namespace": "n8n", "vpc_id": "vpc-0a1b2c3d",
                                        "subnet_ids": [], "node_security_group_id": NODE_SG, "protected": True}))
@@ -243,7 +258,8 @@ def test_opts_depends_on_reaches_the_kubernetes_objects() -> None:
     def program() -> None:
         namespace = kubernetes.core.v1.Namespace("ns", metadata={"name": "n8n"})
         RdsDatabase("n8n-db", RdsDatabaseArgs(identifier="n8n-prod", namespace="n8n", vpc_id="vpc-0a1b2c3d",
-                                              subnet_ids=["subnet-0a"], node_security_group_id=NODE_SG),
+                                              subnet_ids=["subnet-0a"], node_security_group_id=NODE_SG,
+                                              n8n_password=N8N_PASSWORD),
                     pulumi.ResourceOptions(depends_on=[namespace]))
 
     rec = run(program)
