@@ -288,6 +288,8 @@ class N8nPlatform(pulumi.ComponentResource):
                 kms_key_arn=archive.kms_key_arn,
                 rds_identifier=f"n8n-{pulumi.get_stack()}" if s.database.engine == "rds" else None,
                 rds_allocated_gb=s.database.rds.allocated_storage_gb, connection_limit=s.database.connection_limit,
+                rds_proxy_name=(database.proxy_name if s.database.engine == "rds" and s.database.pooler.enabled
+                                else None),
                 elasticache_members=getattr(redis, "member_cluster_ids", []), emails=o.alarm_emails,
                 more_alarms=archive.replication_alarms)
         return Observability(f"{name}-observability", {
@@ -336,7 +338,7 @@ class N8nPlatform(pulumi.ComponentResource):
                 "vpc_id": s.cluster.vpc_id, "subnet_ids": s.cluster.private_subnet_ids,
                 "node_security_group_id": s.cluster.node_security_group_id, "kms_key_arn": None,
                 "ca_bundle_pem": None, "tags": s.aws.tags, "protect": s.protect,
-                "secrets_revision": secrets.revision,
+                "secrets_revision": secrets.revision, "n8n_password": secrets.db_password,
             }, self._after(secrets, namespace))
         wal = (S3Location(archive.bucket_name, archive.bucket_arn, storage.WAL_PREFIX, archive.kms_key_arn,
                           s.aws.region) if archive is not None and archive.bucket_name is not None else None)

@@ -37,8 +37,8 @@ from ..connections import CaBundle, DatabaseConnection, SecretKeyRef
 from ..namespace import POSTGRES_PORT
 from ..settings import DatabaseSettings, RdsSettings
 from ..storage import customer_key
-from .audit import pgaudit_parameters
 from . import rds_proxy
+from .audit import pgaudit_parameters
 from .bootstrap import apply_bootstrap
 from .common import AdminLogin
 
@@ -323,7 +323,7 @@ class RdsDatabase(pulumi.ComponentResource):
                                            description=f"{ident} RDS Proxy: login of the n8n role "
                                            "(copy of the n8n Secret's db-password)")
         document = pulumi.Output.secret(pulumi.Output.json_dumps(rds_proxy.login(database.user, n8n_password)))
-        version = aws.secretsmanager.SecretVersion(f"{name}-proxy-login", secret_id=secret.id,
+        version = aws.secretsmanager.SecretVersion(f"{name}-proxy-login-version", secret_id=secret.id,
                                                    secret_string=document, opts=child)
         identity = aws.get_caller_identity_output(opts=pulumi.InvokeOutputOptions(parent=self))
         role = aws.iam.Role(f"{name}-proxy", description=f"RDS Proxy of {ident}: reads its login secret",
