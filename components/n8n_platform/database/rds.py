@@ -162,9 +162,9 @@ class RdsDatabaseArgs(TypedDict):
     ca_bundle_pem: NotRequired[str | None]
     """PEM bundle verifying the RDS certificate; default: the bundled RDS root CAs (see module doc)."""
     n8n_password: NotRequired[pulumi.Input[str] | None]
-    """Password of the n8n role (``Secrets.db_password``, the n8n Secret's ``db-password``), kept in the RDS Proxy's
-    Secrets Manager secret so the proxy can log in as that role. Required with ``database.pooler.enabled`` (the
-    default); unused without."""
+    """Password of the n8n role (secret; ``Secrets.db_password``, the n8n Secret's ``db-password``), kept in the RDS
+    Proxy's Secrets Manager secret so the proxy can log in as that role. Required with ``database.pooler.enabled``
+    (the default); unused without."""
     proxy_ca_bundle_pem: NotRequired[str | None]
     """PEM bundle verifying the RDS Proxy's certificate; default: the bundled Amazon Trust Services roots
     (database/rds_proxy.py)."""
@@ -225,6 +225,8 @@ class RdsDatabase(pulumi.ComponentResource):
         n8n_password = args.get("n8n_password")
         if pooled:
             rds_proxy.proxy_name(ident)
+            if isinstance(args.get("kms_key_arn"), str):
+                rds_proxy.key_region(args["kms_key_arn"])  # the proxy's role may decrypt only in the key's region
             if n8n_password is None:
                 raise ValueError(f"{where}: n8n_password is required with database.pooler.enabled (the RDS Proxy "
                                  "logs in as the n8n role with it): pass Secrets.db_password, or set "

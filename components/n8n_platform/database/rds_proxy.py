@@ -99,17 +99,24 @@ def trust_policy(account_id: str) -> dict[str, Any]:
         "Condition": {"StringEquals": {"aws:SourceAccount": account_id}}}]}
 
 
+def key_region(key_arn: str) -> str:
+    """Region of a KMS key ARN (``arn:<partition>:kms:<region>:<account>:key/<id>``)."""
+    parts = key_arn.split(":")
+    if len(parts) < 6 or parts[0] != "arn" or parts[2] != "kms" or not parts[3]:
+        raise ValueError(f"RdsDatabase: kms_key_arn must be a KMS key ARN (arn:aws:kms:<region>:<account>:key/<id>), "
+                         f"got {key_arn!r}")
+    return parts[3]
+
+
 def role_policy(secret_arn: str, key_arn: str) -> dict[str, Any]:
     """What the proxy's role may do: read its one secret, and decrypt with the secret's key only through Secrets
     Manager in the key's region."""
-    parts = key_arn.split(":")
-    if len(parts) < 6 or parts[2] != "kms" or not parts[3]:
-        raise ValueError(f"RdsDatabase: kms_key_arn must be a KMS key ARN (arn:aws:kms:<region>:...), got {key_arn!r}")
+    region = key_region(key_arn)
     return {"Version": "2012-10-17", "Statement": [
         {"Sid": "ReadTheLogin", "Effect": "Allow", "Action": "secretsmanager:GetSecretValue",
          "Resource": secret_arn},
         {"Sid": "DecryptTheLogin", "Effect": "Allow", "Action": "kms:Decrypt", "Resource": key_arn,
-         "Condition": {"StringEquals": {"kms:ViaService": f"secretsmanager.{parts[3]}.amazonaws.com"}}},
+         "Condition": {"StringEquals": {"kms:ViaService": f"secretsmanager.{region}.amazonaws.com"}}},
     ]}
 
 
