@@ -328,12 +328,13 @@ class RdsDatabase(pulumi.ComponentResource):
         version = aws.secretsmanager.SecretVersion(f"{name}-proxy-login-version", secret_id=secret.id,
                                                    secret_string=document, opts=child)
         identity = aws.get_caller_identity_output(opts=pulumi.InvokeOutputOptions(parent=self))
-        role = aws.iam.Role(f"{name}-proxy", description=f"RDS Proxy of {ident}: reads its login secret",
+        role = aws.iam.Role(f"{name}-proxy-role", description=f"RDS Proxy of {ident}: reads its login secret",
                             assume_role_policy=identity.account_id.apply(
                                 lambda account: json.dumps(rds_proxy.trust_policy(account))),
                             tags=tags, opts=child)
-        policy = aws.iam.RolePolicy(f"{name}-proxy", role=role.id, opts=child, policy=pulumi.Output.all(
-            secret.arn, key_arn).apply(lambda a: json.dumps(rds_proxy.role_policy(a[0], a[1]))))
+        policy = aws.iam.RolePolicy(f"{name}-proxy-secret-access", role=role.id, opts=child,
+                                    policy=pulumi.Output.all(secret.arn, key_arn).apply(
+                                        lambda a: json.dumps(rds_proxy.role_policy(a[0], a[1]))))
         proxy = aws.rds.Proxy(
             f"{name}-proxy", **rds_proxy.proxy_settings(rds_proxy.proxy_name(ident), settings),
             role_arn=role.arn, vpc_subnet_ids=args["subnet_ids"], vpc_security_group_ids=[group.id],
