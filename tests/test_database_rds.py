@@ -133,7 +133,8 @@ def test_observability_performance_insights_enhanced_monitoring_and_log_exports(
 
 def test_instance_key_and_parameter_group_are_protected_and_retained(rec_db) -> None:
     rec = rec_db[0]
-    for typ in (INSTANCE, "aws:kms/key:Key", "aws:rds/parameterGroup:ParameterGroup"):
+    for typ in (INSTANCE, "aws:kms/key:Key", "aws:rds/parameterGroup:ParameterGroup",
+                "aws:secretsmanager/secret:Secret"):
         r = rec.one(typ)
         assert r.options["protect"] is True and r.options["retain_on_delete"] is True, typ
     dev, _ = _run(protect=False)

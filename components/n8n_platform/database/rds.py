@@ -262,7 +262,8 @@ class RdsDatabase(pulumi.ComponentResource):
 
         proxy = None
         if proxy_group is not None:
-            proxy = self._proxy(name, ident, database, args, instance, proxy_group, key_arn, n8n_password, tags)
+            proxy = self._proxy(name, ident, database, args, instance, proxy_group, key_arn, n8n_password, tags,
+                                stateful)
 
         ca_name, admin = f"{ident}-ca", AdminLogin(f"{ident}-admin")
         pem = args.get("ca_bundle_pem") or CA_BUNDLE_FILE.read_text()
@@ -314,14 +315,15 @@ class RdsDatabase(pulumi.ComponentResource):
 
     def _proxy(self, name: str, ident: str, database: DatabaseSettings, args: RdsDatabaseArgs, instance: Any,
                group: Any, key_arn: pulumi.Input[str], n8n_password: pulumi.Input[str],
-               tags: dict[str, str]) -> Any:
+               tags: dict[str, str], stateful: pulumi.ResourceOptions) -> Any:
         """The RDS Proxy, its login secret and role, its target group and the instance as its target, in the order
-        AWS needs them."""
+        AWS needs them. The secret is protected like the other secrets (its version is not: a new password
+        replaces it)."""
         import pulumi_aws as aws
 
         child = pulumi.ResourceOptions(parent=self)
         settings = database.rds.proxy
-        secret = aws.secretsmanager.Secret(f"{name}-proxy-login", kms_key_id=key_arn, tags=tags, opts=child,
+        secret = aws.secretsmanager.Secret(f"{name}-proxy-login", kms_key_id=key_arn, tags=tags, opts=stateful,
                                            description=f"{ident} RDS Proxy: login of the n8n role "
                                            "(copy of the n8n Secret's db-password)")
         document = pulumi.Output.secret(pulumi.Output.json_dumps(rds_proxy.login(database.user, n8n_password)))
