@@ -115,7 +115,8 @@ class N8nPlatform(pulumi.ComponentResource):
     webhook_url: pulumi.Output[str]
     """Base URL of production webhooks."""
     database_host: pulumi.Output[str]
-    """Host n8n connects to (RDS endpoint or the Patroni primary Service)."""
+    """Host n8n connects to: the pooler with ``database.pooler.enabled`` (RDS Proxy endpoint, PgBouncer Service),
+    else the RDS endpoint or the Patroni primary Service."""
     redis_host: pulumi.Output[str]
     """Host of the queue (ElastiCache primary endpoint or the in-cluster Service)."""
 
