@@ -128,7 +128,7 @@ WIRE_INPUTS = {
                                 "redisInCluster": True, "thresholds": {"queueBacklogJobs": 7}},
                       "cloudwatch": {"kmsKeyArn": "arn:aws:kms:eu-west-1:123456789012:key/k",
                                      "elasticacheMembers": ["queue-001"], "emails": ["ops@example.com"],
-                                     "rdsProxyName": "flows-db", "connectionLimit": 50,
+                                     "rdsProxyName": "flows-db", "rdsProxyClients": 40,
                                      "moreAlarms": {"custom": {"namespace": "AWS/S3", "metricName": "BucketSizeBytes",
                                                                "dimensions": {"BucketName": "dumps"},
                                                                "statistic": "Maximum",

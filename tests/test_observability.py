@@ -114,14 +114,16 @@ def test_cloudwatch_alarms_cover_cpu_memory_storage_lag_and_connections():
 
 def test_rds_proxy_alarms_cover_borrow_latency_clients_availability_and_failed_logins():
     t = AlertThresholds()
-    proxy = {a.metric: a for a in rds_proxy_alarms("n8n-prod", connection_limit=200, t=t)}
+    proxy = {a.metric: a for a in rds_proxy_alarms("n8n-prod", clients=210, t=t)}
     assert set(proxy) == {"DatabaseConnectionsBorrowLatency", "ClientConnections", "AvailabilityPercentage",
                           "ClientConnectionsSetupFailedAuth"}
     assert all(a.namespace == "AWS/RDS" and a.dimensions["ProxyName"] == "n8n-prod" for a in proxy.values())
     latency = proxy["DatabaseConnectionsBorrowLatency"]
     assert (latency.statistic, latency.comparison, latency.threshold) == ("Average", "GreaterThanThreshold", 100_000)
     assert latency.period * latency.evaluation_periods == 900  # longer than a failover's spike
-    assert proxy["ClientConnections"].threshold == 160 and proxy["ClientConnections"].statistic == "Maximum"
+    assert proxy["ClientConnections"].threshold == 168 and proxy["ClientConnections"].statistic == "Maximum"
+    with pytest.raises(ValueError, match="clients must be at least 1, got 0"):
+        rds_proxy_alarms("n8n-prod", clients=0, t=t)
     availability = proxy["AvailabilityPercentage"]
     assert availability.dimensions == {"ProxyName": "n8n-prod", "TargetGroup": "default", "TargetRole": "READ_WRITE"}
     assert (availability.comparison, availability.threshold, availability.evaluation_periods) == (
@@ -140,6 +142,7 @@ def test_prod_alarms_on_its_rds_proxy_and_without_the_pooler_it_has_none():
     assert set(alarms) == {"DatabaseConnectionsBorrowLatency", "ClientConnections", "AvailabilityPercentage",
                            "ClientConnectionsSetupFailedAuth"}
     assert {a.inputs["dimensions"]["ProxyName"] for a in alarms.values()} == {proxy.inputs["name"]}
+    assert alarms["ClientConnections"].inputs["threshold"] == 210 * 80 // 100  # of n8n's 210 at full scale
     assert all(a.inputs["alarmActions"] and a.inputs["okActions"] for a in alarms.values())
     direct = run_stack("prod", {"database": {"pooler": {"enabled": False}}})
     assert not direct.find("aws:rds/proxy:Proxy")

@@ -290,7 +290,7 @@ class N8nPlatform(pulumi.ComponentResource):
                 rds_identifier=f"n8n-{pulumi.get_stack()}" if s.database.engine == "rds" else None,
                 rds_allocated_gb=s.database.rds.allocated_storage_gb, connection_limit=s.database.connection_limit,
                 rds_proxy_name=(database.proxy_name if s.database.engine == "rds" and s.database.pooler.enabled
-                                else None),
+                                else None), rds_proxy_clients=database_clients(s.n8n),
                 elasticache_members=getattr(redis, "member_cluster_ids", []), emails=o.alarm_emails,
                 more_alarms=archive.replication_alarms)
         return Observability(f"{name}-observability", {

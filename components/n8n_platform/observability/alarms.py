@@ -62,21 +62,26 @@ def rds_alarms(identifier: Any, *, allocated_gb: int, connection_limit: int, t: 
     ]
 
 
-def rds_proxy_alarms(proxy_name: Any, *, connection_limit: int, t: Any) -> list[Alarm]:
+def rds_proxy_alarms(proxy_name: Any, *, clients: int, t: Any) -> list[Alarm]:
     """Borrow latency, client connections, availability and failed logins of the RDS Proxy n8n connects through
-    (``proxy_name`` may be an Input). AWS publishes ``AvailabilityPercentage`` per target group and role only."""
+    (``proxy_name`` may be an Input). ``clients``: the most connections n8n's roles open at their most replicas
+    (``n8n.app.database_clients``), the proxy's client load at full scale. AWS publishes ``AvailabilityPercentage``
+    per target group and role only."""
+    if clients < 1:
+        raise ValueError(f"rds_proxy_alarms: clients must be at least 1, got {clients}")
     dims = {"ProxyName": proxy_name}
     ns = "AWS/RDS"
-    clients = connection_limit * t.connections_percent // 100
+    near = clients * t.connections_percent // 100
     return [
         Alarm("rds-proxy-borrow-latency", ns, "DatabaseConnectionsBorrowLatency", dims, "Average",
               "GreaterThanThreshold", PROXY_BORROW_LATENCY_US,
               f"RDS Proxy: queries waited over {PROXY_BORROW_LATENCY_US // 1000} ms on average for a database "
               "connection for 15 minutes: the pool is at its limit or sessions are pinned "
               "(DatabaseConnectionsCurrentlySessionPinned)"),
-        Alarm("rds-proxy-clients", ns, "ClientConnections", dims, "Maximum", "GreaterThanThreshold", clients,
-              f"RDS Proxy: client connections above {t.connections_percent}% of the n8n role's limit "
-              f"({connection_limit}): pinned sessions each need a server connection, which that limit caps"),
+        Alarm("rds-proxy-clients", ns, "ClientConnections", dims, "Maximum", "GreaterThanThreshold", near,
+              f"RDS Proxy: client connections above {t.connections_percent}% of the {clients} n8n's pools open at "
+              "full scale: no headroom left to scale out (raise the pools and database.connectionLimit together), "
+              "or something other than n8n connects"),
         Alarm("rds-proxy-availability", ns, "AvailabilityPercentage",
               {**dims, "TargetGroup": "default", "TargetRole": "READ_WRITE"}, "Minimum", "LessThanThreshold", 100,
               "RDS Proxy: the instance was unavailable to the proxy (failover, reboot or outage); n8n's queries "
