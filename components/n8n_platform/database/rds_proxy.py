@@ -32,8 +32,10 @@ Decisions:
 - **Pool**: ``MaxConnectionsPercent`` of the instance's ``max_connections`` (the proxy's server connections log
   in as the n8n role, so its ``CONNECTION LIMIT`` caps them too, and the Jobs' direct logins count against it),
   half of that kept idle (AWS's default ratio: warm connections for a burst, the rest returned), no init query
-  (n8n sets nothing per session: pooler.py), borrow timeout from the settings. n8n's transaction-scoped advisory
-  locks and ``SET LOCAL`` keep sessions unpinned; watch ``DatabaseConnectionsCurrentlySessionPinned`` anyway.
+  (n8n sets nothing per session: pooler.py), borrow timeout from the settings (n8n's pooled ping timeout in
+  n8n/env.py assumes the default, 120 s). n8n's advisory locks are transaction-scoped and its ``SET`` statements
+  ``SET LOCAL``; whether RDS Proxy pins a session on those is not documented, so watch
+  ``DatabaseConnectionsCurrentlySessionPinned``: pinned sessions each hold a server connection.
 """
 
 from __future__ import annotations
