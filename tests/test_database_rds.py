@@ -19,21 +19,29 @@ from n8n_platform.database.rds import (
     parameter_family,
     parameters,
 )
-from n8n_platform.settings import DatabaseSettings, RdsSettings
+from n8n_platform.database.rds_proxy import CA_BUNDLE_FILE as CA_PROXY_FILE
+from n8n_platform.settings import DatabaseSettings, PoolerSettings, RdsSettings
 from tests.harness import is_secret, plain, run
 
 NODE_SG = "sg-0a1b2c3d4e5f60718"
 INSTANCE = "aws:rds/instance:Instance"
+PROXY = "aws:rds/proxy:Proxy"
 
 
-def _run(protect: bool = True, kms_key_arn: str | None = None, rds: RdsSettings | None = None, **extra):
+N8N_PASSWORD = "n" * 40
+SUBNETS = ["subnet-0a1b2c3d", "subnet-1a1b2c3d"]
+
+
+def _run(protect: bool = True, kms_key_arn: str | None = None, rds: RdsSettings | None = None, pooled: bool = True,
+         **extra):
     holder = {}
+    extra.setdefault("n8n_password", pulumi.Output.secret(N8N_PASSWORD))
 
     def program() -> None:
         holder["db"] = RdsDatabase("n8n-db", RdsDatabaseArgs(
             identifier="n8n-prod", namespace="n8n",
-            database=DatabaseSettings(rds=rds or RdsSettings()), vpc_id="vpc-0a1b2c3d4e5f60718",
-            subnet_ids=["subnet-0a1b2c3d", "subnet-1a1b2c3d"], node_security_group_id=NODE_SG,
+            database=DatabaseSettings(rds=rds or RdsSettings(), pooler=PoolerSettings(enabled=pooled)),
+            vpc_id="vpc-0a1b2c3d4e5f60718", subnet_ids=SUBNETS, node_security_group_id=NODE_SG,
             kms_key_arn=kms_key_arn, ca_bundle_pem=None, tags={"env": "prod"}, protect=protect, **extra))
 
     return run(program), holder["db"]
@@ -57,14 +65,15 @@ def test_storage_encrypted_with_the_customer_key_for_encryption_at_rest(rec_db, 
     assert key.inputs["enableKeyRotation"] is True
 
 
-def test_not_publicly_accessible_and_only_node_sg_admitted_on_5432_for_network_isolation(rec_db, instance) -> None:
+def test_not_publicly_accessible_and_only_node_sg_admitted_on_5432_for_network_isolation(instance) -> None:
     assert instance["publiclyAccessible"] is False
-    (rule,) = rec_db[0].find(type="aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule")
+    rec, _ = _run(pooled=False)
+    (rule,) = rec.find(type="aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule")
     assert rule.inputs["referencedSecurityGroupId"] == NODE_SG
     assert (rule.inputs["fromPort"], rule.inputs["toPort"], rule.inputs["ipProtocol"]) == (5432, 5432, "tcp")
     assert "cidrIpv4" not in rule.inputs
-    assert not rec_db[0].find(type="aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule")
-    assert not rec_db[0].one("aws:ec2/securityGroup:SecurityGroup").inputs.get("ingress")
+    assert not rec.find(type="aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule")
+    assert not rec.one("aws:ec2/securityGroup:SecurityGroup").inputs.get("ingress")
 
 
 def test_deletion_protection_final_snapshot_and_kept_backups_against_data_loss(instance) -> None:
@@ -124,7 +133,8 @@ def test_observability_performance_insights_enhanced_monitoring_and_log_exports(
 
 def test_instance_key_and_parameter_group_are_protected_and_retained(rec_db) -> None:
     rec = rec_db[0]
-    for typ in (INSTANCE, "aws:kms/key:Key", "aws:rds/parameterGroup:ParameterGroup"):
+    for typ in (INSTANCE, "aws:kms/key:Key", "aws:rds/parameterGroup:ParameterGroup",
+                "aws:secretsmanager/secret:Secret"):
         r = rec.one(typ)
         assert r.options["protect"] is True and r.options["retain_on_delete"] is True, typ
     dev, _ = _run(protect=False)
@@ -191,7 +201,9 @@ def test_both_engines_give_n8n_the_same_connection_shape(rec_db) -> None:
         assert isinstance(conn, DatabaseConnection)
         assert (conn.port, conn.database, conn.user, conn.schema, conn.ssl) == (5432, "n8n", "n8n", "n8n", True)
         assert (conn.password.secret, conn.password.key) == (names.N8N_SECRET, names.DB_PASSWORD)
-        assert conn.ca is not None and conn.ca.key == "ca.crt"
+        assert conn.ca is not None and conn.pooled is True
+    for conn in (rds.direct_connection, patroni.direct_connection):
+        assert conn.ca.key == "ca.crt" and conn.pooled is False
     assert {rds.connection.ca.source, patroni.connection.ca.source} == {"configMap", "secret"}
 
 
@@ -206,10 +218,15 @@ def test_bootstrap_job_carries_the_secrets_revision_so_a_new_n8n_password_reruns
 
 def test_only_what_cannot_be_guessed_is_required() -> None:
     rec = run(lambda: RdsDatabase("db", {"identifier": "n8n-lab", "namespace": "n8n", "vpc_id": "vpc-0a1b2c3d",
-                                         "subnet_ids": ["subnet-0a1b2c3d"], "node_security_group_id": NODE_SG}))
+                                         "subnet_ids": ["subnet-0a1b2c3d"], "node_security_group_id": NODE_SG,
+                                         "n8n_password": N8N_PASSWORD}))
     instance = rec.one(INSTANCE)
     assert instance.inputs["engineVersion"] == "17" and instance.inputs["multiAz"] is True
     assert instance.options["protect"] is False and instance.options["retain_on_delete"] is False
+    assert rec.find(PROXY)
+    with pytest.raises(ValueError, match=r"RdsDatabase: n8n_password is required with database\.pooler\.enabled"):
+        run(lambda: RdsDatabase("db", {"identifier": "n8n-lab", "namespace": "n8n", "vpc_id": "vpc-0a1b2c3d",
+                                       "subnet_ids": [], "node_security_group_id": NODE_SG}))
     with pytest.raises(TypeError, match="RdsDatabase: unexpected argument 'protected'"):
         run(lambda: RdsDatabase("db", {"identifier": "n8n-lab", "namespace": "n8n", "vpc_id": "vpc-0a1b2c3d",
                                        "subnet_ids": [], "node_security_group_id": NODE_SG, "protected": True}))
@@ -243,10 +260,204 @@ def test_opts_depends_on_reaches_the_kubernetes_objects() -> None:
     def program() -> None:
         namespace = kubernetes.core.v1.Namespace("ns", metadata={"name": "n8n"})
         RdsDatabase("n8n-db", RdsDatabaseArgs(identifier="n8n-prod", namespace="n8n", vpc_id="vpc-0a1b2c3d",
-                                              subnet_ids=["subnet-0a"], node_security_group_id=NODE_SG),
+                                              subnet_ids=["subnet-0a"], node_security_group_id=NODE_SG,
+                                              n8n_password=N8N_PASSWORD),
                     pulumi.ResourceOptions(depends_on=[namespace]))
 
     rec = run(program)
     for kind in ("kubernetes:core/v1:ConfigMap", "kubernetes:core/v1:Secret"):
         waiting = [r for r in rec.find(kind) if "ns" in r.options["depends_on"]]
         assert waiting, kind
+
+
+# --- RDS Proxy (database.pooler.enabled) ---------------------------------------------------------------------------
+
+SG = "aws:ec2/securityGroup:SecurityGroup"
+INGRESS = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"
+EGRESS = "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule"
+SECRET = "aws:secretsmanager/secret:Secret"
+TARGET_GROUP = "aws:rds/proxyDefaultTargetGroup:ProxyDefaultTargetGroup"
+TARGET = "aws:rds/proxyTarget:ProxyTarget"
+PROXY_TYPES = (PROXY, TARGET_GROUP, TARGET, SECRET, "aws:secretsmanager/secretVersion:SecretVersion",
+               "aws:iam/rolePolicy:RolePolicy", EGRESS)
+
+
+def _resolved(output) -> object:
+    """The value of an Output of a finished mock run."""
+    import asyncio
+
+    return asyncio.get_event_loop().run_until_complete(output.future()) if hasattr(output, "future") else output
+
+
+def test_with_the_pooler_n8n_connects_to_the_proxy_with_tls_and_the_jobs_to_the_instance(rec_db) -> None:
+    rec, db = rec_db
+    proxy = rec.one(PROXY)
+    inputs = proxy.inputs
+    assert (inputs["engineFamily"], inputs["requireTls"], inputs["name"]) == ("POSTGRESQL", True, "n8n-prod")
+    assert inputs["idleClientTimeout"] == 1800 and inputs["debugLogging"] is False
+    assert inputs["vpcSubnetIds"] == SUBNETS
+    (auth,) = inputs["auths"]
+    assert (auth["authScheme"], auth["clientPasswordAuthType"], auth["iamAuth"]) == (
+        "SECRETS", "POSTGRES_SCRAM_SHA_256", "DISABLED")
+    assert auth["secretArn"].startswith("arn:aws:secretsmanager:") and "n8n-db-proxy-login" in auth["secretArn"]
+    assert db.connection.pooled is True and db.connection.ssl is True
+    assert (db.connection.ca.source, db.connection.ca.key) == ("configMap", "proxy-ca.crt")
+    assert _resolved(db.connection.host) == _resolved(db.proxy_endpoint)
+    assert ".proxy-" in _resolved(db.connection.host) and _resolved(db.proxy_name) == "n8n-prod"
+    assert db.direct_connection.pooled is False and db.direct_connection.ca.key == "ca.crt"
+    assert _resolved(db.direct_connection.host) == _resolved(db.address)
+    (job,) = [m for m in rec.manifests() if m["kind"] == "Job"]
+    env = {e["name"]: e["value"] for e in job["spec"]["template"]["spec"]["containers"][0]["env"]}
+    assert env["PGHOST"] == _resolved(db.address) and env["PGSSLROOTCERT"].endswith("/ca.crt")
+    (ca,) = [m for m in rec.manifests() if m["kind"] == "ConfigMap" and m["metadata"]["name"] == "n8n-prod-ca"]
+    assert set(ca["data"]) == {"ca.crt", "proxy-ca.crt"}
+    assert ca["data"]["proxy-ca.crt"] == CA_PROXY_FILE.read_text()
+
+
+def test_without_the_pooler_there_is_no_proxy_and_n8n_connects_to_the_instance() -> None:
+    rec, db = _run(pooled=False, n8n_password=None)
+    for typ in PROXY_TYPES:
+        assert not rec.find(typ), typ
+    assert len(rec.find(SG)) == 1 and not rec.find("aws:iam/role:Role", name="n8n-db-proxy-role")
+    assert db.connection is db.direct_connection and db.connection.pooled is False
+    assert _resolved(db.connection.host) == _resolved(db.address) and db.connection.ca.key == "ca.crt"
+    assert _resolved(db.proxy_name) is None and _resolved(db.proxy_endpoint) is None
+    (ca,) = [m for m in rec.manifests() if m["kind"] == "ConfigMap" and m["metadata"]["name"] == "n8n-prod-ca"]
+    assert set(ca["data"]) == {"ca.crt"}
+
+
+def test_proxy_admits_5432_only_from_the_nodes_and_reaches_only_the_instance(rec_db) -> None:
+    rec = rec_db[0]
+    proxy_sg = rec.one(SG, name="n8n-db-proxy-sg")
+    instance_sg = rec.one(SG, name="n8n-db-sg")
+    assert rec.one(PROXY).property_dependencies["vpcSecurityGroupIds"] == [proxy_sg.urn]
+    rules = {r.name: r for r in rec.find(INGRESS) + rec.find(EGRESS)}
+    assert set(rules) == {"n8n-db-from-nodes", "n8n-db-proxy-from-nodes", "n8n-db-proxy-to-instance",
+                          "n8n-db-from-proxy"}
+    for rule in rules.values():
+        assert (rule.inputs["fromPort"], rule.inputs["toPort"], rule.inputs["ipProtocol"]) == (5432, 5432, "tcp")
+        assert "cidrIpv4" not in rule.inputs and "cidrIpv6" not in rule.inputs
+    deps = {n: (r.property_dependencies["securityGroupId"], r.property_dependencies.get("referencedSecurityGroupId"))
+            for n, r in rules.items()}
+    assert deps["n8n-db-proxy-from-nodes"][0] == [proxy_sg.urn]
+    assert rules["n8n-db-proxy-from-nodes"].inputs["referencedSecurityGroupId"] == NODE_SG
+    assert deps["n8n-db-proxy-to-instance"] == ([proxy_sg.urn], [instance_sg.urn])
+    assert rules["n8n-db-proxy-to-instance"].type == EGRESS
+    assert deps["n8n-db-from-proxy"] == ([instance_sg.urn], [proxy_sg.urn])
+    assert rules["n8n-db-from-nodes"].inputs["referencedSecurityGroupId"] == NODE_SG  # the Jobs still reach it
+    assert not proxy_sg.inputs.get("ingress") and not proxy_sg.inputs.get("egress")
+
+
+def test_proxy_role_reads_only_its_secret_and_decrypts_only_through_secrets_manager(rec_db) -> None:
+    import json
+
+    rec = rec_db[0]
+    role = rec.one("aws:iam/role:Role", name="n8n-db-proxy-role")
+    (trust,) = json.loads(role.inputs["assumeRolePolicy"])["Statement"]
+    assert trust["Principal"] == {"Service": "rds.amazonaws.com"} and trust["Action"] == "sts:AssumeRole"
+    assert trust["Condition"] == {"StringEquals": {"aws:SourceAccount": "123456789012"}}
+    policy = json.loads(rec.one("aws:iam/rolePolicy:RolePolicy", name="n8n-db-proxy-secret-access").inputs["policy"])
+    secret_arn = rec.one(PROXY).inputs["auths"][0]["secretArn"]
+    key_arn = rec.one(INSTANCE).inputs["kmsKeyId"]
+    assert [(s["Effect"], s["Action"], s["Resource"]) for s in policy["Statement"]] == [
+        ("Allow", "secretsmanager:GetSecretValue", secret_arn), ("Allow", "kms:Decrypt", key_arn)]
+    assert policy["Statement"][1]["Condition"] == {
+        "StringEquals": {"kms:ViaService": "secretsmanager.eu-west-1.amazonaws.com"}}
+    assert "*" not in json.dumps(policy)
+    assert rec.one(PROXY).property_dependencies["roleArn"] == [role.urn]
+
+
+def test_proxy_login_is_the_n8n_password_in_a_secret_under_the_stack_key(rec_db) -> None:
+    import json
+
+    rec = rec_db[0]
+    secret = rec.one(SECRET)
+    assert secret.inputs["kmsKeyId"] == rec.one(INSTANCE).inputs["kmsKeyId"]
+    version = rec.one("aws:secretsmanager/secretVersion:SecretVersion")
+    assert is_secret(version.inputs["secretString"])
+    assert json.loads(plain(version.inputs["secretString"])) == {"username": "n8n", "password": N8N_PASSWORD}
+    given, _ = _run(kms_key_arn="arn:aws:kms:eu-central-1:123456789012:key/given")
+    assert given.one(SECRET).inputs["kmsKeyId"] == "arn:aws:kms:eu-central-1:123456789012:key/given"
+    policy = json.loads(given.one("aws:iam/rolePolicy:RolePolicy").inputs["policy"])
+    assert policy["Statement"][1]["Condition"]["StringEquals"]["kms:ViaService"] == \
+        "secretsmanager.eu-central-1.amazonaws.com"
+    with pytest.raises(ValueError, match=r"kms_key_arn must be a KMS key ARN .* got 'alias/mine'"):
+        _run(kms_key_arn="alias/mine")
+
+
+def test_target_group_pool_follows_the_settings_and_the_target_is_the_instance() -> None:
+    from n8n_platform.settings import RdsProxySettings
+
+    rds = dataclasses.replace(RdsSettings(), proxy=RdsProxySettings(
+        borrow_timeout_seconds=60, max_connections_percent=50, idle_client_timeout_seconds=900))
+    rec, _ = _run(rds=rds)
+    group = rec.one(TARGET_GROUP)
+    assert group.inputs["connectionPoolConfig"] == {
+        "connectionBorrowTimeout": 60, "maxConnectionsPercent": 50, "maxIdleConnectionsPercent": 25}
+    assert "initQuery" not in group.inputs["connectionPoolConfig"]
+    assert rec.one(PROXY).inputs["idleClientTimeout"] == 900
+    proxy, target, instance = rec.one(PROXY), rec.one(TARGET), rec.one(INSTANCE)
+    assert group.inputs["dbProxyName"] == target.inputs["dbProxyName"] == "n8n-prod"
+    assert target.inputs["dbInstanceIdentifier"] == "n8n-prod" and target.inputs["targetGroupName"] == "default"
+    # created in the order AWS needs: the proxy after its role's policy and its login, the target after the group
+    assert group.property_dependencies["dbProxyName"] == [proxy.urn]
+    assert target.property_dependencies["targetGroupName"] == [group.urn]
+    assert target.property_dependencies["dbInstanceIdentifier"] == [instance.urn]
+    assert {"n8n-db-proxy-secret-access", "n8n-db-proxy-login-version"} <= set(proxy.options["depends_on"])
+    order = [r.name for r in rec.resources]
+    assert order.index("n8n-db-proxy-login") < order.index("n8n-db-proxy") < order.index("n8n-db-proxy-targets") \
+        < order.index("n8n-db-proxy-instance")
+
+
+def test_an_identifier_the_proxy_cannot_take_fails_naming_the_rule() -> None:
+    with pytest.raises(ValueError, match=r"identifier 'n8n--lab' also names the RDS Proxy"):
+        run(lambda: RdsDatabase("db", {"identifier": "n8n--lab", "namespace": "n8n", "vpc_id": "vpc-0a1b2c3d",
+                                       "subnet_ids": [], "node_security_group_id": NODE_SG,
+                                       "n8n_password": N8N_PASSWORD}))
+    rec = run(lambda: RdsDatabase("db", {"identifier": "n8n--lab", "namespace": "n8n", "vpc_id": "vpc-0a1b2c3d",
+                                         "subnet_ids": [], "node_security_group_id": NODE_SG,
+                                         "database": {"pooler": {"enabled": False}}}))
+    assert rec.find(INSTANCE) and not rec.find(PROXY)
+
+
+def test_bundled_proxy_ca_holds_the_amazon_trust_services_roots_not_the_rds_cas() -> None:
+    bundle = subprocess.run(["openssl", "crl2pkcs7", "-nocrl", "-certfile", str(CA_PROXY_FILE)],
+                            capture_output=True, check=True, text=True).stdout
+    subjects = subprocess.run(["openssl", "pkcs7", "-print_certs", "-noout"], input=bundle, capture_output=True,
+                              check=True, text=True).stdout
+    names_ = sorted(line.split("CN = ", 1)[1] for line in subjects.splitlines() if line.startswith("subject="))
+    assert names_ == ["Amazon Root CA 1", "Amazon Root CA 2", "Amazon Root CA 3", "Amazon Root CA 4",
+                      "Starfield Services Root Certificate Authority - G2"]
+    assert "Amazon RDS" not in subjects
+    begin = "-----BEGIN CERTIFICATE-----"
+    for pem in [begin + p for p in CA_PROXY_FILE.read_text().split(begin)[1:]]:  # none expires within five years
+        assert subprocess.run(["openssl", "x509", "-noout", "-checkend", str(5 * 365 * 86400)], input=pem,
+                              capture_output=True, text=True).returncode == 0
+
+
+def test_the_prod_plan_points_every_n8n_role_at_the_proxy_and_the_jobs_at_the_instance() -> None:
+    from tests.harness import run_stack
+
+    rec = run_stack("prod")
+    proxy = rec.one(PROXY)
+    endpoint = f"{proxy.inputs['name']}.proxy-"
+    instance_host = None
+    roles = 0
+    for m in rec.manifests():
+        pod = (m.get("spec", {}).get("template", {}).get("spec") if m["kind"] in ("Deployment", "Job") else
+               m.get("spec", {}).get("jobTemplate", {}).get("spec", {}).get("template", {}).get("spec")
+               if m["kind"] == "CronJob" else None)
+        for c in (pod or {}).get("containers", []):
+            env = {e["name"]: e.get("value") for e in c.get("env", [])}
+            if "DB_POSTGRESDB_HOST" in env:
+                roles += 1
+                assert env["DB_POSTGRESDB_HOST"].startswith(endpoint), m["metadata"]["name"]
+                assert env["DB_POSTGRESDB_SSL_CA_FILE"].endswith("/proxy-ca.crt")
+                assert env["DB_POSTGRESDB_SSL_REJECT_UNAUTHORIZED"] == "true"
+                assert env["DB_PING_TIMEOUT_MS"] == "120000"  # n8n/env.py's pooled recovery
+            if "PGHOST" in env:
+                assert ".proxy-" not in env["PGHOST"], m["metadata"]["name"]
+                instance_host = instance_host or env["PGHOST"]
+    assert roles == 3  # main, webhook, worker
+    assert instance_host and instance_host.startswith("n8n-prod.c")
+    assert proxy.inputs["requireTls"] is True

@@ -8,7 +8,7 @@ import pytest
 
 from n8n_platform.database.patroni import postgresql_manifest
 from n8n_platform.observability import exporters
-from n8n_platform.observability.alarms import elasticache_alarms, rds_alarms
+from n8n_platform.observability.alarms import elasticache_alarms, rds_alarms, rds_proxy_alarms
 from n8n_platform.observability.dashboard import config_map, dashboard_json, panels
 from n8n_platform.observability.monitors import monitors
 from n8n_platform.observability.rules import JOBS, alerts, metric_names, prometheus_rule
@@ -110,6 +110,44 @@ def test_cloudwatch_alarms_cover_cpu_memory_storage_lag_and_connections():
     assert {a.metric for a in cache} == {"EngineCPUUtilization", "DatabaseMemoryUsagePercentage", "Evictions",
                                          "ReplicationLag"}
     assert [a.dimensions for a in cache if a.metric == "ReplicationLag"] == [{"CacheClusterId": "g-002"}]
+
+
+def test_rds_proxy_alarms_cover_borrow_latency_clients_availability_and_failed_logins():
+    t = AlertThresholds()
+    proxy = {a.metric: a for a in rds_proxy_alarms("n8n-prod", clients=210, t=t)}
+    assert set(proxy) == {"DatabaseConnectionsBorrowLatency", "ClientConnections", "AvailabilityPercentage",
+                          "ClientConnectionsSetupFailedAuth"}
+    assert all(a.namespace == "AWS/RDS" and a.dimensions["ProxyName"] == "n8n-prod" for a in proxy.values())
+    latency = proxy["DatabaseConnectionsBorrowLatency"]
+    assert (latency.statistic, latency.comparison, latency.threshold) == ("Average", "GreaterThanThreshold", 100_000)
+    assert latency.period * latency.evaluation_periods == 900  # longer than a failover's spike
+    assert proxy["ClientConnections"].threshold == 168 and proxy["ClientConnections"].statistic == "Maximum"
+    with pytest.raises(ValueError, match="clients must be at least 1, got 0"):
+        rds_proxy_alarms("n8n-prod", clients=0, t=t)
+    availability = proxy["AvailabilityPercentage"]
+    assert availability.dimensions == {"ProxyName": "n8n-prod", "TargetGroup": "default", "TargetRole": "READ_WRITE"}
+    assert (availability.comparison, availability.threshold, availability.evaluation_periods) == (
+        "LessThanThreshold", 100, 1)
+    auth = proxy["ClientConnectionsSetupFailedAuth"]
+    assert (auth.statistic, auth.comparison, auth.threshold, auth.treat_missing_data) == (
+        "Sum", "GreaterThanThreshold", 0, "notBreaching")
+    assert len({a.name for a in proxy.values()}) == 4 and all(a.name.startswith("rds-proxy-") for a in proxy.values())
+
+
+def test_prod_alarms_on_its_rds_proxy_and_without_the_pooler_it_has_none():
+    rec = run_stack("prod")
+    proxy = rec.one("aws:rds/proxy:Proxy")
+    alarms = {a.inputs["metricName"]: a for a in rec.find("aws:cloudwatch/metricAlarm:MetricAlarm")
+              if a.inputs["dimensions"].get("ProxyName")}
+    assert set(alarms) == {"DatabaseConnectionsBorrowLatency", "ClientConnections", "AvailabilityPercentage",
+                           "ClientConnectionsSetupFailedAuth"}
+    assert {a.inputs["dimensions"]["ProxyName"] for a in alarms.values()} == {proxy.inputs["name"]}
+    assert alarms["ClientConnections"].inputs["threshold"] == 210 * 80 // 100  # of n8n's 210 at full scale
+    assert all(a.inputs["alarmActions"] and a.inputs["okActions"] for a in alarms.values())
+    direct = run_stack("prod", {"database": {"pooler": {"enabled": False}}})
+    assert not direct.find("aws:rds/proxy:Proxy")
+    metrics = [a.inputs["metricName"] for a in direct.find("aws:cloudwatch/metricAlarm:MetricAlarm")]
+    assert "DatabaseConnections" in metrics and "ClientConnections" not in metrics
 
 
 @pytest.mark.parametrize("stack", ["dev", "prod"])

@@ -75,3 +75,15 @@ def test_further_alarms_take_alarm_specs_or_metric_alarm_mappings():
 def test_misuse_fails_before_anything_is_registered(over, error, message):
     with pytest.raises(error, match=message):
         run(lambda: Observability("obs", args(**over)))
+
+
+def test_proxy_alarms_need_the_client_count():
+    from n8n_platform.observability import CloudWatchTargets
+
+    key = "arn:aws:kms:eu-west-1:123456789012:key/k"
+    with pytest.raises(ValueError, match=r"cloudwatch\.rds_proxy_clients must be a whole number .* got 0"):
+        run(lambda: Observability("obs", args(cloudwatch=CloudWatchTargets(kms_key_arn=key, rds_proxy_name="p"))))
+    rec = run(lambda: Observability("obs", args(cloudwatch=CloudWatchTargets(
+        kms_key_arn=key, rds_proxy_name="p", rds_proxy_clients=50))))
+    proxy = [a for a in rec.find("aws:cloudwatch/metricAlarm:MetricAlarm") if a.inputs["dimensions"].get("ProxyName")]
+    assert len(proxy) == 4 and {a.inputs["dimensions"]["ProxyName"] for a in proxy} == {"p"}

@@ -48,7 +48,8 @@ registered = {}
 class Mocks(pulumi.runtime.Mocks):
     def new_resource(self, args):
         registered[args.name] = args.inputs
-        return args.name + "-id", {**args.inputs, "address": "db.example", "port": 5432, "arn": "arn:x",
+        return args.name + "-id", {**args.inputs, "address": "db.example", "port": 5432,
+                                   "arn": "arn:aws:kms:eu-west-1:123456789012:key/x",
                                    "result": "x" * 40}
     def call(self, args):
         return {"accountId": "123456789012", "arn": "arn:aws:iam::123456789012:root", "userId": "x"}
@@ -58,7 +59,8 @@ pulumi.runtime.set_mocks(Mocks(), preview=False)
 @pulumi.runtime.test
 def program():
     RdsDatabase("db", {"identifier": "n8n-x", "namespace": "n8n", "vpc_id": "vpc-0a1b2c3d",
-                       "subnet_ids": ["subnet-0a1b2c3d"], "node_security_group_id": "sg-0a1b2c3d"})
+                       "subnet_ids": ["subnet-0a1b2c3d"], "node_security_group_id": "sg-0a1b2c3d",
+                       "n8n_password": "p" * 40})
 
 program()
 ca = next(v for k, v in registered.items() if k.startswith("db-configmap-") and k.endswith("-ca"))
@@ -70,6 +72,8 @@ print(json.dumps({
                          if issubclass(c, pulumi.ComponentResource)),
     "pem": (files / "database" / "rds-ca-bundle.pem").read_text().count("BEGIN CERTIFICATE"),
     "rds_ca_config_map": ca["data"]["ca.crt"].count("BEGIN CERTIFICATE"),
+    "proxy_pem": (files / "database" / "rds-proxy-ca-bundle.pem").read_text().count("BEGIN CERTIFICATE"),
+    "proxy_ca_config_map": ca["data"]["proxy-ca.crt"].count("BEGIN CERTIFICATE"),
     "typed": (files / "py.typed").is_file(),
 }))
 """
@@ -105,4 +109,5 @@ def test_the_wheel_installs_into_a_clean_virtualenv(tmp_path: Path):
     assert facts["components"] == sorted(c.__name__ for c in n8n_platform.COMPONENTS)
     assert facts["pem"] > 10  # the RDS CA bundle ships in the wheel
     assert facts["rds_ca_config_map"] == facts["pem"]  # and RdsDatabase uses it with no PEM passed
+    assert facts["proxy_ca_config_map"] == facts["proxy_pem"] == 5  # the RDS Proxy's roots too
     assert facts["typed"]

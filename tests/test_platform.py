@@ -116,7 +116,7 @@ def test_children_are_named_after_their_component(prod):
 def test_exports_are_endpoints_and_names_not_secrets(prod):
     exports = prod.exports
     assert exports["editorUrl"] == "https://n8n.example.com/"
-    assert exports["databaseHost"].endswith(".rds.amazonaws.com")
+    assert exports["databaseHost"].endswith(".rds.amazonaws.com") and ".proxy-" in exports["databaseHost"]  # n8n's host
     assert exports["redisHost"].startswith("master.")
     assert not any(is_secret(v) for v in exports.values())
 

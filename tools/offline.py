@@ -302,6 +302,12 @@ def computed_outputs(typ: str, name: str, inputs: dict[str, Any]) -> dict[str, A
                    arn=f"arn:aws:rds:{REGION}:{ACCOUNT}:db:{ident}",
                    masterUserSecrets=[{"secretArn": f"arn:aws:secretsmanager:{REGION}:{ACCOUNT}:secret:rds!db-"
                                                     f"{_digest(name, 12)}", "kmsKeyId": "", "secretStatus": "active"}])
+    elif typ == "aws:rds/proxy:Proxy":
+        ident = inputs.get("name") or physical
+        out.update(endpoint=f"{ident}.proxy-c{_digest(name, 10)}.{REGION}.rds.amazonaws.com",
+                   arn=f"arn:aws:rds:{REGION}:{ACCOUNT}:db-proxy:prx-{_digest(name, 17)}")
+    elif typ == "aws:rds/proxyDefaultTargetGroup:ProxyDefaultTargetGroup":
+        out.update(name="default", arn=f"arn:aws:rds:{REGION}:{ACCOUNT}:target-group:prx-tg-{_digest(name, 17)}")
     elif typ == "aws:elasticache/replicationGroup:ReplicationGroup":
         ident = inputs.get("replicationGroupId") or physical
         out.update(primaryEndpointAddress=f"master.{ident}.{_digest(name, 6)}.euw1.cache.amazonaws.com",

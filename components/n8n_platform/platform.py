@@ -126,7 +126,8 @@ class N8nPlatform(pulumi.ComponentResource):
     webhook_url: pulumi.Output[str]
     """Base URL of production webhooks."""
     database_host: pulumi.Output[str]
-    """Host n8n connects to (RDS endpoint or the Patroni primary Service)."""
+    """Host n8n connects to: the pooler with ``database.pooler.enabled`` (RDS Proxy endpoint, PgBouncer Service),
+    else the RDS endpoint or the Patroni primary Service."""
     redis_host: pulumi.Output[str]
     """Host of the queue (ElastiCache primary endpoint or the in-cluster Service)."""
 
@@ -310,6 +311,8 @@ class N8nPlatform(pulumi.ComponentResource):
                 kms_key_arn=archive.kms_key_arn,
                 rds_identifier=rds_identifier() if s.database.engine == "rds" else None,
                 rds_allocated_gb=s.database.rds.allocated_storage_gb, connection_limit=s.database.connection_limit,
+                rds_proxy_name=(database.proxy_name if s.database.engine == "rds" and s.database.pooler.enabled
+                                else None), rds_proxy_clients=database_clients(s.n8n),
                 elasticache_members=getattr(redis, "member_cluster_ids", []), emails=o.alarm_emails,
                 more_alarms=archive.replication_alarms)
         return Observability(f"{name}-observability", {
@@ -358,7 +361,7 @@ class N8nPlatform(pulumi.ComponentResource):
                 "vpc_id": s.cluster.vpc_id, "subnet_ids": s.cluster.private_subnet_ids,
                 "node_security_group_id": s.cluster.node_security_group_id, "kms_key_arn": None,
                 "ca_bundle_pem": None, "tags": s.aws.tags, "protect": s.protect,
-                "secrets_revision": secrets.revision,
+                "secrets_revision": secrets.revision, "n8n_password": secrets.db_password,
             }, self._after(secrets, namespace))
         wal = (S3Location(archive.bucket_name, archive.bucket_arn, storage.WAL_PREFIX, archive.kms_key_arn,
                           s.aws.region) if archive is not None and archive.bucket_name is not None else None)

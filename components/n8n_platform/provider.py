@@ -29,6 +29,7 @@ SECRET_INPUTS: dict[str, tuple[str, ...]] = {
     "Secrets": ("encryption_key", "license_activation_key"),
     "Edge": ("oidc_client_secret",),
     "ElastiCacheRedis": ("auth_token",),
+    "RdsDatabase": ("n8n_password",),
 }
 """Inputs marked ``secret`` in the schema (Pulumi's analyzer has no marker for it): the SDKs generated from it wrap
 a plain value in a secret, so the engine never records one in clear in the component's inputs."""

@@ -18,6 +18,8 @@ Decisions:
   https://truststore.pki.rds.amazonaws.com/global/global-bundle.pem before relying on it (no network here), or
   pass your own ``ca_bundle_pem``. It becomes the ConfigMap ``<identifier>-ca`` (key ``ca.crt``); n8n and the jobs
   verify the server certificate and host name (``sslmode=verify-full``). The instance uses ``rds-ca-rsa2048-g1``.
+- **RDS Proxy** (``database.pooler.enabled``, on by default): n8n connects to the proxy (database/rds_proxy.py:
+  why, TLS, login, network, pool), the bootstrap Job and the dumps to the instance (``direct_connection``).
 - **Customer KMS key**: created here (rotation on) unless ``kms_key_arn`` is given; it encrypts storage and
   Performance Insights. Instance, key and parameter group are protected and retained on delete.
 """
@@ -35,6 +37,7 @@ from ..connections import CaBundle, DatabaseConnection, SecretKeyRef
 from ..namespace import POSTGRES_PORT
 from ..settings import DatabaseSettings, RdsSettings
 from ..storage import customer_key
+from . import rds_proxy
 from .audit import pgaudit_parameters
 from .bootstrap import apply_bootstrap
 from .common import AdminLogin, check_args
@@ -112,17 +115,22 @@ def instance_settings(rds: RdsSettings, identifier: str) -> dict[str, Any]:
     }
 
 
-def rds_connection(address: pulumi.Input[str], database: DatabaseSettings, ca_config_map: str) -> DatabaseConnection:
-    """What n8n gets: the instance endpoint, TLS verified against the RDS CA bundle ConfigMap."""
+def rds_connection(address: pulumi.Input[str], database: DatabaseSettings, ca_config_map: str,
+                   pooled: bool = False) -> DatabaseConnection:
+    """The instance endpoint, TLS verified against the RDS CA bundle (``pooled``: ``address`` is the RDS Proxy's
+    endpoint, verified against the Amazon Trust Services roots under ``rds_proxy.CA_KEY`` of the same ConfigMap)."""
     return DatabaseConnection(host=address, port=POSTGRES_PORT, database=database.name, user=database.user,
                               schema=database.schema, password=SecretKeyRef(names.N8N_SECRET, names.DB_PASSWORD),
-                              ssl=True, ca=CaBundle("configMap", ca_config_map, CA_KEY))
+                              ssl=True, ca=CaBundle("configMap", ca_config_map, rds_proxy.CA_KEY if pooled else CA_KEY),
+                              pooled=pooled)
 
 
-def ca_config_map(name: str, namespace: str, pem: str) -> dict[str, Any]:
-    """ConfigMap holding the PEM bundle that verifies RDS server certificates."""
+def ca_config_map(name: str, namespace: str, pem: str, proxy_pem: str | None = None) -> dict[str, Any]:
+    """ConfigMap holding the PEM bundle that verifies RDS server certificates (and, with ``proxy_pem``, the one
+    that verifies the RDS Proxy's)."""
+    data = {CA_KEY: pem, **({rds_proxy.CA_KEY: proxy_pem} if proxy_pem is not None else {})}
     return {"apiVersion": "v1", "kind": "ConfigMap", "metadata": k8s.metadata(name, namespace, COMPONENT),
-            "data": {CA_KEY: pem}}
+            "data": data}
 
 
 def admin_secret(name: str, namespace: str, password: pulumi.Input[str]) -> dict[str, Any]:
@@ -153,6 +161,13 @@ class RdsDatabaseArgs(TypedDict):
     """Customer-managed KMS key for storage and Performance Insights; None creates one (rotation on)."""
     ca_bundle_pem: NotRequired[str | None]
     """PEM bundle verifying the RDS certificate; default: the bundled RDS root CAs (see module doc)."""
+    n8n_password: NotRequired[pulumi.Input[str] | None]
+    """Password of the n8n role (secret; ``Secrets.db_password``, the n8n Secret's ``db-password``), kept in the RDS
+    Proxy's Secrets Manager secret so the proxy can log in as that role. Required with ``database.pooler.enabled``
+    (the default); unused without."""
+    proxy_ca_bundle_pem: NotRequired[str | None]
+    """PEM bundle verifying the RDS Proxy's certificate; default: the bundled Amazon Trust Services roots
+    (database/rds_proxy.py)."""
     tags: NotRequired[dict[str, str]]
     """Tags for every AWS resource (default none)."""
     protect: NotRequired[bool]
@@ -170,7 +185,7 @@ class RdsDatabase(pulumi.ComponentResource):
     """Amazon RDS for PostgreSQL, hardened (encrypted, private, TLS-only, Multi-AZ, PITR), with n8n's role."""
 
     connection: DatabaseConnection
-    """How n8n connects (same shape as PatroniDatabase's)."""
+    """How n8n connects: through the RDS Proxy when ``database.pooler.enabled`` (same shape as PatroniDatabase's)."""
     direct_connection: DatabaseConnection
     """The instance itself, for the bootstrap and dump Jobs and session-level work (``import:entities``)."""
     address: pulumi.Output[str]
@@ -185,6 +200,10 @@ class RdsDatabase(pulumi.ComponentResource):
     """Security group of the instance."""
     admin_secret: pulumi.Output[str]
     """Kubernetes Secret with the master login (bootstrap Job only)."""
+    proxy_name: pulumi.Output[str | None]
+    """Name of the RDS Proxy (its CloudWatch ``ProxyName``); None without ``database.pooler.enabled``."""
+    proxy_endpoint: pulumi.Output[str | None]
+    """DNS name of the RDS Proxy n8n connects to; None without ``database.pooler.enabled``."""
 
     def __init__(self, name: str, args: RdsDatabaseArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("n8n:index:RdsDatabase", name, None, opts)
@@ -203,6 +222,16 @@ class RdsDatabase(pulumi.ComponentResource):
         database = settings_section(where, "database", DatabaseSettings, args.get("database"))
         tags = args.get("tags") or {}
         rds = database.rds
+        pooled = database.pooler.enabled
+        n8n_password = args.get("n8n_password")
+        if pooled:
+            rds_proxy.proxy_name(ident)
+            if isinstance(args.get("kms_key_arn"), str):
+                rds_proxy.key_region(args["kms_key_arn"])  # the proxy's role may decrypt only in the key's region
+            if n8n_password is None:
+                raise ValueError(f"{where}: n8n_password is required with database.pooler.enabled (the RDS Proxy "
+                                 "logs in as the n8n role with it): pass Secrets.db_password, or set "
+                                 "database.pooler.enabled to false")
 
         key_arn = args.get("kms_key_arn")
         if key_arn is None:
@@ -216,6 +245,7 @@ class RdsDatabase(pulumi.ComponentResource):
                                          from_port=POSTGRES_PORT, to_port=POSTGRES_PORT,
                                          referenced_security_group_id=args["node_security_group_id"],
                                          description="PostgreSQL from EKS nodes", tags=tags, opts=child)
+        proxy_group = self._proxy_network(name, ident, args, group, tags) if pooled else None
         params = aws.rds.ParameterGroup(f"{name}-params", family=parameter_family(rds.engine_version),
                                         description=f"{ident}: TLS only, audit logging, pg_stat_statements",
                                         parameters=parameters(), tags=tags, opts=stateful)
@@ -231,16 +261,23 @@ class RdsDatabase(pulumi.ComponentResource):
             vpc_security_group_ids=[group.id], parameter_group_name=params.name, tags=tags,
             opts=pulumi.ResourceOptions.merge(stateful, pulumi.ResourceOptions(additional_secret_outputs=["password"])))
 
+        proxy = None
+        if proxy_group is not None:
+            proxy = self._proxy(name, ident, database, args, instance, proxy_group, key_arn, n8n_password, tags,
+                                stateful)
+
         ca_name, admin = f"{ident}-ca", AdminLogin(f"{ident}-admin")
         pem = args.get("ca_bundle_pem") or CA_BUNDLE_FILE.read_text()
+        proxy_pem = (args.get("proxy_ca_bundle_pem") or rds_proxy.CA_BUNDLE_FILE.read_text()) if pooled else None
         # The component's own depends_on (namespace, n8n Secret) reaches its Kubernetes objects.
         after = pulumi.ResourceOptions(parent=self, depends_on=waits_for(where, opts))
-        k8s.apply(name, ca_config_map(ca_name, namespace, pem), after)
+        k8s.apply(name, ca_config_map(ca_name, namespace, pem, proxy_pem), after)
         secret = k8s.apply(name, admin_secret(admin.secret, namespace, pulumi.Output.secret(password.result)), after)
-        self.connection = rds_connection(instance.address, database, ca_name)
-        self.direct_connection = self.connection
+        self.direct_connection = rds_connection(instance.address, database, ca_name)
+        self.connection = (rds_connection(proxy.endpoint, database, ca_name, pooled=True) if proxy is not None
+                           else self.direct_connection)
         apply_bootstrap(f"{name}-bootstrap", name=f"{ident}-bootstrap", namespace=namespace,
-                        connection=self.connection, admin=admin, database=database,
+                        connection=self.direct_connection, admin=admin, database=database,
                         secrets_revision=args.get("secrets_revision"),
                         opts=pulumi.ResourceOptions(parent=self, depends_on=[instance, secret]))
 
@@ -250,6 +287,66 @@ class RdsDatabase(pulumi.ComponentResource):
         self.kms_key_arn = pulumi.Output.from_input(key_arn)
         self.security_group_id = group.id
         self.admin_secret = pulumi.Output.from_input(admin.secret)
+        self.proxy_name = pulumi.Output.from_input(proxy.name if proxy is not None else None)
+        self.proxy_endpoint = pulumi.Output.from_input(proxy.endpoint if proxy is not None else None)
         self.register_outputs({"address": self.address, "endpoint": self.endpoint, "arn": self.arn,
                                "kms_key_arn": self.kms_key_arn, "security_group_id": self.security_group_id,
-                               "admin_secret": self.admin_secret})
+                               "admin_secret": self.admin_secret, "proxy_name": self.proxy_name,
+                               "proxy_endpoint": self.proxy_endpoint})
+
+    def _proxy_network(self, name: str, ident: str, args: RdsDatabaseArgs, instance_group: Any,
+                       tags: dict[str, str]) -> Any:
+        """The proxy's security group: 5432 in from the nodes, 5432 out to the instance, which admits it."""
+        import pulumi_aws as aws
+
+        child = pulumi.ResourceOptions(parent=self)
+        port = {"ip_protocol": "tcp", "from_port": POSTGRES_PORT, "to_port": POSTGRES_PORT, "tags": tags}
+        group = aws.ec2.SecurityGroup(f"{name}-proxy-sg", vpc_id=args["vpc_id"], tags=tags, opts=child,
+                                      description=f"{ident} RDS Proxy: PostgreSQL from cluster nodes, to the instance")
+        aws.vpc.SecurityGroupIngressRule(f"{name}-proxy-from-nodes", security_group_id=group.id,
+                                         referenced_security_group_id=args["node_security_group_id"],
+                                         description="PostgreSQL from EKS nodes", **port, opts=child)
+        aws.vpc.SecurityGroupEgressRule(f"{name}-proxy-to-instance", security_group_id=group.id,
+                                        referenced_security_group_id=instance_group.id,
+                                        description="PostgreSQL to the n8n RDS instance", **port, opts=child)
+        aws.vpc.SecurityGroupIngressRule(f"{name}-from-proxy", security_group_id=instance_group.id,
+                                         referenced_security_group_id=group.id,
+                                         description="PostgreSQL from the RDS Proxy", **port, opts=child)
+        return group
+
+    def _proxy(self, name: str, ident: str, database: DatabaseSettings, args: RdsDatabaseArgs, instance: Any,
+               group: Any, key_arn: pulumi.Input[str], n8n_password: pulumi.Input[str],
+               tags: dict[str, str], stateful: pulumi.ResourceOptions) -> Any:
+        """The RDS Proxy, its login secret and role, its target group and the instance as its target, in the order
+        AWS needs them. The secret is protected like the other secrets (its version is not: a new password
+        replaces it)."""
+        import pulumi_aws as aws
+
+        child = pulumi.ResourceOptions(parent=self)
+        settings = database.rds.proxy
+        secret = aws.secretsmanager.Secret(f"{name}-proxy-login", kms_key_id=key_arn, tags=tags, opts=stateful,
+                                           description=f"{ident} RDS Proxy: login of the n8n role "
+                                           "(copy of the n8n Secret's db-password)")
+        document = pulumi.Output.secret(pulumi.Output.json_dumps(rds_proxy.login(database.user, n8n_password)))
+        version = aws.secretsmanager.SecretVersion(f"{name}-proxy-login-version", secret_id=secret.id,
+                                                   secret_string=document, opts=child)
+        identity = aws.get_caller_identity_output(opts=pulumi.InvokeOutputOptions(parent=self))
+        role = aws.iam.Role(f"{name}-proxy-role", description=f"RDS Proxy of {ident}: reads its login secret",
+                            assume_role_policy=identity.account_id.apply(
+                                lambda account: json.dumps(rds_proxy.trust_policy(account))),
+                            tags=tags, opts=child)
+        policy = aws.iam.RolePolicy(f"{name}-proxy-secret-access", role=role.id, opts=child,
+                                    policy=pulumi.Output.all(secret.arn, key_arn).apply(
+                                        lambda a: json.dumps(rds_proxy.role_policy(a[0], a[1]))))
+        proxy = aws.rds.Proxy(
+            f"{name}-proxy", **rds_proxy.proxy_settings(rds_proxy.proxy_name(ident), settings),
+            role_arn=role.arn, vpc_subnet_ids=args["subnet_ids"], vpc_security_group_ids=[group.id],
+            auths=[rds_proxy.proxy_auth(secret.arn)], tags=tags,
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[policy, version]))
+        target_group = aws.rds.ProxyDefaultTargetGroup(
+            f"{name}-proxy-targets", db_proxy_name=proxy.name,
+            connection_pool_config=rds_proxy.pool_config(settings), opts=child)
+        aws.rds.ProxyTarget(f"{name}-proxy-instance", db_proxy_name=proxy.name,
+                            target_group_name=target_group.name, db_instance_identifier=instance.identifier,
+                            opts=child)
+        return proxy

@@ -1,5 +1,5 @@
-"""CloudWatch alarms for what Prometheus cannot scrape: RDS and ElastiCache. Plain data; the component creates one
-``aws.cloudwatch.MetricAlarm`` per entry, all notifying one SNS topic (alarm and recovery).
+"""CloudWatch alarms for what Prometheus cannot scrape: RDS, its RDS Proxy and ElastiCache. Plain data; the component
+creates one ``aws.cloudwatch.MetricAlarm`` per entry, all notifying one SNS topic (alarm and recovery).
 
 RDS Multi-AZ instances have no ReplicaLag metric (the standby is not readable; failover is synchronous); the lag
 alarm exists for ElastiCache replicas, per member node.
@@ -11,6 +11,10 @@ from dataclasses import dataclass
 from typing import Any
 
 GIB = 2**30
+PROXY_BORROW_LATENCY_US = 100_000
+"""Average wait of a query for one of the proxy's database connections (``DatabaseConnectionsBorrowLatency``, in
+microseconds) that alarms when it lasts 15 minutes: a failover makes it spike for a minute or two, a pool at its
+limit (``MaxConnectionsPercent``, the n8n role's CONNECTION LIMIT) or pinned sessions keep it up."""
 
 
 @dataclass(frozen=True)
@@ -58,6 +62,38 @@ def rds_alarms(identifier: Any, *, allocated_gb: int, connection_limit: int, t: 
     ]
 
 
+def rds_proxy_alarms(proxy_name: Any, *, clients: int, t: Any) -> list[Alarm]:
+    """Borrow latency, client connections, availability and failed logins of the RDS Proxy n8n connects through
+    (``proxy_name`` may be an Input). ``clients``: the most connections n8n's roles open at their most replicas
+    (``n8n.app.database_clients``), the proxy's client load at full scale. AWS publishes ``AvailabilityPercentage``
+    per target group and role only."""
+    if clients < 1:
+        raise ValueError(f"rds_proxy_alarms: clients must be at least 1, got {clients}")
+    dims = {"ProxyName": proxy_name}
+    ns = "AWS/RDS"
+    near = clients * t.connections_percent // 100
+    return [
+        Alarm("rds-proxy-borrow-latency", ns, "DatabaseConnectionsBorrowLatency", dims, "Average",
+              "GreaterThanThreshold", PROXY_BORROW_LATENCY_US,
+              f"RDS Proxy: queries waited over {PROXY_BORROW_LATENCY_US // 1000} ms on average for a database "
+              "connection for 15 minutes: the pool is at its limit or sessions are pinned "
+              "(DatabaseConnectionsCurrentlySessionPinned)"),
+        Alarm("rds-proxy-clients", ns, "ClientConnections", dims, "Maximum", "GreaterThanThreshold", near,
+              f"RDS Proxy: client connections above {t.connections_percent}% of the {clients} n8n's pools open at "
+              "full scale: no headroom left to scale out (raise the pools and database.connectionLimit together), "
+              "or something other than n8n connects"),
+        Alarm("rds-proxy-availability", ns, "AvailabilityPercentage",
+              {**dims, "TargetGroup": "default", "TargetRole": "READ_WRITE"}, "Minimum", "LessThanThreshold", 100,
+              "RDS Proxy: the instance was unavailable to the proxy (failover, reboot or outage); n8n's queries "
+              "waited in the proxy up to its borrow timeout", evaluation_periods=1),
+        Alarm("rds-proxy-auth-failures", ns, "ClientConnectionsSetupFailedAuth", dims, "Sum",
+              "GreaterThanThreshold", 0,
+              "RDS Proxy: client logins failed: the n8n Secret's db-password and the proxy's login secret differ "
+              "(a password rotation half applied?) or something else tries to log in",
+              evaluation_periods=1, treat_missing_data="notBreaching"),
+    ]
+
+
 def elasticache_alarms(members: list[Any], *, t: Any) -> list[Alarm]:
     """CPU, memory, evictions and replication lag of every node of the queue's replication group."""
     ns = "AWS/ElastiCache"
@@ -94,4 +130,4 @@ def alarm_topic_key_statement(account_id: str) -> dict[str, Any]:
     }
 
 
-__all__ = ["Alarm", "alarm_topic_key_statement", "elasticache_alarms", "rds_alarms"]
+__all__ = ["Alarm", "alarm_topic_key_statement", "elasticache_alarms", "rds_alarms", "rds_proxy_alarms"]

@@ -50,7 +50,8 @@ class AlarmSpec:
 
 @dataclass(frozen=True)
 class CloudWatchTargets:
-    """The managed data layer to alarm on (AWS stacks); RDS and ElastiCache fields are None when not used."""
+    """The managed data layer to alarm on (AWS stacks); RDS, RDS Proxy and ElastiCache fields are None when not
+    used."""
 
     kms_key_arn: pulumi.Input[str]
     """The stack's customer key; encrypts the alarms' SNS topic (its policy lets CloudWatch use it)."""
@@ -60,6 +61,11 @@ class CloudWatchTargets:
     """Allocated storage of that instance in GB (the free-storage alarm is a share of it)."""
     connection_limit: int = 0
     """The n8n role's CONNECTION LIMIT (``database.connectionLimit``)."""
+    rds_proxy_name: pulumi.Input[str] | None = None
+    """Name of the RDS Proxy n8n connects through (``RdsDatabase.proxy_name``); None: no proxy alarms."""
+    rds_proxy_clients: int = 0
+    """Most connections n8n's roles open at their most replicas (``n8n.app.database_clients``): the proxy's client
+    load at full scale; needed with ``rds_proxy_name``."""
     elasticache_members: list[pulumi.Input[str]] = field(default_factory=list)
     """CacheClusterId of every node of the queue's replication group."""
     emails: list[str] = field(default_factory=list)
@@ -104,7 +110,7 @@ class ObservabilityArgs(TypedDict):
 
 class Observability(pulumi.ComponentResource):
     """ServiceMonitors/PodMonitors for every n8n role and the in-cluster data layer, alert rules on real n8n metric
-    names, a Grafana dashboard, and CloudWatch alarms for RDS and ElastiCache."""
+    names, a Grafana dashboard, and CloudWatch alarms for RDS, its RDS Proxy and ElastiCache."""
 
     alarm_topic_arn: pulumi.Output[str | None]
     """SNS topic of the CloudWatch alarms, or None without AWS targets."""
@@ -153,6 +159,12 @@ class Observability(pulumi.ComponentResource):
         if targets.rds_identifier is not None:
             specs += cw.rds_alarms(targets.rds_identifier, allocated_gb=targets.rds_allocated_gb,
                                    connection_limit=targets.connection_limit, t=thresholds)
+        if targets.rds_proxy_name is not None:
+            if isinstance(targets.rds_proxy_clients, bool) or not isinstance(targets.rds_proxy_clients, int) \
+                    or targets.rds_proxy_clients < 1:
+                raise ValueError("Observability: cloudwatch.rds_proxy_clients must be a whole number of connections, "
+                                 f"at least 1, with rds_proxy_name; got {targets.rds_proxy_clients!r}")
+            specs += cw.rds_proxy_alarms(targets.rds_proxy_name, clients=targets.rds_proxy_clients, t=thresholds)
         specs += cw.elasticache_alarms(targets.elasticache_members, t=thresholds)
         more = {suffix: structured("Observability", f"cloudwatch.more_alarms.{suffix}", AlarmSpec, dict(spec))
                 if isinstance(spec, Mapping) else spec for suffix, spec in targets.more_alarms.items()}
