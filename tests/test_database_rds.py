@@ -10,7 +10,7 @@ import pulumi
 import pytest
 
 from n8n_platform import names
-from n8n_platform.connections import DatabaseConnection
+from n8n_platform.connections import DatabaseConnection, Pooler
 from n8n_platform.database.rds import (
     CA_BUNDLE_FILE,
     RdsDatabase,
@@ -201,9 +201,10 @@ def test_both_engines_give_n8n_the_same_connection_shape(rec_db) -> None:
         assert isinstance(conn, DatabaseConnection)
         assert (conn.port, conn.database, conn.user, conn.schema, conn.ssl) == (5432, "n8n", "n8n", "n8n", True)
         assert (conn.password.secret, conn.password.key) == (names.N8N_SECRET, names.DB_PASSWORD)
-        assert conn.ca is not None and conn.pooled is True
+        assert conn.ca is not None
+    assert (rds.connection.pooler, patroni.connection.pooler) == (Pooler.RDS_PROXY, Pooler.PGBOUNCER)
     for conn in (rds.direct_connection, patroni.direct_connection):
-        assert conn.ca.key == "ca.crt" and conn.pooled is False
+        assert conn.ca.key == "ca.crt" and conn.pooler is None
     assert {rds.connection.ca.source, patroni.connection.ca.source} == {"configMap", "secret"}
 
 
@@ -226,10 +227,10 @@ def test_only_what_cannot_be_guessed_is_required() -> None:
     assert rec.find(PROXY)
     with pytest.raises(ValueError, match=r"RdsDatabase: n8n_password is required with database\.pooler\.enabled"):
         run(lambda: RdsDatabase("db", {"identifier": "n8n-lab", "namespace": "n8n", "vpc_id": "vpc-0a1b2c3d",
-                                       "subnet_ids": [], "node_security_group_id": NODE_SG}))
+                                       "subnet_ids": ["subnet-0a1b2c3d"], "node_security_group_id": NODE_SG}))
     with pytest.raises(TypeError, match="RdsDatabase: unexpected argument 'protected'"):
         run(lambda: RdsDatabase("db", {"identifier": "n8n-lab", "namespace": "n8n", "vpc_id": "vpc-0a1b2c3d",
-                                       "subnet_ids": [], "node_security_group_id": NODE_SG, "protected": True}))
+                                       "subnet_ids": ["subnet-0a1b2c3d"], "node_security_group_id": NODE_SG, "protected": True}))
 
 
 def test_database_as_a_mapping_is_checked_like_stack_config() -> None:
@@ -300,11 +301,11 @@ def test_with_the_pooler_n8n_connects_to_the_proxy_with_tls_and_the_jobs_to_the_
     assert (auth["authScheme"], auth["clientPasswordAuthType"], auth["iamAuth"]) == (
         "SECRETS", "POSTGRES_SCRAM_SHA_256", "DISABLED")
     assert auth["secretArn"].startswith("arn:aws:secretsmanager:") and "n8n-db-proxy-login" in auth["secretArn"]
-    assert db.connection.pooled is True and db.connection.ssl is True
+    assert db.connection.pooler == Pooler.RDS_PROXY and db.connection.ssl is True
     assert (db.connection.ca.source, db.connection.ca.key) == ("configMap", "proxy-ca.crt")
     assert _resolved(db.connection.host) == _resolved(db.proxy_endpoint)
     assert ".proxy-" in _resolved(db.connection.host) and _resolved(db.proxy_name) == "n8n-prod"
-    assert db.direct_connection.pooled is False and db.direct_connection.ca.key == "ca.crt"
+    assert db.direct_connection.pooler is None and db.direct_connection.ca.key == "ca.crt"
     assert _resolved(db.direct_connection.host) == _resolved(db.address)
     (job,) = [m for m in rec.manifests() if m["kind"] == "Job"]
     env = {e["name"]: e["value"] for e in job["spec"]["template"]["spec"]["containers"][0]["env"]}
@@ -319,7 +320,7 @@ def test_without_the_pooler_there_is_no_proxy_and_n8n_connects_to_the_instance()
     for typ in PROXY_TYPES:
         assert not rec.find(typ), typ
     assert len(rec.find(SG)) == 1 and not rec.find("aws:iam/role:Role", name="n8n-db-proxy-role")
-    assert db.connection is db.direct_connection and db.connection.pooled is False
+    assert db.connection is db.direct_connection and db.connection.pooler is None
     assert _resolved(db.connection.host) == _resolved(db.address) and db.connection.ca.key == "ca.crt"
     assert _resolved(db.proxy_name) is None and _resolved(db.proxy_endpoint) is None
     (ca,) = [m for m in rec.manifests() if m["kind"] == "ConfigMap" and m["metadata"]["name"] == "n8n-prod-ca"]
@@ -412,10 +413,10 @@ def test_target_group_pool_follows_the_settings_and_the_target_is_the_instance()
 def test_an_identifier_the_proxy_cannot_take_fails_naming_the_rule() -> None:
     with pytest.raises(ValueError, match=r"identifier 'n8n--lab' also names the RDS Proxy"):
         run(lambda: RdsDatabase("db", {"identifier": "n8n--lab", "namespace": "n8n", "vpc_id": "vpc-0a1b2c3d",
-                                       "subnet_ids": [], "node_security_group_id": NODE_SG,
+                                       "subnet_ids": ["subnet-0a1b2c3d"], "node_security_group_id": NODE_SG,
                                        "n8n_password": N8N_PASSWORD}))
     rec = run(lambda: RdsDatabase("db", {"identifier": "n8n--lab", "namespace": "n8n", "vpc_id": "vpc-0a1b2c3d",
-                                         "subnet_ids": [], "node_security_group_id": NODE_SG,
+                                         "subnet_ids": ["subnet-0a1b2c3d"], "node_security_group_id": NODE_SG,
                                          "database": {"pooler": {"enabled": False}}}))
     assert rec.find(INSTANCE) and not rec.find(PROXY)
 

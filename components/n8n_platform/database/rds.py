@@ -33,7 +33,7 @@ import pulumi
 
 from .. import k8s, names
 from ..arguments import dns_label, known, plain, retain_on_delete, settings_section, waits_for
-from ..connections import CaBundle, DatabaseConnection, SecretKeyRef
+from ..connections import CaBundle, DatabaseConnection, Pooler, SecretKeyRef
 from ..namespace import POSTGRES_PORT
 from ..settings import DatabaseSettings, RdsSettings
 from ..storage import customer_key
@@ -122,7 +122,7 @@ def rds_connection(address: pulumi.Input[str], database: DatabaseSettings, ca_co
     return DatabaseConnection(host=address, port=POSTGRES_PORT, database=database.name, user=database.user,
                               schema=database.schema, password=SecretKeyRef(names.N8N_SECRET, names.DB_PASSWORD),
                               ssl=True, ca=CaBundle("configMap", ca_config_map, rds_proxy.CA_KEY if pooled else CA_KEY),
-                              pooled=pooled)
+                              pooler=Pooler.RDS_PROXY if pooled else None)
 
 
 def ca_config_map(name: str, namespace: str, pem: str, proxy_pem: str | None = None) -> dict[str, Any]:

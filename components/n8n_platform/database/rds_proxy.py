@@ -4,7 +4,7 @@ Why: during a Multi-AZ failover or a patch reboot every direct connection n8n ho
 whose queries were on them end ``crashed``. RDS Proxy keeps n8n's client connections open, holds their queries
 (up to ``ConnectionBorrowTimeout``, ``database.rds.proxy.borrowTimeoutSeconds``) and sends them to the new
 primary when it is back; AWS documents it as shortening failover. n8n's side of that is in n8n/env.py
-(``DatabaseConnection.pooled``).
+(``DatabaseConnection.pooler``).
 
 Decisions:
 
