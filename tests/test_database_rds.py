@@ -230,7 +230,8 @@ def test_only_what_cannot_be_guessed_is_required() -> None:
                                        "subnet_ids": ["subnet-0a1b2c3d"], "node_security_group_id": NODE_SG}))
     with pytest.raises(TypeError, match="RdsDatabase: unexpected argument 'protected'"):
         run(lambda: RdsDatabase("db", {"identifier": "n8n-lab", "namespace": "n8n", "vpc_id": "vpc-0a1b2c3d",
-                                       "subnet_ids": ["subnet-0a1b2c3d"], "node_security_group_id": NODE_SG, "protected": True}))
+                                       "subnet_ids": ["subnet-0a1b2c3d"], "node_security_group_id": NODE_SG,
+                                       "protected": True}))
 
 
 def test_database_as_a_mapping_is_checked_like_stack_config() -> None:
