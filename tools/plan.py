@@ -8,6 +8,7 @@ the mock runtime, prints a summary, and writes to build/plan/<stack>/:
 - resources.json   every resource: type, name, parent, inputs (secrets as "[secret]"), options
 - manifests/       every Kubernetes object the stack would apply, one YAML file each
 - architecture.svg the components of this stack and how connections flow between them
+- runtime.svg      the running system: where a request goes, what talks to what, boundaries and replica counts
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ import yaml
 
 from tools import offline
 from tools.diagram import architecture_svg, components
+from tools.runtime_picture import runtime_svg
 
 BUILD = offline.ROOT / "build" / "plan"
 
@@ -52,7 +54,7 @@ def render(stack: str, out_dir: Path, root: Path = offline.ROOT) -> dict[str, An
 
 
 def write(recording: offline.Recording, out_dir: Path) -> None:
-    """resources.json, manifests/ and architecture.svg of one recording."""
+    """resources.json, manifests/, architecture.svg and runtime.svg of one recording."""
     manifests_dir = out_dir / "manifests"
     manifests_dir.mkdir(parents=True, exist_ok=True)
     for old in manifests_dir.glob("*.yaml"):
@@ -68,6 +70,7 @@ def write(recording: offline.Recording, out_dir: Path) -> None:
     (out_dir / "exports.json").write_text(json.dumps(offline.redacted(recording.exports), indent=2,
                                                      sort_keys=True) + "\n")
     (out_dir / "architecture.svg").write_text(architecture_svg(recording))
+    (out_dir / "runtime.svg").write_text(runtime_svg(recording))
 
 
 def summarize(stack: str, settings: Any, recording: offline.Recording) -> dict[str, Any]:
@@ -132,7 +135,7 @@ def print_summary(summary: dict[str, Any], out_dir: Path) -> None:
         print("\nWarnings:")
         for w in summary["warnings"]:
             print(f"  ! {w}")
-    print(f"\nWritten: {out_dir}/resources.json, manifests/, exports.json, architecture.svg")
+    print(f"\nWritten: {out_dir}/resources.json, manifests/, exports.json, architecture.svg, runtime.svg")
 
 
 def main(argv: list[str] | None = None) -> int:
