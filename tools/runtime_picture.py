@@ -489,3 +489,21 @@ def runtime_svg(recording: Recording) -> str:
         x += 52 + 6 * len(meaning)
     parts.append("</svg>")
     return "\n".join(parts) + "\n"
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m tools.runtime_picture STACK``: print the stack's runtime picture (docs/runtime-dev.svg)."""
+    import sys
+
+    from tools.offline import run_stack
+
+    args = sys.argv[1:] if argv is None else argv
+    if len(args) != 1:
+        print("usage: python -m tools.runtime_picture STACK  (reads Pulumi.<STACK>.yaml)", file=sys.stderr)
+        return 2
+    sys.stdout.write(runtime_svg(run_stack(args[0])))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
