@@ -69,9 +69,13 @@ def test_every_role_is_a_box_with_its_replicas_autoscaling_and_sidecars(stack):
         name = d["metadata"]["name"]
         assert box in drawn.boxes and f"Deployment {name}:" in drawn.text(box)
         assert (f"{scaled[name]} replicas" if name in scaled else f"{d['spec']['replicas']} replica") in drawn.text(box)
-        for c in d["spec"]["template"]["spec"]["containers"]:
-            if c["name"] != "n8n":
-                assert f"sidecar {c['name']}" in drawn.text(box)
+        pod = d["spec"]["template"]["spec"]
+        sidecars = [c["name"] for c in pod["containers"] if c["name"] != "n8n"]
+        sidecars += [c["name"] for c in pod.get("initContainers", []) if c.get("restartPolicy") == "Always"]
+        for c in sidecars:
+            assert f"sidecar {c}" in drawn.text(box)
+        if _role(d["spec"]["template"]["metadata"]["labels"]) == "worker":
+            assert "runners" in sidecars  # the task runners ride along every worker
 
 
 def test_every_routed_path_is_drawn_on_the_role_that_answers_it(stack):

@@ -196,8 +196,8 @@ def _roles(pic: Picture, recording: Recording, of_kind: dict[str, list[dict[str,
         args = " ".join(main_container.get("args") or [])
         lines = [f"Deployment {name}: `n8n {args}`",
                  ranges.get(name, f"{_int(d['spec'].get('replicas', 1))} replica(s), fixed")]
-        sidecars = [c for c in pod.get("initContainers", []) + pod["containers"]
-                    if c is not main_container]
+        sidecars = [c for c in pod.get("initContainers", []) if c.get("restartPolicy") == "Always"]  # native
+        sidecars += [c for c in pod["containers"] if c is not main_container]
         for c in sidecars:
             lines.append(f"+ sidecar {c['name']} ({c['image'].rsplit('/', 1)[-1]})")
         taints = {t["key"] for t in pod.get("tolerations", [])}
