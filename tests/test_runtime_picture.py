@@ -178,3 +178,11 @@ def test_stacks_draw_their_own_edge_and_pooler(stack):
 def test_the_readme_picture_is_current():
     assert DOC.read_text() == runtime_svg(recorded("dev")), "regenerate: PYTHONPATH=.:components .venv/bin/python " \
                                                       "-m tools.runtime_picture dev > docs/runtime-dev.svg"
+
+
+def test_make_plan_writes_the_runtime_picture(tmp_path):
+    from tools.plan import write
+
+    write(recorded("dev"), tmp_path)
+    assert (tmp_path / "runtime.svg").read_text() == runtime_svg(recorded("dev"))
+    assert (tmp_path / "architecture.svg").exists()  # next to the component picture, not instead of it
