@@ -3,6 +3,7 @@ and AWS resources, read here independently of tools.runtime_picture, so the pict
 
 from __future__ import annotations
 
+import copy
 import functools
 import xml.etree.ElementTree as ET
 from pathlib import Path
@@ -186,3 +187,11 @@ def test_make_plan_writes_the_runtime_picture(tmp_path):
     write(recorded("dev"), tmp_path)
     assert (tmp_path / "runtime.svg").read_text() == runtime_svg(recorded("dev"))
     assert (tmp_path / "architecture.svg").exists()  # next to the component picture, not instead of it
+
+
+def test_the_picture_does_not_depend_on_registration_order():
+    import random
+
+    shuffled = copy.copy(recorded("dev"))
+    shuffled.resources = random.Random(23).sample(shuffled.resources, len(shuffled.resources))
+    assert runtime_svg(shuffled) == runtime_svg(recorded("dev"))  # components that wait register in varying order

@@ -80,6 +80,11 @@ def _component(labels: dict[str, str] | None) -> str | None:
     return (labels or {}).get("app.kubernetes.io/component")
 
 
+def _found(recording: Recording, type: str) -> list[Any]:
+    """The resources of one type, by name (not in registration order, which varies)."""
+    return sorted(recording.find(type=type), key=lambda r: r.name)
+
+
 def _int(value: Any) -> str:
     """A count as the plan records it (numbers may come back as floats from the mocks)."""
     return str(int(value)) if isinstance(value, (int, float)) else str(value)
@@ -129,7 +134,9 @@ def _bucket_of(value: str, buckets: list[str]) -> str | None:
 
 def model(recording: Recording) -> Picture:
     """The nodes and edges of the running system of one recorded stack."""
-    manifests = recording.manifests()
+    # Sorted: registration order varies between runs (components that wait), the picture must not.
+    manifests = sorted(recording.manifests(), key=lambda m: (m["kind"], m["metadata"].get("namespace", ""),
+                                                             m["metadata"]["name"]))
     of_kind = {}
     for m in manifests:
         of_kind.setdefault(m["kind"], []).append(m)
@@ -186,7 +193,7 @@ def _roles(pic: Picture, recording: Recording, of_kind: dict[str, list[dict[str,
                                                f" on {'/'.join(triggers)} queue length")
     deployments = {_component(d["spec"]["template"]["metadata"].get("labels")): d
                    for d in of_kind.get("Deployment", [])}
-    pools = recording.find(type="aws:eks/nodeGroup:NodeGroup")
+    pools = _found(recording, "aws:eks/nodeGroup:NodeGroup")
     for role, d in deployments.items():
         if role is None:
             continue
@@ -227,7 +234,7 @@ def _stores(pic: Picture, recording: Recording, of_kind: dict[str, list[dict[str
     """Redis, PostgreSQL (with its pooler) and the archive, linked to the roles that use them."""
     # Redis
     redis_sets = [s for s in of_kind.get("StatefulSet", []) if _component(s["metadata"].get("labels")) == "redis"]
-    groups = recording.find(type="aws:elasticache/replicationGroup:ReplicationGroup")
+    groups = _found(recording, "aws:elasticache/replicationGroup:ReplicationGroup")
     if redis_sets:
         s = redis_sets[0]
         pic.add(Node("redis", "Redis (in cluster)", [f"StatefulSet {s['metadata']['name']} × "
@@ -241,8 +248,8 @@ def _stores(pic: Picture, recording: Recording, of_kind: dict[str, list[dict[str
             f"{_int(g.get('numCacheClusters', 1))}", f"TLS :6379{failover}"], 3, "aws", "aws"))
     # PostgreSQL
     clusters = of_kind.get("postgresql", [])
-    instances = recording.find(type="aws:rds/instance:Instance")
-    proxies = recording.find(type="aws:rds/proxy:Proxy")
+    instances = _found(recording, "aws:rds/instance:Instance")
+    proxies = _found(recording, "aws:rds/proxy:Proxy")
     if clusters:
         c = clusters[0]
         name, spec = c["metadata"]["name"], c["spec"]
@@ -282,13 +289,14 @@ def _stores(pic: Picture, recording: Recording, of_kind: dict[str, list[dict[str
 
 
 def _archive(pic: Picture, recording: Recording, of_kind: dict[str, list[dict[str, Any]]]) -> None:
-    buckets = recording.find(type="aws:s3/bucket:Bucket")
-    providers = {p.name: p.inputs.get("region", "") for p in recording.find(type="pulumi:providers:aws")}
+    buckets = _found(recording, "aws:s3/bucket:Bucket")
+    providers = {p.name: p.inputs.get("region", "") for p in _found(recording, "pulumi:providers:aws")}
     home = [b.name for b in buckets if not providers.get(b.options.get("provider") or "")]
     away = [b.name for b in buckets if providers.get(b.options.get("provider") or "")]
     names = [b.name for b in buckets]
     arns = (re.search(r"arn:aws:[a-z0-9-]+:([a-z]{2}(?:-[a-z]+)+-\d):", str(r.inputs))
-            for r in recording.resources if r.type.startswith("aws:") and not r.options.get("provider"))
+            for r in sorted(recording.resources, key=lambda r: (r.type, r.name))
+            if r.type.startswith("aws:") and not r.options.get("provider"))
     pic.region = next((m.group(1) for m in arns if m), "")
     if home:
         pic.add(Node("s3", f"S3 {pic.region}".strip(), [f"bucket {b}" for b in sorted(home)], 7, "aws", "aws"))
@@ -310,7 +318,7 @@ def _archive(pic: Picture, recording: Recording, of_kind: dict[str, list[dict[st
         pic.link("database", f"job-{job['metadata']['name']}", "archive", "pg_dump")
         if target:
             pic.link(f"job-{job['metadata']['name']}", "s3", "archive", f"→ {target}")
-    for rep in recording.find(type="aws:s3/bucketReplicationConfig:BucketReplicationConfig"):
+    for rep in _found(recording, "aws:s3/bucketReplicationConfig:BucketReplicationConfig"):
         pic.link("s3", "replica", "replication", f"replicated ({rep.name})")
 
 
@@ -458,7 +466,7 @@ def runtime_svg(recording: Recording) -> str:
     parts.append(f'<text x="{WIDTH - MARGIN}" y="{divider + 16}" font-size="12" fill="#c0392b" text-anchor="end">'
                  f'private (no public address) ↓</text>')
     # Boxes
-    for n in pic.nodes.values():
+    for n in sorted(pic.nodes.values(), key=lambda n: n.id):
         x, y, w, h = boxes[n.id]
         parts.append(f'<g id="{escape(n.id)}" data-title="{escape(n.title)}">')
         parts.append(f'<rect x="{x}" y="{y}" width="{w}" height="{h}" rx="8" fill="{ZONE_FILL[n.zone]}" '
@@ -470,7 +478,7 @@ def runtime_svg(recording: Recording) -> str:
         parts.append("</g>")
     # Arrows (after the boxes: on top)
     router = _Router(pic, rows)
-    for a, b, kind, label in pic.edges:
+    for a, b, kind, label in sorted(pic.edges, key=lambda e: (list(KINDS).index(e[2]), e[0], e[1])):
         colour, dash, meaning = KINDS[kind]
         d, (lx, ly) = router.path(a, b, kind)
         parts.append(f'<path d="{d}" fill="none" stroke="{colour}" stroke-width="1.6" stroke-dasharray="{dash}" '
