@@ -244,8 +244,8 @@ def _stores(pic: Picture, recording: Recording, of_kind: dict[str, list[dict[str
         g = groups[0].inputs
         failover = " · automatic failover" if g.get("automaticFailoverEnabled") else ""
         pic.add(Node("redis", "ElastiCache", [
-            f"{groups[0].name}: {g.get('engine', 'redis')} {g.get('nodeType', '')} × "
-            f"{_int(g.get('numCacheClusters', 1))}", f"TLS :6379{failover}"], 3, "aws", "aws"))
+            f"replication group {groups[0].name}", f"{g.get('engine', 'redis')} {g.get('nodeType', '')} × "
+            f"{_int(g.get('numCacheClusters', 1))} nodes", f"TLS :6379{failover}"], 3, "aws", "aws"))
     # PostgreSQL
     clusters = of_kind.get("postgresql", [])
     instances = _found(recording, "aws:rds/instance:Instance")
