@@ -25,7 +25,7 @@ from tools.offline import Recording
 COLUMNS = {"prom": (40, 170), "ns": (260, 440), "ns-left": (260, 210), "ns-right": (490, 210),
            "aws": (790, 250), "replica": (1100, 210)}
 LANE_X = 730  # the free vertical lane between the namespace and the AWS column
-WIDTH, TOP, GAP, LINE, MARGIN = 1340, 64, 46, 15, 20
+TOP, GAP, LINE, MARGIN = 64, 46, 15, 20
 KINDS = {  # edge kind: colour, dash, what it means (the legend)
     "request": ("#1f5fbf", "", "HTTPS request"),
     "queue": ("#d9730d", "", "Redis queue (BullMQ jobs)"),
@@ -427,15 +427,16 @@ def runtime_svg(recording: Recording) -> str:
     boxes = {n.id: _box(n, rows) for n in pic.nodes.values()}
     bottom = rows[-1][0] + rows[-1][1]
     legend_y = bottom + 40
+    width = max(x + w for x, _, w, _ in boxes.values()) + 12 + MARGIN  # no replica region: no empty column
     height = legend_y + 40
     parts = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" width="{WIDTH}" height="{height}" viewBox="0 0 {WIDTH} {height}" '
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" viewBox="0 0 {width} {height}" '
         'font-family="Helvetica, Arial, sans-serif">',
         "<defs>" + "".join(
             f'<marker id="arrow-{k}" viewBox="0 0 10 10" refX="10" refY="5" markerWidth="7" markerHeight="7" '
             f'orient="auto-start-reverse"><path d="M 0 0 L 10 5 L 0 10 z" fill="{c}"/></marker>'
             for k, (c, _, _) in KINDS.items()) + "</defs>",
-        f'<rect width="{WIDTH}" height="{height}" fill="white"/>',
+        f'<rect width="{width}" height="{height}" fill="white"/>',
         f'<text x="{MARGIN}" y="28" font-size="17" font-weight="bold">n8n at run time: where a request goes and '
         f'what talks to what (drawn from the plan)</text>',
     ]
@@ -459,11 +460,11 @@ def runtime_svg(recording: Recording) -> str:
         x, y, w, h = boxes["replica"]
         parts.append(_zone(x - 12, y - 28, w + 24, h + 40, f"AWS region {pic.replica_region}", "#f6e9f7"))
     divider = rows[2][0] - (34 if not pic.cluster_edge else 30)
-    parts.append(f'<line x1="{MARGIN}" y1="{divider}" x2="{WIDTH - MARGIN}" y2="{divider}" stroke="#c0392b" '
+    parts.append(f'<line x1="{MARGIN}" y1="{divider}" x2="{width - MARGIN}" y2="{divider}" stroke="#c0392b" '
                  f'stroke-dasharray="8 4"/>')
-    parts.append(f'<text x="{WIDTH - MARGIN}" y="{divider - 6}" font-size="12" fill="#c0392b" text-anchor="end">'
+    parts.append(f'<text x="{width - MARGIN}" y="{divider - 6}" font-size="12" fill="#c0392b" text-anchor="end">'
                  f'public (internet-facing) ↑</text>')
-    parts.append(f'<text x="{WIDTH - MARGIN}" y="{divider + 16}" font-size="12" fill="#c0392b" text-anchor="end">'
+    parts.append(f'<text x="{width - MARGIN}" y="{divider + 16}" font-size="12" fill="#c0392b" text-anchor="end">'
                  f'private (no public address) ↓</text>')
     # Boxes
     for n in sorted(pic.nodes.values(), key=lambda n: n.id):
