@@ -135,7 +135,8 @@ EKS_OIDC["edge"] = {**EKS_OIDC["edge"], "waf": True, "oidc": OIDC}
 
 def test_on_eks_the_outputs_reach_the_oidc_secret_and_the_escrow_only_as_secrets():
     rec = platform(EKS_OIDC, oidcClientSecret=CLIENT_SECRET, encryptionKey=KEY)
-    escrowed = rec.one("aws:secretsmanager/secretVersion:SecretVersion").inputs["secretString"]
+    escrow = rec.one("aws:secretsmanager/secretVersion:SecretVersion", "n8n-secrets-escrow-version")
+    escrowed = escrow.inputs["secretString"]
     assert secret_leaves(escrowed) == [KEY]
     (oidc_secret,) = [r for r in rec.resources if r.type == "kubernetes:core/v1:Secret"
                       and r.inputs["metadata"]["name"] == "n8n-edge-oidc"]
