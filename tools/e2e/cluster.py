@@ -14,6 +14,7 @@ import dataclasses
 import json
 import secrets
 import shutil
+import subprocess
 import tempfile
 import time
 import uuid
@@ -95,6 +96,22 @@ def wait_webhook_registered(process: N8nProcess, *also_log: N8nProcess, timeout:
         time.sleep(1)
     tails = "\n".join(p.log_tail() for p in (process, *also_log))
     raise TimeoutError(f"webhook never answered 2xx:\n{tails}")
+
+
+CALL_OF_EXECUTION_JS = """
+const { parse } = require('flatted');
+const rows = JSON.parse(require('fs').readFileSync(0, 'utf8'));
+const body = (main) => main?.[0]?.[0]?.json?.body;
+console.log(JSON.stringify(rows.map(([id, text]) => {
+  const data = parse(text);
+  const ran = data.resultData?.runData?.Webhook?.[0]?.data?.main;
+  const waiting = data.executionData?.nodeExecutionStack?.[0]?.data?.main;
+  return [id, (body(ran) ?? body(waiting))?.n ?? null];
+})));
+"""
+"""Reads [[execution id, execution_data.data], ...] on stdin, prints [[id, the webhook body's n or null], ...]."""
+STALL_LIMIT_MESSAGE = "failed to be processed too many times"
+"""Part of n8n 2.x's MaxStalledCountError message: a job that stalled once (maxStalledCount is 0) is failed."""
 
 
 def logged_executions(process: N8nProcess, event: str) -> set[str]:
@@ -317,6 +334,21 @@ class QueueModeCluster(Managed):
             cols = [c.name for c in cur.description]
             return [dict(zip(cols, row, strict=True)) for row in cur.fetchall()]
 
+    def calls_of(self, execution_ids: Sequence[int]) -> dict[int, int | None]:
+        """Execution id -> the webhook call (its body's ``n``) that created it, read from ``execution_data`` with
+        n8n's own parser (flatted): from the Webhook node's run, or, for an execution that never ran, from the
+        trigger item waiting on its execution stack. None where the data holds neither."""
+        if not execution_ids:
+            return {}
+        with self.pg.connect(DB_NAME) as conn:
+            rows = conn.execute(f'SELECT "executionId", data FROM {DB_SCHEMA}.execution_data '
+                                'WHERE "executionId" = ANY(%s)', (list(execution_ids),)).fetchall()
+        done = subprocess.run([str(self.install.node), "-e", CALL_OF_EXECUTION_JS],
+                              input=json.dumps([[int(i), data] for i, data in rows]), capture_output=True, text=True,
+                              cwd=self.install.root, timeout=120, check=True)
+        found = {int(i): n for i, n in json.loads(done.stdout)}
+        return {int(i): found.get(int(i)) for i in execution_ids}
+
     def metrics(self, process: N8nProcess) -> dict[str, float]:
         status, body = http_get(process.url(METRICS_PATH))
         if status != 200:
@@ -341,6 +373,17 @@ class QueueModeCluster(Managed):
         failed = [j for j in client.zrange(f"{prefix}:failed", 0, -1)
                   if "stalled" in (client.hget(f"{prefix}:{j}", "failedReason") or "")]
         return unlocked + failed
+
+    def stall_failed_executions(self) -> set[str]:
+        """Execution ids the main or webhook process failed because their job stalled (n8n's own record of the
+        shutdown race: it logs "Problem with execution <id>: This execution failed to be processed too many times").
+
+        The Redis side of the race is fleeting (n8n keeps no failed jobs: ``keepLastFailed`` is 0), this is not.
+        """
+        prefix = "Problem with execution "
+        messages = (str(r.get("message", "")) for p in (self.main, self.webhook) for r in p.log_records())
+        return {m[len(prefix):].split(":")[0] for m in messages
+                if m.startswith(prefix) and STALL_LIMIT_MESSAGE in m}
 
     def finished_by_workers(self) -> set[str]:
         """Execution ids that workers logged as finished."""

@@ -19,6 +19,7 @@ from collections import Counter
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from n8n_platform.n8n.env import LOCK_DURATION_MS, QUEUE_RECOVERY_MINUTES, STALLED_INTERVAL_MS
 
@@ -60,6 +61,20 @@ class FaultPlan:
 PLAN = FaultPlan()
 
 
+class ToldDone(NamedTuple):
+    """A call answered 2xx whose execution did not succeed (or that has none)."""
+
+    call: int
+    execution: str | None
+    """The execution's final status; None when the call created none."""
+    body: bytes
+
+
+NO_DATA_ANSWER = b"Workflow executed successfully but the last node did not return any data"
+"""What n8n 2.40.7's webhook answers (200) when it reads back an execution whose run was never saved: the fault
+broke the worker's final save, the job still reported finished (webhooks/webhook-helpers.js)."""
+
+
 @dataclass(frozen=True)
 class Accounting:
     """Every call of one fault run: what the callers were told and what became of the executions."""
@@ -72,6 +87,8 @@ class Accounting:
     """Execution status -> executions the webhook created during the run (at the end of the wait)."""
     settled_s: float | None
     """Seconds from the last answer until every execution was final; None when the bound passed first."""
+    told_done: tuple[ToldDone, ...] = ()
+    """The 2xx answers for work that did not succeed (each call joined to its execution by the body's ``n``)."""
 
     @property
     def accepted(self) -> int:
@@ -93,12 +110,13 @@ class Accounting:
         refused = {status or "none": n for status, n in self.answered.items() if not 200 <= status < 300}
         otherwise = f"{self.calls - self.ok}" + (f" ({', '.join(f'{s}: {n}' for s, n in refused.items())})"
                                                  if refused else "")
-        return (f"| {self.fault} | {self.calls} | {self.ok} | {otherwise} | {self.accepted} | "
+        return (f"| {self.fault} | {self.calls} | {self.ok} | {len(self.told_done)} | {otherwise} | {self.accepted} | "
                 f"{self.statuses['success']} | {self.statuses['error']} | {self.statuses['crashed']} | {left} | "
                 f"{settled} |")
 
-    HEADER = ("| fault | calls | answered 2xx | answered otherwise | accepted (executions) | success | error | "
-              "crashed | left new/running | all final after the load |\n|---|---|---|---|---|---|---|---|---|---|")
+    HEADER = ("| fault | calls | answered 2xx | of those, not success | answered otherwise | accepted (executions) | "
+              "success | error | crashed | left new/running | all final after the load |\n"
+              "|---|---|---|---|---|---|---|---|---|---|---|")
 
 
 def restart_postgres(cluster: QueueModeCluster, plan: FaultPlan) -> None:
@@ -155,7 +173,15 @@ def run_fault(cluster: QueueModeCluster, fault: str, plan: FaultPlan = PLAN, sta
             break
         time.sleep(2)
     return Accounting(fault, plan.requests, Counter(r.status for r in result.responses),
-                      Counter(e["status"] for e in rows), settled_s)
+                      Counter(e["status"] for e in rows), settled_s, told_done(cluster, rows, result))
+
+
+def told_done(cluster: QueueModeCluster, rows: list[dict], result: LoadResult) -> tuple[ToldDone, ...]:
+    """The calls answered 2xx whose execution (found by the call's ``n`` in its data) is not a success."""
+    calls = cluster.calls_of([e["id"] for e in rows])
+    status_of_call = {calls[e["id"]]: e["status"] for e in rows if calls[e["id"]] is not None}
+    return tuple(ToldDone(r.index, status_of_call.get(r.index), r.body) for r in result.ok
+                 if status_of_call.get(r.index) != "success")
 
 
 CLUSTER_OPTIONS = {"redis_aof": True, "fast_db": False, "pooler": True}

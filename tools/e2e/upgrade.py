@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from .cluster import DB_NAME, DB_SCHEMA, WEBHOOK_PATH, QueueModeCluster, Worker, wait_webhook_registered
-from .faults import CLUSTER_OPTIONS, FINAL, Accounting, settle_bound_s
+from .faults import CLUSTER_OPTIONS, FINAL, Accounting, settle_bound_s, told_done
 from .install import Install
 from .load import LoadResult, post_json
 from .processes import N8nProcess
@@ -296,7 +296,7 @@ def upgrade_under_load(cluster: QueueModeCluster, new: Install, plan: UpgradePla
     label = f"upgrade {cluster.install.version} -> {new.version}" + (", a migration refused" if sabotage else "")
     accounting = Accounting(label, plan.requests,
                             Counter(r.status for r in result.responses), Counter(e["status"] for e in rows),
-                            settled_s)
+                            settled_s, told_done(cluster, rows, result))
     return UpgradeRun(
         accounting=accounting, timeline=timeline,
         migrations=(migrations_before, _count(cluster, f"SELECT count(*) FROM {DB_SCHEMA}.migrations")),
