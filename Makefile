@@ -7,7 +7,7 @@ STACK ?= dev
 SYSTEM_PACKAGES := postgresql-15 redis-server openssl nginx-light prometheus prometheus-redis-exporter \
 	prometheus-postgres-exporter postgresql-15-pgaudit
 
-.PHONY: setup system n8n plan policy test lint e2e bench docs mutate clean
+.PHONY: setup system n8n plan policy test lint e2e bench dashboard docs mutate clean
 
 $(PY): requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -67,6 +67,9 @@ e2e: $(PY)  ## Only the real-n8n end-to-end test
 
 bench: $(PY)  ## Queue mode vs single-process n8n: executions/s and webhook latency
 	PYTHONPATH=.:components $(PY) -m tools.bench
+
+dashboard: system $(PY) n8n  ## Redraw docs/dashboard.png: every dashboard panel under load and a Redis fault (real n8n, Prometheus); fails on an empty panel
+	PYTHONPATH=.:components $(PY) -m tools.e2e.dashboard_preview docs/dashboard.png
 
 docs: $(PY)  ## Regenerate docs/configuration.md, docs/settings.schema.json and components/schema.json
 	PYTHONPATH=.:components $(PY) -m tools.config_reference > docs/configuration.md

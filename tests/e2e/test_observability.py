@@ -4,33 +4,31 @@ PostgreSQL, with the monitors' jobs and the exporters' sidecar environments, and
 
 - every metric name an alert or a dashboard panel uses returns series (a renamed metric fails here);
 - the backlog alert's expression turns true when the workers are stopped with jobs waiting;
-- the docs picture (docs/dashboard.png when N8N_E2E_DASHBOARD_PNG points there) is drawn from what it collected;
+- every panel of the shipped dashboard draws lines from what it collected (docs/dashboard.png: `make dashboard`);
 - PostgreSQL runs with the production pgaudit settings: a credential real n8n stores is audited with role and client.
 """
 
 from __future__ import annotations
 
 import json
-import os
 import signal
 import time
-import uuid
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
-from pathlib import Path
 
 import pytest
 
 from n8n_platform import names
-from n8n_platform.observability.dashboard import panels
+from n8n_platform.observability.dashboard import PanelSpec, Query, panels
 from n8n_platform.observability.rules import JOBS, RuleInputs, alerts, metric_names, rule_groups
 from n8n_platform.settings import AlertThresholds, Settings
 from tests.test_database_audit import audit_settings
 from tools.e2e.cluster import DB_NAME, DB_SCHEMA, DB_USER, QueueModeCluster
+from tools.e2e.dashboard_preview import FAIL_PATH, failing_workflow
 from tools.e2e.load import post_json
-from tools.e2e.picture import draw
+from tools.e2e.picture import EmptyPanels, draw
 from tools.e2e.processes import http_get, n8n_cli
-from tools.e2e.prometheus import Prometheus, postgres_exporter, redis_exporter
+from tools.e2e.prometheus import observe
 from tools.e2e.servers import free_port
 
 from .conftest import TIMINGS
@@ -40,27 +38,9 @@ pytestmark = [pytest.mark.e2e, pytest.mark.slow, pytest.mark.xdist_group("n8n-e2
 BACKLOG = 20
 THRESHOLDS = replace(AlertThresholds(), queue_backlog_jobs=BACKLOG // 2)
 """The production rules with a backlog threshold the e2e's 20 queued jobs exceed."""
-FAIL_PATH = "e2e-fail"
-PG_SUPERUSER_PASSWORD = "e2e-superuser-password-0123456789"
 SOURCES_HERE = ("n8n_", "redis_", "pg_", "up")
 """Metric prefixes whose sources run here; patroni_* (Patroni's REST API) and kube_* (kube-state-metrics) need a
 Kubernetes cluster and are covered by promtool only."""
-
-
-def failing_workflow() -> dict:
-    """Webhook -> Code node that throws: an execution that fails on the worker."""
-    return {
-        "id": "e2eFailWorkflow1", "name": "e2e failing", "active": False, "pinData": {},
-        "nodes": [
-            {"id": str(uuid.uuid4()), "name": "Webhook", "type": "n8n-nodes-base.webhook", "typeVersion": 2,
-             "position": [0, 0], "webhookId": str(uuid.uuid4()),
-             "parameters": {"httpMethod": "POST", "path": FAIL_PATH, "responseMode": "lastNode", "options": {}}},
-            {"id": str(uuid.uuid4()), "name": "Code", "type": "n8n-nodes-base.code", "typeVersion": 2,
-             "position": [240, 0], "parameters": {"jsCode": "throw new Error('e2e: this execution fails');"}},
-        ],
-        "connections": {"Webhook": {"main": [[{"node": "Code", "type": "main", "index": 0}]]}},
-        "settings": {"executionOrder": "v1"},
-    }
 
 
 def rule_inputs() -> RuleInputs:
@@ -75,23 +55,10 @@ def rule_inputs() -> RuleInputs:
 def stack(install):
     started = time.monotonic()
     with QueueModeCluster(install, delay_ms=100, extra_workflows=(failing_workflow(),),
-                          pg_settings=audit_settings()) as cluster:
-        logs = cluster.workdir / "logs"
-        with cluster.pg.connect() as conn:  # the operator's superuser, as the sidecar gets it
-            conn.execute(f"ALTER ROLE postgres PASSWORD '{PG_SUPERUSER_PASSWORD}'")
-        redis_ca = Path(cluster.mounted(cluster.inputs.redis.ca.path("redis"))) if cluster.tls else None
-        with redis_exporter(redis_port=cluster.redis.port, password_file=cluster.secrets_dir / names.REDIS_PASSWORD,
-                            ca_file=redis_ca, logs=logs) as rex, \
-                postgres_exporter(pg_port=cluster.pg.port, user="postgres", password=PG_SUPERUSER_PASSWORD,
-                                  logs=logs) as pex, \
-                Prometheus(rule_groups(rule_inputs())) as prom:
-            prom.set_targets(JOBS["main"], [cluster.main.http_port])
-            prom.set_targets(JOBS["webhook"], [cluster.webhook.http_port])
-            prom.set_targets(JOBS["worker"], [cluster.workers[0].process.http_port])
-            prom.set_targets(JOBS["redis"], [rex.port])
-            prom.set_targets(JOBS["postgres"], [pex.port])
-            TIMINGS["observability stack start s"] = time.monotonic() - started
-            yield cluster, prom, {"redis-exporter": rex, "postgres-exporter": pex}
+                          pg_settings=audit_settings()) as cluster, \
+            observe(cluster, rule_groups(rule_inputs())) as (prom, exporters):
+        TIMINGS["observability stack start s"] = time.monotonic() - started
+        yield cluster, prom, exporters
 
 
 def used_metric_names() -> dict[str, set[str]]:
@@ -172,14 +139,21 @@ def test_backlog_alert_turns_true_when_workers_stop_with_jobs_waiting(stack):
     prom.wait(lambda: prom.query(backlog.expr) == [], 60, "the backlog expression to clear")
 
 
-def test_docs_picture_is_drawn_from_the_collected_series(stack, tmp_path):
+def test_every_dashboard_panel_draws_from_the_collected_series(stack, tmp_path):
+    """Each panel of the shipped dashboard, with its own queries, shows lines over this run (draw refuses an empty
+    panel); `make dashboard` draws docs/dashboard.png the same way under load and a fault."""
     _, prom, _ = stack
-    main = [s for s in panels(redis_in_cluster=True, patroni=True) if s.main]
-    target = Path(os.environ.get("N8N_E2E_DASHBOARD_PNG") or tmp_path / "dashboard.png")
+    specs = panels(redis_in_cluster=True, patroni=True)
+    target = tmp_path / "dashboard.png"
     end = time.time()
-    lines = draw(prom, main, end - 600, end, target)
-    assert target.stat().st_size > 20_000
-    assert lines >= len(main)
+    drawn = draw(prom, specs, end - 600, end, target)
+    assert list(drawn) == [s.title for s in specs] and all(drawn.values()), drawn
+    assert target.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and target.stat().st_size > 50_000
+    # A panel whose query finds nothing fails the drawing, naming it, and writes no picture.
+    ghost = PanelSpec("Ghost", "short", (Query("n8n_no_such_metric_total", "none"),), "n8n")
+    with pytest.raises(EmptyPanels, match=r"n8n / Ghost \(n8n_no_such_metric_total\)"):
+        draw(prom, [specs[0], ghost], end - 600, end, tmp_path / "ghost.png")
+    assert not (tmp_path / "ghost.png").exists()
 
 
 def test_a_credential_real_n8n_stores_is_audited_with_role_and_client(stack):

@@ -15,18 +15,26 @@ import tempfile
 import time
 import urllib.parse
 import urllib.request
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 
+from n8n_platform import names
 from n8n_platform.observability import exporters
 from n8n_platform.observability.monitors import N8N_ENDPOINT, REDIS_ENDPOINT, Endpoint
+from n8n_platform.observability.rules import JOBS
 
 from .servers import Managed, free_port, stop_process, wait_port
 
+if TYPE_CHECKING:
+    from .cluster import QueueModeCluster
+
 POSTGRES_JOB = "postgres"
+PG_SUPERUSER_PASSWORD = "e2e-superuser-password-0123456789"
 
 
 def binary(name: str) -> str:
@@ -177,3 +185,26 @@ class Prometheus(Managed):
                 return value
             time.sleep(1)
         raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+
+
+@contextmanager
+def observe(cluster: QueueModeCluster,
+            rule_groups: list[dict[str, Any]]) -> Iterator[tuple[Prometheus, dict[str, Process]]]:
+    """The exporters against ``cluster``'s Redis and PostgreSQL (the superuser's login, as the sidecar gets it) and a
+    Prometheus scraping them and main, the webhook processor and the first worker under the monitors' job names."""
+    with cluster.pg.connect() as conn:
+        conn.execute(f"ALTER ROLE postgres PASSWORD '{PG_SUPERUSER_PASSWORD}'")
+    logs = cluster.workdir / "logs"
+    redis_ca = Path(cluster.mounted(cluster.inputs.redis.ca.path("redis"))) if cluster.tls else None
+    with ExitStack() as stack:
+        rex = stack.enter_context(redis_exporter(redis_port=cluster.redis.port, ca_file=redis_ca, logs=logs,
+                                                 password_file=cluster.secrets_dir / names.REDIS_PASSWORD))
+        pex = stack.enter_context(postgres_exporter(pg_port=cluster.pg.port, user="postgres",
+                                                    password=PG_SUPERUSER_PASSWORD, logs=logs))
+        prom = stack.enter_context(Prometheus(rule_groups))
+        prom.set_targets(JOBS["main"], [cluster.main.http_port])
+        prom.set_targets(JOBS["webhook"], [cluster.webhook.http_port])
+        prom.set_targets(JOBS["worker"], [cluster.workers[0].process.http_port])
+        prom.set_targets(JOBS["redis"], [rex.port])
+        prom.set_targets(JOBS["postgres"], [pex.port])
+        yield prom, {"redis-exporter": rex, "postgres-exporter": pex}

@@ -23,6 +23,8 @@ import redis
 
 from n8n_platform.database.bootstrap import bootstrap_sql, psql_command
 from n8n_platform.database.common import MAINTENANCE_DB
+from n8n_platform.redis_conf import maxmemory_bytes
+from n8n_platform.settings import InClusterRedisSettings
 
 from .tls import ServerCert
 
@@ -203,6 +205,8 @@ class Redis(Managed):
     """Serve TLS only (no plain port), with this certificate; clients need not present one."""
     aof: bool = False
     """Append-only file with fsync every second, as the platform's redis.conf: the queue survives a restart."""
+    maxmemory: int = field(default_factory=lambda: maxmemory_bytes(InClusterRedisSettings().memory))
+    """``maxmemory`` (with ``noeviction``) as the platform's redis.conf sets it for the default memory limit."""
     port: int = field(default_factory=free_port)
     root: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="n8n-e2e-redis-")))
     proc: subprocess.Popen | None = None
@@ -216,7 +220,8 @@ class Redis(Managed):
                       "--tls-auth-clients", "no"]
         persistence = ["--appendonly", "yes", "--appendfsync", "everysec"] if self.aof else ["--appendonly", "no"]
         self._command = [shutil.which("redis-server") or "redis-server", *listen, "--bind", "127.0.0.1",
-                         "--requirepass", self.password, "--save", "", *persistence, "--dir", str(self.root)]
+                         "--requirepass", self.password, "--save", "", *persistence, "--dir", str(self.root),
+                         "--maxmemory", str(self.maxmemory), "--maxmemory-policy", "noeviction"]
         return self._launch(timeout)
 
     def _launch(self, timeout: float) -> Redis:
