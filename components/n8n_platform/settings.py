@@ -624,7 +624,7 @@ def cross_field_problems(s: Settings) -> list[Problem]:
     def bad(key: str, value: Any, allowed: str) -> None:
         problems.append(Problem(key, value, allowed))
 
-    if (s.cluster.name is None) == (s.cluster.kubeconfig is None):
+    if not s.cluster.create and (s.cluster.name is None) == (s.cluster.kubeconfig is None):
         bad("cluster.name", s.cluster.name, "set exactly one of cluster.name (EKS lookup) and cluster.kubeconfig")
     problems.extend(created_cluster_problems(s))
     if s.cluster.context and not s.cluster.kubeconfig:
