@@ -60,15 +60,18 @@ from .settings import (
     from_config,
     load,
 )
+from .eks_cluster import Cluster, ClusterArgs
+from .network import ClusterNetwork
 from .storage import ArchiveBucket, ArchiveBucketArgs
+from .storage_class import EncryptedStorageClass, EncryptedStorageClassArgs
 from .worker_pool import WorkerPool, WorkerPoolArgs
 
 __version__ = "0.3.0"
 """The package version: the wheel's, the component provider's (``PulumiPlugin.yaml``) and the CHANGELOG's top entry."""
 
-COMPONENTS = (ArchiveBucket, ClusterAddons, DatabaseDumps, Edge, ElastiCacheRedis, GithubAccess, N8nApp,
-              N8nNamespace, N8nPlatform, Observability, PatroniDatabase, RdsDatabase, Redis, Secrets,
-              WorkerAutoscaling, WorkerPool)
+COMPONENTS = (ArchiveBucket, Cluster, ClusterAddons, DatabaseDumps, Edge, ElastiCacheRedis, EncryptedStorageClass,
+              GithubAccess, N8nApp, N8nNamespace, N8nPlatform, Observability, PatroniDatabase, RdsDatabase, Redis,
+              Secrets, WorkerAutoscaling, WorkerPool)
 """Every public ComponentResource of the library."""
 
 __all__ = [
@@ -85,9 +88,12 @@ __all__ = [
     "CacheEngine",
     "CacheEngineName",
     "CloudWatchTargets",
+    "Cluster",
     "ClusterAddons",
     "ClusterAddonsArgs",
+    "ClusterArgs",
     "ClusterFacts",
+    "ClusterNetwork",
     "DatabaseConnection",
     "DatabaseDumps",
     "DatabaseDumpsArgs",
@@ -100,6 +106,8 @@ __all__ = [
     "EdgeRateLimits",
     "ElastiCacheRedis",
     "ElastiCacheRedisArgs",
+    "EncryptedStorageClass",
+    "EncryptedStorageClassArgs",
     "Endpoints",
     "GithubAccess",
     "GithubAccessArgs",

@@ -591,7 +591,8 @@ class Settings:
     environment: Environment = setting("`dev` or `prod`; `prod` adds rules (three Patroni members, two ElastiCache "
                                         "nodes, WAF on the ALB).")
     aws: AwsSettings = setting("AWS region, account guard and tags.")
-    cluster: ClusterSettings = setting("The existing cluster to deploy into.", ClusterSettings())
+    cluster: ClusterSettings = setting("The cluster to deploy into: an existing one, or one the stack creates.",
+                                       ClusterSettings())
     namespace: str = setting("Kubernetes namespace of n8n and its data layer.", "n8n", check=DNS_LABEL)
     n8n: N8nSettings = setting("The n8n application.", N8nSettings())
     database: DatabaseSettings = setting("PostgreSQL.", DatabaseSettings())
