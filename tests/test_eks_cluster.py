@@ -97,7 +97,7 @@ def test_invalid_cluster_settings_name_the_key_the_value_and_what_is_allowed(ove
 
 def test_invalid_cluster_settings_stop_the_program_before_any_resource_is_registered():
     recording = Recording()
-    with pytest.raises(SettingsError, match="n8n:cluster.vpcCidr"):
+    with pytest.raises(SettingsError, match=r"n8n:cluster\.vpcCidr"):
         render({"cluster": {"vpcCidr": "10.30.0.0/26"}}, recording=recording)
     assert recording.resources == []
 
@@ -174,7 +174,8 @@ def test_the_add_ons_are_managed_and_the_cni_enforces_network_policies(prod):
     assert set(addons) == {"vpc-cni", "kube-proxy", "coredns", "aws-ebs-csi-driver"}
     assert json.loads(addons["vpc-cni"].inputs["configurationValues"]) == {"enableNetworkPolicy": "true"}
     nodes = prod.one("aws:eks/nodeGroup:NodeGroup", "cluster-system-nodes")
-    assert {"cluster-vpc-cni", "cluster-kube-proxy", "cluster-s3", "cluster-ecr-dkr"} <= set(nodes.options["depends_on"])
+    waits = set(nodes.options["depends_on"])
+    assert {"cluster-vpc-cni", "cluster-kube-proxy", "cluster-s3", "cluster-ecr-dkr"} <= waits
     assert "cluster-system-nodes" in addons["coredns"].options["depends_on"]
     assert "cluster-system-nodes" in addons["aws-ebs-csi-driver"].options["depends_on"]
 
@@ -202,7 +203,8 @@ def test_the_vpc_has_three_zones_endpoints_and_flow_logs(prod):
     subnets = prod.find("aws:ec2/subnet:Subnet")
     assert {s.inputs["availabilityZone"] for s in subnets} == {"eu-west-1a", "eu-west-1b", "eu-west-1c"}
     assert not any(s.inputs.get("mapPublicIpOnLaunch") for s in subnets)
-    endpoints = {r.inputs["serviceName"]: r.inputs["vpcEndpointType"] for r in prod.find("aws:ec2/vpcEndpoint:VpcEndpoint")}
+    endpoints = {r.inputs["serviceName"]: r.inputs["vpcEndpointType"]
+                 for r in prod.find("aws:ec2/vpcEndpoint:VpcEndpoint")}
     assert endpoints == {"com.amazonaws.eu-west-1.s3": "Gateway", **{
         f"com.amazonaws.eu-west-1.{s}": "Interface" for s in ("ecr.api", "ecr.dkr", "sts", "logs")}}
     assert prod.one("aws:ec2/flowLog:FlowLog").inputs["trafficType"] == "ALL"

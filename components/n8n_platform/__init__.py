@@ -24,21 +24,23 @@ from .connections import (
     SecretKeyRef,
 )
 from .database import (
-              DatabaseDumps,
-              DatabaseDumpsArgs,
-              PatroniDatabase,
-              PatroniDatabaseArgs,
-              RdsDatabase,
-              RdsDatabaseArgs,
+    DatabaseDumps,
+    DatabaseDumpsArgs,
+    PatroniDatabase,
+    PatroniDatabaseArgs,
+    RdsDatabase,
+    RdsDatabaseArgs,
 )
 from .database.common import AdminLogin, S3Location
 from .edge.component import Edge, EdgeArgs, EdgeOidc, EdgeRateLimits
 from .edge.routes import Endpoints
+from .eks_cluster import Cluster, ClusterArgs
 from .github_access import GithubAccess, GithubAccessArgs
 from .irsa import OidcProvider
 from .n8n.app import N8nApp, N8nAppArgs
 from .n8n.env import N8nEnvInputs, Protocol, ProtocolName
 from .namespace import N8nNamespace, N8nNamespaceArgs, NetworkPlan, PodSecurity, PodSecurityName, QuotaWorkload
+from .network import ClusterNetwork
 from .observability import AlarmSpec, CloudWatchTargets, RuleInputs, RuleThresholds
 from .observability.component import Observability, ObservabilityArgs
 from .platform import N8nPlatform, PlatformArgs
@@ -60,8 +62,6 @@ from .settings import (
     from_config,
     load,
 )
-from .eks_cluster import Cluster, ClusterArgs
-from .network import ClusterNetwork
 from .storage import ArchiveBucket, ArchiveBucketArgs
 from .storage_class import EncryptedStorageClass, EncryptedStorageClassArgs
 from .worker_pool import WorkerPool, WorkerPoolArgs
