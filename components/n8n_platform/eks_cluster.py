@@ -33,7 +33,7 @@ import pulumi
 
 from . import irsa, network, storage
 from .arguments import at_least, checked, cidr, flag, matching, partition, plain, refuse, string_map
-from .worker_pool import AMI_TYPE, NODE_POLICIES, launch_template_args, node_assume_role_policy, node_policy_arns
+from .worker_pool import AMI_TYPE, hardened_node_identity
 
 LOG_TYPES = ("api", "audit", "authenticator", "controllerManager", "scheduler")
 """Every EKS control-plane log type; all are shipped to CloudWatch Logs."""
@@ -52,6 +52,9 @@ EBS_CSI_POLICY = "service-role/AmazonEBSCSIDriverPolicy"
 
 EBS_CSI_SERVICE_ACCOUNT = ("kube-system", "ebs-csi-controller-sa")
 """Namespace and service account of the EBS CSI controller (the add-on's own)."""
+
+SYSTEM_NODE_DISK_GB = 50
+"""Root volume of a system node (encrypted gp3)."""
 
 NETWORK_ADDONS = ("vpc-cni", "kube-proxy")
 """Add-ons the nodes need to turn Ready (pod networking); created before the system node group."""
@@ -263,13 +266,10 @@ class Cluster(pulumi.ComponentResource):
         import pulumi_aws as aws
 
         tags = args["tags"]
-        role = aws.iam.Role(f"{name}-system-node-role", assume_role_policy=json.dumps(node_assume_role_policy()),
-                            description=f"EKS system nodes of {args['cluster_name']}", tags=tags, opts=child)
-        attachments = [aws.iam.RolePolicyAttachment(f"{name}-system-{policy}", role=role.name, policy_arn=arn,
-                                                    opts=child)
-                       for policy, arn in zip(NODE_POLICIES, node_policy_arns(args["partition"]), strict=True)]
-        template = aws.ec2.LaunchTemplate(f"{name}-system-nodes", description="system nodes: IMDSv2, encrypted gp3",
-                                          tags=tags, **launch_template_args(50, tags), opts=child)
+        role, attachments, template = hardened_node_identity(
+            f"{name}-system", role_description=f"EKS system nodes of {args['cluster_name']}",
+            template_description="system nodes: IMDSv2, encrypted gp3", partition=args["partition"],
+            disk_size_gb=SYSTEM_NODE_DISK_GB, tags=tags, opts=child)
         n = args["system_nodes"]
         return aws.eks.NodeGroup(
             f"{name}-system-nodes", cluster_name=eks.name, node_role_arn=role.arn,
