@@ -231,7 +231,9 @@ def test_the_whole_platform_renders_on_the_created_cluster(prod):
     assert {"cluster-private-0", "cluster-private-1", "cluster-private-2"} <= set(
         named["n8n-db-subnets"].options["input_dependencies"])
     assert "cluster-eks" in named["n8n-db-from-nodes"].options["input_dependencies"]
-    assert "cluster-private-0" in named["n8n-workers-nodes"].options["input_dependencies"]
+    # the spot node group joins a cluster that is up: it waits for the control plane, system nodes and the CNI
+    assert {"cluster-private-0", "cluster-eks", "cluster-system-nodes", "cluster-vpc-cni"} <= set(
+        named["n8n-workers-nodes"].options["input_dependencies"])
     assert "cluster-vpc" in named["n8n-redis-sg"].options["input_dependencies"]
     # every Kubernetes object goes through the provider that waits for the system nodes and the add-ons
     provider = prod.one("pulumi:providers:kubernetes")

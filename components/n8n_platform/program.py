@@ -25,7 +25,10 @@ def main() -> None:
     network = None
     if created is not None:
         EncryptedStorageClass("cluster-storage", {"kms_key_arn": created.kms_key_arn}, k8s)
-        network = ClusterNetwork(vpc_id=created.vpc_id, private_subnet_ids=created.private_subnet_ids,
+        # The subnets resolve once the cluster, its system nodes and add-ons are up (``endpoint``): the spot worker
+        # pool's node group names the cluster by its plain name, and its nodes turn Ready only with the VPC CNI.
+        ready_subnets = pulumi.Output.all(created.endpoint, created.private_subnet_ids).apply(lambda a: a[1])
+        network = ClusterNetwork(vpc_id=created.vpc_id, private_subnet_ids=ready_subnets,
                                  node_security_group_id=created.node_security_group_id)
     args = PlatformArgs(settings=s, oidc=facts.oidc if facts else None, replica_provider=replica_provider(s),
                         previous_version=upgrade.deployed_version(), network=network)
