@@ -137,6 +137,11 @@ WIRE_INPUTS = {
     "WorkerPool": {"clusterName": "c", "subnetIds": ["subnet-0a1b2c3d"], "instanceTypes": ["m6i.large", "m5.large",
                    "m6a.large"], "minNodes": 0, "maxNodes": 3, "desiredNodes": 1, "diskSizeGb": 50,
                    "partition": "aws", "tags": {"team": "flows"}},
+    "Cluster": {"clusterName": "flows", "region": "eu-west-1", "partition": "aws", "vpcCidr": "10.30.0.0/16",
+                "availabilityZones": 2, "natPerAz": False, "kubernetesVersion": "1.35",
+                "systemNodeInstanceType": "m6i.large", "systemNodes": 1, "publicAccessCidrs": [],
+                "adminRoleArns": ["arn:aws:iam::123456789012:role/ops"], "protect": False, "tags": {"team": "flows"}},
+    "EncryptedStorageClass": {"kmsKeyArn": "arn:aws:kms:eu-west-1:123456789012:key/k"},
     "N8nPlatform": {  # the stack settings as a TypeScript or YAML program writes them, over an existing EKS cluster
         "settings": {
             "environment": "prod", "namespace": "flows",

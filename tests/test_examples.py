@@ -23,7 +23,8 @@ def _program(folder: str):
     return program
 
 
-@pytest.mark.parametrize("folder", ["redis", "n8n-on-existing-data", "platform-on-kubeconfig"])
+@pytest.mark.parametrize("folder", ["redis", "n8n-on-existing-data", "platform-on-kubeconfig",
+                                    "platform-on-new-account"])
 def test_every_example_is_a_python_pulumi_project_on_this_library(folder):
     project = yaml.safe_load((EXAMPLES / folder / "Pulumi.yaml").read_text())
     assert project["runtime"]["name"] == "python" and project["description"]
@@ -77,3 +78,16 @@ def test_the_whole_platform_on_a_kubeconfig_cluster_without_aws(tmp_path: Path):
     assert {"n8n:index:PatroniDatabase", "n8n:index:Redis", "n8n:index:N8nApp"} <= types
     assert rec.exports["editorUrl"] == "https://n8n.example.com/"
     assert rec.one("pulumi:providers:kubernetes").name == "cluster"
+
+
+def test_the_whole_platform_in_an_empty_account_through_the_example_s_main():
+    from tools.offline import credentials_of_stack
+
+    raw, secrets = load_stack_config("example", root=EXAMPLES / "platform-on-new-account")
+    rec = run(_program("platform-on-new-account"), stack="example", config=raw, secret_keys=secrets,
+              invokes=credentials_of_stack(raw))
+    cluster = rec.one("n8n:index:Cluster")
+    assert rec.one("aws:eks/cluster:Cluster").parent == cluster.name
+    assert {"n8n:index:N8nPlatform", "n8n:index:RdsDatabase", "n8n:index:EncryptedStorageClass"} <= {
+        r.type for r in rec.resources}
+    assert rec.exports["clusterName"] == "n8n-staging" and rec.exports["editorUrl"] == "https://n8n.staging.example.com/"

@@ -211,7 +211,10 @@ BREAKS: dict[str, tuple[str, Mutation, str]] = {
 
 
 def test_every_rule_has_a_breaking_case():
-    assert set(BREAKS) == set(BY_NAME)
+    from tests.test_policy_eks import BROKEN as EKS_BROKEN  # the EKS rules break a created cluster (example stack)
+
+    assert set(BREAKS) | {policy for policy, _, _ in EKS_BROKEN} == set(BY_NAME)
+    assert not set(BREAKS) & {policy for policy, _, _ in EKS_BROKEN}
 
 
 @pytest.mark.parametrize("policy", sorted(BREAKS))

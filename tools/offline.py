@@ -267,6 +267,9 @@ INVOKES: dict[str, Invoke] = {
         "outpostConfigs": [], "platformVersion": "eks.10", "remoteNetworkConfigs": [], "storageConfigs": [],
         "tags": {}, "upgradePolicies": [], "zonalShiftConfigs": [], "createdAt": "2026-01-01T00:00:00Z",
         "clusterId": "", "deletionProtection": True},
+    "aws:index/getAvailabilityZones:getAvailabilityZones": lambda a: {
+        "names": [f"{REGION}{z}" for z in "abc"], "zoneIds": [f"euw1-az{i}" for i in (1, 2, 3)],
+        "groupNames": [REGION] * 3, "id": REGION, "state": a.get("state")},
 }
 """Invokes the mocks answer; anything else raises. Add an entry when the program starts calling a data source."""
 
@@ -326,6 +329,15 @@ def computed_outputs(typ: str, name: str, inputs: dict[str, Any]) -> dict[str, A
             "domainName": inputs.get("domainName"),
             "resourceRecordName": f"_{_digest(name, 32)}.{inputs.get('domainName')}.",
             "resourceRecordType": "CNAME", "resourceRecordValue": f"_{_digest(name, 32)}.acm-validations.aws."}]
+    elif typ == "aws:eks/cluster:Cluster":
+        out.update(endpoint=f"https://{_digest(name, 32).upper()}.gr7.{REGION}.eks.amazonaws.com",
+                   certificateAuthority={"data": MOCK_CA},
+                   identities=[{"oidcs": [{"issuer": f"https://oidc.eks.{REGION}.amazonaws.com/id/"
+                                                     f"{_digest(name, 32).upper()}"}]}],
+                   vpcConfig={**(inputs.get("vpcConfig") or {}), "clusterSecurityGroupId": f"sg-{_digest(name, 17)}",
+                              "vpcId": ""})
+    elif typ in ("aws:ec2/vpc:Vpc", "aws:ec2/subnet:Subnet"):
+        out["id"] = f"{'vpc' if typ.endswith('Vpc') else 'subnet'}-{_digest(name, 17)}"
     elif typ == "aws:eks/nodeGroup:NodeGroup":
         out.update(status="ACTIVE", nodeGroupName=inputs.get("nodeGroupName") or physical)
     elif typ == "random:index/randomPassword:RandomPassword":

@@ -43,6 +43,17 @@ RENAMED = {
     "aws:autoscaling/tag:Tag": "aws_autoscaling_group_tag",
     "aws:s3/bucketReplicationConfig:BucketReplicationConfig": "aws_s3_bucket_replication_configuration",
     "aws:iam/openIdConnectProvider:OpenIdConnectProvider": "aws_iam_openid_connect_provider",
+    "aws:ec2/vpc:Vpc": "aws_vpc",
+    "aws:ec2/subnet:Subnet": "aws_subnet",
+    "aws:ec2/defaultSecurityGroup:DefaultSecurityGroup": "aws_default_security_group",
+    "aws:ec2/internetGateway:InternetGateway": "aws_internet_gateway",
+    "aws:ec2/routeTable:RouteTable": "aws_route_table",
+    "aws:ec2/route:Route": "aws_route",
+    "aws:ec2/routeTableAssociation:RouteTableAssociation": "aws_route_table_association",
+    "aws:ec2/eip:Eip": "aws_eip",
+    "aws:ec2/natGateway:NatGateway": "aws_nat_gateway",
+    "aws:ec2/vpcEndpoint:VpcEndpoint": "aws_vpc_endpoint",
+    "aws:ec2/flowLog:FlowLog": "aws_flow_log",
 }
 """Pulumi types whose Terraform name does not follow ``aws_<module>_<snake class>``."""
 

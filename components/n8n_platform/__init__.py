@@ -24,21 +24,23 @@ from .connections import (
     SecretKeyRef,
 )
 from .database import (
-              DatabaseDumps,
-              DatabaseDumpsArgs,
-              PatroniDatabase,
-              PatroniDatabaseArgs,
-              RdsDatabase,
-              RdsDatabaseArgs,
+    DatabaseDumps,
+    DatabaseDumpsArgs,
+    PatroniDatabase,
+    PatroniDatabaseArgs,
+    RdsDatabase,
+    RdsDatabaseArgs,
 )
 from .database.common import AdminLogin, S3Location
 from .edge.component import Edge, EdgeArgs, EdgeOidc, EdgeRateLimits
 from .edge.routes import Endpoints
+from .eks_cluster import Cluster, ClusterArgs
 from .github_access import GithubAccess, GithubAccessArgs
 from .irsa import OidcProvider
 from .n8n.app import N8nApp, N8nAppArgs
 from .n8n.env import N8nEnvInputs, Protocol, ProtocolName
 from .namespace import N8nNamespace, N8nNamespaceArgs, NetworkPlan, PodSecurity, PodSecurityName, QuotaWorkload
+from .network import ClusterNetwork
 from .observability import AlarmSpec, CloudWatchTargets, RuleInputs, RuleThresholds
 from .observability.component import Observability, ObservabilityArgs
 from .platform import N8nPlatform, PlatformArgs
@@ -61,14 +63,15 @@ from .settings import (
     load,
 )
 from .storage import ArchiveBucket, ArchiveBucketArgs
+from .storage_class import EncryptedStorageClass, EncryptedStorageClassArgs
 from .worker_pool import WorkerPool, WorkerPoolArgs
 
 __version__ = "0.3.0"
 """The package version: the wheel's, the component provider's (``PulumiPlugin.yaml``) and the CHANGELOG's top entry."""
 
-COMPONENTS = (ArchiveBucket, ClusterAddons, DatabaseDumps, Edge, ElastiCacheRedis, GithubAccess, N8nApp,
-              N8nNamespace, N8nPlatform, Observability, PatroniDatabase, RdsDatabase, Redis, Secrets,
-              WorkerAutoscaling, WorkerPool)
+COMPONENTS = (ArchiveBucket, Cluster, ClusterAddons, DatabaseDumps, Edge, ElastiCacheRedis, EncryptedStorageClass,
+              GithubAccess, N8nApp, N8nNamespace, N8nPlatform, Observability, PatroniDatabase, RdsDatabase, Redis,
+              Secrets, WorkerAutoscaling, WorkerPool)
 """Every public ComponentResource of the library."""
 
 __all__ = [
@@ -85,9 +88,12 @@ __all__ = [
     "CacheEngine",
     "CacheEngineName",
     "CloudWatchTargets",
+    "Cluster",
     "ClusterAddons",
     "ClusterAddonsArgs",
+    "ClusterArgs",
     "ClusterFacts",
+    "ClusterNetwork",
     "DatabaseConnection",
     "DatabaseDumps",
     "DatabaseDumpsArgs",
@@ -100,6 +106,8 @@ __all__ = [
     "EdgeRateLimits",
     "ElastiCacheRedis",
     "ElastiCacheRedisArgs",
+    "EncryptedStorageClass",
+    "EncryptedStorageClassArgs",
     "Endpoints",
     "GithubAccess",
     "GithubAccessArgs",

@@ -1,7 +1,8 @@
-"""The existing cluster: EKS lookup, the kubeconfig the Kubernetes provider uses, and the provider factory.
+"""The cluster the stack deploys into: EKS lookup, the kubeconfig the Kubernetes provider uses, the provider factory.
 
-The stack never creates the cluster; it looks one up by name (``cluster.name``) or uses a kubeconfig file
-(``cluster.kubeconfig`` + ``cluster.context``, any conformant cluster, no AWS calls). The Kubernetes provider is
+The stack looks an existing cluster up by name (``cluster.name``), uses a kubeconfig file (``cluster.kubeconfig`` +
+``cluster.context``, any conformant cluster, no AWS calls), or, with ``cluster.create``, takes the facts of the one
+it creates (:mod:`.eks_cluster`, :func:`created_cluster_facts`). The Kubernetes provider is
 built here, once, by the program; components receive it through ``opts`` and never build their own.
 
 Invokes this module makes (the mock harness must answer them):
@@ -133,6 +134,23 @@ def lookup_cluster(name: str, region: str, account_guard: str | None = None,
         certificate_authority=cluster.certificate_authorities.apply(lambda cas: cas[0].data),
         account_id=account_id,
         oidc=irsa.OidcProvider(arn=arn, issuer=issuer),
+    )
+
+
+def created_cluster_facts(name: str, created: Any, region: str, account_guard: str | None = None) -> ClusterFacts:
+    """The facts of a cluster this stack creates (:class:`~.eks_cluster.Cluster`), as :func:`lookup_cluster` gives
+    them for an existing one: the same account guard, and the IAM OIDC provider it created."""
+    import pulumi_aws as aws
+
+    caller = aws.get_caller_identity_output()
+    account_id = caller.account_id.apply(lambda actual: check_account(account_guard, actual))
+    return ClusterFacts(
+        name=name,
+        region=region,
+        endpoint=created.endpoint,
+        certificate_authority=created.certificate_authority,
+        account_id=account_id,
+        oidc=irsa.OidcProvider(arn=created.oidc_provider_arn, issuer=created.oidc_issuer),
     )
 
 

@@ -34,6 +34,7 @@ from .n8n.app import N8nApp, N8nAppArgs, database_clients, env_args
 from .n8n.app import quota as n8n_quota
 from .n8n.env import inputs_from_settings
 from .namespace import N8nNamespace, NetworkPlan, QuotaWorkload
+from .network import ClusterNetwork
 from .observability import CloudWatchTargets, Observability, RuleInputs
 from .redis import ElastiCacheRedis, Redis
 from .redis import quota as redis_quota
@@ -97,6 +98,10 @@ class PlatformArgs(TypedDict):
     oidc_client_secret: NotRequired[pulumi.Input[str] | None]
     """Secret. Client secret of ``settings.edge.oidc``, required with it and only with it; a secret Output
     welcome. Instead of ``settings.oidcClientSecret``, which must be plain text."""
+    network: NotRequired[ClusterNetwork | None]
+    """The VPC of the cluster the stack created (``settings.cluster.create``): its ids, known only once created,
+    stand for ``cluster.vpcId``, ``cluster.privateSubnetIds`` and ``cluster.nodeSecurityGroupId``. Required with
+    ``cluster.create`` and only with it."""
 
 
 def platform_settings(value: Any, secrets: Mapping[str, Any] | None = None) -> Settings:
@@ -140,6 +145,7 @@ class N8nPlatform(pulumi.ComponentResource):
             raise ValueError("N8nPlatform: argument 'oidc' (the EKS cluster's IAM OIDC provider) is required with "
                              "settings cluster.name and must be left out with cluster.kubeconfig; given "
                              f"cluster.name={s.cluster.name!r} and oidc={'set' if oidc is not None else 'None'}")
+        net = self._cluster_network(s, args.get("network"))
         # The token was n8n:index:Platform up to 0.1: the alias keeps existing stacks' resources (children follow).
         opts = pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(
             aliases=[pulumi.Alias(type_="n8n:index:Platform")]))
@@ -152,7 +158,7 @@ class N8nPlatform(pulumi.ComponentResource):
             **enabled_addons(s), acme_server=s.edge.acme_server,
             acme_email=s.edge.acme_email if s.edge.controller == "gateway" else None,
             gateway_name=GATEWAY_NAME, gateway_namespace=s.namespace,
-            cluster_name=s.cluster.name, region=s.aws.region, vpc_id=s.cluster.vpc_id, partition=partition,
+            cluster_name=s.cluster.name, region=s.aws.region, vpc_id=net.vpc_id, partition=partition,
             oidc=oidc, watched_namespace=s.namespace), child)
         namespace = N8nNamespace(f"{name}-namespace", {
             "name": s.namespace,
@@ -168,8 +174,8 @@ class N8nPlatform(pulumi.ComponentResource):
             "replica_region": s.backups.replica_region, "replica_provider": self._replica_provider,
         }, self._after(namespace))
         archive = self._archive(name, s) if oidc is not None else None
-        redis = self._redis(name, s, secrets, namespace, addons)
-        database = self._database(name, s, oidc, archive, secrets, namespace, addons)
+        redis = self._redis(name, s, net, secrets, namespace, addons)
+        database = self._database(name, s, net, oidc, archive, secrets, namespace, addons)
         dumps, dump_source = None, None
         if s.backups.dumps and archive is not None:
             target = S3Location(archive.dump_bucket_name, archive.dump_bucket_arn, storage.DUMP_PREFIX,
@@ -186,7 +192,7 @@ class N8nPlatform(pulumi.ComponentResource):
         if s.worker_pool.enabled and oidc is not None:
             p = s.worker_pool
             pool = WorkerPool(f"{name}-workers", {
-                "cluster_name": s.cluster.name, "subnet_ids": s.cluster.private_subnet_ids,
+                "cluster_name": s.cluster.name, "subnet_ids": net.private_subnet_ids,
                 "instance_types": p.instance_types, "min_nodes": p.min_nodes, "max_nodes": p.max_nodes,
                 "desired_nodes": p.desired_nodes, "disk_size_gb": p.disk_size_gb, "partition": partition,
                 "tags": s.aws.tags}, child)
@@ -336,7 +342,20 @@ class N8nPlatform(pulumi.ComponentResource):
             "retain_on_delete": True,
         }, self._after())
 
-    def _redis(self, name: str, s: Settings, secrets: Secrets, namespace: Any, addons: ClusterAddons) -> Any:
+    @staticmethod
+    def _cluster_network(s: Settings, network: Any) -> ClusterNetwork:
+        """Where the AWS data layer goes: the created cluster's VPC (``network``), else the settings' ids."""
+        if s.cluster.create != (network is not None):
+            raise ValueError("N8nPlatform: argument 'network' (the created cluster's VPC) is required with settings "
+                             "cluster.create and must be left out without it; given cluster.create="
+                             f"{s.cluster.create!r} and network={'set' if network is not None else 'None'}")
+        if network is not None:
+            return structured("N8nPlatform", "network", ClusterNetwork, network)
+        return ClusterNetwork(vpc_id=s.cluster.vpc_id, private_subnet_ids=s.cluster.private_subnet_ids,
+                              node_security_group_id=s.cluster.node_security_group_id)
+
+    def _redis(self, name: str, s: Settings, net: ClusterNetwork, secrets: Secrets, namespace: Any,
+               addons: ClusterAddons) -> Any:
         if s.redis.mode == "in-cluster":
             r = s.redis.in_cluster
             return Redis(f"{name}-redis", {
@@ -347,19 +366,19 @@ class N8nPlatform(pulumi.ComponentResource):
         e = s.redis.elasticache
         return ElastiCacheRedis(f"{name}-redis", {
             "engine": e.engine, "engine_version": e.engine_version, "node_type": e.node_type, "nodes": e.nodes,
-            "snapshot_retention_days": e.snapshot_retention_days, "vpc_id": s.cluster.vpc_id,
-            "subnet_ids": s.cluster.private_subnet_ids, "node_security_group_id": s.cluster.node_security_group_id,
+            "snapshot_retention_days": e.snapshot_retention_days, "vpc_id": net.vpc_id,
+            "subnet_ids": net.private_subnet_ids, "node_security_group_id": net.node_security_group_id,
             "auth_token": secrets.redis_password, "log_delivery": True, "log_retention_days": 30,
             "protect": s.protect,
         }, self._after())
 
-    def _database(self, name: str, s: Settings, oidc: OidcProvider | None, archive: Any, secrets: Secrets,
-                  namespace: Any, addons: ClusterAddons) -> Any:
+    def _database(self, name: str, s: Settings, net: ClusterNetwork, oidc: OidcProvider | None, archive: Any,
+                  secrets: Secrets, namespace: Any, addons: ClusterAddons) -> Any:
         if s.database.engine == "rds":
             return RdsDatabase(f"{name}-db", {
                 "identifier": rds_identifier(), "namespace": s.namespace, "database": s.database,
-                "vpc_id": s.cluster.vpc_id, "subnet_ids": s.cluster.private_subnet_ids,
-                "node_security_group_id": s.cluster.node_security_group_id, "kms_key_arn": None,
+                "vpc_id": net.vpc_id, "subnet_ids": net.private_subnet_ids,
+                "node_security_group_id": net.node_security_group_id, "kms_key_arn": None,
                 "ca_bundle_pem": None, "tags": s.aws.tags, "protect": s.protect,
                 "secrets_revision": secrets.revision, "n8n_password": secrets.db_password,
             }, self._after(secrets, namespace))

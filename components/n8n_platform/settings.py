@@ -94,7 +94,7 @@ class AwsSettings:
 
 @dataclass(frozen=True, kw_only=True)
 class ClusterSettings:
-    """The existing Kubernetes cluster (and, on EKS, its VPC) the stack deploys into."""
+    """The Kubernetes cluster (and, on EKS, its VPC) the stack deploys into: an existing one, or one it creates."""
 
     name: str | None = setting("Name of the existing EKS cluster; its endpoint, CA and OIDC issuer are looked up.",
                                None, check=non_empty)
@@ -114,6 +114,23 @@ class ClusterSettings:
         check=matches(r"sg-[0-9a-f]{8,17}", "a security group id such as sg-0a1b2c3d"))
     kubernetes_version: str = setting("Kubernetes minor version of the cluster (manifests are validated for it).",
                                       "1.33", check=matches(r"1\.[0-9]{2}", "a minor version such as 1.33"))
+    create: bool = setting("Create the VPC and the EKS cluster `cluster.name` (an empty account): `vpcCidr`, the "
+                           "AZ count, `kubernetesVersion` and the system nodes below shape them; `vpcId`, "
+                           "`privateSubnetIds` and `nodeSecurityGroupId` then come from what is created.", False)
+    availability_zones: int = setting("Availability zones the created VPC spans (`cluster.create`).", 3,
+                                      check=between(2, 3))
+    system_node_instance_type: str = setting("Instance type of the created cluster's on-demand system node group "
+                                             "(add-ons and n8n main; `cluster.create`).", "m6i.large",
+                                             check=INSTANCE_TYPE)
+    system_nodes: int = setting("Nodes of that system node group (it may grow to twice as many).", 2,
+                                check=between(1, 10))
+    public_access_cidrs: list[str] = setting(
+        "Sources allowed to the created cluster's public API endpoint (where `pulumi up` runs from); empty: the "
+        "endpoint is private only (run from inside the VPC).", [], check=each(cidr))
+    admin_role_arns: list[str] = setting("IAM roles given cluster-admin through EKS access entries (the identity "
+                                         "that creates the cluster always is).", [],
+                                         check=each(matches(r"arn:aws[a-z-]*:iam::[0-9]{12}:role/\S+",
+                                                            "an IAM role ARN")))
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -574,7 +591,8 @@ class Settings:
     environment: Environment = setting("`dev` or `prod`; `prod` adds rules (three Patroni members, two ElastiCache "
                                         "nodes, WAF on the ALB).")
     aws: AwsSettings = setting("AWS region, account guard and tags.")
-    cluster: ClusterSettings = setting("The existing cluster to deploy into.", ClusterSettings())
+    cluster: ClusterSettings = setting("The cluster to deploy into: an existing one, or one the stack creates.",
+                                       ClusterSettings())
     namespace: str = setting("Kubernetes namespace of n8n and its data layer.", "n8n", check=DNS_LABEL)
     n8n: N8nSettings = setting("The n8n application.", N8nSettings())
     database: DatabaseSettings = setting("PostgreSQL.", DatabaseSettings())
@@ -607,13 +625,15 @@ def cross_field_problems(s: Settings) -> list[Problem]:
     def bad(key: str, value: Any, allowed: str) -> None:
         problems.append(Problem(key, value, allowed))
 
-    if (s.cluster.name is None) == (s.cluster.kubeconfig is None):
+    if not s.cluster.create and (s.cluster.name is None) == (s.cluster.kubeconfig is None):
         bad("cluster.name", s.cluster.name, "set exactly one of cluster.name (EKS lookup) and cluster.kubeconfig")
+    problems.extend(created_cluster_problems(s))
     if s.cluster.context and not s.cluster.kubeconfig:
         bad("cluster.context", s.cluster.context, "only valid together with cluster.kubeconfig")
     aws_data = s.database.engine == "rds" or s.redis.mode == "elasticache"
-    if aws_data and not (s.cluster.vpc_id and s.cluster.vpc_cidr and s.cluster.private_subnet_ids
-                         and s.cluster.node_security_group_id):
+    c = s.cluster
+    byo_network = c.vpc_id and c.vpc_cidr and c.private_subnet_ids and c.node_security_group_id
+    if aws_data and not c.create and not byo_network:
         bad("cluster.vpcId", s.cluster.vpc_id, "database.engine 'rds' and redis.mode 'elasticache' need "
             "cluster.vpcId, cluster.vpcCidr, cluster.privateSubnetIds and cluster.nodeSecurityGroupId")
     if aws_data and not s.on_eks:
@@ -665,7 +685,7 @@ def cross_field_problems(s: Settings) -> list[Problem]:
     if pool.enabled:
         if not s.on_eks:
             bad("workerPool.enabled", True, "the spot node group needs an EKS cluster (cluster.name)")
-        if not s.cluster.private_subnet_ids:
+        if not s.cluster.private_subnet_ids and not s.cluster.create:
             bad("cluster.privateSubnetIds", [], "the spot worker pool needs subnets")
         arm = [t for t in pool.instance_types if GRAVITON.match(t)]
         if arm:
@@ -692,6 +712,49 @@ def cross_field_problems(s: Settings) -> list[Problem]:
     if s.autoscaling.cooldown_seconds <= s.n8n.graceful_shutdown_seconds:
         bad("autoscaling.cooldownSeconds", s.autoscaling.cooldown_seconds,
             f"must exceed n8n.gracefulShutdownSeconds ({s.n8n.graceful_shutdown_seconds})")
+    return problems
+
+
+CREATED_CLUSTER_VERSIONS = ("1.34", "1.35")
+"""Kubernetes versions a created cluster may start on: in EKS standard support (1.33 is in extended support, at
+extra cost) and within the range the manifests are validated for (tools/gates.py). Revisit with each EKS release."""
+
+CREATED_VPC_PREFIXES = (16, 20)
+"""Prefix lengths a created VPC may have: a /20 still gives each private subnet a /22 (the VPC CNI gives every pod a
+VPC address)."""
+
+
+def created_cluster_problems(s: Settings) -> list[Problem]:
+    """The rules of ``cluster.create``: a name and a CIDR to create, and none of the ids it will produce."""
+    c = s.cluster
+    if not c.create:
+        return []
+    problems: list[Problem] = []
+    if c.name is None:
+        problems.append(Problem("cluster.name", None, "cluster.create needs the name of the EKS cluster to create"))
+    if c.kubeconfig is not None:
+        problems.append(Problem("cluster.kubeconfig", c.kubeconfig, "must be unset with cluster.create (the stack "
+                                "reaches the cluster it creates through EKS)"))
+    for key, value in (("cluster.vpcId", c.vpc_id), ("cluster.nodeSecurityGroupId", c.node_security_group_id),
+                       ("cluster.privateSubnetIds", c.private_subnet_ids or None)):
+        if value is not None:
+            problems.append(Problem(key, value, "must be unset with cluster.create: it comes from the created VPC"))
+    low, high = CREATED_VPC_PREFIXES
+    if c.vpc_cidr is None or not low <= int(c.vpc_cidr.split("/")[1]) <= high:
+        problems.append(Problem("cluster.vpcCidr", c.vpc_cidr, f"cluster.create needs the IPv4 CIDR of the VPC to "
+                                f"create, a /{low} to a /{high} such as 10.30.0.0/16"))
+    elif cidr(c.vpc_cidr) is not None:
+        problems.append(Problem("cluster.vpcCidr", c.vpc_cidr, "must be a CIDR with zero host bits"))
+    if c.kubernetes_version not in CREATED_CLUSTER_VERSIONS:
+        problems.append(Problem("cluster.kubernetesVersion", c.kubernetes_version,
+                                f"a created cluster starts on one of {', '.join(CREATED_CLUSTER_VERSIONS)}"))
+    if GRAVITON.match(c.system_node_instance_type):
+        problems.append(Problem("cluster.systemNodeInstanceType", c.system_node_instance_type,
+                                "an x86_64 instance type (the system node group uses the x86_64 AMI)"))
+    for source in c.public_access_cidrs:
+        if source.endswith("/0"):
+            problems.append(Problem("cluster.publicAccessCidrs", c.public_access_cidrs,
+                                    f"must not contain {source}: name the networks `pulumi up` runs from"))
     return problems
 
 

@@ -116,6 +116,24 @@ def launch_template_args(disk_size_gb: int, tags: dict[str, str]) -> dict[str, A
     }
 
 
+def hardened_node_identity(base: str, *, role_description: str, template_description: str, partition: str,
+                           disk_size_gb: int, tags: dict[str, str], opts: pulumi.ResourceOptions) -> tuple[Any, ...]:
+    """The node role (:data:`NODE_POLICIES` only) and launch template (:func:`launch_template_args`) of a managed
+    node group: ``<base>-node-role``, ``<base>-<policy>`` attachments and ``<base>-nodes``. Returns
+    ``(role, attachments, template)``; shared by the worker pool and a created cluster's system nodes."""
+    import pulumi_aws as aws
+
+    role = aws.iam.Role(f"{base}-node-role", assume_role_policy=json.dumps(node_assume_role_policy()),
+                        description=role_description, tags=tags, opts=opts)
+    attachments = [
+        aws.iam.RolePolicyAttachment(f"{base}-{policy}", role=role.name, policy_arn=arn, opts=opts)
+        for policy, arn in zip(NODE_POLICIES, node_policy_arns(partition), strict=True)
+    ]
+    template = aws.ec2.LaunchTemplate(f"{base}-nodes", description=template_description, tags=tags,
+                                      **launch_template_args(disk_size_gb, tags), opts=opts)
+    return role, attachments, template
+
+
 class WorkerPoolArgs(TypedDict):
     """The spot node group that runs n8n workers."""
 
@@ -172,14 +190,10 @@ class WorkerPool(pulumi.ComponentResource):
         child = pulumi.ResourceOptions(parent=self)
         pool_label = dict([names.WORKER_POOL_LABEL])
         tags = {**args["tags"], **pool_label}
-        role = aws.iam.Role(f"{name}-node-role", assume_role_policy=json.dumps(node_assume_role_policy()),
-                            description="EKS nodes of the n8n spot worker pool", tags=tags, opts=child)
-        attachments = [
-            aws.iam.RolePolicyAttachment(f"{name}-{policy}", role=role.name, policy_arn=arn, opts=child)
-            for policy, arn in zip(NODE_POLICIES, node_policy_arns(args["partition"]), strict=True)
-        ]
-        template = aws.ec2.LaunchTemplate(f"{name}-nodes", description="n8n spot workers: IMDSv2, encrypted gp3",
-                                          tags=tags, **launch_template_args(args["disk_size_gb"], tags), opts=child)
+        role, attachments, template = hardened_node_identity(
+            name, role_description="EKS nodes of the n8n spot worker pool",
+            template_description="n8n spot workers: IMDSv2, encrypted gp3", partition=args["partition"],
+            disk_size_gb=args["disk_size_gb"], tags=tags, opts=child)
         ca_tags = autoscaler_tags(args["cluster_name"], names.WORKER_POOL_LABEL, names.WORKER_POOL_TAINT)
         self.node_group = aws.eks.NodeGroup(
             f"{name}-nodes",

@@ -4,9 +4,9 @@ Only `policy/__main__.py` builds the `PolicyPack` (constructing one starts the a
 `tools.policy_check` run the same policies' `validate` directly over an offline plan.
 """
 
-from . import aws, k8s, protection
+from . import aws, eks, k8s, protection
 
-POLICIES = [*aws.POLICIES, *k8s.POLICIES, *protection.POLICIES]
+POLICIES = [*aws.POLICIES, *eks.POLICIES, *k8s.POLICIES, *protection.POLICIES]
 """Every rule of the pack, in the order the README lists them."""
 
 NAME = "n8n-platform"
