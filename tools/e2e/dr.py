@@ -28,7 +28,6 @@ import string
 import subprocess
 import tempfile
 import time
-import urllib.error
 import urllib.request
 import uuid
 from dataclasses import dataclass, field
@@ -43,7 +42,7 @@ from .faults import FINAL
 from .install import Install
 from .load import post_json
 from .pods import LocalContainer
-from .processes import n8n_cli
+from .processes import http_request, n8n_cli
 from .s3 import AWS_CLI, AwsApi
 from .servers import PG_BIN, free_port
 
@@ -126,15 +125,8 @@ def guarded_workflow() -> dict[str, Any]:
 
 def post(url: str, body: dict, headers: dict[str, str], timeout: float = 60) -> tuple[int, str]:
     """Status and body of one JSON POST (0 when nothing answers)."""
-    req = urllib.request.Request(url, data=json.dumps(body).encode(), method="POST",
-                                 headers={"Content-Type": "application/json", **headers})
-    try:
-        with urllib.request.urlopen(req, timeout=timeout) as r:
-            return r.status, r.read().decode(errors="replace")
-    except urllib.error.HTTPError as e:
-        return e.code, e.read().decode(errors="replace")
-    except (urllib.error.URLError, OSError):
-        return 0, ""
+    return http_request(urllib.request.Request(url, data=json.dumps(body).encode(), method="POST",
+                                               headers={"Content-Type": "application/json", **headers}), timeout)
 
 
 def call_guarded(cluster: QueueModeCluster, token: str, n: int, timeout: float = 120) -> tuple[int, str]:
