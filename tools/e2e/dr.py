@@ -328,6 +328,7 @@ def drill(install: Install, workdir: Path, executions_before: int = 4, execution
             timings["last write after the dump s"] = time.monotonic() - t_dump  # the drill's RPO
             lost = [r for r in after if r not in at_dump]
         dump = _dump_objects(aws, facts, workdir / "dump-pod")
+        timings["dump size KiB"] = dump.head["ContentLength"] / 1024
 
         ops = workdir / "operator"
         ops.mkdir()
