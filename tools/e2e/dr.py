@@ -162,6 +162,7 @@ def run_step(step: Step, env: dict[str, str], cwd: Path, timeout: float = 300) -
 
 
 def step(title: str) -> Step:
+    """The runbook's step whose title starts with ``title``."""
     (found,) = [s for s in STEPS if s.title.startswith(title)]
     return found
 
