@@ -71,10 +71,11 @@ bench: $(PY)  ## Queue mode vs single-process n8n: executions/s and webhook late
 dashboard: system $(PY) n8n  ## Redraw docs/dashboard.png: every dashboard panel under load and a Redis fault (real n8n, Prometheus); fails on an empty panel
 	PYTHONPATH=.:components $(PY) -m tools.e2e.dashboard_preview docs/dashboard.png
 
-docs: $(PY)  ## Regenerate docs/configuration.md, docs/settings.schema.json and components/schema.json
+docs: $(PY)  ## Regenerate docs/configuration.md, docs/settings.schema.json, components/schema.json and the DR steps of docs/operations.md
 	PYTHONPATH=.:components $(PY) -m tools.config_reference > docs/configuration.md
 	PYTHONPATH=.:components $(PY) -m tools.settings_schema > docs/settings.schema.json
 	PYTHONPATH=.:components $(PY) -m n8n_platform.provider > components/schema.json
+	PYTHONPATH=.:components $(PY) -m n8n_platform.disaster_recovery --write docs/operations.md
 
 mutate: $(PY)  ## Mutation testing of the pure builders (tens of minutes): make mutate [MODULE=components/n8n_platform/redis_conf.py]
 	PYTHONPATH=.:components nice -n 15 $(PY) -m tools.mutate $(MODULE) $(MUTATE_ARGS)

@@ -1,6 +1,7 @@
 """Nightly dumps: the builder's pg_dump command line run against a REAL PostgreSQL 15 and restored with pg_restore;
-the CronJob through kubernetes-validate/checkov; the component under mocks. The S3 upload itself (aws s3 cp with
-SSE-KMS against an object-locked bucket) cannot run here: no network to AWS."""
+the CronJob through kubernetes-validate/checkov; the component under mocks. The whole Job, upload included (aws s3
+cp with SSE-KMS and a checksum into an object-locked bucket, on an S3-compatible server), runs in the DR drill
+(tests/e2e/test_disaster_recovery.py)."""
 
 from __future__ import annotations
 

@@ -68,9 +68,14 @@ def workflow(delay_ms: int) -> dict:
 
 
 def import_workflow(install: Install, env: dict[str, str], folder: Path, delay_ms: int,
-                    extra: Sequence[dict] = ()) -> None:
-    """Import and publish the test workflow (and ``extra`` ones) with the n8n CLI (before the processes start: a
-    running n8n does not pick up CLI changes)."""
+                    extra: Sequence[dict] = (), credentials: Sequence[dict] = ()) -> None:
+    """Import ``credentials`` (plain ``data``: the CLI encrypts it with the key in ``env``), then import and publish
+    the test workflow and ``extra`` ones, with the n8n CLI (before the processes start: a running n8n does not pick up
+    CLI changes)."""
+    if credentials:
+        creds = folder / "credentials.json"
+        creds.write_text(json.dumps(list(credentials)))
+        n8n_cli(install, ["import:credentials", f"--input={creds}"], env)
     wf = folder / "workflow.json"
     workflows = [workflow(delay_ms), *extra]
     wf.write_text(json.dumps(workflows))
@@ -153,8 +158,11 @@ class QueueModeCluster(Managed):
     def __init__(self, install: Install, *, worker_concurrency: int = 10, graceful_shutdown_seconds: int = 30,
                  delay_ms: int = 0, fast_db: bool = True, tls: bool = True, redis_aof: bool = False,
                  extra_workflows: Sequence[dict] = (), workdir: Path | None = None,
-                 pg_settings: dict[str, str] | None = None, pooler: bool = False):
+                 pg_settings: dict[str, str] | None = None, pooler: bool = False,
+                 credentials: Sequence[dict] = (), secret_values: dict[str, str] | None = None):
         self.install = install
+        self.credentials = credentials
+        self.secret_values = dict(secret_values or {})
         self.redis_aof = redis_aof
         self.tls = tls
         self.delay_ms = delay_ms
@@ -189,6 +197,7 @@ class QueueModeCluster(Managed):
             names.DB_PASSWORD: secrets.token_urlsafe(24),
             names.REDIS_PASSWORD: secrets.token_urlsafe(24),
             names.RUNNERS_AUTH_TOKEN: secrets.token_urlsafe(24),
+            **self.secret_values,
         }
         for key, value in values.items():
             path = folder / key
@@ -230,6 +239,17 @@ class QueueModeCluster(Managed):
 
     # ---- lifecycle ---------------------------------------------------------------------------------------
     def start(self) -> QueueModeCluster:
+        """Data layer, workflows (and credentials) imported and published, then the n8n processes."""
+        self.start_data_layer()
+        t1 = time.monotonic()
+        import_workflow(self.install, self.env("main", "cli", free_port()), self.workdir, self.delay_ms,
+                        self.extra_workflows, self.credentials)
+        self.timings["import_publish_s"] = time.monotonic() - t1  # includes the first start's migrations
+        return self.start_processes()
+
+    def start_data_layer(self) -> QueueModeCluster:
+        """The n8n Secret's files, PostgreSQL (with the n8n role from the production bootstrap SQL) and Redis, and the
+        contract's inputs pointing at them; no n8n process yet."""
         t0 = time.monotonic()
         (self.home / FILES_FOLDER).mkdir(parents=True, exist_ok=True)  # stands in for the pods' files volume
         self._write_secrets()
@@ -269,12 +289,11 @@ class QueueModeCluster(Managed):
             graceful_shutdown_seconds=self.graceful_shutdown_seconds,
             secrets_dir=str(self.secrets_dir),
         )
+        return self
 
-        t1 = time.monotonic()
-        import_workflow(self.install, self.env("main", "cli", free_port()), self.workdir, self.delay_ms,
-                        self.extra_workflows)
-        self.timings["import_publish_s"] = time.monotonic() - t1  # includes the first start's migrations
-
+    def start_processes(self) -> QueueModeCluster:
+        """Main, a webhook processor and a worker with its runner, each ready, and the test workflow's webhook
+        answering."""
         t2 = time.monotonic()
         self.main = self._start_process("main", "main")
         self.webhook = self._start_process("webhook", "webhook")

@@ -39,8 +39,13 @@ def n8n_cli(install: Install, args: list[str], env: dict[str, str], timeout: flo
 
 def http_get(url: str, timeout: float = 5) -> tuple[int, str]:
     """Status and body of a GET (status 0 when nothing answers)."""
+    return http_request(urllib.request.Request(url), timeout)
+
+
+def http_request(request: urllib.request.Request, timeout: float = 5) -> tuple[int, str]:
+    """Status and body of ``request`` (status 0 when nothing answers)."""
     try:
-        with urllib.request.urlopen(url, timeout=timeout) as r:
+        with urllib.request.urlopen(request, timeout=timeout) as r:
             return r.status, r.read().decode(errors="replace")
     except urllib.error.HTTPError as e:
         return e.code, e.read().decode(errors="replace")
