@@ -34,8 +34,6 @@ class PanelSpec:
     queries: tuple[Query, ...]
     row: str
     """Row the panel sits in (n8n, Redis, PostgreSQL)."""
-    main: bool = False
-    """Among the main panels (first row; drawn in the docs picture)."""
 
 
 def panels(*, redis_in_cluster: bool, patroni: bool) -> list[PanelSpec]:
@@ -44,17 +42,17 @@ def panels(*, redis_in_cluster: bool, patroni: bool) -> list[PanelSpec]:
     out = [
         PanelSpec("Queue depth", "short", (
             Query(f'sum(n8n_scaling_mode_queue_jobs_waiting{{job="{m}"}})', "waiting"),
-            Query(f'sum(n8n_scaling_mode_queue_jobs_active{{job="{m}"}})', "active")), "n8n", main=True),
+            Query(f'sum(n8n_scaling_mode_queue_jobs_active{{job="{m}"}})', "active")), "n8n"),
         PanelSpec("Throughput (jobs/s)", "ops", (
             Query(f'sum(rate(n8n_scaling_mode_queue_jobs_completed{{job="{m}"}}[2m]))', "completed"),
-            Query('sum(rate(n8n_workflow_success_total[2m]))', "executions succeeded")), "n8n", main=True),
+            Query('sum(rate(n8n_workflow_success_total[2m]))', "executions succeeded")), "n8n"),
         PanelSpec("Failures (per s)", "ops", (
             Query('sum(rate(n8n_workflow_failed_total[2m]))', "executions failed"),
             Query(f'sum(rate(n8n_scaling_mode_queue_jobs_failed{{job="{m}"}}[2m]))', "jobs failed (crash/stall)")),
-            "n8n", main=True),
+            "n8n"),
         PanelSpec("Webhook latency", "s", tuple(
             Query(f'histogram_quantile({q}, sum by (le) (rate(n8n_webhook_request_duration_seconds_bucket'
-                  f'{{job=~"{h}|{m}"}}[2m])))', f"p{round(q * 100)}") for q in (0.5, 0.95, 0.99)), "n8n", main=True),
+                  f'{{job=~"{h}|{m}"}}[2m])))', f"p{round(q * 100)}") for q in (0.5, 0.95, 0.99)), "n8n"),
         PanelSpec("API latency (main)", "s", tuple(
             Query(f'histogram_quantile({q}, sum by (le) (rate(n8n_http_request_duration_seconds_bucket'
                   f'{{job="{m}"}}[2m])))', f"p{round(q * 100)}") for q in (0.5, 0.95, 0.99)), "n8n"),
@@ -64,7 +62,7 @@ def panels(*, redis_in_cluster: bool, patroni: bool) -> list[PanelSpec]:
         PanelSpec("Workers up and jobs in flight", "short", (
             Query(f'sum(up{{job="{w}"}})', "workers up"),
             Query(f'sum(n8n_scaling_mode_queue_jobs_active{{job="{m}"}})', "jobs running (of concurrency x workers)"),
-            Query(f'sum(rate(n8n_queue_job_dequeued_total{{job="{w}"}}[2m]))', "jobs taken per s")), "n8n", main=True),
+            Query(f'sum(rate(n8n_queue_job_dequeued_total{{job="{w}"}}[2m]))', "jobs taken per s")), "n8n"),
         PanelSpec("Memory (resident)", "bytes", (
             Query("max by (job) (n8n_process_resident_memory_bytes{job=~\"n8n-.*\"})", "{{job}}"),), "n8n"),
         PanelSpec("Event-loop lag p99", "s", (
