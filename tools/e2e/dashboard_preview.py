@@ -23,7 +23,6 @@ from n8n_platform.observability.dashboard import panels
 from .cluster import QueueModeCluster
 from .load import post_json
 from .picture import EmptyPanels, Span, draw
-from .processes import http_get
 from .prometheus import observe
 
 FAIL_PATH = "e2e-fail"
@@ -70,9 +69,6 @@ def record(cluster: QueueModeCluster, run: PreviewRun = PreviewRun()) -> tuple[f
         down = time.time()
         cluster.redis.restart_killed(run.redis_down_s)
         fault = Span(f"Redis killed, back on its AOF {run.redis_down_s:.0f} s later", down, time.time())
-        while not ok.done():  # editor traffic on main: the API latency panel
-            http_get(cluster.main.url("/rest/settings"))
-            time.sleep(1)
         ok.result(), failing.result()
     time.sleep(run.tail_s)
     return start, time.time(), fault

@@ -12,6 +12,7 @@ import json
 import shutil
 import subprocess
 import tempfile
+import threading
 import time
 import urllib.parse
 import urllib.request
@@ -28,6 +29,7 @@ from n8n_platform.observability import exporters
 from n8n_platform.observability.monitors import N8N_ENDPOINT, REDIS_ENDPOINT, Endpoint
 from n8n_platform.observability.rules import JOBS
 
+from .processes import http_get
 from .servers import Managed, free_port, stop_process, wait_port
 
 if TYPE_CHECKING:
@@ -99,6 +101,8 @@ class Prometheus(Managed):
     port: int = field(default_factory=free_port)
     root: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="n8n-e2e-prom-")))
     proc: subprocess.Popen | None = None
+    created_at: float = field(default_factory=time.time)
+    """Epoch seconds; nothing it holds is older."""
 
     JOBS: tuple[Endpoint, ...] = (*N8N_ENDPOINT.values(), REDIS_ENDPOINT, Endpoint(POSTGRES_JOB, 0))
 
@@ -191,7 +195,8 @@ class Prometheus(Managed):
 def observe(cluster: QueueModeCluster,
             rule_groups: list[dict[str, Any]]) -> Iterator[tuple[Prometheus, dict[str, Process]]]:
     """The exporters against ``cluster``'s Redis and PostgreSQL (the superuser's login, as the sidecar gets it) and a
-    Prometheus scraping them and main, the webhook processor and the first worker under the monitors' job names."""
+    Prometheus scraping them and main, the webhook processor and the first worker under the monitors' job names;
+    an open editor's polling of main's API for as long as it is observed (:func:`editor_polling`)."""
     with cluster.pg.connect() as conn:
         conn.execute(f"ALTER ROLE postgres PASSWORD '{PG_SUPERUSER_PASSWORD}'")
     logs = cluster.workdir / "logs"
@@ -207,4 +212,25 @@ def observe(cluster: QueueModeCluster,
         prom.set_targets(JOBS["worker"], [cluster.workers[0].process.http_port])
         prom.set_targets(JOBS["redis"], [rex.port])
         prom.set_targets(JOBS["postgres"], [pex.port])
+        stack.enter_context(editor_polling(cluster.main.url("/rest/settings")))
         yield prom, {"redis-exporter": rex, "postgres-exporter": pex}
+
+
+@contextmanager
+def editor_polling(url: str, every_s: float = 1.0) -> Iterator[None]:
+    """GET ``url`` every ``every_s`` seconds in the background, as an open editor tab polls main, so main's API
+    latency histogram grows between any two scrapes (a burst of calls inside one scrape interval leaves the series'
+    first sample already counting it, and ``rate`` then sees no increase)."""
+    stop = threading.Event()
+
+    def poll() -> None:
+        while not stop.wait(every_s):
+            http_get(url)
+
+    thread = threading.Thread(target=poll, name="editor-polling", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join(10)
