@@ -77,7 +77,7 @@ docs: $(PY)  ## Regenerate docs/configuration.md, docs/settings.schema.json, com
 	PYTHONPATH=.:components $(PY) -m n8n_platform.provider > components/schema.json
 	PYTHONPATH=.:components $(PY) -m n8n_platform.disaster_recovery --write docs/operations.md
 
-mutate: $(PY)  ## Mutation testing of the pure builders (tens of minutes): make mutate [MODULE=components/n8n_platform/redis_conf.py]
+mutate: $(PY)  ## Mutation testing of the pure builders (tens of minutes): make mutate [MODULE=components/n8n_platform/redis/conf.py]
 	PYTHONPATH=.:components nice -n 15 $(PY) -m tools.mutate $(MODULE) $(MUTATE_ARGS)
 
 clean:

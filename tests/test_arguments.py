@@ -17,7 +17,7 @@ from n8n_platform.arguments import (
     retain_on_delete,
     text,
 )
-from n8n_platform.settings import Resources
+from n8n_platform.vocabulary import Resources
 from tools.offline import PYTHONPATH, ROOT
 
 DEFAULT = Resources()

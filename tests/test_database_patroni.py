@@ -24,8 +24,9 @@ from n8n_platform.database.patroni import (
     postgresql_manifest,
 )
 from n8n_platform.database.patroni_config import dcs_settings, patroni_config, unknown_keys
+from n8n_platform.database.spec import DatabaseSettings, PatroniSettings, PitrRestore, PoolerSettings
 from n8n_platform.irsa import OidcProvider
-from n8n_platform.settings import DatabaseSettings, PatroniSettings, PitrRestore, PoolerSettings, resources
+from n8n_platform.vocabulary import resources
 from tests.harness import is_secret, run
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -20,7 +20,7 @@ from n8n_platform.database.rds import (
     parameters,
 )
 from n8n_platform.database.rds_proxy import CA_BUNDLE_FILE as CA_PROXY_FILE
-from n8n_platform.settings import DatabaseSettings, PoolerSettings, RdsSettings
+from n8n_platform.database.spec import DatabaseSettings, PoolerSettings, RdsSettings
 from tests.harness import is_secret, plain, run
 
 NODE_SG = "sg-0a1b2c3d4e5f60718"
@@ -238,8 +238,8 @@ def test_database_as_a_mapping_is_checked_like_stack_config() -> None:
     """What other languages (and Python users without the settings classes) pass: a partial mapping, snake_case or
     camelCase, merged over the defaults; a bad value fails naming the key, the value and what is allowed."""
     from n8n_platform.arguments import settings_section
+    from n8n_platform.database.spec import DatabaseEngine
     from n8n_platform.schema import SettingsError
-    from n8n_platform.settings import DatabaseEngine
 
     given = {"engine": "rds", "connectionLimit": 50, "rds": {"instance_class": "db.t4g.medium", "multiAz": False}}
     database = settings_section("RdsDatabase", "database", DatabaseSettings, given)
@@ -388,7 +388,7 @@ def test_proxy_login_is_the_n8n_password_in_a_secret_under_the_stack_key(rec_db)
 
 
 def test_target_group_pool_follows_the_settings_and_the_target_is_the_instance() -> None:
-    from n8n_platform.settings import RdsProxySettings
+    from n8n_platform.database.spec import RdsProxySettings
 
     rds = dataclasses.replace(RdsSettings(), proxy=RdsProxySettings(
         borrow_timeout_seconds=60, max_connections_percent=50, idle_client_timeout_seconds=900))

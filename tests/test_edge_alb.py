@@ -10,7 +10,7 @@ import pytest
 
 from n8n_platform.edge import alb
 from n8n_platform.edge.routes import by_scope, routes
-from n8n_platform.settings import OidcSettings, RateLimits
+from n8n_platform.edge.spec import OidcSettings, RateLimits
 
 ACL = "arn:aws:wafv2:eu-west-1:123456789012:regional/webacl/n8n/0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0"
 CERT = "arn:aws:acm:eu-west-1:123456789012:certificate/0b1c2d3e-4f50-6172-8394-a5b6c7d8e9f0"

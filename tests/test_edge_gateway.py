@@ -10,7 +10,7 @@ import pytest
 
 from n8n_platform.edge import gateway as gw
 from n8n_platform.edge.routes import resolve, routes
-from n8n_platform.settings import RateLimits
+from n8n_platform.edge.spec import RateLimits
 
 SPEC = gw.GatewaySpec(namespace="n8n", name="n8n", gateway_class="n8n-n8n", hostname="n8n.example.com",
                       services={"main": "n8n-main", "webhook": "n8n-webhook"})

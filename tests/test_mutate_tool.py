@@ -33,7 +33,7 @@ def test_every_equivalent_mutant_belongs_to_a_module_and_says_why():
 def test_modules_are_selected_by_file_by_name_or_by_convention():
     config = mutate.load_config()
     assert [m.name for m in mutate.select(config, "components/n8n_platform/schema.py")] == ["settings"]
-    assert [m.name for m in mutate.select(config, "./components/n8n_platform/redis_conf.py")] == ["redis_conf"]
+    assert [m.name for m in mutate.select(config, "./components/n8n_platform/redis/conf.py")] == ["redis_conf"]
     assert [m.name for m in mutate.select(config, "namespace")] == ["namespace"]
     assert len(mutate.select(config, None)) == len(config["modules"])
     [k8s] = mutate.select(config, "components/n8n_platform/k8s.py")  # not listed: tests/test_k8s.py by convention

@@ -12,7 +12,7 @@ from n8n_platform import names
 from n8n_platform.connections import CaBundle, DatabaseConnection, RedisConnection, SecretKeyRef
 from n8n_platform.n8n.app import N8nApp, N8nAppArgs, env_args
 from n8n_platform.n8n.env import N8nEnvInputs
-from n8n_platform.settings import N8nSettings
+from n8n_platform.n8n.spec import N8nSettings
 from tests.harness import is_secret, plain, run
 from tools import gates
 
@@ -108,7 +108,7 @@ def test_without_webhook_processors_main_serves_webhooks():
 
 
 def test_invalid_shapes_stop_the_program():
-    with pytest.raises(ValueError, match="main_replicas = 2 needs an n8n license"):
+    with pytest.raises(ValueError, match="main_replicas = 2: multi-main needs an Enterprise license"):
         record(args(main_replicas=2))
     with pytest.raises(TypeError, match="unexpected argument 'env'"):
         record({**args(), "env": ENV})

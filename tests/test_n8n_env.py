@@ -273,7 +273,7 @@ def test_unknown_role_is_rejected():
 
 @pytest.mark.parametrize("metrics", [True, False])
 def test_the_settings_bridge_follows_the_stack_settings(metrics):
-    from n8n_platform.n8n.env import inputs_from_settings
+    from n8n_platform.platform import inputs_from_settings
     from n8n_platform.settings import from_config
     from tests.harness import load_stack_config
 

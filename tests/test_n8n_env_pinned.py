@@ -11,8 +11,10 @@ import pytest
 from n8n_platform import names
 from n8n_platform.connections import SECRETS_DIR, CaBundle, DatabaseConnection, RedisConnection, SecretKeyRef
 from n8n_platform.n8n import env as n8n
-from n8n_platform.n8n.env import N8nEnvInputs, inputs_from_settings, n8n_env, runner_env
-from n8n_platform.settings import N8N_VERSION, from_config
+from n8n_platform.n8n.env import N8nEnvInputs, n8n_env, runner_env
+from n8n_platform.n8n.spec import N8N_VERSION
+from n8n_platform.platform import inputs_from_settings
+from n8n_platform.settings import from_config
 from tests.harness import load_stack_config
 
 DB = DatabaseConnection(host="db.internal", port=6543, database="flows", user="flow_user", schema="flow_schema",
@@ -208,9 +210,10 @@ def test_misuse_is_refused_with_a_clear_message():
     with pytest.raises(ValueError) as unknown:
         n8n_env("scheduler", INPUTS)  # type: ignore[arg-type]
     assert str(unknown.value) == "unknown n8n role 'scheduler'; expected one of main, webhook, worker"
-    with pytest.raises(ValueError) as unlicensed:
-        n8n_env("worker", dataclasses.replace(INPUTS, multi_main=True))
-    assert str(unlicensed.value) == "multi-main needs an Enterprise license (licensed=True)"
+    with pytest.raises(ValueError) as unlicensed:  # refused at the door: no environment is built from it
+        dataclasses.replace(INPUTS, multi_main=True)
+    assert str(unlicensed.value) == ("N8nEnvInputs: multi_main = True: multi-main needs an Enterprise license "
+                                     "(licensed=True)")
 
 
 def test_constants_and_input_defaults():

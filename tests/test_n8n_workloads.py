@@ -12,8 +12,8 @@ from n8n_platform import k8s, names
 from n8n_platform.connections import CA_DIR, SECRETS_DIR, CaBundle, DatabaseConnection, RedisConnection, SecretKeyRef
 from n8n_platform.n8n import workloads as w
 from n8n_platform.n8n.env import FORBIDDEN, N8nEnvInputs, n8n_env
+from n8n_platform.n8n.spec import N8nSettings
 from n8n_platform.schema import quantity_bytes
-from n8n_platform.settings import N8nSettings
 from tools import gates
 
 ROOT = Path(__file__).resolve().parent.parent

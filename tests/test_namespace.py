@@ -6,7 +6,7 @@ import pytest
 
 from n8n_platform import k8s, namespace
 from n8n_platform.namespace import N8nNamespace, N8nNamespaceArgs, NetworkPlan, QuotaWorkload
-from n8n_platform.settings import resources
+from n8n_platform.vocabulary import resources
 from tests.harness import run
 from tools import gates
 

@@ -7,13 +7,14 @@ import json
 import pytest
 
 from n8n_platform.database.patroni import postgresql_manifest
+from n8n_platform.database.spec import PatroniSettings
 from n8n_platform.observability import exporters
 from n8n_platform.observability.alarms import elasticache_alarms, rds_alarms, rds_proxy_alarms
 from n8n_platform.observability.dashboard import config_map, dashboard_json, panels
 from n8n_platform.observability.monitors import monitors
 from n8n_platform.observability.rules import JOBS, alerts, metric_names, prometheus_rule
+from n8n_platform.observability.spec import AlertThresholds
 from n8n_platform.redis import InClusterRedisSpec, in_cluster_manifests
-from n8n_platform.settings import AlertThresholds, PatroniSettings
 from tests.harness import run_stack
 from tests.test_observability_rules import FULL
 from tools import crds, gates

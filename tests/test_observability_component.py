@@ -9,8 +9,8 @@ import pytest
 
 from n8n_platform.observability import AlarmSpec, CloudWatchTargets, Observability, RuleInputs, RuleThresholds
 from n8n_platform.observability.rules import alert_thresholds
+from n8n_platform.observability.spec import AlertThresholds
 from n8n_platform.schema import SettingsError
-from n8n_platform.settings import AlertThresholds
 from tests.harness import run
 
 RULES = RuleInputs(namespace="n8n", memory_limits={"main": "2Gi", "worker": "2Gi"}, redis_in_cluster=True,

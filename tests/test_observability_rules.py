@@ -15,8 +15,8 @@ import pytest
 import yaml
 
 from n8n_platform.observability.rules import JOBS, RuleInputs, alerts, metric_names, rule_groups
+from n8n_platform.observability.spec import AlertThresholds
 from n8n_platform.schema import quantity_bytes
-from n8n_platform.settings import AlertThresholds
 
 PROMTOOL = shutil.which("promtool")
 needs_promtool = pytest.mark.skipif(PROMTOOL is None, reason="promtool missing: make system installs prometheus")

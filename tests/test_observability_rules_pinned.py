@@ -26,8 +26,8 @@ from n8n_platform.observability.rules import (
     replication_lag,
     rule_groups,
 )
+from n8n_platform.observability.spec import AlertThresholds
 from n8n_platform.schema import SettingsError
-from n8n_platform.settings import AlertThresholds
 from tests.test_observability_rules import FULL
 
 P, N, R, G, K = Source.PROMETHEUS, Source.N8N, Source.REDIS_EXPORTER, Source.POSTGRES_EXPORTER, Source.PATRONI

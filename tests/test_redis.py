@@ -6,16 +6,11 @@ import pytest
 import yaml
 
 from n8n_platform import names
-from n8n_platform import redis_conf as rc
 from n8n_platform.connections import CaBundle, SecretKeyRef
-from n8n_platform.redis import (
-    ElastiCacheRedis,
-    InClusterRedisSpec,
-    Redis,
-    in_cluster_conf,
-    in_cluster_manifests,
-    parameter_group_family,
-)
+from n8n_platform.redis import ElastiCacheRedis, InClusterRedisSpec, Redis, in_cluster_manifests
+from n8n_platform.redis import conf as rc
+from n8n_platform.redis.elasticache import parameter_group_family
+from n8n_platform.redis.in_cluster import in_cluster_conf
 from tests.harness import is_secret, plain, run
 from tools import gates
 

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 import redis
 
-from n8n_platform import redis_conf as rc
+from n8n_platform.redis import conf as rc
 from tests.test_redis_conf import PASSWORD, _make_tls
 from tools.e2e.servers import free_port
 

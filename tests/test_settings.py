@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import pytest
 
+from n8n_platform.n8n.spec import N8N_VERSION, N8nSettings
 from n8n_platform.schema import SettingsError, quantity_bytes
-from n8n_platform.settings import N8N_VERSION, N8nSettings, from_config
+from n8n_platform.settings import from_config
 from tests.harness import Recording, load_stack_config, run_stack
 
 

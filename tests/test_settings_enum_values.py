@@ -3,7 +3,10 @@ it by identity or match on it, and other languages see the enum's name in the sc
 
 from __future__ import annotations
 
-from n8n_platform.settings import DatabaseEngine, EdgeController, LogLevel, RedisMode
+from n8n_platform.database.spec import DatabaseEngine
+from n8n_platform.edge.spec import EdgeController
+from n8n_platform.n8n.spec import LogLevel
+from n8n_platform.redis.spec import RedisMode
 from tests.test_settings_rules import valid
 
 

@@ -14,7 +14,9 @@ from typing import Literal
 
 import pytest
 
-from n8n_platform import schema, settings
+from n8n_platform import schema, settings, vocabulary
+from n8n_platform.database import spec as database_spec
+from n8n_platform.n8n import spec as n8n_spec
 from n8n_platform.schema import MISSING, Problem, SettingsError, setting
 from n8n_platform.settings import from_config
 from tests.harness import load_stack_config
@@ -337,7 +339,7 @@ def test_defaults_are_the_safe_production_choice():
     assert d.redis.mode == "elasticache" and d.redis.elasticache.nodes == 2 and d.redis.elasticache.engine == "valkey"
     assert d.redis.in_cluster.memory == "1Gi" and d.redis.in_cluster.image.startswith("docker.io/library/redis:7")
     n8n = d.n8n
-    assert (n8n.version, n8n.multi_main, n8n.log_level, n8n.timezone) == (settings.N8N_VERSION, False, "info", "UTC")
+    assert (n8n.version, n8n.multi_main, n8n.log_level, n8n.timezone) == (n8n_spec.N8N_VERSION, False, "info", "UTC")
     assert (n8n.main.replicas, n8n.main.max_replicas) == (1, 1)
     assert (n8n.webhook.replicas, n8n.webhook.max_replicas) == (2, 10)
     assert (n8n.worker.min_replicas, n8n.worker.max_replicas, n8n.worker.concurrency) == (3, 20, 10)
@@ -361,21 +363,21 @@ def test_the_defaults_pass_their_own_rules():
            "cluster": {"name": "c", "vpcId": "vpc-0a1b2c3d", "vpcCidr": "10.0.0.0/16",
                        "privateSubnetIds": ["subnet-0a1b2c3d"], "nodeSecurityGroupId": "sg-0a1b2c3d"},
            "edge": {"hostname": "n8n.example.com", "certificateArn": "arn:aws:acm:eu-west-1:1:certificate/x"}}
-    assert from_config(raw).n8n.worker.resources == settings.resources("500m", "2", "1Gi", "2Gi")
+    assert from_config(raw).n8n.worker.resources == vocabulary.resources("500m", "2", "1Gi", "2Gi")
 
 
 def test_role_defaults_differ_per_role_and_containers_fit_their_limits():
     n8n = settings.N8nSettings()
-    assert n8n.main.resources == settings.resources("500m", "2", "1Gi", "2Gi")
-    assert n8n.webhook.resources == settings.resources("250m", "1", "512Mi", "1Gi")
-    assert n8n.runners == settings.resources("100m", "1", "256Mi", "512Mi")
-    assert settings.Resources() == settings.resources("250m", "1", "512Mi", "1Gi")
-    assert settings.PatroniSettings().resources == settings.resources("500m", "2", "2Gi", "4Gi")
+    assert n8n.main.resources == vocabulary.resources("500m", "2", "1Gi", "2Gi")
+    assert n8n.webhook.resources == vocabulary.resources("250m", "1", "512Mi", "1Gi")
+    assert n8n.runners == vocabulary.resources("100m", "1", "256Mi", "512Mi")
+    assert vocabulary.Resources() == vocabulary.resources("250m", "1", "512Mi", "1Gi")
+    assert database_spec.PatroniSettings().resources == vocabulary.resources("500m", "2", "2Gi", "4Gi")
 
 
 def test_constants():
     assert settings.NAMESPACE == "n8n"
-    assert settings.N8N_VERSION == "2.40.7"  # the version the real-n8n e2e test installs and runs
+    assert n8n_spec.N8N_VERSION == "2.40.7"  # the version the real-n8n e2e test installs and runs
     assert settings.SPOT_SAFE_SHUTDOWN_SECONDS + 15 < 120 and settings.SPOT_SAFE_SHUTDOWN_SECONDS >= 100
     assert settings.secret_keys() == ["encryptionKey", "licenseActivationKey", "oidcClientSecret"]
 
@@ -402,7 +404,7 @@ def test_graviton_families_are_recognised(instance_type, arm):
 
 
 @pytest.mark.parametrize(("rule", "good", "bad"), [
-    (settings.SUBNET_ID, ["subnet-0a1b2c3d", "subnet-0a1b2c3d4e5f60718"], ["subnet-0a1b2c3", "subnet-0A1B2C3D",
+    (vocabulary.SUBNET_ID, ["subnet-0a1b2c3d", "subnet-0a1b2c3d4e5f60718"], ["subnet-0a1b2c3", "subnet-0A1B2C3D",
                                                                           "subnet-0a1b2c3d4e5f607189", "sg-0a1b2c3d"]),
     (settings.INSTANCE_TYPE, ["m6i.large", "c6gn.2xlarge", "u-6tb1.metal"], ["M6i.large", "m6i", "6i.large"]),
 ])
@@ -418,7 +420,7 @@ def test_module_level_id_rules(rule, good, bad):
     ("10.0.0.1", "must be a CIDR with a prefix length, such as 203.0.113.0/24"),
 ])
 def test_cidr_rule(value, why):
-    assert settings.cidr(value) == why
+    assert vocabulary.cidr(value) == why
 
 
 # --- reading Pulumi config ----------------------------------------------------------------------------------------

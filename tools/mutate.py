@@ -1,7 +1,7 @@
 """Mutation testing of the pure builders: does a test notice when a line of the module changes?
 
     python -m tools.mutate                                       every module in tools/mutation.toml
-    python -m tools.mutate components/n8n_platform/redis_conf.py one module (by file or by name)
+    python -m tools.mutate components/n8n_platform/redis/conf.py one module (by file or by name)
     python -m tools.mutate settings --resume                     keep the last run's verdicts: check what has none
                                                                  (new, changed or unchecked code), re-check the
                                                                  survivors and unreached mutants (after new tests)

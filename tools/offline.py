@@ -377,7 +377,7 @@ def _stack_reference(name: str, stack_outputs: dict[str, Any]) -> dict[str, Any]
 def deployed_outputs(raw: dict[str, Any]) -> dict[str, Any]:
     """The outputs a stack with config ``raw`` has after an update at the same n8n version (what the offline plan
     answers a StackReference to the stack with: an update, not a first deployment, with no version change)."""
-    from n8n_platform.settings import N8N_VERSION
+    from n8n_platform.n8n.spec import N8N_VERSION
     from n8n_platform.upgrade import STACK_OUTPUT
 
     return {STACK_OUTPUT: (raw.get("n8n") or {}).get("version", N8N_VERSION)}

@@ -32,38 +32,29 @@ from .database import (
     RdsDatabaseArgs,
 )
 from .database.common import AdminLogin, S3Location
+from .database.spec import DatabaseSettings
 from .edge.component import Edge, EdgeArgs, EdgeOidc, EdgeRateLimits
 from .edge.routes import Endpoints
+from .edge.spec import AcmeServer, AcmeServerName, EdgeController, EdgeControllerName
 from .eks_cluster import Cluster, ClusterArgs
 from .github_access import GithubAccess, GithubAccessArgs
 from .irsa import OidcProvider
 from .n8n.app import N8nApp, N8nAppArgs
 from .n8n.env import N8nEnvInputs, Protocol, ProtocolName
+from .n8n.spec import LogLevel, LogLevelName
 from .namespace import N8nNamespace, N8nNamespaceArgs, NetworkPlan, PodSecurity, PodSecurityName, QuotaWorkload
 from .network import ClusterNetwork
 from .observability import AlarmSpec, CloudWatchTargets, RuleInputs, RuleThresholds
 from .observability.component import Observability, ObservabilityArgs
 from .platform import N8nPlatform, PlatformArgs
 from .redis import ElastiCacheRedis, ElastiCacheRedisArgs, Redis, RedisArgs
+from .redis.spec import CacheEngine, CacheEngineName
 from .schema import SettingsError
 from .secrets import Secrets, SecretsArgs
-from .settings import (
-    AcmeServer,
-    AcmeServerName,
-    CacheEngine,
-    CacheEngineName,
-    DatabaseSettings,
-    EdgeController,
-    EdgeControllerName,
-    LogLevel,
-    LogLevelName,
-    Resources,
-    Settings,
-    from_config,
-    load,
-)
+from .settings import Settings, from_config, load
 from .storage import ArchiveBucket, ArchiveBucketArgs
 from .storage_class import EncryptedStorageClass, EncryptedStorageClassArgs
+from .vocabulary import Resources
 from .worker_pool import WorkerPool, WorkerPoolArgs
 
 __version__ = "0.3.0"

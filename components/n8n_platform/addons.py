@@ -43,7 +43,7 @@ import pulumi
 from . import irsa, k8s, names
 from .arguments import checked, choice, dns_label, email, flag, member, partition, plain, region, structured, text_input
 from .edge.gateway import ENVOY_GATEWAY_VERSION, PROXY_NAMESPACE
-from .settings import AcmeServer, AcmeServerArg
+from .edge.spec import AcmeServer, AcmeServerArg
 
 
 @dataclass(frozen=True)

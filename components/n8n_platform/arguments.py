@@ -184,7 +184,7 @@ def secret_key(component: str, argument: str, value: Any) -> str:
 
 def cidr(component: str, argument: str, value: Any) -> str:
     """An IPv4 or IPv6 network in CIDR notation with zero host bits, such as ``10.0.0.0/16``."""
-    from .settings import cidr as cidr_problem
+    from .vocabulary import cidr as cidr_problem
 
     allowed = "a CIDR with zero host bits, such as 10.0.0.0/16 or 2001:db8::/32"
     string(component, argument, value, what=allowed)
@@ -310,7 +310,7 @@ RESOURCE_KEYS = {"cpu_request": "cpuRequest", "cpu_limit": "cpuLimit", "memory_r
 def container_resources(component: str, argument: str, value: Any, default: Any) -> Any:
     """A ``settings.Resources`` from ``value``: a Resources as is, a mapping with the snake_case or camelCase field
     names (missing fields from ``default``), or None for ``default``. An unknown key fails, naming it."""
-    from .settings import Resources
+    from .vocabulary import Resources
 
     if value is None:
         return default

@@ -34,14 +34,28 @@ finish for that long, and the queue length dips while it does.
 
 # No `from __future__ import annotations` here: Pulumi's schema analyzer reads the Args annotations at run time.
 import math
+from dataclasses import dataclass
 from typing import Any, NotRequired, TypedDict
 
 import pulumi
 
-from . import k8s
+from . import k8s, schema
 from .arguments import at_least, checked, dns_label, flag, namespace, plain, refuse, structured
 from .connections import RedisConnection, as_text
-from .settings import AutoscalingSettings, WorkerSettings
+from .n8n.spec import WorkerSettings
+from .schema import setting
+
+
+@dataclass(frozen=True, kw_only=True)
+class AutoscalingSettings:
+    """How the worker count follows the queue."""
+
+    keda: bool = setting("Scale workers with KEDA on the Redis backlog; off: a CPU HorizontalPodAutoscaler.", True)
+    jobs_per_worker: int = setting("Waiting+active jobs one worker should carry before another is added; "
+                                   "defaults to the worker concurrency.", 0, check=schema.at_least(0))
+    cooldown_seconds: int = setting("KEDA cooldown before scaling down; longer than the graceful shutdown.", 300,
+                                    check=schema.at_least(30))
+
 
 KEDA_API_VERSION = "keda.sh/v1alpha1"
 POLLING_SECONDS = 15

@@ -452,7 +452,7 @@ def quota_workloads(where: str, args: Any) -> list[Any] | None:
 
 def _workload(where: str, index: int, value: Any) -> QuotaWorkload:
     """A QuotaWorkload with its containers as ``settings.Resources`` (other languages send mappings)."""
-    from .settings import Resources
+    from .vocabulary import Resources
 
     w = structured(where, f"quota_workloads[{index}]", QuotaWorkload, value)
     whole(where, f"quota_workloads[{index}].max_replicas", w.max_replicas, 0)

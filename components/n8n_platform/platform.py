@@ -19,6 +19,7 @@ from .addons import ClusterAddons, ClusterAddonsArgs, enabled_addons
 from .arguments import known, plain, required, settings_section, structured
 from .autoscaling import WorkerAutoscaling, WorkerAutoscalingArgs
 from .cluster import partition_of_region
+from .connections import DatabaseConnection, RedisConnection
 from .database import DatabaseDumps, PatroniDatabase, RdsDatabase
 from .database.bootstrap import quota as bootstrap_quota
 from .database.common import S3Location
@@ -28,11 +29,13 @@ from .database.patroni import pooler_quota
 from .database.patroni import quota as patroni_quota
 from .edge import alb as edge_alb
 from .edge.component import Edge, EdgeOidc, EdgeRateLimits
+from .edge.routes import PROXY_HOPS
 from .irsa import OidcProvider
 from .n8n import workloads
 from .n8n.app import N8nApp, N8nAppArgs, database_clients, env_args
 from .n8n.app import quota as n8n_quota
-from .n8n.env import inputs_from_settings
+from .n8n.env import N8nEnvInputs
+from .n8n.spec import LogLevel
 from .namespace import N8nNamespace, NetworkPlan, QuotaWorkload
 from .network import ClusterNetwork
 from .observability import CloudWatchTargets, Observability, RuleInputs
@@ -391,3 +394,25 @@ class N8nPlatform(pulumi.ComponentResource):
             "clients": database_clients(s.n8n),
             "exporter_image": s.observability.postgres_exporter_image if s.observability.enabled else None,
         }, self._after(secrets, namespace, addons.postgres_operator, addons.internal_ca_issuer))
+
+
+def inputs_from_settings(settings: Settings, db: DatabaseConnection, redis: RedisConnection) -> N8nEnvInputs:
+    """N8nEnvInputs for a stack: the bridge from its Settings and the data layer's connections."""
+    n = settings.n8n
+    return N8nEnvInputs(
+        hostname=settings.edge.hostname,
+        db=db,
+        redis=redis,
+        version=n.version,
+        webhook_processors=n.webhook.replicas > 0,
+        multi_main=n.multi_main,
+        licensed=settings.license_activation_key is not None,
+        worker_concurrency=n.worker.concurrency,
+        graceful_shutdown_seconds=n.graceful_shutdown_seconds,
+        execution_max_age_hours=n.execution_max_age_hours,
+        execution_max_count=n.execution_max_count,
+        timezone=n.timezone,
+        log_level=LogLevel(n.log_level),
+        metrics=settings.observability.enabled,
+        proxy_hops=PROXY_HOPS,
+    )

@@ -4,24 +4,32 @@ This is the only module that reads ``pulumi.Config``. Every key lives in the ``n
 are structured values (``pulumi config set --path n8n:database.engine patroni``). Defaults are the safe production
 choice; ``Pulumi.dev.yaml`` overrides them. :func:`load` raises :class:`SettingsError` listing every problem
 (key, value given, what is allowed) before any resource is registered.
+
+The sections a component takes are declared by that component's package (``n8n/spec.py``, ``database/spec.py``,
+``redis/spec.py``, ``edge/spec.py``, ``observability/spec.py``, ``autoscaling.py``), with their defaults, and are
+composed here; this module adds the stack-wide sections and the rules that span sections. No component imports it:
+:mod:`.platform` turns a Settings into each component's Args.
 """
 
-# No `from __future__ import annotations` here: Pulumi's schema analyzer reads DatabaseSettings' annotations at run
-# time (RdsDatabase and PatroniDatabase take it); the settings parser reads them with typing.get_type_hints either way.
+# No `from __future__ import annotations` here, as in the spec modules: the settings parser reads the annotations
+# with typing.get_type_hints, and Pulumi's schema analyzer reads those the components' Args share at run time.
 import dataclasses
 import json
 import re
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any
 
+from .autoscaling import AutoscalingSettings
 from .cluster import partition_of_region
+from .database.spec import BackupSettings, DatabaseSettings
+from .edge.spec import EdgeSettings
+from .n8n.spec import N8nSettings, multi_main_problem
+from .observability.spec import AlertThresholds
+from .redis.spec import RedisSettings
 from .schema import (
-    CPU,
-    CRON,
     DNS_LABEL,
     HIDDEN,
-    MEMORY,
     Problem,
     SettingsError,
     at_least,
@@ -35,49 +43,19 @@ from .schema import (
     quantity_bytes,
     setting,
 )
+from .vocabulary import SUBNET_ID, cidr
 
 NAMESPACE = "n8n"
 """The Pulumi config namespace (the project name) all settings live in."""
 
-N8N_VERSION = "2.40.7"
-"""The n8n version the real-n8n end-to-end test runs; the default image tag, so what we deploy is what we proved."""
-
-N8N_VERSION_PATTERN = r"2\.[0-9]+\.[0-9]+"
-"""An n8n 2.x release, pinned (``2.40.7``): what ``n8n.version`` and N8nApp's ``version`` accept."""
 
 SPOT_SAFE_SHUTDOWN_SECONDS = 100
 """Longest graceful shutdown that still ends inside a spot node's two-minute notice (grace = shutdown + 15 s)."""
 
-def cidr(value: str) -> str | None:
-    """An IPv4 or IPv6 network in CIDR notation, host bits zero."""
-    import ipaddress
 
-    try:
-        ipaddress.ip_network(value, strict=True)
-    except ValueError:
-        return "must be a CIDR with zero host bits, such as 203.0.113.0/24 or 2001:db8::/32"
-    return None if "/" in value else "must be a CIDR with a prefix length, such as 203.0.113.0/24"
-
-
-SUBNET_ID = matches(r"subnet-[0-9a-f]{8,17}", "an EC2 subnet id such as subnet-0a1b2c3d4e5f60718")
 INSTANCE_TYPE = matches(r"[a-z][a-z0-9-]*\.[a-z0-9]+", "an EC2 instance type such as m6i.large")
 GRAVITON = re.compile(r"[a-z]+[0-9]+[a-z]*g[a-z]*\.")
 """Arm (Graviton) families: m7g, c6gn, r7gd, t4g... The worker pool runs the x86_64 AMI."""
-
-
-@dataclass(frozen=True, kw_only=True)
-class Resources:
-    """CPU and memory requests and limits of one container."""
-
-    cpu_request: str = setting("CPU the scheduler reserves.", "250m", check=CPU)
-    cpu_limit: str = setting("CPU ceiling; throttled above it.", "1", check=CPU)
-    memory_request: str = setting("Memory the scheduler reserves.", "512Mi", check=MEMORY)
-    memory_limit: str = setting("Memory ceiling; the container is OOM-killed above it.", "1Gi", check=MEMORY)
-
-
-def resources(cpu_request: str, cpu_limit: str, memory_request: str, memory_limit: str) -> Resources:
-    return Resources(cpu_request=cpu_request, cpu_limit=cpu_limit, memory_request=memory_request,
-                     memory_limit=memory_limit)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -134,359 +112,6 @@ class ClusterSettings:
 
 
 @dataclass(frozen=True, kw_only=True)
-class RoleSettings:
-    """Replicas and resources of one n8n role (main or webhook processors)."""
-
-    replicas: int = setting("Replicas (the minimum when autoscaled).", 1, check=at_least(0))
-    max_replicas: int = setting("Upper bound for the HorizontalPodAutoscaler (webhook processors).", 1,
-                                check=at_least(1))
-    resources: Resources = setting("Container resources.", Resources())
-
-
-@dataclass(frozen=True, kw_only=True)
-class WorkerSettings:
-    """The worker pool that runs executions."""
-
-    min_replicas: int = setting("Fewest workers; KEDA never scales below it.", 3, check=at_least(0))
-    max_replicas: int = setting("Most workers; KEDA never scales above it.", 20, check=at_least(1))
-    concurrency: int = setting("Executions one worker runs at once (`n8n worker --concurrency`); 5 or more.", 10,
-                               check=between(5, 200))
-    resources: Resources = setting("Container resources.", resources("500m", "2", "1Gi", "2Gi"))
-
-
-class LogLevel(StrEnum):
-    """n8n log level (``N8N_LOG_LEVEL``)."""
-
-    ERROR = "error"
-    """Errors only."""
-    WARN = "warn"
-    """Warnings and errors."""
-    INFO = "info"
-    """Normal operation."""
-    DEBUG = "debug"
-    """Everything (verbose)."""
-
-
-LogLevelName = Literal["error", "warn", "info", "debug"]
-"""The values of :class:`LogLevel`, which Python callers may pass instead of the members (case-sensitive)."""
-if TYPE_CHECKING:
-    LogLevelArg = LogLevel | LogLevelName
-else:  # Pulumi's schema analyzer supports no unions: it sees the enum
-    LogLevelArg = LogLevel
-
-
-@dataclass(frozen=True, kw_only=True)
-class N8nSettings:
-    """The n8n application: version, roles, runners and execution-data policy."""
-
-    version: str = setting("n8n version; the tag of both the n8n and the n8nio/runners images.", N8N_VERSION,
-                           check=matches(N8N_VERSION_PATTERN, "an n8n 2.x release such as 2.40.7 (pinned)"))
-    image: str = setting("n8n image repository.", "docker.n8n.io/n8nio/n8n", check=non_empty)
-    runners_image: str = setting("External task-runner image repository (same tag as n8n).",
-                                 "docker.n8n.io/n8nio/runners", check=non_empty)
-    multi_main: bool = setting("Run several mains (leader election). Needs an Enterprise license in "
-                               "`n8n:licenseActivationKey`.", False)
-    main: RoleSettings = setting("The main process: editor, REST API, triggers and timers.",
-                                 RoleSettings(replicas=1, max_replicas=1,
-                                              resources=resources("500m", "2", "1Gi", "2Gi")))
-    webhook: RoleSettings = setting("Webhook processors: receive production webhooks and enqueue them.",
-                                    RoleSettings(replicas=2, max_replicas=10,
-                                                 resources=resources("250m", "1", "512Mi", "1Gi")))
-    worker: WorkerSettings = setting("Workers: run the queued executions.", WorkerSettings())
-    runners: Resources = setting("The n8nio/runners sidecar next to every worker (the only role that runs code).",
-                                 resources("100m", "1", "256Mi", "512Mi"))
-    graceful_shutdown_seconds: int = setting(
-        "`N8N_GRACEFUL_SHUTDOWN_TIMEOUT`: how long a stopping process lets running executions finish.", 60,
-        check=between(10, 3600))
-    execution_max_age_hours: int = setting("Prune execution data older than this (`EXECUTIONS_DATA_MAX_AGE`).", 336,
-                                           check=at_least(1))
-    execution_max_count: int = setting("Keep at most this many executions (`EXECUTIONS_DATA_PRUNE_MAX_COUNT`).",
-                                       50000, check=at_least(100))
-    timezone: str = setting("`GENERIC_TIMEZONE` for schedule triggers.", "UTC", check=non_empty)
-    log_level: LogLevel = setting("`N8N_LOG_LEVEL`.", LogLevel.INFO)
-
-
-@dataclass(frozen=True, kw_only=True)
-class RdsProxySettings:
-    """The RDS Proxy n8n connects through (engine `rds`, with `database.pooler.enabled`)."""
-
-    borrow_timeout_seconds: int = setting(
-        "How long a query waits for a database connection before it fails (`ConnectionBorrowTimeout`): long enough "
-        "to ride out a Multi-AZ failover (60-120 s).", 120, check=between(1, 300))
-    max_connections_percent: int = setting("Share of the instance's `max_connections` the proxy may open.", 90,
-                                           check=between(1, 100))
-    idle_client_timeout_seconds: int = setting("A client connection idle this long is closed by the proxy.", 1800,
-                                               check=between(60, 28800))
-
-
-@dataclass(frozen=True, kw_only=True)
-class RdsSettings:
-    """Amazon RDS for PostgreSQL (engine `rds`)."""
-
-    engine_version: str = setting(
-        "PostgreSQL major version (16 or 17). RDS applies minor versions itself (auto minor version upgrade), so a "
-        "pinned minor would fight the upgraded instance on the next refresh.", "17",
-        check=lambda v: None if v in ("16", "17") else "must be '16' or '17' (the major version only)")
-    instance_class: str = setting("DB instance class.", "db.m7g.large",
-                                  check=matches(r"db\.[a-z0-9]+\.[a-z0-9]+", "an RDS class such as db.m7g.large"))
-    allocated_storage_gb: int = setting("Initial gp3 storage.", 100, check=between(20, 65536))
-    max_allocated_storage_gb: int | None = setting("Storage autoscaling ceiling; default twice the allocation.", None,
-                                                   check=between(20, 65536))
-    multi_az: bool = setting("Standby in a second AZ with automatic failover.", True)
-    backup_retention_days: int = setting("Automated backups and point-in-time recovery window.", 14,
-                                         check=between(1, 35))
-    performance_insights_retention_days: int = setting("Performance Insights retention (7, 731 or a multiple of 31).",
-                                                       7, check=lambda v: None if v in (7, 731) or v % 31 == 0
-                                                       else "must be 7, 731 or a multiple of 31")
-    monitoring_interval_seconds: int = setting("Enhanced Monitoring interval.", 60,
-                                               check=lambda v: None if v in (1, 5, 10, 15, 30, 60)
-                                               else "must be one of 1, 5, 10, 15, 30, 60")
-    proxy: RdsProxySettings = setting("The RDS Proxy between n8n and the instance (with `database.pooler.enabled`).",
-                                      RdsProxySettings())
-
-
-@dataclass(frozen=True, kw_only=True)
-class PitrRestore:
-    """Bootstrap a new Patroni cluster from the WAL archive of another one, at a point in time."""
-
-    source_cluster: str = setting("Name of the Patroni cluster whose archive to restore from.", check=DNS_LABEL)
-    target_time: str = setting("Recover up to this moment (RFC 3339 with zone, e.g. 2026-11-20T03:00:00+00:00).",
-                               check=matches(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?([+-]\d\d:\d\d|Z)",
-                                             "an RFC 3339 timestamp with a time zone"))
-
-
-@dataclass(frozen=True, kw_only=True)
-class PatroniSettings:
-    """In-cluster PostgreSQL run by the Zalando postgres-operator (Spilo: Patroni + WAL-G) (engine `patroni`)."""
-
-    cluster_name: str = setting("Name of the Zalando `postgresql` cluster (starts with `n8n-`, the operator's team "
-                                "id); a point-in-time restore goes into a new name.", "n8n-postgres",
-                                check=matches(r"n8n-[a-z0-9]([-a-z0-9]{0,40}[a-z0-9])?",
-                                              "a DNS label starting with n8n- such as n8n-postgres"))
-    members: int = setting("PostgreSQL members (1 primary + replicas); 3 for production HA.", 3, check=between(1, 9))
-    postgres_version: str = setting("PostgreSQL major version.", "17",
-                                    check=lambda v: None if v in ("16", "17") else "must be '16' or '17'")
-    synchronous: bool = setting("Synchronous replication: a commit waits for one standby (no acked-write loss).",
-                                True)
-    volume_size: str = setting("Data volume size per member.", "50Gi", check=MEMORY)
-    storage_class: str = setting("StorageClass of the data volumes.", "gp3", check=non_empty)
-    resources: Resources = setting("Resources of each PostgreSQL pod.", resources("500m", "2", "2Gi", "4Gi"))
-    base_backup_schedule: str = setting("Cron schedule of WAL-G base backups.", "0 1 * * *", check=CRON)
-    base_backups_to_retain: int = setting("Base backups WAL-G keeps.", 7, check=between(1, 100))
-    restore: PitrRestore | None = setting("Point-in-time restore used when the cluster is first created.", None)
-
-
-@dataclass(frozen=True, kw_only=True)
-class PoolerSettings:
-    """Connection pooler between n8n and PostgreSQL (PgBouncer for patroni, RDS Proxy for rds): n8n's connections
-    stay open while the server restarts or fails over, and their queries wait for it instead of failing."""
-
-    enabled: bool = setting("n8n reaches PostgreSQL through the engine's connection pooler.", True)
-    instances: int = setting("PgBouncer pods in front of the Patroni primary (engine `patroni`; RDS Proxy scales "
-                             "itself); 2 or more so a node drain keeps one.", 2, check=between(1, 10))
-    resources: Resources = setting("Resources of each PgBouncer pod (engine `patroni`).",
-                                   resources("100m", "1", "64Mi", "128Mi"))
-
-
-class DatabaseEngine(StrEnum):
-    """Which PostgreSQL n8n uses (``database.engine``)."""
-
-    RDS = "rds"
-    """Amazon RDS for PostgreSQL (managed, Multi-AZ)."""
-    PATRONI = "patroni"
-    """In-cluster HA PostgreSQL run by Patroni under the Zalando postgres-operator."""
-
-
-@dataclass(frozen=True, kw_only=True)
-class DatabaseSettings:
-    """PostgreSQL for n8n: which engine, and the least-privilege role n8n logs in as."""
-
-    engine: DatabaseEngine = setting("`rds` (managed, Multi-AZ) or `patroni` (in-cluster HA).", DatabaseEngine.RDS)
-    name: str = setting("Database name.", "n8n", check=matches(r"[a-z_][a-z0-9_]{0,62}", "a lowercase SQL name"))
-    user: str = setting("Login role n8n uses; owns only its schema.", "n8n",
-                        check=matches(r"[a-z_][a-z0-9_]{0,62}", "a lowercase SQL name"))
-    schema: str = setting("Schema n8n's tables live in (`DB_POSTGRESDB_SCHEMA`).", "n8n",
-                          check=matches(r"[a-z_][a-z0-9_]{0,62}", "a lowercase SQL name other than public"))
-    connection_limit: int = setting("CONNECTION LIMIT of the n8n role.", 200, check=between(10, 5000))
-    statement_timeout_seconds: int = setting("statement_timeout of the n8n role.", 300, check=at_least(1))
-    pooler: PoolerSettings = setting("The connection pooler n8n reaches PostgreSQL through.", PoolerSettings())
-    rds: RdsSettings = setting("Settings of engine `rds`.", RdsSettings())
-    patroni: PatroniSettings = setting("Settings of engine `patroni`.", PatroniSettings())
-
-
-@dataclass(frozen=True, kw_only=True)
-class InClusterRedisSettings:
-    """Redis as a StatefulSet in the cluster (mode `in-cluster`)."""
-
-    image: str = setting("Redis image, pinned.", "docker.io/library/redis:7.4.6-alpine", check=non_empty)
-    memory: str = setting("Container memory limit; `maxmemory` is set to 80% of it.", "1Gi", check=MEMORY)
-    storage_size: str = setting("PVC size for the append-only file.", "10Gi", check=MEMORY)
-    storage_class: str = setting("StorageClass of the PVC.", "gp3", check=non_empty)
-
-
-class CacheEngine(StrEnum):
-    """Engine of the ElastiCache replication group (``redis.elasticache.engine``)."""
-
-    REDIS = "redis"
-    """Redis OSS."""
-    VALKEY = "valkey"
-    """Valkey, the open-source Redis fork (lower price on ElastiCache)."""
-
-
-CacheEngineName = Literal["redis", "valkey"]
-"""The values of :class:`CacheEngine`, which Python callers may pass instead of the members (case-sensitive)."""
-if TYPE_CHECKING:
-    CacheEngineArg = CacheEngine | CacheEngineName
-else:  # Pulumi's schema analyzer supports no unions: it sees the enum
-    CacheEngineArg = CacheEngine
-
-
-@dataclass(frozen=True, kw_only=True)
-class ElastiCacheSettings:
-    """Amazon ElastiCache (mode `elasticache`)."""
-
-    engine: CacheEngine = setting("Cache engine.", CacheEngine.VALKEY)
-    engine_version: str = setting("Engine version.", "8.1", check=non_empty)
-    node_type: str = setting("Cache node type.", "cache.m7g.large",
-                             check=matches(r"cache\.[a-z0-9]+\.[a-z0-9]+", "a node type such as cache.m7g.large"))
-    nodes: int = setting("Primary + replicas; 2 or more for Multi-AZ failover.", 2, check=between(1, 6))
-    snapshot_retention_days: int = setting("Daily snapshots kept.", 7, check=between(0, 35))
-
-
-class RedisMode(StrEnum):
-    """Where n8n's Redis runs (``redis.mode``)."""
-
-    IN_CLUSTER = "in-cluster"
-    """A StatefulSet in the cluster."""
-    ELASTICACHE = "elasticache"
-    """Amazon ElastiCache (managed, Multi-AZ)."""
-
-
-@dataclass(frozen=True, kw_only=True)
-class RedisSettings:
-    """Redis, the durable queue between webhook processors, main and workers."""
-
-    mode: RedisMode = setting("`in-cluster` StatefulSet or managed `elasticache`.", RedisMode.ELASTICACHE)
-    in_cluster: InClusterRedisSettings = setting("Settings of mode `in-cluster`.", InClusterRedisSettings())
-    elasticache: ElastiCacheSettings = setting("Settings of mode `elasticache`.", ElastiCacheSettings())
-
-
-@dataclass(frozen=True, kw_only=True)
-class RateLimits:
-    """Per-client-IP request limits at the edge (AWS WAF rate-based rules, or Envoy Gateway local rate limits).
-
-    AWS WAF counts per client IP over a one-minute window and cannot go below 10 requests in it."""
-
-    webhook_per_minute: int = setting("Requests per minute per IP to webhooks, forms, waiting and MCP paths "
-                                      "(production and test).", 1200, check=at_least(10))
-    api_per_minute: int = setting("Requests per minute per IP to the editor, `/rest/`, `/api/` and the instance "
-                                  "MCP server.", 600, check=at_least(10))
-    login_per_minute: int = setting("Requests per minute per IP to `/rest/login` and the password-reset paths.", 10,
-                                    check=at_least(10))
-
-
-@dataclass(frozen=True, kw_only=True)
-class OidcSettings:
-    """An OpenID Connect provider the ALB authenticates editor users against (before n8n's own login)."""
-
-    issuer: str = setting("Issuer URL of the provider.", check=matches(r"https://\S+", "an https:// URL"))
-    authorization_endpoint: str = setting("Authorization endpoint URL.", check=matches(r"https://\S+",
-                                                                                        "an https:// URL"))
-    token_endpoint: str = setting("Token endpoint URL.", check=matches(r"https://\S+", "an https:// URL"))
-    user_info_endpoint: str = setting("User-info endpoint URL.", check=matches(r"https://\S+", "an https:// URL"))
-    client_id: str = setting("Client id registered with the provider (its secret is the stack secret "
-                             "`n8n:oidcClientSecret`).", check=non_empty)
-    scope: str = setting("Scopes requested.", "openid email", check=non_empty)
-    session_timeout_seconds: int = setting("How long the ALB's session cookie stays valid.", 28800,
-                                           check=between(60, 604800))
-
-
-class EdgeController(StrEnum):
-    """Which front door the edge builds."""
-
-    ALB = "alb"
-    """AWS Load Balancer Controller: an ALB with ACM TLS, optional WAF and OIDC."""
-    GATEWAY = "gateway"
-    """Gateway API (Envoy Gateway) with cert-manager certificates."""
-
-
-EdgeControllerName = Literal["alb", "gateway"]
-"""The values of :class:`EdgeController`, which Python callers may pass instead of the members (case-sensitive)."""
-if TYPE_CHECKING:
-    EdgeControllerArg = EdgeController | EdgeControllerName
-else:  # Pulumi's schema analyzer supports no unions: it sees the enum
-    EdgeControllerArg = EdgeController
-
-
-class AcmeServer(StrEnum):
-    """Let's Encrypt server of the public issuer."""
-
-    STAGING = "staging"
-    """Untrusted test certificates, generous rate limits (development)."""
-    PRODUCTION = "production"
-    """Trusted certificates."""
-
-
-AcmeServerName = Literal["staging", "production"]
-"""The values of :class:`AcmeServer`, which Python callers may pass instead of the members (case-sensitive)."""
-if TYPE_CHECKING:
-    AcmeServerArg = AcmeServer | AcmeServerName
-else:  # Pulumi's schema analyzer supports no unions: it sees the enum
-    AcmeServerArg = AcmeServer
-
-
-@dataclass(frozen=True, kw_only=True)
-class EdgeSettings:
-    """How n8n is reached: hostname, TLS and rate limits."""
-
-    hostname: str = setting("Public hostname of n8n (editor and webhooks).", check=matches(
-        r"([a-z0-9]([-a-z0-9]*[a-z0-9])?\.)+[a-z]{2,}", "a fully qualified lowercase hostname"))
-    controller: EdgeController = setting(
-        "`alb` (AWS Load Balancer Controller, ACM, WAF) or `gateway` (Gateway API + cert-manager).", EdgeController.ALB)
-    certificate_arn: str | None = setting("ACM certificate for the ALB (controller `alb`); or set `zoneId` and the "
-                                          "stack requests one.", None,
-                                          check=matches(r"arn:aws[a-z-]*:acm:.+", "an ACM certificate ARN"))
-    zone_id: str | None = setting("Route 53 hosted zone of the hostname (controller `alb`): the stack requests an ACM "
-                                  "certificate validated in it (unless `certificateArn` is set) and points an alias "
-                                  "record at the ALB.", None,
-                                  check=matches(r"Z[A-Z0-9]{1,31}", "a Route 53 hosted zone id such as Z0123456789ABC"))
-    acme_server: AcmeServer = setting("Let's Encrypt server for cert-manager certificates.", AcmeServer.PRODUCTION)
-    acme_email: str | None = setting("Contact e-mail for the ACME account.", None,
-                                     check=matches(r"[^@\s]+@[^@\s]+", "an e-mail address"))
-    waf: bool = setting("AWS WAF web ACL on the ALB: the rate limits, managed rule groups and the editor allow-list "
-                        "(controller `alb`; the `gateway` controller enforces limits and allow-list itself).", True)
-    editor_allowed_cidrs: list[str] = setting(
-        "Source CIDRs allowed to reach the editor, `/rest/`, `/api/` and the instance MCP server (empty: all); "
-        "webhooks and forms stay open.", [], check=each(cidr))
-    rate_limits: RateLimits = setting("Per-IP rate limits.", RateLimits())
-    oidc: OidcSettings | None = setting("OpenID Connect login in front of the editor and `/rest/` (controller `alb`); "
-                                        "never on webhook, form, MCP or public-API paths.", None)
-    subnet_ids: list[str] = setting("Public subnets of the ALB (controller `alb`); empty: the controller discovers "
-                                    "subnets tagged kubernetes.io/role/elb.", [], check=each(SUBNET_ID))
-    subnet_cidrs: list[str] = setting("CIDRs of the ALB's subnets: the only sources the network policy admits to "
-                                      "n8n's port (IP targets); empty: `cluster.vpcCidr`.", [], check=each(cidr))
-    idle_timeout_seconds: int = setting("Load balancer idle timeout: longer than n8n's 60 s push ping, so the "
-                                        "editor's websocket stays open, and than slow synchronous webhooks.", 300,
-                                        check=between(61, 4000))
-
-
-@dataclass(frozen=True, kw_only=True)
-class BackupSettings:
-    """WAL archive and logical dumps on S3."""
-
-    pitr_days: int = setting("Point-in-time-recovery window of the Patroni WAL archive: WAL and base backups are "
-                             "object-locked this long (RDS keeps its own: database.rds.backupRetentionDays).", 14,
-                             check=between(1, 365))
-    dumps: bool = setting("Nightly `pg_dump` to object-locked (COMPLIANCE) storage.", True)
-    dump_schedule: str = setting("Cron schedule of the nightly dump (UTC).", "15 2 * * *", check=CRON)
-    dump_retention_days: int = setting("Dumps are locked and kept this long.", 35, check=between(1, 3650))
-    replica_region: str | None = setting(
-        "Second AWS region the WAL archive and dumps are replicated to (own KMS key, same Object Lock, 15-minute "
-        "replication SLA with alarms); unset: no replica.", None,
-        check=matches(r"[a-z]{2}(-gov)?-[a-z]+-[0-9]", "an AWS region such as eu-central-1"))
-
-
-@dataclass(frozen=True, kw_only=True)
 class WorkerPoolSettings:
     """The EKS managed node group on spot capacity dedicated to n8n workers."""
 
@@ -501,17 +126,6 @@ class WorkerPoolSettings:
 
 
 @dataclass(frozen=True, kw_only=True)
-class AutoscalingSettings:
-    """How the worker count follows the queue."""
-
-    keda: bool = setting("Scale workers with KEDA on the Redis backlog; off: a CPU HorizontalPodAutoscaler.", True)
-    jobs_per_worker: int = setting("Waiting+active jobs one worker should carry before another is added; "
-                                   "defaults to the worker concurrency.", 0, check=at_least(0))
-    cooldown_seconds: int = setting("KEDA cooldown before scaling down; longer than the graceful shutdown.", 300,
-                                    check=at_least(30))
-
-
-@dataclass(frozen=True, kw_only=True)
 class AddonSettings:
     """Cluster add-ons the stack installs; turn one off when the cluster already has it."""
 
@@ -521,36 +135,6 @@ class AddonSettings:
     postgres_operator: bool = setting("Zalando postgres-operator (database engine `patroni`).", True)
     envoy_gateway: bool = setting("Envoy Gateway with the Gateway API CRDs (edge controller `gateway`).", True)
     prometheus_operator_crds: bool = setting("Prometheus Operator CRDs (ServiceMonitor, PrometheusRule).", True)
-
-
-@dataclass(frozen=True, kw_only=True)
-class AlertThresholds:
-    """When the alert rules and CloudWatch alarms fire (runbooks: docs/operations.md, one section per alert)."""
-
-    queue_backlog_jobs: int = setting("Jobs waiting in the queue (`n8n_scaling_mode_queue_jobs_waiting`) that count "
-                                      "as a backlog.", 100, check=at_least(1))
-    queue_backlog_minutes: int = setting("How long the backlog must last before N8nQueueBacklog fires.", 5,
-                                         check=between(1, 1440))
-    stall_minutes: int = setting("Jobs waiting while no job completes for this long: N8nWorkersNotConsuming.", 10,
-                                 check=between(2, 1440))
-    failure_ratio_percent: int = setting("Failed share of finished executions over 10 minutes.", 5,
-                                         check=between(1, 100))
-    memory_limit_percent: int = setting("Resident memory of an n8n process against its container limit.", 90,
-                                        check=between(50, 99))
-    api_p95_ms: int = setting("95th percentile of main's REST/API response time, milliseconds.", 1000,
-                              check=between(50, 60000))
-    redis_memory_percent: int = setting("Redis memory against `maxmemory` (noeviction: writes fail at 100%).", 85,
-                                        check=between(50, 99))
-    replication_lag_seconds: int = setting("PostgreSQL/ElastiCache replica lag.", 30, check=between(1, 3600))
-    dump_max_age_hours: int = setting("Newest successful nightly dump older than this: DatabaseDumpStale.", 26,
-                                      check=between(2, 24 * 14))
-    wal_archive_max_age_minutes: int = setting("No WAL segment archived for this long (Spilo's archive_timeout is "
-                                               "30 minutes): PostgresWalArchiveStale.", 60, check=between(10, 1440))
-    connections_percent: int = setting("Connections against the limit (PostgreSQL max_connections; on RDS the n8n "
-                                       "role's `database.connectionLimit`).", 80, check=between(10, 99))
-    cpu_percent: int = setting("CPU of RDS and ElastiCache (CloudWatch) for 15 minutes.", 80, check=between(10, 100))
-    free_storage_percent: int = setting("RDS free storage below this share of the allocated storage.", 10,
-                                        check=between(1, 50))
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -638,8 +222,8 @@ def cross_field_problems(s: Settings) -> list[Problem]:
             "cluster.vpcId, cluster.vpcCidr, cluster.privateSubnetIds and cluster.nodeSecurityGroupId")
     if aws_data and not s.on_eks:
         bad("cluster.name", s.cluster.name, "RDS and ElastiCache are created only for an EKS cluster (cluster.name)")
-    if s.n8n.multi_main and not s.license_activation_key:
-        bad("n8n.multiMain", True, "multi-main needs an Enterprise license: set the secret n8n:licenseActivationKey")
+    if why := multi_main_problem(s.n8n.multi_main, s.license_activation_key is not None):
+        bad("n8n.multiMain", True, f"{why}: set the secret n8n:licenseActivationKey")
     if not s.n8n.multi_main and s.n8n.main.replicas != 1:
         bad("n8n.main.replicas", s.n8n.main.replicas, "must be 1 unless n8n.multiMain is true (licensed)")
     if s.n8n.multi_main and s.n8n.main.replicas < 2:

@@ -21,7 +21,7 @@ import uuid
 import pytest
 
 from n8n_platform.edge import routes as edge_routes
-from n8n_platform.settings import EdgeSettings
+from n8n_platform.edge.spec import EdgeSettings
 from tools.e2e.cluster import DB_NAME, DB_SCHEMA, WEBHOOK_PATH, QueueModeCluster
 from tools.e2e.proxy import NginxEdge
 

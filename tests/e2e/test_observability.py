@@ -21,7 +21,8 @@ import pytest
 from n8n_platform import names
 from n8n_platform.observability.dashboard import PanelSpec, Query, panels
 from n8n_platform.observability.rules import JOBS, RuleInputs, alerts, metric_names, rule_groups
-from n8n_platform.settings import AlertThresholds, Settings
+from n8n_platform.observability.spec import AlertThresholds
+from n8n_platform.settings import Settings
 from tests.test_database_audit import audit_settings
 from tools.e2e.cluster import DB_NAME, DB_SCHEMA, DB_USER, QueueModeCluster
 from tools.e2e.dashboard_preview import FAIL_PATH, failing_workflow

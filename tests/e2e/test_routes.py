@@ -19,7 +19,7 @@ import time
 import pytest
 
 from n8n_platform.edge.routes import routes
-from n8n_platform.settings import EdgeSettings
+from n8n_platform.edge.spec import EdgeSettings
 from tools.e2e.cluster import QueueModeCluster
 from tools.e2e.processes import N8nProcess
 from tools.e2e.proxy import NginxEdge

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 # The version the stacks deploy: the newest n8n the reachable registry can install (2.41.x misses @n8n/agents).
-from n8n_platform.settings import N8N_VERSION
+from n8n_platform.n8n.spec import N8N_VERSION
 
 OVERRIDES = {
     "linkedom": "0.18.12",

@@ -23,8 +23,8 @@ import redis
 
 from n8n_platform.database.bootstrap import bootstrap_sql, psql_command
 from n8n_platform.database.common import MAINTENANCE_DB
-from n8n_platform.redis_conf import maxmemory_bytes
-from n8n_platform.settings import InClusterRedisSettings
+from n8n_platform.redis.conf import maxmemory_bytes
+from n8n_platform.redis.spec import InClusterRedisSettings
 
 from .tls import ServerCert
 

@@ -28,8 +28,7 @@ from .. import k8s, names
 from ..connections import DatabaseConnection
 from ..namespace import BOOTSTRAP, QuotaWorkload
 from ..secrets import placeable_revision
-from ..settings import DatabaseSettings
-from ..settings import resources as resource_settings
+from ..vocabulary import resources as resource_settings
 from .audit import credentials_audit_sql
 from .common import (
     MAINTENANCE_DB,
@@ -40,6 +39,7 @@ from .common import (
     quote_ident,
     quote_literal,
 )
+from .spec import DatabaseSettings
 
 SQL_KEY = "bootstrap.sql"
 SQL_DIR = "/etc/db-bootstrap"

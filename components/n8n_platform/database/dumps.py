@@ -21,10 +21,10 @@ from ..arguments import checked, dns_label, matching, plain, quantity, structure
 from ..connections import DatabaseConnection, SecretKeyRef
 from ..irsa import OidcProvider, irsa_role
 from ..namespace import AWS_ACCESS_LABEL, DUMPS, QuotaWorkload
-from ..settings import BackupSettings
-from ..settings import resources as resource_settings
 from ..storage import writer_policy
+from ..vocabulary import resources as resource_settings
 from .common import AWS_CLI_IMAGE, POSTGRES_IMAGE, S3Location, aws_web_identity, ca_volume, libpq_env
+from .spec import BackupSettings
 
 DUMP_DIR = "/backup"
 DUMP_FILE = "n8n.dump"

@@ -40,12 +40,12 @@ from ..connections import CaBundle, DatabaseConnection, Pooler, SecretKeyRef
 from ..irsa import OidcProvider, irsa_role
 from ..namespace import POSTGRES_PORT, QuotaWorkload, spilo_selector
 from ..observability import exporters
-from ..settings import DatabaseSettings, PatroniSettings, PoolerSettings
 from ..storage import writer_policy
 from . import pooler as pgbouncer
 from .bootstrap import apply_bootstrap
 from .common import AdminLogin, S3Location, aws_web_identity, check_args
 from .patroni_config import dcs_settings, initdb_options, pg_hba, postgresql_parameters
+from .spec import DatabaseSettings, PatroniSettings, PoolerSettings
 
 TEAM_ID = "n8n"
 ADMIN_USER = "dbadmin"

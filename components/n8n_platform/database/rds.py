@@ -35,12 +35,12 @@ from .. import k8s, names
 from ..arguments import dns_label, known, plain, retain_on_delete, settings_section, waits_for
 from ..connections import CaBundle, DatabaseConnection, Pooler, SecretKeyRef
 from ..namespace import POSTGRES_PORT
-from ..settings import DatabaseSettings, RdsSettings
 from ..storage import customer_key
 from . import rds_proxy
 from .audit import pgaudit_parameters
 from .bootstrap import apply_bootstrap
 from .common import AdminLogin, check_args
+from .spec import DatabaseSettings, RdsSettings
 
 ADMIN_USER = "dbadmin"
 CA_CERT_IDENTIFIER = "rds-ca-rsa2048-g1"

@@ -44,7 +44,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from ..settings import RdsProxySettings
+from .spec import RdsProxySettings
 
 ENGINE_FAMILY = "POSTGRESQL"
 CLIENT_AUTH = "POSTGRES_SCRAM_SHA_256"

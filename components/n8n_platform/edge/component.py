@@ -31,9 +31,9 @@ from ..arguments import (
     whole,
 )
 from ..namespace import components_selector, ip_block
-from ..settings import EdgeController, EdgeControllerArg, OidcSettings, RateLimits
 from . import alb, gateway
 from .routes import Endpoints, routes
+from .spec import EdgeController, EdgeControllerArg, OidcSettings, RateLimits
 
 EDGE_PODS = ("main", "webhook")
 """n8n components the edge forwards to."""

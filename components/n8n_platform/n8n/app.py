@@ -27,8 +27,8 @@ from ..arguments import (
 from ..connections import DatabaseConnection, RedisConnection
 from ..namespace import QuotaWorkload
 from ..secrets import placeable_revision
-from ..settings import N8N_VERSION_PATTERN, LogLevelArg, N8nSettings
 from .env import ENV_CHECKS, N8nEnvInputs, ProtocolArg, base_url, role_pool_size
+from .spec import N8N_VERSION_PATTERN, LogLevelArg, N8nSettings, multi_main_problem
 from .workloads import (
     APP,
     N8nWorkloads,
@@ -258,9 +258,9 @@ def workloads_spec(args: N8nAppArgs) -> N8nWorkloads:
 
     webhook_replicas = count("webhook_replicas", DEFAULTS.webhook.replicas)
     main_replicas = count("main_replicas", DEFAULTS.main.replicas, low=1)
-    if main_replicas > 1 and not flag(where, "licensed", args.get("licensed", False)):
-        raise ValueError(f"{where}: main_replicas = {main_replicas} needs an n8n license that enables multi-main "
-                         "(licensed: true, with the activation key in the n8n Secret)")
+    if why := multi_main_problem(main_replicas > 1, flag(where, "licensed", args.get("licensed", False))):
+        raise ValueError(f"{where}: main_replicas = {main_replicas}: {why} (licensed: true, with the activation key "
+                         "in the n8n Secret)")
     return N8nWorkloads(
         namespace=namespace(where, required(where, args, "namespace", "the namespace of every object")),
         env=env_inputs(args, webhook_processors=webhook_replicas > 0, multi_main=main_replicas > 1),

@@ -39,7 +39,7 @@ from .. import names
 from ..arguments import at_least, flag, hostname, matching, member, object_name, refuse, text
 from ..connections import SECRETS_DIR, DatabaseConnection, Pooler, RedisConnection, as_text, password_path
 from ..edge.routes import PROXY_HOPS, PUSH_BACKEND
-from ..settings import N8N_VERSION, LogLevel, Settings
+from .spec import LogLevel, N8nSettings, multi_main_problem
 
 Role = Literal["main", "webhook", "worker"]
 """The three n8n processes of queue mode: `n8n start`, `n8n webhook`, `n8n worker`."""
@@ -150,6 +150,10 @@ else:  # Pulumi's schema analyzer supports no unions: it sees the enum
     ProtocolArg = Protocol
 
 
+_N8N = N8nSettings()
+"""The platform's defaults (settings ``n8n``), declared once in :class:`~n8n_platform.n8n.spec.N8nSettings`."""
+
+
 @dataclass(frozen=True, kw_only=True)
 class N8nEnvInputs:
     """Plain values the environment of every n8n role is built from (settings + data-layer connections)."""
@@ -162,7 +166,7 @@ class N8nEnvInputs:
     """How n8n reaches Redis (from the Redis component)."""
     protocol: Protocol = Protocol.HTTPS
     """Scheme clients use to reach `hostname` (TLS terminates at the edge)."""
-    version: str = N8N_VERSION
+    version: str = _N8N.version
     """n8n version (image tag); gates variables that exist only in some releases."""
     webhook_processors: bool = True
     """True when webhook processor replicas exist: main then stops serving production webhooks."""
@@ -170,17 +174,17 @@ class N8nEnvInputs:
     """Several mains with leader election; requires `licensed`."""
     licensed: bool = False
     """A license activation key is in the n8n Secret (names.LICENSE_KEY)."""
-    worker_concurrency: int = 10
+    worker_concurrency: int = _N8N.worker.concurrency
     """Executions one worker runs at once; sizes the worker's DB pool and runner concurrency."""
-    graceful_shutdown_seconds: int = 60
+    graceful_shutdown_seconds: int = _N8N.graceful_shutdown_seconds
     """How long a stopping process lets running executions finish (pod grace period must exceed it)."""
-    execution_max_age_hours: int = 336
+    execution_max_age_hours: int = _N8N.execution_max_age_hours
     """Execution data older than this is pruned."""
-    execution_max_count: int = 50_000
+    execution_max_count: int = _N8N.execution_max_count
     """At most this many executions are kept."""
-    timezone: str = "UTC"
+    timezone: str = _N8N.timezone
     """Default timezone of schedule triggers and date functions."""
-    log_level: LogLevel = LogLevel.INFO
+    log_level: LogLevel = _N8N.log_level
     """n8n log level."""
     proxy_hops: int = PROXY_HOPS
     """Reverse proxies in front of n8n (ALB or gateway: 1), so client IPs and protocol come from X-Forwarded-*."""
@@ -203,6 +207,8 @@ class N8nEnvInputs:
             object.__setattr__(self, key, check(where, key, getattr(self, key)))
         for key in ("webhook_processors", "multi_main"):
             flag(where, key, getattr(self, key))
+        if why := multi_main_problem(self.multi_main, self.licensed):
+            raise ValueError(f"{where}: multi_main = True: {why} (licensed=True)")
 
 
 ENV_CHECKS: dict[str, Callable[[str, str, Any], Any]] = {
@@ -430,11 +436,8 @@ def n8n_env(role: Role, inputs: N8nEnvInputs) -> dict[str, pulumi.Input[str]]:
     """The full environment of the n8n container of ``role``.
 
     Values are strings, except the DB and Redis hosts, which are the connections' Inputs placed as-is.
-    Raises ValueError for combinations n8n cannot run (multi-main without a license).
     """
     _check_role(role)
-    if inputs.multi_main and not inputs.licensed:
-        raise ValueError("multi-main needs an Enterprise license (licensed=True)")
     env = {**_common(inputs), **_urls(inputs), **_database(role, inputs), **_recovery(role, inputs.db),
            **_redis(inputs), **_metrics(role, inputs)}
     if role in RUNNER_ROLES:
@@ -598,25 +601,3 @@ FORBIDDEN: dict[str, str] = {
     "N8N_RUNNERS_AUTH_TOKEN": "secrets are read from files, never values",
 }
 """Variables the contract must never emit, with why (1.x folklore and plain-text secrets)."""
-
-
-def inputs_from_settings(settings: Settings, db: DatabaseConnection, redis: RedisConnection) -> N8nEnvInputs:
-    """N8nEnvInputs for a stack: the composer's bridge from Settings and the data layer's connections."""
-    n = settings.n8n
-    return N8nEnvInputs(
-        hostname=settings.edge.hostname,
-        db=db,
-        redis=redis,
-        version=n.version,
-        webhook_processors=n.webhook.replicas > 0,
-        multi_main=n.multi_main,
-        licensed=settings.license_activation_key is not None,
-        worker_concurrency=n.worker.concurrency,
-        graceful_shutdown_seconds=n.graceful_shutdown_seconds,
-        execution_max_age_hours=n.execution_max_age_hours,
-        execution_max_count=n.execution_max_count,
-        timezone=n.timezone,
-        log_level=LogLevel(n.log_level),
-        metrics=settings.observability.enabled,
-        proxy_hops=PROXY_HOPS,
-    )

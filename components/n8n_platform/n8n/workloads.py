@@ -220,7 +220,7 @@ def validate(spec: N8nWorkloads) -> None:
     if spec.main.replicas < 1:
         raise ValueError("main needs at least one replica")
     if spec.main.replicas > 1 and not env.multi_main:
-        raise ValueError("more than one main replica needs env.multi_main (an Enterprise license)")
+        raise ValueError("more than one main replica needs env.multi_main")
     if env.multi_main and spec.main.replicas < 2:
         raise ValueError("env.multi_main needs at least two main replicas")
     if env.webhook_processors != (spec.webhook.replicas > 0):

@@ -14,7 +14,7 @@ from typing import Any
 
 from .. import k8s
 from ..namespace import POSTGRES_EXPORTER_PORT, POSTGRES_PORT, REDIS_EXPORTER_PORT, REDIS_PORT
-from ..settings import resources
+from ..vocabulary import resources
 
 REDIS_EXPORTER_RESOURCES = resources("10m", "200m", "32Mi", "64Mi")
 POSTGRES_EXPORTER_RESOURCES = resources("10m", "200m", "32Mi", "128Mi")

@@ -26,7 +26,7 @@ from typing import Any, TypedDict
 
 from ..arguments import LABEL_VALUE, dns_label, flag, one_of, quantity, refuse, string
 from ..schema import Problem, SettingsError, camel, parse, quantity_bytes
-from ..settings import AlertThresholds
+from .spec import AlertThresholds
 
 JOBS = {"main": "n8n-main", "webhook": "n8n-webhook", "worker": "n8n-worker", "redis": "redis",
         "postgres": "postgres", "patroni": "patroni"}

@@ -23,8 +23,8 @@ from __future__ import annotations
 
 import shlex
 
-from .namespace import REDIS_PORT
-from .schema import quantity_bytes
+from ..namespace import REDIS_PORT
+from ..schema import quantity_bytes
 
 PORT = REDIS_PORT
 """The one port Redis listens on (TLS when enabled); the namespace's NetworkPolicies open it."""
