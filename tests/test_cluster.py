@@ -7,7 +7,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from n8n_platform import cluster
+from n8n_platform import cluster, partition
 from tests.harness import is_secret, plain, run
 from tools.offline import ACCOUNT, CLUSTER_ISSUER
 
@@ -32,10 +32,10 @@ def test_kubeconfig_uses_exec_get_token_and_is_deterministic():
 def test_oidc_provider_arn_and_partition():
     arn = cluster.oidc_provider_arn("aws", "123456789012", "https://oidc.eks.eu-west-1.amazonaws.com/id/ABC/")
     assert arn == "arn:aws:iam::123456789012:oidc-provider/oidc.eks.eu-west-1.amazonaws.com/id/ABC"
-    assert cluster.partition_of("arn:aws-us-gov:eks:us-gov-west-1:1:cluster/x") == "aws-us-gov"
+    assert partition.partition_of("arn:aws-us-gov:eks:us-gov-west-1:1:cluster/x") == "aws-us-gov"
     with pytest.raises(ValueError):
-        cluster.partition_of("eks:cluster/x")
-    assert [cluster.partition_of_region(r) for r in ("eu-west-1", "cn-north-1", "us-gov-west-1")] == [
+        partition.partition_of("eks:cluster/x")
+    assert [partition.partition_of_region(r) for r in ("eu-west-1", "cn-north-1", "us-gov-west-1")] == [
         "aws", "aws-cn", "aws-us-gov"]
 
 

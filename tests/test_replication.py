@@ -7,7 +7,8 @@ import json
 import pytest
 
 from n8n_platform import replication
-from n8n_platform.storage import DUMP_PREFIX, WAL_PREFIX, ArchiveBucket, key_policy
+from n8n_platform.kms import key_policy
+from n8n_platform.storage import DUMP_PREFIX, WAL_PREFIX, ArchiveBucket
 from tests.harness import plain, run
 
 SRC, DST = "arn:aws:s3:::n8n-archive-dumps", "arn:aws:s3:::n8n-archive-dumps-replica"

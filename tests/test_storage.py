@@ -7,7 +7,8 @@ from fnmatch import fnmatchcase
 
 import pytest
 
-from n8n_platform import storage
+from n8n_platform import kms
+from n8n_platform.kms import key_policy
 from n8n_platform.storage import (
     DUMP_PREFIX,
     EXPIRY_MARGIN_DAYS,
@@ -15,7 +16,6 @@ from n8n_platform.storage import (
     WAL_PREFIX,
     ArchiveBucket,
     dump_lifecycle_rules,
-    key_policy,
     log_bucket_policy,
     tls_only_policy,
     wal_lifecycle_rules,
@@ -246,7 +246,7 @@ def test_lifecycle_rules_come_from_the_builders(rec):
 def test_kms_key_rotates_and_has_a_deletion_window_and_a_policy(rec):
     key = plain(rec.one("aws:kms/key:Key", "archive-key").inputs)
     assert key["enableKeyRotation"] is True
-    assert key["deletionWindowInDays"] == storage.KEY_DELETION_WINDOW_DAYS
+    assert key["deletionWindowInDays"] == kms.KEY_DELETION_WINDOW_DAYS
     assert json.loads(key["policy"]) == key_policy("123456789012", alarms=True)  # it encrypts the alarm topic
     assert plain(rec.one("aws:kms/alias:Alias").inputs)["name"] == "alias/n8n-test/archive-key"
 

@@ -39,6 +39,7 @@ from dataclasses import dataclass
 from typing import Any, Literal, NotRequired, TypedDict
 
 import pulumi
+import pulumi_kubernetes as kubernetes
 
 from . import irsa, k8s, names
 from .arguments import checked, choice, dns_label, email, flag, member, partition, plain, region, structured, text_input
@@ -348,8 +349,6 @@ class ClusterAddons(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: ClusterAddonsArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("n8n:index:ClusterAddons", name, None, opts)
-        import pulumi_kubernetes as kubernetes
-
         checked("ClusterAddons", args, ClusterAddonsArgs, {
             **{switch: flag for switch in ("cert_manager", "keda", "aws_load_balancer_controller", "postgres_operator",
                                            "envoy_gateway", "prometheus_operator_crds")},

@@ -26,8 +26,11 @@ from dataclasses import dataclass
 from typing import Any
 
 import pulumi
+import pulumi_aws as aws
+import pulumi_kubernetes as k8s
 
 from . import irsa
+from .partition import partition_of
 
 EXEC_API_VERSION = "client.authentication.k8s.io/v1beta1"
 """apiVersion of the exec credential plugin protocol `aws eks get-token` speaks."""
@@ -68,23 +71,6 @@ def oidc_provider_arn(partition: str, account_id: str, issuer: str) -> str:
     return f"arn:{partition}:iam::{account_id}:oidc-provider/{host_path}"
 
 
-def partition_of(arn: str) -> str:
-    """The partition (aws, aws-cn, aws-us-gov) named by an ARN."""
-    parts = arn.split(":")
-    if len(parts) < 6 or parts[0] != "arn":
-        raise ValueError(f"not an ARN: {arn!r}")
-    return parts[1]
-
-
-def partition_of_region(region: str) -> str:
-    """The AWS partition a region belongs to (for managed-policy ARNs known before any lookup)."""
-    if region.startswith("cn-"):
-        return "aws-cn"
-    if region.startswith("us-gov-"):
-        return "aws-us-gov"
-    return "aws"
-
-
 def check_account(expected: str | None, actual: str) -> str:
     """Return ``actual`` when it matches the ``aws.accountId`` guard (or no guard is set); raise otherwise."""
     if expected is not None and expected != actual:
@@ -119,7 +105,6 @@ def lookup_cluster(name: str, region: str, account_guard: str | None = None,
     The OIDC provider ARN is derived from the account, the partition of the cluster ARN and the issuer URL (the IAM
     OIDC provider must already exist: ``eksctl utils associate-iam-oidc-provider`` or the cluster's IaC).
     """
-    import pulumi_aws as aws
 
     cluster = aws.eks.get_cluster_output(name=name, region=region, opts=opts)
     caller = aws.get_caller_identity_output(opts=opts)
@@ -140,7 +125,6 @@ def lookup_cluster(name: str, region: str, account_guard: str | None = None,
 def created_cluster_facts(name: str, created: Any, region: str, account_guard: str | None = None) -> ClusterFacts:
     """The facts of a cluster this stack creates (:class:`~.eks_cluster.Cluster`), as :func:`lookup_cluster` gives
     them for an existing one: the same account guard, and the IAM OIDC provider it created."""
-    import pulumi_aws as aws
 
     caller = aws.get_caller_identity_output()
     account_id = caller.account_id.apply(lambda actual: check_account(account_guard, actual))
@@ -178,8 +162,6 @@ def kubernetes_provider(name: str, settings: Any, facts: ClusterFacts | None,
     that mounts it. The secrets revision on the pod templates already rolls exactly the workloads that read it
     (found by the real-engine tests, tests/engine).
     """
-    import pulumi_kubernetes as k8s
-
     if facts is not None:
         config = pulumi.Output.all(facts.endpoint, facts.certificate_authority, facts.account_id).apply(
             lambda a: json.dumps(kubeconfig(facts.name, a[0], a[1], facts.region), sort_keys=True))

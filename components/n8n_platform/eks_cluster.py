@@ -30,8 +30,9 @@ import json
 from typing import Any, TypedDict
 
 import pulumi
+import pulumi_aws as aws
 
-from . import irsa, network, storage
+from . import irsa, kms, network
 from .arguments import at_least, checked, cidr, flag, matching, partition, plain, refuse, string_map
 from .worker_pool import AMI_TYPE, hardened_node_identity
 
@@ -187,12 +188,11 @@ class Cluster(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: ClusterArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("n8n:index:Cluster", name, None, opts)
-        import pulumi_aws as aws
 
         args = cluster_args(args)
         child = pulumi.ResourceOptions(parent=self)
         cluster_name, tags, part = args["cluster_name"], args["tags"], args["partition"]
-        key = storage.customer_key(f"{name}-key", f"EKS {cluster_name}: Kubernetes secrets, control-plane and flow "
+        key = kms.customer_key(f"{name}-key", f"EKS {cluster_name}: Kubernetes secrets, control-plane and flow "
                                    "logs, volumes", protect=args["protect"], parent=self, logs=True)
         vpc = network.build_vpc(name, cluster_name=cluster_name, cidr=args["vpc_cidr"],
                                 zones=args["availability_zones"], nat_per_az=args["nat_per_az"],
@@ -251,7 +251,6 @@ class Cluster(pulumi.ComponentResource):
     @staticmethod
     def _addon(name: str, eks: Any, addon: str, opts: pulumi.ResourceOptions, role: Any = None) -> Any:
         """An EKS managed add-on at the default version for the cluster's Kubernetes version."""
-        import pulumi_aws as aws
 
         return aws.eks.Addon(
             f"{name}-{addon}", cluster_name=eks.name, addon_name=addon,
@@ -263,7 +262,6 @@ class Cluster(pulumi.ComponentResource):
     def _system_nodes(name: str, args: ClusterArgs, eks: Any, vpc: network.Vpc, after: list[Any],
                       child: pulumi.ResourceOptions) -> Any:
         """The on-demand node group the add-ons and n8n main run on (no taint, the worker pool's hardening)."""
-        import pulumi_aws as aws
 
         tags = args["tags"]
         role, attachments, template = hardened_node_identity(
@@ -285,7 +283,6 @@ class Cluster(pulumi.ComponentResource):
     def _ebs_csi_role(name: str, args: ClusterArgs, oidc: irsa.OidcProvider, key_arn: Any,
                       child: pulumi.ResourceOptions) -> Any:
         """The EBS CSI controller's IRSA role: the managed policy plus grants on the volumes' key."""
-        import pulumi_aws as aws
 
         namespace, account = EBS_CSI_SERVICE_ACCOUNT
         role = irsa.irsa_role(f"{name}-ebs-csi", oidc=oidc, namespace=namespace, service_account=account,

@@ -20,6 +20,7 @@ import re
 from typing import Any, NotRequired, TypedDict
 
 import pulumi
+import pulumi_aws as aws
 
 from .arguments import checked, dns_label, matching, string_list, text_input
 
@@ -180,7 +181,6 @@ class GithubAccess(pulumi.ComponentResource):
     """Role per environment the deploy jobs assume (environment variable AWS_DEPLOY_ROLE_ARN)."""
 
     def __init__(self, name: str, args: GithubAccessArgs, opts: pulumi.ResourceOptions | None = None):
-        import pulumi_aws as aws
 
         args = checked("GithubAccess", args, GithubAccessArgs, {  # type: ignore[assignment]
             "repository": matching(_REPOSITORY.pattern, "<owner>/<name> of a GitHub repository, without wildcards"),

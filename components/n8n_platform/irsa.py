@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import pulumi
+import pulumi_aws as aws
 
 from .arguments import string
 
@@ -55,7 +56,6 @@ def irsa_role(name: str, *, oidc: OidcProvider, namespace: str, service_account:
 
     Registers ``<name>-role`` and ``<name>-policy`` with ``opts`` (pass the caller's child options).
     """
-    import pulumi_aws as aws
 
     assume = pulumi.Output.all(oidc.arn, oidc.issuer).apply(
         lambda a: json.dumps(trust_policy(a[0], a[1], namespace, service_account)))

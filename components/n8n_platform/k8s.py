@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import pulumi
+import pulumi_kubernetes as k8s
 
 from .references import Ref, dependency_order, provides, references
 
@@ -139,8 +140,6 @@ def apply(component: str, manifest: dict[str, Any], opts: pulumi.ResourceOptions
     the engine never creates a Job before its ServiceAccount. Registering an object that an earlier sibling already
     referenced raises ValueError: register what is referenced first (:func:`apply_all` orders a batch itself).
     """
-    import pulumi_kubernetes as k8s
-
     api_version, kind = manifest["apiVersion"], manifest["kind"]
     group, _, version = api_version.rpartition("/")
     name = resource_name(component, manifest)

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import pulumi
+import pulumi_aws as aws
 
 INTERFACE_ENDPOINTS = ("ecr.api", "ecr.dkr", "sts", "logs")
 """Interface endpoints of the VPC (``com.amazonaws.<region>.<service>``), private DNS on."""
@@ -101,7 +102,6 @@ class Vpc:
 def build_vpc(name: str, *, cluster_name: str, cidr: str, zones: int, nat_per_az: bool, region: str,
               kms_key_arn: pulumi.Input[str], tags: dict[str, str], opts: pulumi.ResourceOptions) -> Vpc:
     """The VPC, its subnets, routes, NAT gateways, endpoints and flow logs, registered with ``opts``."""
-    import pulumi_aws as aws
 
     plan = subnet_plan(cidr, zones)
     vpc = aws.ec2.Vpc(f"{name}-vpc", cidr_block=cidr, enable_dns_hostnames=True, enable_dns_support=True,
@@ -142,7 +142,6 @@ def build_vpc(name: str, *, cluster_name: str, cidr: str, zones: int, nat_per_az
 
 def _flow_logs(name: str, vpc: Any, kms_key_arn: pulumi.Input[str], tags: dict[str, str],
                opts: pulumi.ResourceOptions) -> None:
-    import pulumi_aws as aws
 
     group = aws.cloudwatch.LogGroup(f"{name}-flow-logs", retention_in_days=FLOW_LOG_RETENTION_DAYS,
                                     kms_key_id=kms_key_arn, tags=tags, opts=opts)
@@ -156,7 +155,6 @@ def _flow_logs(name: str, vpc: Any, kms_key_arn: pulumi.Input[str], tags: dict[s
 
 def _endpoints(name: str, vpc: Any, cidr: str, region: str, subnets: list[Any], tables: list[Any],
                tags: dict[str, str], opts: pulumi.ResourceOptions) -> list[Any]:
-    import pulumi_aws as aws
 
     group = aws.ec2.SecurityGroup(f"{name}-endpoints", vpc_id=vpc.id,
                                   description="HTTPS from the VPC to its interface endpoints", tags=tags, opts=opts)

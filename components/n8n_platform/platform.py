@@ -18,7 +18,6 @@ from . import platform_secrets, storage, upgrade
 from .addons import ClusterAddons, ClusterAddonsArgs, enabled_addons
 from .arguments import known, plain, required, settings_section, structured
 from .autoscaling import WorkerAutoscaling, WorkerAutoscalingArgs
-from .cluster import partition_of_region
 from .connections import DatabaseConnection, RedisConnection
 from .database import DatabaseDumps, PatroniDatabase, RdsDatabase
 from .database.bootstrap import quota as bootstrap_quota
@@ -39,6 +38,7 @@ from .n8n.spec import LogLevel
 from .namespace import N8nNamespace, NetworkPlan, QuotaWorkload
 from .network import ClusterNetwork
 from .observability import CloudWatchTargets, Observability, RuleInputs
+from .partition import partition_of_region
 from .redis import ElastiCacheRedis, Redis
 from .redis import quota as redis_quota
 from .schema import SettingsError, camel

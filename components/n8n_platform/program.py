@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import pulumi
+import pulumi_aws as aws
 
 from . import cluster, settings, upgrade
-from .cluster import partition_of_region
 from .eks_cluster import Cluster, ClusterArgs
 from .network import ClusterNetwork
+from .partition import partition_of_region
 from .platform import N8nPlatform, PlatformArgs
 from .storage_class import EncryptedStorageClass
 
@@ -59,7 +60,6 @@ def replica_provider(s: settings.Settings) -> pulumi.ProviderResource | None:
     """The AWS provider of ``backups.replicaRegion`` (same account guard), or None when there is no replica."""
     if s.backups.replica_region is None or not s.on_eks:
         return None
-    import pulumi_aws as aws
 
     guard = [s.aws.account_id] if s.aws.account_id else None
     return aws.Provider("aws-backup-replica", region=s.backups.replica_region, allowed_account_ids=guard)

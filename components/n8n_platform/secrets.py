@@ -41,10 +41,12 @@ from typing import Any, NotRequired, TypedDict
 
 import pulumi
 import pulumi_aws
+import pulumi_aws as aws
+import pulumi_random as random
 
 from . import k8s, names
 from .arguments import checked, flag, namespace, plain, region, retain_on_delete, text_input
-from .storage import customer_key
+from .kms import customer_key
 
 PASSWORD_LENGTH = 40
 """Length of generated passwords and tokens: alphanumeric only (valid ElastiCache AUTH tokens, safe in URIs and
@@ -144,7 +146,6 @@ class Secrets(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: SecretsArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("n8n:index:Secrets", name, None, opts)
-        import pulumi_random as random
 
         child = pulumi.ResourceOptions(parent=self)
         args = checked("Secrets", args, SecretsArgs, {  # type: ignore[assignment]
@@ -188,7 +189,6 @@ class Secrets(pulumi.ComponentResource):
                 replica_region: str | None, replica_provider: Any) -> pulumi.Output[str]:
         """Secrets Manager copy of the encryption key, under its own customer key; both survive stack deletion.
         With ``replica_region`` Secrets Manager keeps a replica there, under a key of that region."""
-        import pulumi_aws as aws
 
         keep = pulumi.ResourceOptions(parent=self, protect=protect, retain_on_delete=retain)
         key = customer_key(f"{name}-escrow-key", "Encrypts the escrowed N8N_ENCRYPTION_KEY", protect=protect,

@@ -21,11 +21,11 @@ from enum import StrEnum
 from typing import Any
 
 from .autoscaling import AutoscalingSettings
-from .cluster import partition_of_region
 from .database.spec import BackupSettings, DatabaseSettings
 from .edge.spec import EdgeSettings
 from .n8n.spec import N8nSettings, multi_main_problem
 from .observability.spec import AlertThresholds
+from .partition import partition_of_region
 from .redis.spec import RedisSettings
 from .schema import (
     DNS_LABEL,

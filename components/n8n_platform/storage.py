@@ -1,4 +1,4 @@
-"""S3 archive for PostgreSQL WAL and logical dumps, and the customer-managed KMS keys of the data layer.
+"""S3 archive for PostgreSQL WAL and logical dumps (the KMS keys that encrypt them: :mod:`.kms`).
 
 Layout and why:
 
@@ -24,10 +24,11 @@ from typing import Any, NotRequired, TypedDict
 
 import pulumi
 import pulumi_aws
+import pulumi_aws as aws
 
 from . import replication
 from .arguments import at_least, checked, flag, plain, region, retain_on_delete, string_list
-from .observability.alarms import alarm_topic_key_statement
+from .kms import customer_key
 
 WAL_PREFIX = "wal/"
 """Key prefix of the continuous WAL archive and base backups (WAL-G) in the archive bucket."""
@@ -37,8 +38,6 @@ EXPIRY_MARGIN_DAYS = 7
 """Days current objects outlive their retention, so a week of failed base backups still leaves a full window."""
 LOG_RETENTION_DAYS = 365
 """Days S3 server access logs are kept."""
-KEY_DELETION_WINDOW_DAYS = 30
-"""Waiting period before a scheduled KMS key deletion takes effect (the maximum AWS allows)."""
 
 CHECKOV_SKIPS = {
     ("aws:s3/bucket:Bucket#-logs", "CKV_AWS_145"): "S3 server access log delivery writes SSE-S3 objects only",
@@ -122,41 +121,6 @@ def log_bucket_policy(log_bucket_arn: Any, source_bucket_arns: list[Any], accoun
         },
     }
     return {"Version": "2012-10-17", "Statement": [*_tls_only_statements(log_bucket_arn), delivery]}
-
-
-def key_policy(account_id: str, partition: str = "aws", *, logs_region: str | None = None,
-               alarms: bool = False) -> dict:
-    """KMS key policy delegating all use of the key to IAM policies of the owning account (no wildcard principal).
-
-    Who may encrypt/decrypt is then decided by IAM (e.g. :func:`writer_policy`) and, for AWS services such as
-    Secrets Manager and ElastiCache, by the calling principal's permissions via the service. CloudWatch alarms
-    publish without a principal of the account, so with ``alarms`` the key grants them use directly (same account
-    only), for the alarms' SNS topic encrypted with it. CloudWatch Logs is the other exception: it uses a key only when
-    the key policy itself names it, so with ``logs_region`` the policy also lets ``logs.<region>.amazonaws.com`` use
-    the key, for this account's log groups in that region only.
-    """
-    statements: list[dict] = [
-        {
-            "Sid": "AccountAdministersThroughIam",
-            "Effect": "Allow",
-            "Principal": {"AWS": f"arn:{partition}:iam::{account_id}:root"},
-            "Action": "kms:*",
-            "Resource": "*",
-        },
-    ]
-    if alarms:
-        statements.append(alarm_topic_key_statement(account_id))
-    if logs_region is not None:
-        statements.append({
-            "Sid": "CloudWatchLogsEncryptsOwnLogGroups",
-            "Effect": "Allow",
-            "Principal": {"Service": f"logs.{logs_region}.amazonaws.com"},
-            "Action": ["kms:Encrypt*", "kms:Decrypt*", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:Describe*"],
-            "Resource": "*",
-            "Condition": {"ArnLike": {
-                "kms:EncryptionContext:aws:logs:arn": f"arn:{partition}:logs:{logs_region}:{account_id}:log-group:*"}},
-        })
-    return {"Version": "2012-10-17", "Statement": statements}
 
 
 def _tls_only_statements(bucket_arn: Any) -> list[dict]:
@@ -256,41 +220,6 @@ def _expire_noncurrent(days: int) -> dict:
             "noncurrent_version_expiration": {"noncurrent_days": days}}
 
 
-# --- KMS keys -----------------------------------------------------------------------------------------------------
-
-
-def customer_key(name: str, description: str, *, protect: bool, parent: pulumi.Resource,
-                 logs: bool = False, alarms: bool = False, provider: Any = None, retain: bool | None = None) -> Any:
-    """A customer-managed KMS key (yearly rotation, 30-day deletion window, IAM-delegating policy) and its alias.
-
-    Shared by every data-layer component that encrypts with a CMK. The key is protected (when ``protect``) and
-    retained on delete when ``retain`` (default: ``protect``); otherwise deleting it schedules its deletion after the
-    30-day window (data encrypted with it is unreadable without it). ``logs`` lets CloudWatch Logs of the key's
-    region use it, ``alarms`` lets CloudWatch alarms publish to a topic it encrypts (:func:`key_policy`).
-    ``provider`` places the key in another region than the parent's. Returns the ``aws.kms.Key``.
-    """
-    import pulumi_aws as aws
-
-    invoke = pulumi.InvokeOutputOptions(parent=parent, provider=provider)
-    identity = aws.get_caller_identity_output(opts=invoke)
-    region = aws.get_region_output(opts=invoke).region if logs else None
-    policy = pulumi.Output.all(identity.account_id, identity.arn, region).apply(
-        lambda a: json.dumps(key_policy(a[0], a[1].split(":")[1], logs_region=a[2], alarms=alarms)))
-    key = aws.kms.Key(
-        name,
-        description=description,
-        enable_key_rotation=True,
-        rotation_period_in_days=365,
-        deletion_window_in_days=KEY_DELETION_WINDOW_DAYS,
-        policy=policy,
-        opts=pulumi.ResourceOptions(parent=parent, protect=protect,
-                                    retain_on_delete=protect if retain is None else retain, provider=provider),
-    )
-    aws.kms.Alias(f"{name}-alias", name=f"alias/{pulumi.get_project()}-{pulumi.get_stack()}/{name}",
-                  target_key_id=key.key_id, opts=pulumi.ResourceOptions(parent=parent, provider=provider))
-    return key
-
-
 # --- component ----------------------------------------------------------------------------------------------------
 
 
@@ -347,7 +276,6 @@ class ArchiveBucket(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: ArchiveBucketArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("n8n:index:ArchiveBucket", name, None, opts)
-        import pulumi_aws as aws
 
         args = checked("ArchiveBucket", args, ArchiveBucketArgs, {  # type: ignore[assignment]
             "pitr_days": at_least(1), "dumps": flag, "dump_retention_days": at_least(1), "protect": flag, "wal": flag,
@@ -402,7 +330,6 @@ class ArchiveBucket(pulumi.ComponentResource):
     def _replicate(self, name: str, args: ArchiveBucketArgs, specs: list, buckets: dict, key: Any,
                    identity: Any) -> None:
         """Replica buckets and key in ``replica_region``, the replication role, one rule per bucket, alarms."""
-        import pulumi_aws as aws
 
         region, provider = args["replica_region"], args.get("replica_provider")
         if provider is None:
@@ -451,7 +378,6 @@ class ArchiveBucket(pulumi.ComponentResource):
         """One hardened bucket (and its public access block); ``lock`` is (mode, days) of the default retention,
         None for no Object Lock; ``provider`` places it in another region. The caller adds the bucket policy (the
         log bucket's names the source buckets)."""
-        import pulumi_aws as aws
 
         child = pulumi.ResourceOptions(parent=self, provider=provider)
         keep = pulumi.ResourceOptions(parent=self, protect=self._keep_data, retain_on_delete=self._retain,
@@ -484,7 +410,6 @@ class ArchiveBucket(pulumi.ComponentResource):
 
     def _policy(self, name: str, bucket: Any, document: dict, public_access: Any, provider: Any = None) -> None:
         """The bucket policy, applied after the public access block (S3 rejects concurrent changes)."""
-        import pulumi_aws as aws
 
         aws.s3.BucketPolicy(f"{name}-policy", bucket=bucket.id, policy=pulumi.Output.json_dumps(document),
                             opts=pulumi.ResourceOptions(parent=self, depends_on=[public_access], provider=provider))

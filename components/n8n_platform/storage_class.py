@@ -10,6 +10,7 @@ built from the cluster's outputs.
 from typing import Any, NotRequired, TypedDict
 
 import pulumi
+import pulumi_kubernetes as k8s
 
 from .arguments import checked, dns_label, text_input
 
@@ -49,8 +50,6 @@ class EncryptedStorageClass(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: EncryptedStorageClassArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("n8n:index:EncryptedStorageClass", name, None, opts)
-        import pulumi_kubernetes as k8s
-
         args = checked("EncryptedStorageClass", args, EncryptedStorageClassArgs,
                        {"kms_key_arn": text_input, "name": dns_label})
         body = storage_class_manifest(args.get("name") or "gp3", args["kms_key_arn"])

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import pulumi
+import pulumi_aws as aws
 
 from . import k8s
 from .connections import DatabaseConnection, SecretKeyRef
@@ -83,7 +84,6 @@ def rds_snapshot(component: str, name: str, *, instance: str, previous: str, ver
                  tags: dict[str, str], opts: pulumi.ResourceOptions) -> pulumi.CustomResource:
     """A manual snapshot of RDS instance ``instance`` named after the versions, retained on delete (never
     protected: the next update drops it from the stack and must not fail on it)."""
-    import pulumi_aws as aws
 
     return aws.rds.Snapshot(
         f"{component}-snapshot-{name}", db_instance_identifier=instance,

@@ -32,6 +32,7 @@ import json
 from typing import Any, TypedDict
 
 import pulumi
+import pulumi_aws as aws
 
 from . import names
 from .arguments import at_least, checked, matching, partition, refuse, string_list, string_map, subnet_ids, text_input
@@ -121,7 +122,6 @@ def hardened_node_identity(base: str, *, role_description: str, template_descrip
     """The node role (:data:`NODE_POLICIES` only) and launch template (:func:`launch_template_args`) of a managed
     node group: ``<base>-node-role``, ``<base>-<policy>`` attachments and ``<base>-nodes``. Returns
     ``(role, attachments, template)``; shared by the worker pool and a created cluster's system nodes."""
-    import pulumi_aws as aws
 
     role = aws.iam.Role(f"{base}-node-role", assume_role_policy=json.dumps(node_assume_role_policy()),
                         description=role_description, tags=tags, opts=opts)
@@ -184,7 +184,6 @@ class WorkerPool(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: WorkerPoolArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("n8n:index:WorkerPool", name, None, opts)
-        import pulumi_aws as aws
 
         args = worker_pool_args(args)
         child = pulumi.ResourceOptions(parent=self)

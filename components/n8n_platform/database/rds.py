@@ -30,12 +30,14 @@ from pathlib import Path
 from typing import Any, NotRequired, TypedDict
 
 import pulumi
+import pulumi_aws as aws
+import pulumi_random as random
 
 from .. import k8s, names
 from ..arguments import dns_label, known, plain, retain_on_delete, settings_section, waits_for
 from ..connections import CaBundle, DatabaseConnection, Pooler, SecretKeyRef
+from ..kms import customer_key
 from ..namespace import POSTGRES_PORT
-from ..storage import customer_key
 from . import rds_proxy
 from .audit import pgaudit_parameters
 from .bootstrap import apply_bootstrap
@@ -207,8 +209,6 @@ class RdsDatabase(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: RdsDatabaseArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("n8n:index:RdsDatabase", name, None, opts)
-        import pulumi_aws as aws
-        import pulumi_random as random
 
         where = "RdsDatabase"
         known(where, args, RdsDatabaseArgs)
@@ -297,7 +297,6 @@ class RdsDatabase(pulumi.ComponentResource):
     def _proxy_network(self, name: str, ident: str, args: RdsDatabaseArgs, instance_group: Any,
                        tags: dict[str, str]) -> Any:
         """The proxy's security group: 5432 in from the nodes, 5432 out to the instance, which admits it."""
-        import pulumi_aws as aws
 
         child = pulumi.ResourceOptions(parent=self)
         port = {"ip_protocol": "tcp", "from_port": POSTGRES_PORT, "to_port": POSTGRES_PORT, "tags": tags}
@@ -320,7 +319,6 @@ class RdsDatabase(pulumi.ComponentResource):
         """The RDS Proxy, its login secret and role, its target group and the instance as its target, in the order
         AWS needs them. The secret is protected like the other secrets (its version is not: a new password
         replaces it)."""
-        import pulumi_aws as aws
 
         child = pulumi.ResourceOptions(parent=self)
         settings = database.rds.proxy

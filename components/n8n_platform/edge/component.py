@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any, NotRequired, TypedDict
 
 import pulumi
+import pulumi_aws as aws
 
 from .. import k8s, names
 from ..arguments import (
@@ -287,7 +288,6 @@ class Edge(pulumi.ComponentResource):
         return address
 
     def _certificate(self, args: EdgeArgs) -> pulumi.Output[str]:
-        import pulumi_aws as aws
 
         cert = aws.acm.Certificate(f"{self._name}-certificate", domain_name=args["hostname"],
                                    validation_method="DNS", tags=args.get("tags") or None, opts=self._child)
@@ -302,7 +302,6 @@ class Edge(pulumi.ComponentResource):
         return validation.certificate_arn
 
     def _alias(self, args: EdgeArgs, address: pulumi.Output[str]) -> None:
-        import pulumi_aws as aws
 
         zone = aws.lb.get_hosted_zone_id_output(region=args.get("region"), load_balancer_type="application",
                                                  opts=pulumi.InvokeOutputOptions(parent=self))
@@ -312,7 +311,6 @@ class Edge(pulumi.ComponentResource):
                            opts=self._child)
 
     def _web_acl(self, args: EdgeArgs, table: Any) -> pulumi.Output[str]:
-        import pulumi_aws as aws
 
         name, tags = self._name, args.get("tags") or None
         v4, v6 = alb.split_cidrs(args["editor_allowed_cidrs"])
@@ -337,7 +335,6 @@ class Edge(pulumi.ComponentResource):
         return acl.arn
 
     def _waf_logging(self, args: EdgeArgs, acl: Any) -> None:
-        import pulumi_aws as aws
 
         name, region, partition = self._name, args.get("region") or "", args.get("partition") or "aws"
         if not region:

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field, fields
 from typing import Any, NotRequired, TypedDict
 
 import pulumi
+import pulumi_aws as aws
 
 from .. import k8s
 from ..arguments import LABEL_VALUE, dns_label, known, plain, refuse, required, string, structured, waits_for, whole
@@ -148,7 +149,6 @@ class Observability(pulumi.ComponentResource):
         self.register_outputs({"alarm_topic_arn": self.alarm_topic_arn, "alert_names": self.alert_names})
 
     def _alarms(self, name: str, targets: CloudWatchTargets, thresholds: Any) -> pulumi.Output[str]:
-        import pulumi_aws as aws
 
         child = pulumi.ResourceOptions(parent=self)
         topic = aws.sns.Topic(f"{name}-alarms", kms_master_key_id=targets.kms_key_arn, opts=child)

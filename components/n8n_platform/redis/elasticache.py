@@ -11,6 +11,7 @@ ROTATE, see the rotation notes there), at-rest encryption with a customer key, `
 from typing import Any, NotRequired, TypedDict
 
 import pulumi
+import pulumi_aws as aws
 
 from .. import names
 from ..arguments import (
@@ -25,7 +26,7 @@ from ..arguments import (
     whole,
 )
 from ..connections import RedisConnection, SecretKeyRef
-from ..storage import customer_key
+from ..kms import customer_key
 from . import conf as rc
 from .spec import CacheEngine, CacheEngineArg
 
@@ -150,7 +151,6 @@ class ElastiCacheRedis(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: ElastiCacheRedisArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("n8n:index:ElastiCacheRedis", name, None, opts)
-        import pulumi_aws as aws
 
         child = pulumi.ResourceOptions(parent=self)
         args = elasticache_args(args)
