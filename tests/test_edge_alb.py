@@ -10,11 +10,11 @@ import pytest
 
 from n8n_platform.edge import alb
 from n8n_platform.edge.routes import by_scope, routes
-from n8n_platform.edge.spec import OidcSettings, RateLimits
+from n8n_platform.edge.spec import EdgeOidc, EdgeRateLimits
 
 ACL = "arn:aws:wafv2:eu-west-1:123456789012:regional/webacl/n8n/0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0"
 CERT = "arn:aws:acm:eu-west-1:123456789012:certificate/0b1c2d3e-4f50-6172-8394-a5b6c7d8e9f0"
-OIDC = OidcSettings(issuer="https://idp.example.com", authorization_endpoint="https://idp.example.com/auth",
+OIDC = EdgeOidc(issuer="https://idp.example.com", authorization_endpoint="https://idp.example.com/auth",
                     token_endpoint="https://idp.example.com/token", user_info_endpoint="https://idp.example.com/me",
                     client_id="n8n")
 
@@ -93,7 +93,7 @@ def test_deregistration_delay_is_the_time_a_pod_still_serves():
 # --- WAF ----------------------------------------------------------------------------------------------------------
 
 
-DEFAULT_LIMITS = RateLimits()
+DEFAULT_LIMITS = EdgeRateLimits()
 
 
 def _rules(cidrs=("arn:aws:wafv2:eu-west-1:123456789012:regional/ipset/editor/abc",), limits=DEFAULT_LIMITS):
@@ -101,7 +101,7 @@ def _rules(cidrs=("arn:aws:wafv2:eu-west-1:123456789012:regional/ipset/editor/ab
 
 
 def test_rate_limits_are_the_settings_numbers_per_minute_answering_429():
-    limits = RateLimits(login_per_minute=10, api_per_minute=600, webhook_per_minute=1200)
+    limits = EdgeRateLimits(login_per_minute=10, api_per_minute=600, webhook_per_minute=1200)
     rules = {r["Name"]: r for r in _rules(limits=limits)}
     for name, limit in (("rate-login", 10), ("rate-api", 600), ("rate-webhook", 1200)):
         rb = rules[name]["Statement"]["RateBasedStatement"]
@@ -110,13 +110,13 @@ def test_rate_limits_are_the_settings_numbers_per_minute_answering_429():
 
 
 def test_defaults_are_the_documented_limits():
-    r = RateLimits()
+    r = EdgeRateLimits()
     assert (r.login_per_minute, r.api_per_minute, r.webhook_per_minute) == (10, 600, 1200)
 
 
 def test_rate_rule_scopes():
     table = routes()
-    login, api, webhook = alb.rate_rules(table, RateLimits())
+    login, api, webhook = alb.rate_rules(table, EdgeRateLimits())
     login_paths = {s["ByteMatchStatement"]["SearchString"] for s in login.scope["OrStatement"]["Statements"]}
     assert login_paths == {r.path for r in by_scope(table, "login")}
     assert api.scope["NotStatement"]["Statement"] == webhook.scope

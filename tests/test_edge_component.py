@@ -106,7 +106,7 @@ def test_network_policy_admits_the_alb_subnets_to_n8n_only():
 @pytest.mark.parametrize(("over", "message"), [
     ({"controller": "nginx"}, "must be 'alb' or 'gateway'"),
     ({"services": {"main": "n8n-main"}}, "Service names for \\['webhook'\\]"),
-    ({"certificate_arn": None}, "certificate_arn or zone_id"),
+    ({"certificate_arn": None}, "an ACM certificate: set certificate_arn, or zone_id"),
     ({"source_cidrs": []}, "source_cidrs"),
     ({"oidc": OIDC}, "oidc_client_secret"),
 ])

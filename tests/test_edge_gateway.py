@@ -10,13 +10,13 @@ import pytest
 
 from n8n_platform.edge import gateway as gw
 from n8n_platform.edge.routes import resolve, routes
-from n8n_platform.edge.spec import RateLimits
+from n8n_platform.edge.spec import EdgeRateLimits
 
 SPEC = gw.GatewaySpec(namespace="n8n", name="n8n", gateway_class="n8n-n8n", hostname="n8n.example.com",
                       services={"main": "n8n-main", "webhook": "n8n-webhook"})
 
 
-LIMITS = RateLimits(login_per_minute=10, api_per_minute=600, webhook_per_minute=1200)
+LIMITS = EdgeRateLimits(login_per_minute=10, api_per_minute=600, webhook_per_minute=1200)
 
 
 def manifests(cidrs=("203.0.113.0/24",), limits=LIMITS):

@@ -343,11 +343,11 @@ CASES = [
     Case("Edge partition", edge(partition="china"), ValueError,
          "Edge: argument 'partition' = 'china' must be 'aws', 'aws-cn' or 'aws-us-gov'"),
     Case("EdgeRateLimits below WAF minimum", lambda: EdgeRateLimits(login_per_minute=5), ValueError,
-         "EdgeRateLimits: argument 'login_per_minute' = 5 must be a whole number (int) >= 10"),
+         "EdgeRateLimits: invalid argument(s) (1 problem(s)):\n  - login_per_minute = 5: must be at least 10"),
     Case("EdgeOidc issuer not https", lambda: EdgeOidc(issuer="idp.example.com", authorization_endpoint="https://a",
                                                       token_endpoint="https://t", user_info_endpoint="https://u",
                                                       client_id="n8n"), ValueError,
-         "EdgeOidc: argument 'issuer' = 'idp.example.com' must be an https:// URL"),
+         "EdgeOidc: invalid argument(s) (1 problem(s)):\n  - issuer = 'idp.example.com': must be an https:// URL"),
     # --- Observability ----------------------------------------------------------------------------------------------
     Case("Observability rules missing", observability(rules=None), Missing,
          "Observability: argument 'rules' is required"),

@@ -125,7 +125,7 @@ RULES = [
     ("prod-single-cache-node", "prod", {"redis": {"elasticache": {"nodes": 1}}},
      "n8n:redis.elasticache.nodes = 1: prod needs 2 or more nodes for Multi-AZ failover"),
     ("alb-without-certificate", "dev", {"edge": {"certificateArn": None}},
-     "n8n:edge.certificateArn = None: edge.controller 'alb' terminates TLS with an ACM certificate: set "
+     "n8n:edge.certificateArn = None: edge.controller 'alb': the ALB terminates TLS with an ACM certificate: set "
      "edge.certificateArn, or edge.zoneId to have the stack request one"),
     ("gateway-without-acme-email", "dev", {"edge": {"controller": "gateway", "acmeEmail": None}},
      "n8n:edge.acmeEmail = None: edge.controller 'gateway' issues certificates with ACME: set a contact e-mail"),

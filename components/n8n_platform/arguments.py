@@ -433,7 +433,8 @@ def structured(component: str, argument: str, cls: type[T], value: Any) -> T:
 
 
 def settings_section(component: str, argument: str, cls: type[T], value: Any) -> T:
-    """``value`` as the settings section ``cls`` (e.g. ``DatabaseSettings``): itself, the section's defaults for None,
+    """``value`` as the settings section ``cls`` (e.g. ``DatabaseSettings``): itself (a section checks itself when it is
+    built, :class:`~n8n_platform.schema.Section`), the section's defaults for None,
     or built from a mapping with snake_case or camelCase keys (as other languages send it) and checked exactly like
     stack config: a bad value raises ``SettingsError`` naming ``<argument>.<key>``, the value and what is allowed."""
     from .schema import Problem, SettingsError, camel, parse

@@ -43,11 +43,11 @@ from . import k8s, schema
 from .arguments import at_least, checked, dns_label, flag, namespace, plain, refuse, structured
 from .connections import RedisConnection, as_text
 from .n8n.spec import WorkerSettings
-from .schema import setting
+from .schema import Section, setting
 
 
 @dataclass(frozen=True, kw_only=True)
-class AutoscalingSettings:
+class AutoscalingSettings(Section):
     """How the worker count follows the queue."""
 
     keda: bool = setting("Scale workers with KEDA on the Redis backlog; off: a CPU HorizontalPodAutoscaler.", True)

@@ -27,7 +27,7 @@ from .database.dumps import service_account as dump_account
 from .database.patroni import pooler_quota
 from .database.patroni import quota as patroni_quota
 from .edge import alb as edge_alb
-from .edge.component import Edge, EdgeOidc, EdgeRateLimits
+from .edge.component import Edge
 from .edge.routes import PROXY_HOPS
 from .irsa import OidcProvider
 from .n8n import workloads
@@ -273,12 +273,12 @@ class N8nPlatform(pulumi.ComponentResource):
         return Edge(f"{name}-edge", {
             "namespace": s.namespace, "hostname": e.hostname, "controller": e.controller,
             "services": services,
-            "webhook_processors": webhook, "rate_limits": EdgeRateLimits(**dataclasses.asdict(e.rate_limits)),
+            "webhook_processors": webhook, "rate_limits": e.rate_limits,
             "editor_allowed_cidrs": list(e.editor_allowed_cidrs), "idle_timeout_seconds": e.idle_timeout_seconds,
             "deregistration_delay_seconds": edge_alb.deregistration_delay(
                 workloads.prestop_seconds("webhook"), s.n8n.graceful_shutdown_seconds),
             "waf": e.waf, "certificate_arn": e.certificate_arn, "zone_id": e.zone_id,
-            "oidc": EdgeOidc(**dataclasses.asdict(e.oidc)) if e.oidc is not None else None,
+            "oidc": e.oidc,
             "oidc_client_secret": s.oidc_client_secret,
             "source_cidrs": list(e.subnet_cidrs) or ([s.cluster.vpc_cidr] if s.cluster.vpc_cidr else []),
             "subnet_ids": list(e.subnet_ids), "gateway_name": GATEWAY_NAME, "region": s.aws.region,

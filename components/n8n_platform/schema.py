@@ -16,6 +16,7 @@ strings Pulumi config stores. What would remain to replace is the ~100 lines of 
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
 import re
 import types
@@ -53,6 +54,34 @@ class SettingsError(ValueError):
         self.problems = problems
         lines = "\n".join(f"  - {p}" for p in problems)
         super().__init__(f"{heading} ({len(problems)} problem(s)):\n{lines}")
+
+
+class Section:
+    """Base of every settings section. Built directly (by a Python caller, as a component's argument) a section checks
+    its own values with the rules :func:`parse` applies to stack config and raises :class:`SettingsError` naming each
+    field, the value and what is allowed; so a section is valid however it was made, and the components that take one
+    trust it. Nested sections were checked when they were built."""
+
+    def __post_init__(self) -> None:
+        problems: list[Problem] = []
+        hints = _hints(type(self))
+        for f in dataclasses.fields(self):  # type: ignore[arg-type]
+            value = getattr(self, f.name)
+            if dataclasses.is_dataclass(value):
+                continue
+            start = len(problems)
+            converted = _convert(hints[f.name], value, f.name, problems, f.metadata.get("check"))
+            if f.metadata.get("secret"):
+                problems[start:] = [dataclasses.replace(p, value=HIDDEN) for p in problems[start:]]
+            elif len(problems) == start:
+                object.__setattr__(self, f.name, converted)  # the parsed form: "3" -> 3, "info" -> LogLevel.INFO
+        if problems:
+            raise SettingsError(problems, f"{type(self).__name__}: invalid argument(s)")
+
+
+@functools.cache
+def _hints(cls: type) -> dict[str, Any]:
+    return typing.get_type_hints(cls)
 
 
 def setting(doc: str, default: Any = MISSING, *, check: Check | None = None, secret: bool = False) -> Any:
@@ -153,7 +182,7 @@ def parse(cls: type, raw: Any, path: str, problems: list[Problem], defaults: Any
     if not isinstance(raw, dict):
         problems.append(Problem(path or "(config)", raw, "must be an object with the keys " + _keys(cls)))
         return None
-    hints = typing.get_type_hints(cls)
+    hints = _hints(cls)
     fields = {camel(f.name): f for f in dataclasses.fields(cls)}
     for key in raw:
         if key not in fields:

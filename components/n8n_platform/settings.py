@@ -22,7 +22,7 @@ from typing import Any
 
 from .autoscaling import AutoscalingSettings
 from .database.spec import BackupSettings, DatabaseSettings
-from .edge.spec import EdgeSettings
+from .edge.spec import EdgeSettings, alb_certificate_problem
 from .n8n.spec import N8nSettings, multi_main_problem
 from .observability.spec import AlertThresholds
 from .partition import partition_of_region
@@ -31,6 +31,7 @@ from .schema import (
     DNS_LABEL,
     HIDDEN,
     Problem,
+    Section,
     SettingsError,
     at_least,
     between,
@@ -59,7 +60,7 @@ GRAVITON = re.compile(r"[a-z]+[0-9]+[a-z]*g[a-z]*\.")
 
 
 @dataclass(frozen=True, kw_only=True)
-class AwsSettings:
+class AwsSettings(Section):
     """Where in AWS the stack runs."""
 
     region: str = setting("AWS region of the cluster and every AWS resource.", check=matches(
@@ -71,7 +72,7 @@ class AwsSettings:
 
 
 @dataclass(frozen=True, kw_only=True)
-class ClusterSettings:
+class ClusterSettings(Section):
     """The Kubernetes cluster (and, on EKS, its VPC) the stack deploys into: an existing one, or one it creates."""
 
     name: str | None = setting("Name of the existing EKS cluster; its endpoint, CA and OIDC issuer are looked up.",
@@ -112,7 +113,7 @@ class ClusterSettings:
 
 
 @dataclass(frozen=True, kw_only=True)
-class WorkerPoolSettings:
+class WorkerPoolSettings(Section):
     """The EKS managed node group on spot capacity dedicated to n8n workers."""
 
     enabled: bool = setting("Create the spot node group (needs `cluster.name`).", True)
@@ -126,7 +127,7 @@ class WorkerPoolSettings:
 
 
 @dataclass(frozen=True, kw_only=True)
-class AddonSettings:
+class AddonSettings(Section):
     """Cluster add-ons the stack installs; turn one off when the cluster already has it."""
 
     cert_manager: bool = setting("cert-manager with a public ACME ClusterIssuer and an internal CA issuer.", True)
@@ -138,7 +139,7 @@ class AddonSettings:
 
 
 @dataclass(frozen=True, kw_only=True)
-class ObservabilitySettings:
+class ObservabilitySettings(Section):
     """Metrics scraping, alert rules and dashboards."""
 
     enabled: bool = setting("ServiceMonitors, PrometheusRules and dashboards.", True)
@@ -344,9 +345,9 @@ def created_cluster_problems(s: Settings) -> list[Problem]:
 
 def _edge_problems(s: Settings, bad: Any) -> None:
     e = s.edge
-    if e.controller == "alb" and not (e.certificate_arn or e.zone_id):
-        bad("edge.certificateArn", None, "edge.controller 'alb' terminates TLS with an ACM certificate: set "
-            "edge.certificateArn, or edge.zoneId to have the stack request one")
+    if e.controller == "alb" and (why := alb_certificate_problem(e.certificate_arn, e.zone_id)):
+        bad("edge.certificateArn", None, f"edge.controller 'alb': {why}: set edge.certificateArn, or edge.zoneId to "
+            "have the stack request one")
     if e.controller == "alb" and not (e.subnet_cidrs or s.cluster.vpc_cidr):
         bad("edge.subnetCidrs", [], "edge.controller 'alb' sends traffic from its subnets to the pods: set "
             "edge.subnetCidrs or cluster.vpcCidr so the network policy can admit it")

@@ -10,12 +10,12 @@ These are the ``database`` and ``backups`` sections of the stack settings and th
 from dataclasses import dataclass
 from enum import StrEnum
 
-from ..schema import CRON, DNS_LABEL, MEMORY, at_least, between, matches, non_empty, setting
+from ..schema import CRON, DNS_LABEL, MEMORY, Section, at_least, between, matches, non_empty, setting
 from ..vocabulary import Resources, resources
 
 
 @dataclass(frozen=True, kw_only=True)
-class RdsProxySettings:
+class RdsProxySettings(Section):
     """The RDS Proxy n8n connects through (engine `rds`, with `database.pooler.enabled`)."""
 
     borrow_timeout_seconds: int = setting(
@@ -28,7 +28,7 @@ class RdsProxySettings:
 
 
 @dataclass(frozen=True, kw_only=True)
-class RdsSettings:
+class RdsSettings(Section):
     """Amazon RDS for PostgreSQL (engine `rds`)."""
 
     engine_version: str = setting(
@@ -54,7 +54,7 @@ class RdsSettings:
 
 
 @dataclass(frozen=True, kw_only=True)
-class PitrRestore:
+class PitrRestore(Section):
     """Bootstrap a new Patroni cluster from the WAL archive of another one, at a point in time."""
 
     source_cluster: str = setting("Name of the Patroni cluster whose archive to restore from.", check=DNS_LABEL)
@@ -64,7 +64,7 @@ class PitrRestore:
 
 
 @dataclass(frozen=True, kw_only=True)
-class PatroniSettings:
+class PatroniSettings(Section):
     """In-cluster PostgreSQL run by the Zalando postgres-operator (Spilo: Patroni + WAL-G) (engine `patroni`)."""
 
     cluster_name: str = setting("Name of the Zalando `postgresql` cluster (starts with `n8n-`, the operator's team "
@@ -85,7 +85,7 @@ class PatroniSettings:
 
 
 @dataclass(frozen=True, kw_only=True)
-class PoolerSettings:
+class PoolerSettings(Section):
     """Connection pooler between n8n and PostgreSQL (PgBouncer for patroni, RDS Proxy for rds): n8n's connections
     stay open while the server restarts or fails over, and their queries wait for it instead of failing."""
 
@@ -106,7 +106,7 @@ class DatabaseEngine(StrEnum):
 
 
 @dataclass(frozen=True, kw_only=True)
-class DatabaseSettings:
+class DatabaseSettings(Section):
     """PostgreSQL for n8n: which engine, and the least-privilege role n8n logs in as."""
 
     engine: DatabaseEngine = setting("`rds` (managed, Multi-AZ) or `patroni` (in-cluster HA).", DatabaseEngine.RDS)
@@ -123,7 +123,7 @@ class DatabaseSettings:
 
 
 @dataclass(frozen=True, kw_only=True)
-class BackupSettings:
+class BackupSettings(Section):
     """WAL archive and logical dumps on S3."""
 
     pitr_days: int = setting("Point-in-time-recovery window of the Patroni WAL archive: WAL and base backups are "

@@ -145,7 +145,7 @@ class AlbSpec:
     oidc_secret: str | None = None
     """Name of the Secret with clientID/clientSecret, when OIDC guards the editor."""
     oidc: Any = None
-    """settings.OidcSettings, with ``oidc_secret``."""
+    """settings.EdgeOidc, with ``oidc_secret``."""
     subnet_ids: tuple[str, ...] = ()
     """ALB subnets; empty: the controller's discovery."""
     deletion_protection: bool = False

@@ -7,7 +7,6 @@ traffic to n8n's port.
 # No `from __future__ import annotations` here: Pulumi's schema analyzer reads the Args annotations at run time.
 import ipaddress
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any, NotRequired, TypedDict
 
 import pulumi
@@ -33,8 +32,8 @@ from ..arguments import (
 )
 from ..namespace import components_selector, ip_block
 from . import alb, gateway
-from .routes import Endpoints, routes
-from .spec import EdgeController, EdgeControllerArg, OidcSettings, RateLimits
+from .routes import Endpoints, public_url, routes
+from .spec import EdgeController, EdgeControllerArg, EdgeOidc, EdgeRateLimits, alb_certificate_problem
 
 EDGE_PODS = ("main", "webhook")
 """n8n components the edge forwards to."""
@@ -63,55 +62,6 @@ def alb_peers(cidrs: Sequence[str]) -> list[dict[str, Any]]:
     for c in cidrs:
         ipaddress.ip_network(c)
     return [ip_block(c) for c in cidrs]
-
-
-_LIMITS = RateLimits()
-_OIDC_DEFAULTS = OidcSettings.__dataclass_fields__
-
-
-@dataclass(frozen=True, kw_only=True)
-class EdgeRateLimits:
-    """Per-client-IP request limits (AWS WAF rate-based rules, or Envoy Gateway local rate limits); AWS WAF counts
-    over one minute and cannot go below 10. Defaults are the settings' (``edge.rateLimits``)."""
-
-    webhook_per_minute: int = _LIMITS.webhook_per_minute
-    """Requests per minute per IP to webhooks, forms, waiting and MCP paths (production and test)."""
-    api_per_minute: int = _LIMITS.api_per_minute
-    """Requests per minute per IP to the editor, ``/rest/``, ``/api/`` and the instance MCP server."""
-    login_per_minute: int = _LIMITS.login_per_minute
-    """Requests per minute per IP to ``/rest/login`` and the password-reset paths."""
-
-    def __post_init__(self) -> None:
-        for key in ("webhook_per_minute", "api_per_minute", "login_per_minute"):
-            whole("EdgeRateLimits", key, getattr(self, key), 10)
-
-
-@dataclass(frozen=True, kw_only=True)
-class EdgeOidc:
-    """An OpenID Connect provider the ALB authenticates editor users against (before n8n's own login); its client
-    secret is ``oidc_client_secret``."""
-
-    issuer: str
-    """Issuer URL of the provider (https)."""
-    authorization_endpoint: str
-    """Authorization endpoint URL."""
-    token_endpoint: str
-    """Token endpoint URL."""
-    user_info_endpoint: str
-    """User-info endpoint URL."""
-    client_id: str
-    """Client id registered with the provider."""
-    scope: str = _OIDC_DEFAULTS["scope"].default
-    """Scopes requested (default ``openid email``)."""
-    session_timeout_seconds: int = _OIDC_DEFAULTS["session_timeout_seconds"].default
-    """How long the ALB's session cookie stays valid (default 8 hours)."""
-
-    def __post_init__(self) -> None:
-        for key in ("issuer", "authorization_endpoint", "token_endpoint", "user_info_endpoint"):
-            string("EdgeOidc", key, getattr(self, key), r"https://\S+", "an https:// URL")
-        string("EdgeOidc", "client_id", self.client_id, what="a non-empty string")
-        string("EdgeOidc", "scope", self.scope, what="a non-empty string")
-        whole("EdgeOidc", "session_timeout_seconds", self.session_timeout_seconds, 60, 604800)
 
 
 class EdgeArgs(TypedDict):
@@ -215,6 +165,9 @@ def edge_args(given: EdgeArgs) -> EdgeArgs:
     if tags is not None and (not isinstance(tags, Mapping) or not all(
             isinstance(k, str) and isinstance(v, str) for k, v in tags.items())):
         raise refuse(where, "tags", tags, "a mapping of strings to strings", TypeError)
+    why = alb_certificate_problem(args.get("certificate_arn"), args.get("zone_id"))
+    if args["controller"] == "alb" and why:
+        raise ValueError(f"{where}: controller 'alb': {why}: set certificate_arn, or zone_id to have one requested")
     args["rate_limits"] = structured(where, "rate_limits", EdgeRateLimits, args["rate_limits"])
     if args.get("oidc") is not None:
         args["oidc"] = structured(where, "oidc", EdgeOidc, args["oidc"])
@@ -249,7 +202,7 @@ class Edge(pulumi.ComponentResource):
             self.address = self._alb(args, table)
         else:
             self.address = self._gateway(args, table)
-        self.url = pulumi.Output.from_input(f"https://{args['hostname']}/")
+        self.url = pulumi.Output.from_input(public_url(args["hostname"]))
         self.register_outputs({"url": self.url, "address": self.address, "web_acl_arn": self.web_acl_arn})
 
     # --- alb --------------------------------------------------------------------------------------------------------
@@ -260,8 +213,6 @@ class Edge(pulumi.ComponentResource):
             raise ValueError("Edge controller 'alb' needs source_cidrs (the ALB subnets' CIDRs) for its network policy")
         certificate = args.get("certificate_arn") or None
         if certificate is None:
-            if not args.get("zone_id"):
-                raise ValueError("Edge controller 'alb' needs certificate_arn or zone_id")
             certificate = self._certificate(args)
         if args.get("waf", True):
             self.web_acl_arn = self._web_acl(args, table)

@@ -39,6 +39,10 @@ by that process's 404 and never falls through to the editor's SPA.
 from dataclasses import dataclass, fields
 from typing import Literal
 
+import pulumi
+
+from ..arguments import text
+
 Backend = Literal["main", "webhook", "refused"]
 """Which process answers: main (`n8n start`), the webhook processors (`n8n webhook`), or nobody (the edge answers
 404 itself)."""
@@ -220,3 +224,9 @@ def resolve(table: tuple[Route, ...], path: str) -> Route:
 def by_scope(table: tuple[Route, ...], scope: Scope) -> tuple[Route, ...]:
     """The routes of one scope, in table order."""
     return tuple(r for r in table if r.scope == scope)
+
+
+def public_url(hostname: pulumi.Input[str], protocol: str = "https") -> pulumi.Input[str]:
+    """Public URL of n8n with the trailing slash n8n documents for ``N8N_WEBHOOK_URL`` (the one place it is built):
+    https unless clients reach n8n without the edge's TLS; an Output when the hostname is one."""
+    return text(protocol, "://", hostname, "/")

@@ -9,12 +9,12 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import TYPE_CHECKING, Literal
 
-from ..schema import at_least, between, each, matches, non_empty, setting
+from ..schema import Section, at_least, between, each, matches, non_empty, setting
 from ..vocabulary import SUBNET_ID, cidr
 
 
 @dataclass(frozen=True, kw_only=True)
-class RateLimits:
+class EdgeRateLimits(Section):
     """Per-client-IP request limits at the edge (AWS WAF rate-based rules, or Envoy Gateway local rate limits).
 
     AWS WAF counts per client IP over a one-minute window and cannot go below 10 requests in it."""
@@ -28,16 +28,16 @@ class RateLimits:
 
 
 @dataclass(frozen=True, kw_only=True)
-class OidcSettings:
-    """An OpenID Connect provider the ALB authenticates editor users against (before n8n's own login)."""
+class EdgeOidc(Section):
+    """An OpenID Connect provider the ALB authenticates editor users against (before n8n's own login); its client
+    secret is the stack secret ``n8n:oidcClientSecret`` (Edge: ``oidc_client_secret``)."""
 
     issuer: str = setting("Issuer URL of the provider.", check=matches(r"https://\S+", "an https:// URL"))
     authorization_endpoint: str = setting("Authorization endpoint URL.", check=matches(r"https://\S+",
                                                                                         "an https:// URL"))
     token_endpoint: str = setting("Token endpoint URL.", check=matches(r"https://\S+", "an https:// URL"))
     user_info_endpoint: str = setting("User-info endpoint URL.", check=matches(r"https://\S+", "an https:// URL"))
-    client_id: str = setting("Client id registered with the provider (its secret is the stack secret "
-                             "`n8n:oidcClientSecret`).", check=non_empty)
+    client_id: str = setting("Client id registered with the provider.", check=non_empty)
     scope: str = setting("Scopes requested.", "openid email", check=non_empty)
     session_timeout_seconds: int = setting("How long the ALB's session cookie stays valid.", 28800,
                                            check=between(60, 604800))
@@ -78,7 +78,7 @@ else:  # Pulumi's schema analyzer supports no unions: it sees the enum
 
 
 @dataclass(frozen=True, kw_only=True)
-class EdgeSettings:
+class EdgeSettings(Section):
     """How n8n is reached: hostname, TLS and rate limits."""
 
     hostname: str = setting("Public hostname of n8n (editor and webhooks).", check=matches(
@@ -100,8 +100,8 @@ class EdgeSettings:
     editor_allowed_cidrs: list[str] = setting(
         "Source CIDRs allowed to reach the editor, `/rest/`, `/api/` and the instance MCP server (empty: all); "
         "webhooks and forms stay open.", [], check=each(cidr))
-    rate_limits: RateLimits = setting("Per-IP rate limits.", RateLimits())
-    oidc: OidcSettings | None = setting("OpenID Connect login in front of the editor and `/rest/` (controller `alb`); "
+    rate_limits: EdgeRateLimits = setting("Per-IP rate limits.", EdgeRateLimits())
+    oidc: EdgeOidc | None = setting("OpenID Connect login in front of the editor and `/rest/` (controller `alb`); "
                                         "never on webhook, form, MCP or public-API paths.", None)
     subnet_ids: list[str] = setting("Public subnets of the ALB (controller `alb`); empty: the controller discovers "
                                     "subnets tagged kubernetes.io/role/elb.", [], check=each(SUBNET_ID))
@@ -110,3 +110,9 @@ class EdgeSettings:
     idle_timeout_seconds: int = setting("Load balancer idle timeout: longer than n8n's 60 s push ping, so the "
                                         "editor's websocket stays open, and than slow synchronous webhooks.", 300,
                                         check=between(61, 4000))
+
+
+def alb_certificate_problem(certificate_arn: object, zone_id: object) -> str | None:
+    """The ALB's TLS rule (the one place it is written): the ALB terminates TLS with an ACM certificate, given or
+    requested in the hostname's Route 53 zone; the reason when neither is set."""
+    return None if certificate_arn or zone_id else "the ALB terminates TLS with an ACM certificate"

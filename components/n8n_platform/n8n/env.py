@@ -36,9 +36,9 @@ from typing import TYPE_CHECKING, Any, Literal, get_args
 import pulumi
 
 from .. import names
-from ..arguments import at_least, flag, hostname, matching, member, object_name, refuse, text
+from ..arguments import at_least, flag, hostname, matching, member, object_name, refuse
 from ..connections import SECRETS_DIR, DatabaseConnection, Pooler, RedisConnection, as_text, password_path
-from ..edge.routes import PROXY_HOPS, PUSH_BACKEND
+from ..edge.routes import PROXY_HOPS, PUSH_BACKEND, public_url
 from .spec import LogLevel, N8nSettings, multi_main_problem
 
 Role = Literal["main", "webhook", "worker"]
@@ -236,9 +236,8 @@ def _version_at_least(version: str, minimum: str) -> bool:
 
 
 def base_url(inputs: N8nEnvInputs) -> pulumi.Input[str]:
-    """Public URL of n8n, with a trailing slash (the form n8n documents for N8N_WEBHOOK_URL); an Output when the
-    hostname is one."""
-    return text(str(inputs.protocol), "://", inputs.hostname, "/")
+    """Public URL of n8n as its clients reach it (:func:`~n8n_platform.edge.routes.public_url`)."""
+    return public_url(inputs.hostname, str(inputs.protocol))
 
 
 def secret_file(inputs: N8nEnvInputs, key: str) -> str:

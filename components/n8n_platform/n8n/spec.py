@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import TYPE_CHECKING, Literal
 
-from ..schema import at_least, between, matches, non_empty, setting
+from ..schema import Section, at_least, between, matches, non_empty, setting
 from ..vocabulary import Resources, resources
 
 N8N_VERSION = "2.40.7"
@@ -21,7 +21,7 @@ N8N_VERSION_PATTERN = r"2\.[0-9]+\.[0-9]+"
 
 
 @dataclass(frozen=True, kw_only=True)
-class RoleSettings:
+class RoleSettings(Section):
     """Replicas and resources of one n8n role (main or webhook processors)."""
 
     replicas: int = setting("Replicas (the minimum when autoscaled).", 1, check=at_least(0))
@@ -31,7 +31,7 @@ class RoleSettings:
 
 
 @dataclass(frozen=True, kw_only=True)
-class WorkerSettings:
+class WorkerSettings(Section):
     """The worker pool that runs executions."""
 
     min_replicas: int = setting("Fewest workers; KEDA never scales below it.", 3, check=at_least(0))
@@ -63,7 +63,7 @@ else:  # Pulumi's schema analyzer supports no unions: it sees the enum
 
 
 @dataclass(frozen=True, kw_only=True)
-class N8nSettings:
+class N8nSettings(Section):
     """The n8n application: version, roles, runners and execution-data policy."""
 
     version: str = setting("n8n version; the tag of both the n8n and the n8nio/runners images.", N8N_VERSION,

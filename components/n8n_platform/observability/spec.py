@@ -5,11 +5,11 @@ vocabulary of the alert rules and alarms (:mod:`.rules`, :mod:`.alarms`)."""
 # (the components' Args use them); the settings parser reads them with typing.get_type_hints either way.
 from dataclasses import dataclass
 
-from ..schema import at_least, between, setting
+from ..schema import Section, at_least, between, setting
 
 
 @dataclass(frozen=True, kw_only=True)
-class AlertThresholds:
+class AlertThresholds(Section):
     """When the alert rules and CloudWatch alarms fire (runbooks: docs/operations.md, one section per alert)."""
 
     queue_backlog_jobs: int = setting("Jobs waiting in the queue (`n8n_scaling_mode_queue_jobs_waiting`) that count "

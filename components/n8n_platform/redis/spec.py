@@ -9,11 +9,11 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import TYPE_CHECKING, Literal
 
-from ..schema import MEMORY, between, matches, non_empty, setting
+from ..schema import MEMORY, Section, between, matches, non_empty, setting
 
 
 @dataclass(frozen=True, kw_only=True)
-class InClusterRedisSettings:
+class InClusterRedisSettings(Section):
     """Redis as a StatefulSet in the cluster (mode `in-cluster`)."""
 
     image: str = setting("Redis image, pinned.", "docker.io/library/redis:7.4.6-alpine", check=non_empty)
@@ -40,7 +40,7 @@ else:  # Pulumi's schema analyzer supports no unions: it sees the enum
 
 
 @dataclass(frozen=True, kw_only=True)
-class ElastiCacheSettings:
+class ElastiCacheSettings(Section):
     """Amazon ElastiCache (mode `elasticache`)."""
 
     engine: CacheEngine = setting("Cache engine.", CacheEngine.VALKEY)
@@ -61,7 +61,7 @@ class RedisMode(StrEnum):
 
 
 @dataclass(frozen=True, kw_only=True)
-class RedisSettings:
+class RedisSettings(Section):
     """Redis, the durable queue between webhook processors, main and workers."""
 
     mode: RedisMode = setting("`in-cluster` StatefulSet or managed `elasticache`.", RedisMode.ELASTICACHE)
