@@ -19,7 +19,7 @@ from n8n_platform import names
 from n8n_platform.connections import CaBundle, DatabaseConnection, SecretKeyRef
 from n8n_platform.database.bootstrap import JOB_TTL_SECONDS, bootstrap_manifests, bootstrap_sql, psql_command
 from n8n_platform.database.common import AdminLogin
-from tools.e2e.servers import free_port
+from tools.testing.e2e.servers import free_port
 
 PG_BIN = Path("/usr/lib/postgresql/15/bin")
 N8N_PASSWORD = "n8n-Very-Long-Password-0123456789"

@@ -127,7 +127,7 @@ def test_the_runbook_names_the_setting_and_the_copies_this_code_makes():
 
 
 def test_the_real_n8n_upgrade_replays_the_plans_order():
-    from tools.e2e.upgrade import rollout_plan
+    from tools.testing.e2e.upgrade import rollout_plan
 
     waves = rollout_plan("dev")
     assert [[r.role for r in w] for w in waves] == [["main"], ["webhook", "worker"]]
