@@ -72,8 +72,8 @@ dashboard: system $(PY) n8n  ## Redraw docs/dashboard.png: every dashboard panel
 	PYTHONPATH=.:components $(PY) -m tools.testing.e2e.dashboard_preview docs/dashboard.png
 
 docs: $(PY)  ## Regenerate docs/configuration.md, docs/settings.schema.json, components/schema.json and the DR steps of docs/operations.md
-	PYTHONPATH=.:components $(PY) -m tools.config_reference > docs/configuration.md
-	PYTHONPATH=.:components $(PY) -m tools.settings_schema > docs/settings.schema.json
+	PYTHONPATH=.:components $(PY) -m tools.docs.config_reference > docs/configuration.md
+	PYTHONPATH=.:components $(PY) -m tools.docs.settings_schema > docs/settings.schema.json
 	PYTHONPATH=.:components $(PY) -m n8n_platform.provider > components/schema.json
 	PYTHONPATH=.:components $(PY) -m n8n_platform.disaster_recovery --write docs/operations.md
 
