@@ -53,7 +53,7 @@ plan: $(PY)  ## Render a stack offline: make plan [STACK=prod]
 	PYTHONPATH=.:components $(PY) -m tools.plan --stack $(STACK)
 
 policy: $(PY)  ## The policy pack over the offline plan: make policy [STACK=prod]; exit 1 on a mandatory violation
-	PYTHONPATH=.:components $(PY) -m tools.policy_check --stack $(STACK)
+	PYTHONPATH=.:components $(PY) -m tools.ci.policy_check --stack $(STACK)
 
 test: system setup n8n  ## Every test (installs what they need first): settings, components, gates, policy, workflows, real servers and n8n
 	PYTHONPATH=.:components $(PY) -m ruff check .

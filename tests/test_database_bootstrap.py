@@ -278,7 +278,7 @@ def test_job_without_a_ca_encrypts_but_cannot_verify() -> None:
 
 
 def test_job_manifests_pass_kubernetes_validate_and_checkov() -> None:
-    from tools.gates import DEFAULT_DENY, checkov, schema_errors
+    from tools.ci.gates import DEFAULT_DENY, checkov, schema_errors
 
     manifests = _job_manifests(CaBundle("configMap", "rds-ca", "ca.crt"))
     assert schema_errors(manifests) == []
@@ -298,6 +298,6 @@ def test_job_pod_template_carries_the_secrets_revision_so_a_new_password_replace
 
 
 def test_job_with_a_revision_still_passes_strict_validation() -> None:
-    from tools.gates import schema_errors
+    from tools.ci.gates import schema_errors
 
     assert schema_errors(_job_manifests(secrets_revision="fedcba9876543210")) == []

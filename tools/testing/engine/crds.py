@@ -15,7 +15,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from tools import crds as gates_crds
+from tools.ci import crds as gates_crds
 from tools.testing.engine.cluster import DEFAULT_DIR, Cluster
 
 
