@@ -46,14 +46,14 @@ $(ACTIONLINT): $(PY)  ## actionlint, built from its Go module (the PyPI wrapper 
 	GOBIN=$(abspath $(VENV)/bin) go install github.com/rhysd/actionlint/cmd/actionlint@$(ACTIONLINT_VERSION)
 
 n8n: $(PY)  ## n8n for the end-to-end test (and the older one the upgrade test starts from), installed once under ~/.cache/n8n-e2e (3 + 8 minutes)
-	PYTHONPATH=.:components $(PY) -m tools.e2e.install
-	PYTHONPATH=.:components $(PY) -m tools.e2e.install --older
+	PYTHONPATH=.:components $(PY) -m tools.testing.e2e.install
+	PYTHONPATH=.:components $(PY) -m tools.testing.e2e.install --older
 
 plan: $(PY)  ## Render a stack offline: make plan [STACK=prod]
 	PYTHONPATH=.:components $(PY) -m tools.plan --stack $(STACK)
 
 policy: $(PY)  ## The policy pack over the offline plan: make policy [STACK=prod]; exit 1 on a mandatory violation
-	PYTHONPATH=.:components $(PY) -m tools.policy_check --stack $(STACK)
+	PYTHONPATH=.:components $(PY) -m tools.ci.policy_check --stack $(STACK)
 
 test: system setup n8n  ## Every test (installs what they need first): settings, components, gates, policy, workflows, real servers and n8n
 	PYTHONPATH=.:components $(PY) -m ruff check .
@@ -66,27 +66,27 @@ e2e: $(PY)  ## Only the real-n8n end-to-end test
 	PYTHONPATH=.:components $(PY) -m pytest tests/e2e -m e2e $(PYTEST_ARGS)
 
 bench: $(PY)  ## Queue mode vs single-process n8n: executions/s and webhook latency
-	PYTHONPATH=.:components $(PY) -m tools.bench
+	PYTHONPATH=.:components $(PY) -m tools.testing.bench
 
 dashboard: system $(PY) n8n  ## Redraw docs/dashboard.png: every dashboard panel under load and a Redis fault (real n8n, Prometheus); fails on an empty panel
-	PYTHONPATH=.:components $(PY) -m tools.e2e.dashboard_preview docs/dashboard.png
+	PYTHONPATH=.:components $(PY) -m tools.testing.e2e.dashboard_preview docs/dashboard.png
 
 docs: $(PY)  ## Regenerate docs/configuration.md, docs/settings.schema.json, components/schema.json and the DR steps of docs/operations.md
-	PYTHONPATH=.:components $(PY) -m tools.config_reference > docs/configuration.md
-	PYTHONPATH=.:components $(PY) -m tools.settings_schema > docs/settings.schema.json
+	PYTHONPATH=.:components $(PY) -m tools.docs.config_reference > docs/configuration.md
+	PYTHONPATH=.:components $(PY) -m tools.docs.settings_schema > docs/settings.schema.json
 	PYTHONPATH=.:components $(PY) -m n8n_platform.provider > components/schema.json
 	PYTHONPATH=.:components $(PY) -m n8n_platform.disaster_recovery --write docs/operations.md
 
 mutate: $(PY)  ## Mutation testing of the pure builders (tens of minutes): make mutate [MODULE=components/n8n_platform/redis/conf.py]
-	PYTHONPATH=.:components nice -n 15 $(PY) -m tools.mutate $(MODULE) $(MUTATE_ARGS)
+	PYTHONPATH=.:components nice -n 15 $(PY) -m tools.testing.mutate $(MODULE) $(MUTATE_ARGS)
 
 clean:
 	rm -rf build
 
-# The real engine (tools/engine/, README "The real engine"): Pulumi CLI, Python language host, Kubernetes and random
-# providers, etcd, Kubernetes control plane and kwok, all built from Go modules and cached by version.
+# The real engine (tools/testing/engine/, README "The real engine"): Pulumi CLI, Python language host, Kubernetes and
+# random providers, etcd, Kubernetes control plane and kwok, all built from Go modules and cached by version.
 .PHONY: engine engine-cluster engine-cluster-stop engine-test
-ENGINE := PYTHONPATH=.:components $(PY) -m tools.engine
+ENGINE := PYTHONPATH=.:components $(PY) -m tools.testing.engine
 
 engine: $(PY)  ## Build (or reuse) the engine and control-plane binaries under ~/.cache/n8n-engine
 	$(ENGINE).build
@@ -99,5 +99,5 @@ engine-cluster-stop:  ## Stop exactly the control-plane processes engine-cluster
 	$(ENGINE).cluster stop
 
 engine-test: engine  ## Deploy the local stack through the real engine onto a fresh control plane, then destroy it
-	cd tools/engine/go/random && nice -n 10 go test ./...
+	cd tools/testing/engine/go/random && nice -n 10 go test ./...
 	PYTHONPATH=.:components $(PY) -m pytest tests/engine -m engine -p no:xdist $(PYTEST_ARGS)

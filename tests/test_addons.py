@@ -11,7 +11,7 @@ import pytest
 from n8n_platform import addons, irsa, names
 from n8n_platform.addons import ClusterAddons, ClusterAddonsArgs
 from tests.harness import run
-from tools import gates
+from tools.ci import gates
 
 OIDC = irsa.OidcProvider(arn="arn:aws:iam::123456789012:oidc-provider/oidc.eks.eu-west-1.amazonaws.com/id/ABC",
                          issuer="https://oidc.eks.eu-west-1.amazonaws.com/id/ABC")

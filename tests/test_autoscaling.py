@@ -10,7 +10,7 @@ from n8n_platform import autoscaling, names
 from n8n_platform.autoscaling import WorkerAutoscaling, WorkerAutoscalingArgs
 from n8n_platform.connections import CaBundle, RedisConnection, SecretKeyRef
 from tests.harness import run
-from tools import gates
+from tools.ci import gates
 
 PASSWORD = SecretKeyRef(names.N8N_SECRET, names.REDIS_PASSWORD)
 ELASTICACHE = RedisConnection(host="master.n8n.abc.euw1.cache.amazonaws.com", port=6379, tls=True,

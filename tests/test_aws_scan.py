@@ -1,4 +1,4 @@
-"""The AWS regression gate: each stack's AWS resources, exported as a Terraform plan (tools/tfplan.py), pass
+"""The AWS regression gate: each stack's AWS resources, exported as a Terraform plan (tools/ci/tfplan.py), pass
 checkov's Terraform rules with 0 failed; every skip is declared, with a reason, by the module that builds the
 resource."""
 
@@ -9,7 +9,7 @@ import copy
 import pytest
 
 from tests.harness import run_stack
-from tools import tfplan
+from tools.ci import tfplan
 
 pytestmark = pytest.mark.xdist_group("checkov")
 

@@ -10,7 +10,7 @@ import pytest
 
 from n8n_platform.database.audit import AUDIT_ROLE, LOG_LINE_PREFIX, pgaudit_parameters
 from n8n_platform.database.patroni_config import postgresql_parameters
-from tools.e2e.servers import PG_BIN, Postgres
+from tools.testing.e2e.servers import PG_BIN, Postgres
 
 PGAUDIT = Path("/usr/share/postgresql/15/extension/pgaudit.control")
 pytestmark = [pytest.mark.skipif(not (PG_BIN / "postgres").exists() or not PGAUDIT.exists(),

@@ -19,7 +19,7 @@ from n8n_platform import names
 from n8n_platform.connections import CaBundle, DatabaseConnection, SecretKeyRef
 from n8n_platform.database.bootstrap import JOB_TTL_SECONDS, bootstrap_manifests, bootstrap_sql, psql_command
 from n8n_platform.database.common import AdminLogin
-from tools.e2e.servers import free_port
+from tools.testing.e2e.servers import free_port
 
 PG_BIN = Path("/usr/lib/postgresql/15/bin")
 N8N_PASSWORD = "n8n-Very-Long-Password-0123456789"
@@ -278,7 +278,7 @@ def test_job_without_a_ca_encrypts_but_cannot_verify() -> None:
 
 
 def test_job_manifests_pass_kubernetes_validate_and_checkov() -> None:
-    from tools.gates import DEFAULT_DENY, checkov, schema_errors
+    from tools.ci.gates import DEFAULT_DENY, checkov, schema_errors
 
     manifests = _job_manifests(CaBundle("configMap", "rds-ca", "ca.crt"))
     assert schema_errors(manifests) == []
@@ -298,6 +298,6 @@ def test_job_pod_template_carries_the_secrets_revision_so_a_new_password_replace
 
 
 def test_job_with_a_revision_still_passes_strict_validation() -> None:
-    from tools.gates import schema_errors
+    from tools.ci.gates import schema_errors
 
     assert schema_errors(_job_manifests(secrets_revision="fedcba9876543210")) == []

@@ -92,7 +92,7 @@ def test_upload_is_kms_encrypted_checksummed_and_under_the_prefix() -> None:
 
 
 def test_cronjob_passes_kubernetes_validate_and_checkov() -> None:
-    from tools.gates import DEFAULT_DENY, checkov, schema_errors
+    from tools.ci.gates import DEFAULT_DENY, checkov, schema_errors
 
     manifests = _manifests()
     assert schema_errors(manifests) == []

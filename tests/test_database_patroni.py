@@ -162,7 +162,7 @@ def test_tls_comes_from_a_cert_manager_certificate_of_the_internal_ca() -> None:
 
 
 def test_cr_and_certificate_pass_the_crd_field_check() -> None:
-    from tools.gates import schema_errors
+    from tools.ci.gates import schema_errors
 
     assert schema_errors([_cr(), certificate_manifest("n8n-postgres", "n8n")]) == []
 

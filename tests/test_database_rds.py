@@ -167,7 +167,7 @@ def test_admin_secret_is_secret_in_the_manifest_and_only_the_bootstrap_job_mount
 
 def test_rds_manifests_pass_kubernetes_validate_and_checkov(rec_db) -> None:
     from n8n_platform.database.rds import admin_secret
-    from tools.gates import DEFAULT_DENY, checkov, schema_errors
+    from tools.ci.gates import DEFAULT_DENY, checkov, schema_errors
 
     # the recording redacts a secret stringData to one string; validate the Secret from its builder instead
     manifests = [m for m in rec_db[0].manifests() if m["kind"] != "Secret"]

@@ -7,7 +7,7 @@ import xml.etree.ElementTree as ET
 import pytest
 
 from tests.harness import run_stack
-from tools.diagram import architecture_svg, components, flows, layers
+from tools.docs.diagram import architecture_svg, components, flows, layers
 
 
 @pytest.fixture(scope="module")

@@ -1,10 +1,11 @@
-"""The real-n8n installer (tools/e2e/install.py) for more than one version: each its own cache dir and overrides."""
+"""The real-n8n installer (tools/testing/e2e/install.py) for more than one version: each its own cache dir and
+overrides."""
 
 from __future__ import annotations
 
 import pytest
 
-from tools.e2e import install
+from tools.testing.e2e import install
 
 
 def test_the_default_version_keeps_its_package_and_cache_dir():

@@ -1,5 +1,5 @@
 """Gateway edge builders, validated against the real CRD schemas of the pinned Gateway API and Envoy Gateway
-releases (fetched through the Go module proxy by tools.crds)."""
+releases (fetched through the Go module proxy by tools.ci.crds)."""
 
 from __future__ import annotations
 
@@ -28,7 +28,7 @@ needs_go = pytest.mark.skipif(shutil.which("go") is None, reason="the Go toolcha
 
 @pytest.fixture(scope="module")
 def crds():
-    from tools import crds
+    from tools.ci import crds
 
     crds.schemas()
     return crds

@@ -3,7 +3,7 @@ a process that serves it: production webhooks, forms, waiting executions and the
 webhook processors (main answers them 404 with ``N8N_DISABLE_PRODUCTION_MAIN_PROCESS=true``), test webhooks and the
 editor reach main, and ``/metrics`` reaches nobody.
 
-"Serves" is n8n's own word: tools/e2e/registrations.py reads the installed n8n 2.40.7's dist with each role's
+"Serves" is n8n's own word: tools/testing/e2e/registrations.py reads the installed n8n 2.40.7's dist with each role's
 environment as the plan renders it (tests/e2e/test_routes.py asks the real processes the same question).
 """
 
@@ -14,9 +14,9 @@ from pathlib import Path
 import pytest
 
 from n8n_platform.edge.routes import HITL_SUFFIXES, PRODUCTION_ENDPOINTS, TEST_ENDPOINTS, Endpoints, routes
-from tools.e2e import install as n8n_install
-from tools.e2e.registrations import registrations
-from tools.edge_reach import GATEWAY_OVERRIDES, REFUSED, RenderedEdge
+from tools.testing.e2e import install as n8n_install
+from tools.testing.e2e.registrations import registrations
+from tools.testing.edge_reach import GATEWAY_OVERRIDES, REFUSED, RenderedEdge
 
 STACKS = {
     "alb": {},
@@ -76,7 +76,7 @@ def test_metrics_reaches_nobody(edge, path):
 
 
 needs_n8n = pytest.mark.skipif(not n8n_install.is_installed(), reason="n8n 2.40.7 is not installed here "
-                               "(python -m tools.e2e.install; CI installs it)")
+                               "(python -m tools.testing.e2e.install; CI installs it)")
 
 
 @needs_n8n

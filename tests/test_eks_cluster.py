@@ -16,7 +16,7 @@ from n8n_platform.schema import SettingsError
 from n8n_platform.settings import from_config
 from n8n_platform.storage_class import DEFAULT_CLASS_ANNOTATION
 from tests.harness import Recording, run
-from tools import gates, tfplan
+from tools.ci import gates, tfplan
 from tools.offline import ROOT, credentials_of_stack, load_stack_config
 
 EXAMPLE = ROOT / "examples" / "platform-on-new-account"

@@ -8,7 +8,7 @@ import pytest
 import yaml
 
 from tests.harness import run
-from tools import gates
+from tools.ci import gates
 from tools.offline import ROOT, load_stack_config
 
 EXAMPLES = ROOT / "examples"

@@ -8,7 +8,7 @@ import psycopg
 import pytest
 import redis
 
-from tools.e2e.servers import Postgres, Redis
+from tools.testing.e2e.servers import Postgres, Redis
 
 
 def test_redis_killed_and_restarted_keeps_its_queue_through_the_aof():

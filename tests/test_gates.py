@@ -12,7 +12,8 @@ import pytest
 import yaml
 
 from n8n_platform import k8s
-from tools import gates, offline
+from tools import offline
+from tools.ci import gates
 from tools.plan import write
 
 KNOWN_ENCRYPTION_KEY = "migrated-encryption-key-0123456789abcdef"

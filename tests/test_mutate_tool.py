@@ -1,5 +1,5 @@
-"""tools/mutate.py (make mutate): the mutation config is consistent, modules are found by file or name, mutmut gets
-the settings this repository needs, and the score counts what the issue asks for."""
+"""tools/testing/mutate.py (make mutate): the mutation config is consistent, modules are found by file or name, mutmut
+gets the settings this repository needs, and the score counts what the issue asks for."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ import tomllib
 
 import pytest
 
-from tools import mutate
 from tools.offline import ROOT
+from tools.testing import mutate
 
 
 def test_every_module_names_existing_files_and_tests():

@@ -14,7 +14,7 @@ from n8n_platform.n8n.app import N8nApp, N8nAppArgs, env_args
 from n8n_platform.n8n.env import N8nEnvInputs
 from n8n_platform.n8n.spec import N8nSettings
 from tests.harness import is_secret, plain, run
-from tools import gates
+from tools.ci import gates
 
 N8N = N8nSettings()
 APP = "n8n:index:N8nApp"

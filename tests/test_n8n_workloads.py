@@ -14,7 +14,7 @@ from n8n_platform.n8n import workloads as w
 from n8n_platform.n8n.env import FORBIDDEN, N8nEnvInputs, n8n_env
 from n8n_platform.n8n.spec import N8nSettings
 from n8n_platform.schema import quantity_bytes
-from tools import gates
+from tools.ci import gates
 
 ROOT = Path(__file__).resolve().parent.parent
 N8N = N8nSettings()

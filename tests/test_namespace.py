@@ -8,7 +8,7 @@ from n8n_platform import k8s, namespace
 from n8n_platform.namespace import N8nNamespace, N8nNamespaceArgs, NetworkPlan, QuotaWorkload
 from n8n_platform.vocabulary import resources
 from tests.harness import run
-from tools import gates
+from tools.ci import gates
 
 FULL = NetworkPlan("n8n", postgres_cidrs=("10.20.0.0/16",), redis_cidrs=("10.20.0.0/16",), patroni_cluster="n8n-db",
                    operator_namespace="postgres-operator", redis_in_cluster=True, keda_namespace="keda",

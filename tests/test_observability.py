@@ -17,7 +17,7 @@ from n8n_platform.observability.spec import AlertThresholds
 from n8n_platform.redis import InClusterRedisSpec, in_cluster_manifests
 from tests.harness import run_stack
 from tests.test_observability_rules import FULL
-from tools import crds, gates
+from tools.ci import crds, gates
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 

@@ -1,7 +1,7 @@
 """The policy pack (policy/): every rule passes on the dev and prod plans and fires on a resource broken for it.
 
 Rules run through their own `validate`, over the resources the offline runtime recorded, shaped as the engine
-hands them to a policy (tools.policy_check); the last tests start the pack the way the Pulumi CLI does and talk to
+hands them to a policy (tools.ci.policy_check); the last tests start the pack the way the Pulumi CLI does and talk to
 its analyzer over gRPC.
 """
 
@@ -18,7 +18,8 @@ import pytest
 from pulumi_policy import PolicyResource
 
 from policy.n8n_policy import NAME, POLICIES
-from tools import offline, policy_check
+from tools import offline
+from tools.ci import policy_check
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 

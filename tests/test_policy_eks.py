@@ -10,7 +10,8 @@ from pulumi_policy import PolicyResource
 
 from policy.n8n_policy import POLICIES
 from tests.test_eks_cluster import EKS, render
-from tools import offline, policy_check
+from tools import offline
+from tools.ci import policy_check
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 

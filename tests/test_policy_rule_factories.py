@@ -18,7 +18,7 @@ from pulumi_policy import (
 )
 
 from policy.n8n_policy import k8s, rule
-from tools.policy_check import run_policy
+from tools.ci.policy_check import run_policy
 
 STACK = "urn:pulumi:dev::n8n-platform::"
 

@@ -12,7 +12,7 @@ import yaml
 
 from n8n_platform import settings
 from n8n_platform.schema import camel
-from tools import config_reference
+from tools.docs import config_reference
 from tools.offline import PYTHONPATH, ROOT
 
 # Pulumi's project schema (sdk/go/common/workspace/project.json) allows only these declared config types.

@@ -12,7 +12,7 @@ from n8n_platform.redis import conf as rc
 from n8n_platform.redis.elasticache import parameter_group_family
 from n8n_platform.redis.in_cluster import in_cluster_conf
 from tests.harness import is_secret, plain, run
-from tools import gates
+from tools.ci import gates
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 

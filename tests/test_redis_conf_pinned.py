@@ -15,7 +15,7 @@ import redis
 
 from n8n_platform.redis import conf as rc
 from tests.test_redis_conf import PASSWORD, _make_tls
-from tools.e2e.servers import free_port
+from tools.testing.e2e.servers import free_port
 
 pytestmark = pytest.mark.skipif(shutil.which("redis-server") is None, reason="redis-server not installed")
 

@@ -1,5 +1,5 @@
-"""The runtime picture shows every role, store and link of the plan: expectations come from the recorded manifests
-and AWS resources, read here independently of tools.runtime_picture, so the picture cannot drift from the program."""
+"""The runtime picture shows every role, store and link of the plan: expectations come from the recorded manifests and
+AWS resources, read here independently of tools.docs.runtime_picture, so the picture cannot drift from the program."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from tests.harness import run_stack
-from tools.runtime_picture import runtime_svg
+from tools.docs.runtime_picture import runtime_svg
 
 NS = "{http://www.w3.org/2000/svg}"
 DOC = Path(__file__).resolve().parents[1] / "docs" / "runtime-dev.svg"
@@ -178,7 +178,7 @@ def test_stacks_draw_their_own_edge_and_pooler(stack):
 
 def test_the_readme_picture_is_current():
     assert DOC.read_text() == runtime_svg(recorded("dev")), "regenerate: PYTHONPATH=.:components .venv/bin/python " \
-                                                      "-m tools.runtime_picture dev > docs/runtime-dev.svg"
+                                                      "-m tools.docs.runtime_picture dev > docs/runtime-dev.svg"
 
 
 def test_make_plan_writes_the_runtime_picture(tmp_path):

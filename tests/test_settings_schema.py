@@ -7,7 +7,7 @@ import jsonschema
 import pytest
 import yaml
 
-from tools import settings_schema
+from tools.docs import settings_schema
 from tools.offline import ROOT
 
 SCHEMA_FILE = ROOT / "docs" / "settings.schema.json"
@@ -22,7 +22,7 @@ def validator() -> jsonschema.Draft202012Validator:
 
 def test_the_published_schema_is_current():
     assert SCHEMA_FILE.read_text() == settings_schema.render(), (
-        "docs/settings.schema.json is stale: PYTHONPATH=.:components python -m tools.settings_schema > "
+        "docs/settings.schema.json is stale: PYTHONPATH=.:components python -m tools.docs.settings_schema > "
         "docs/settings.schema.json")
 
 

@@ -10,7 +10,7 @@ import pytest
 
 from n8n_platform import upgrade
 from tests.harness import manifest, run, run_stack
-from tools import gates
+from tools.ci import gates
 
 MAIN = "n8n-app-deployment-n8n-main"
 DEPLOYMENT = "kubernetes:apps/v1:Deployment"
@@ -127,7 +127,7 @@ def test_the_runbook_names_the_setting_and_the_copies_this_code_makes():
 
 
 def test_the_real_n8n_upgrade_replays_the_plans_order():
-    from tools.e2e.upgrade import rollout_plan
+    from tools.testing.e2e.upgrade import rollout_plan
 
     waves = rollout_plan("dev")
     assert [[r.role for r in w] for w in waves] == [["main"], ["webhook", "worker"]]
@@ -137,7 +137,7 @@ def test_the_real_n8n_upgrade_replays_the_plans_order():
 
 
 def test_the_copies_pass_the_policy_pack(prod_upgrade, patroni_upgrade):
-    from tools import policy_check
+    from tools.ci import policy_check
 
     for recording in (prod_upgrade, patroni_upgrade):
         assert policy_check.check(recording, "prod") == []

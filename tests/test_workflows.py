@@ -14,7 +14,7 @@ import pytest
 import yaml
 
 from n8n_platform.github_access import subjects
-from tools import affected_stacks
+from tools.ci import affected_stacks
 from tools.offline import ROOT
 
 WORKFLOWS = ROOT / ".github" / "workflows"
@@ -231,7 +231,7 @@ def test_globs_follow_githubs_rules():
 def test_the_stack_selection_needs_only_the_standard_library_and_writes_a_step_output():
     """The workflows run it with the runner's python3, before any virtualenv: `-S` leaves out site-packages."""
     def select(*args: str, changed: str = "") -> subprocess.CompletedProcess[str]:
-        return subprocess.run([sys.executable, "-S", "-m", "tools.affected_stacks", *args], cwd=ROOT, input=changed,
+        return subprocess.run([sys.executable, "-S", "-m", "tools.ci.affected_stacks", *args], cwd=ROOT, input=changed,
                               capture_output=True, text=True, timeout=30, env={"PATH": "/usr/bin:/bin"})
 
     done = select(changed="Pulumi.prod.yaml\nREADME.md\n")

@@ -24,8 +24,8 @@ from typing import Any
 import yaml
 
 from tools import offline
-from tools.diagram import architecture_svg, components
-from tools.runtime_picture import runtime_svg
+from tools.docs.diagram import architecture_svg, components
+from tools.docs.runtime_picture import runtime_svg
 
 BUILD = offline.ROOT / "build" / "plan"
 

@@ -12,7 +12,7 @@ import time
 
 import pytest
 
-from tools.e2e import install as n8n_install
+from tools.testing.e2e import install as n8n_install
 
 TIMINGS: dict[str, float] = {}
 """Seconds (and rates) per phase, filled by the tests."""

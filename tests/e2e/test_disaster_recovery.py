@@ -1,5 +1,5 @@
-"""The DR drill on real n8n 2.40.7, PostgreSQL and an S3-compatible server (tools/e2e/dr.py): the plan's dump Job
-uploads, the runbook's steps restore on a fresh PostgreSQL, and n8n started with the escrowed key has yesterday's
+"""The DR drill on real n8n 2.40.7, PostgreSQL and an S3-compatible server (tools/testing/e2e/dr.py): the plan's dump
+Job uploads, the runbook's steps restore on a fresh PostgreSQL, and n8n started with the escrowed key has yesterday's
 workflows, history and a credential that decrypts; a wrong key fails with n8n's own error. RPO and RTO figures go to
 the "n8n e2e timings" section, not into assertions."""
 
@@ -9,7 +9,7 @@ import json
 
 import pytest
 
-from tools.e2e.dr import CREDENTIAL_ID, DECRYPTION_FAILED, GUARDED_ID, TOKEN_HEADER, drill
+from tools.testing.e2e.dr import CREDENTIAL_ID, DECRYPTION_FAILED, GUARDED_ID, TOKEN_HEADER, drill
 
 from .conftest import REPORT, TIMINGS
 

@@ -1,5 +1,5 @@
 """The front door proven on real n8n 2.40.7: nginx configured from the route table in front of main and a webhook
-processor (queue mode, tools/e2e/cluster.py).
+processor (queue mode, tools/testing/e2e/cluster.py).
 
 Each path family reaches the process the table names (the proxy reports the upstream that answered); a real form
 and a real waiting execution (resumed through its signed ``/webhook-waiting/`` URL) are served by the webhook
@@ -22,8 +22,8 @@ import pytest
 
 from n8n_platform.edge import routes as edge_routes
 from n8n_platform.edge.spec import EdgeSettings
-from tools.e2e.cluster import DB_NAME, DB_SCHEMA, WEBHOOK_PATH, QueueModeCluster
-from tools.e2e.proxy import NginxEdge
+from tools.testing.e2e.cluster import DB_NAME, DB_SCHEMA, WEBHOOK_PATH, QueueModeCluster
+from tools.testing.e2e.proxy import NginxEdge
 
 from .conftest import TIMINGS
 

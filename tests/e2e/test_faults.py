@@ -1,6 +1,6 @@
 """No execution left hanging: real n8n 2.40.7 in queue mode, reaching PostgreSQL through PgBouncer as deployed, under
 load through PostgreSQL immediate restarts (three, each failing at most what was in flight), a Redis kill and
-restart (AOF), and a worker SIGKILL, with every webhook call accounted for (tools/e2e/faults.py has
+restart (AOF), and a worker SIGKILL, with every webhook call accounted for (tools/testing/e2e/faults.py has
 the load, the timings and the bound: FaultPlan). Also the pieces the platform adds for such faults: the worker's
 liveness probe (n8n_platform.n8n.probes) against the real worker and Redis, and the Read/Write Files node writing
 where the pods mount a bounded volume.
@@ -19,10 +19,10 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from n8n_platform.n8n.probes import WORKER_LIVENESS_JS
-from tools.e2e.cluster import QueueModeCluster
-from tools.e2e.faults import NO_DATA_ANSWER, PLAN, Accounting, cluster_for, run_fault
-from tools.e2e.files import FILES_WEBHOOK_PATH, file_text, files_workflow
-from tools.e2e.load import post_json
+from tools.testing.e2e.cluster import QueueModeCluster
+from tools.testing.e2e.faults import NO_DATA_ANSWER, PLAN, Accounting, cluster_for, run_fault
+from tools.testing.e2e.files import FILES_WEBHOOK_PATH, file_text, files_workflow
+from tools.testing.e2e.load import post_json
 
 from .conftest import REPORT, TIMINGS
 

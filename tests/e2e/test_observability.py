@@ -24,13 +24,13 @@ from n8n_platform.observability.rules import JOBS, RuleInputs, alerts, metric_na
 from n8n_platform.observability.spec import AlertThresholds
 from n8n_platform.settings import Settings
 from tests.test_database_audit import audit_settings
-from tools.e2e.cluster import DB_NAME, DB_SCHEMA, DB_USER, QueueModeCluster
-from tools.e2e.dashboard_preview import FAIL_PATH, failing_workflow
-from tools.e2e.load import post_json
-from tools.e2e.picture import EmptyPanels, draw
-from tools.e2e.processes import n8n_cli
-from tools.e2e.prometheus import observe
-from tools.e2e.servers import free_port
+from tools.testing.e2e.cluster import DB_NAME, DB_SCHEMA, DB_USER, QueueModeCluster
+from tools.testing.e2e.dashboard_preview import FAIL_PATH, failing_workflow
+from tools.testing.e2e.load import post_json
+from tools.testing.e2e.picture import EmptyPanels, draw
+from tools.testing.e2e.processes import n8n_cli
+from tools.testing.e2e.prometheus import observe
+from tools.testing.e2e.servers import free_port
 
 from .conftest import TIMINGS
 

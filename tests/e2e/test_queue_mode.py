@@ -1,8 +1,8 @@
 """The n8n environment contract, proven on real n8n 2.40.7 in queue mode.
 
 PostgreSQL 15 and Redis on 127.0.0.1; main, one webhook processor and workers as separate `n8n` processes whose
-environments come from `n8n_platform.n8n.env` (see tools/e2e/cluster.py); a Webhook -> Code workflow answers when
-the Code node (run by the worker's external task runner) finishes. Run with `make e2e`
+environments come from `n8n_platform.n8n.env` (see tools/testing/e2e/cluster.py); a Webhook -> Code workflow answers
+when the Code node (run by the worker's external task runner) finishes. Run with `make e2e`
 (`.venv/bin/pytest tests/e2e -m e2e`); the first run installs n8n from npm (minutes), later runs reuse the cache.
 """
 
@@ -18,10 +18,10 @@ import pytest
 
 from n8n_platform import names
 from n8n_platform.n8n.env import HEALTH_PATH, READINESS_PATH, n8n_args
-from tools.e2e.cluster import QueueModeCluster, logged_executions
-from tools.e2e.load import post_json
-from tools.e2e.processes import N8nProcess, http_get
-from tools.e2e.servers import free_port
+from tools.testing.e2e.cluster import QueueModeCluster, logged_executions
+from tools.testing.e2e.load import post_json
+from tools.testing.e2e.processes import N8nProcess, http_get
+from tools.testing.e2e.servers import free_port
 
 from .conftest import TIMINGS
 

@@ -1,13 +1,14 @@
 """Which real n8n 2.40.7 process serves each path family, asked of the processes themselves: main (``n8n start`` with
 ``N8N_DISABLE_PRODUCTION_MAIN_PROCESS=true``, as the contract renders it beside webhook processors) and a webhook
-processor (``n8n webhook``), in queue mode against real PostgreSQL and Redis (tools/e2e/cluster.py).
+processor (``n8n webhook``), in queue mode against real PostgreSQL and Redis (tools/testing/e2e/cluster.py).
 
-For every family the installed dist registers (tools/e2e/registrations.py), a request goes to each process directly;
-a process serves it unless express answers its own ``Cannot <METHOD> <path>`` 404 (n8n's 404 for an unknown webhook
-is the family being served). The processes must agree with the dist reader, and the rendered edge of the dev stack
-(ALB Ingresses and Gateway HTTPRoutes of the offline plan) must send every family to a process that served it, and
-``/metrics`` (served by both) to nobody. The e2e's own edge (nginx from the route table, tools/e2e/proxy.py) does the
-same with real requests, and carries the Chat Trigger's websocket to n8n's chat service.
+For every family the installed dist registers (tools/testing/e2e/registrations.py), a request goes to each process
+directly; a process serves it unless express answers its own ``Cannot <METHOD> <path>`` 404 (n8n's 404 for an unknown
+webhook is the family being served). The processes must agree with the dist reader, and the rendered edge of the dev
+stack (ALB Ingresses and Gateway HTTPRoutes of the offline plan) must send every family to a process that served it,
+and ``/metrics`` (served by both) to nobody. The e2e's own edge (nginx from the route table,
+tools/testing/e2e/proxy.py) does the same with real requests, and carries the Chat Trigger's websocket to n8n's chat
+service.
 """
 
 from __future__ import annotations
@@ -20,11 +21,11 @@ import pytest
 
 from n8n_platform.edge.routes import routes
 from n8n_platform.edge.spec import EdgeSettings
-from tools.e2e.cluster import QueueModeCluster
-from tools.e2e.processes import N8nProcess
-from tools.e2e.proxy import NginxEdge
-from tools.e2e.registrations import Registration, registrations, served
-from tools.edge_reach import GATEWAY_OVERRIDES, REFUSED, RenderedEdge
+from tools.testing.e2e.cluster import QueueModeCluster
+from tools.testing.e2e.processes import N8nProcess
+from tools.testing.e2e.proxy import NginxEdge
+from tools.testing.e2e.registrations import Registration, registrations, served
+from tools.testing.edge_reach import GATEWAY_OVERRIDES, REFUSED, RenderedEdge
 
 from .conftest import REPORT, TIMINGS
 

@@ -1,7 +1,7 @@
 """An n8n upgrade under load on real n8n: the old version's main, webhook processor and worker, webhook load through
 a front, then every process rolled to 2.40.7 in the order and with the waits the dev stack's plan renders (main
 first and ready, i.e. migrated; then the webhook processors and workers, surging and draining). Every call is
-accounted for as in the fault tests (tools/e2e/upgrade.py; the table is printed in "n8n e2e report")."""
+accounted for as in the fault tests (tools/testing/e2e/upgrade.py; the table is printed in "n8n e2e report")."""
 
 from __future__ import annotations
 
@@ -10,9 +10,9 @@ import time
 
 import pytest
 
-from tools.e2e import install as n8n_install
-from tools.e2e.faults import Accounting
-from tools.e2e.upgrade import REFUSED_MIGRATION, UpgradePlan, rollout_plan, upgrade_cluster, upgrade_under_load
+from tools.testing.e2e import install as n8n_install
+from tools.testing.e2e.faults import Accounting
+from tools.testing.e2e.upgrade import REFUSED_MIGRATION, UpgradePlan, rollout_plan, upgrade_cluster, upgrade_under_load
 
 from .conftest import REPORT, TIMINGS
 

@@ -2,7 +2,7 @@
 
 from fractions import Fraction
 
-from tools.engine.compare import SECRET, differences, quantity
+from tools.testing.engine.compare import SECRET, differences, quantity
 
 
 def test_quantities_compare_by_value():

@@ -4,7 +4,7 @@ One control plane and one ``pulumi up`` serve the module; the tests run in file 
 What is real: the Pulumi CLI and engine, the Python language host, the Kubernetes provider, etcd, kube-apiserver
 (admission, Pod Security, CRD schemas), controller-manager and scheduler. What is simulated: kwok plays the
 kubelets (pods become ready without running containers), and the random provider is our stand-in
-(tools/engine/go/random, since pulumi-random's provider module is not served).
+(tools/testing/engine/go/random, since pulumi-random's provider module is not served).
 """
 
 from __future__ import annotations
@@ -22,10 +22,10 @@ from n8n_platform import names
 from n8n_platform.secrets import revision
 from tests.engine.conftest import TIMINGS, Timer
 from tools import offline
-from tools.engine import build, crds
-from tools.engine.cluster import Cluster
-from tools.engine.compare import differences
-from tools.engine.stack import LocalStack
+from tools.testing.engine import build, crds
+from tools.testing.engine.cluster import Cluster
+from tools.testing.engine.compare import differences
+from tools.testing.engine.stack import LocalStack
 
 pytestmark = pytest.mark.engine
 

@@ -3,11 +3,11 @@ components/PulumiPlugin.yaml through the Python language host and gets the commi
 gen-sdk`` writes Go and TypeScript SDKs that compile; a Pulumi YAML program deploys ``N8nNamespace`` and ``Redis``
 through the component provider onto a real API server and destroys them.
 
-What is not upstream here (tools/engine/build.py): the Go and Node.js language hosts are code-generation-only hosts
-running pulumi/pkg's own SDK generators (the hosts' modules are not served), and the aws plugin is a schema-only
+What is not upstream here (tools/testing/engine/build.py): the Go and Node.js language hosts are code-generation-only
+hosts running pulumi/pkg's own SDK generators (the hosts' modules are not served), and the aws plugin is a schema-only
 stand-in (the schema refers to its provider resource). The Go SDK is compiled against an aws SDK generated from that
-stand-in's schema (pulumi-aws's sdk/v7 module is not served either); the TypeScript SDK against the real
-``@pulumi/aws`` from npm.
+stand-in's schema (pulumi-aws's sdk/v7 module is not served either); the TypeScript SDK against the real ``@pulumi/aws``
+from npm.
 """
 
 from __future__ import annotations
@@ -30,10 +30,10 @@ from n8n_platform.redis import quota as redis_quota
 from tests.engine.conftest import Timer
 from tests.engine.test_local_stack import Api
 from tools import offline
-from tools.engine import build, crds
-from tools.engine.cluster import Cluster
-from tools.engine.compare import differences
-from tools.engine.package import COMPONENTS, PackageCopy, as_served
+from tools.testing.engine import build, crds
+from tools.testing.engine.cluster import Cluster
+from tools.testing.engine.compare import differences
+from tools.testing.engine.package import COMPONENTS, PackageCopy, as_served
 
 pytestmark = pytest.mark.engine
 

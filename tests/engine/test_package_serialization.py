@@ -1,6 +1,6 @@
 """How the committed schema is compared with the one the CLI serves (pure; runs in the default `make test`)."""
 
-from tools.engine.package import as_served
+from tools.testing.engine.package import as_served
 
 
 def test_only_what_the_clis_package_spec_cannot_hold_is_dropped_and_config_is_added():

@@ -5,7 +5,7 @@ The run: webhook load (some of it to a workflow that fails, plus editor API call
 and back on its AOF a few seconds later (the shaded span), then a quiet tail. Exits 1, writing nothing, when a
 panel's queries return no series over the run: a user would see that panel empty.
 
-``python -m tools.e2e.dashboard_preview [PNG]``
+``python -m tools.testing.e2e.dashboard_preview [PNG]``
 """
 
 from __future__ import annotations

@@ -1,12 +1,12 @@
-"""A Kubernetes control plane on 127.0.0.1, from the binaries tools/engine/build.py makes.
+"""A Kubernetes control plane on 127.0.0.1, from the binaries tools/testing/engine/build.py makes.
 
 etcd, kube-apiserver (Pod Security admission and the rest of the default admission chain on, RBAC), the
 controller-manager and the scheduler are the real programs; kwok plays the kubelets: it keeps simulated nodes
 ready and walks scheduled pods through running and ready (and Jobs' pods to completion). Certificates are made
 here with openssl. Every process started is recorded in ``<dir>/pids``; ``stop`` ends exactly those.
 
-    python -m tools.engine.cluster start [--dir DIR]   # prints the kubeconfig path
-    python -m tools.engine.cluster stop  [--dir DIR]
+    python -m tools.testing.engine.cluster start [--dir DIR]   # prints the kubeconfig path
+    python -m tools.testing.engine.cluster stop  [--dir DIR]
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ import time
 import urllib.request
 from pathlib import Path
 
-from tools.engine import build
+from tools.testing.engine import build
 
 DEFAULT_DIR = build.CACHE / "cluster"
 SERVICE_CIDR = "10.96.0.0/16"

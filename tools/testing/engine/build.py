@@ -1,13 +1,14 @@
 """Build the real engine and control plane from Go modules, cached by version.
 
-Every binary comes from the Go module proxy through a small wrapper module under ``tools/engine/go/<component>/``
-(its go.mod/go.sum pin the exact upstream versions; upstream go.mod files use local ``replace`` directives, so
-``go install pkg@version`` cannot build them). A binary lands in ``$N8N_ENGINE_CACHE/<component>-<key>/`` where the
-key is the upstream version plus a hash of the wrapper's files, so a warm run builds nothing and a changed pin or
-wrapper builds anew. Builds run under ``nice -n 10``: the machines here share two cores.
+Every binary comes from the Go module proxy through a small wrapper module under
+``tools/testing/engine/go/<component>/`` (its go.mod/go.sum pin the exact upstream versions; upstream go.mod files use
+local ``replace`` directives, so ``go install pkg@version`` cannot build them). A binary lands in
+``$N8N_ENGINE_CACHE/<component>-<key>/`` where the key is the upstream version plus a hash of the wrapper's files, so a
+warm run builds nothing and a changed pin or wrapper builds anew. Builds run under ``nice -n 10``: the machines here
+share two cores.
 
-    python -m tools.engine.build            # build what is missing, install the plugins, print the bin dir
-    python -m tools.engine.build --env      # the same, then print the shell exports that select this engine
+    python -m tools.testing.engine.build            # build what is missing, install the plugins, print the bin dir
+    python -m tools.testing.engine.build --env      # the same, then print the shell exports that select this engine
 """
 
 from __future__ import annotations
@@ -51,7 +52,7 @@ class Component:
     """A wrapper module under go/ and what it builds."""
 
     name: str
-    """Directory under tools/engine/go/ and prefix of the cache directory."""
+    """Directory under tools/testing/engine/go/ and prefix of the cache directory."""
     version: str
     """The upstream version the wrapper pins (part of the cache key)."""
     binaries: tuple[Binary, ...]

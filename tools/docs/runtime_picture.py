@@ -8,7 +8,7 @@ the buckets and their replication, the counts the Deployments, HPAs, ScaledObjec
 
 :func:`model` gives the nodes and edges; :func:`runtime_svg` lays them out on fixed rows (internet, edge, roles,
 queue, workers, pooler, database, archive) and columns (Prometheus, the namespace, AWS-managed services, the
-replica region). Plain SVG like :mod:`tools.diagram`: the layout is a fixed grid, so no layout engine earns its
+replica region). Plain SVG like :mod:`tools.docs.diagram`: the layout is a fixed grid, so no layout engine earns its
 place.
 """
 
@@ -501,14 +501,14 @@ def runtime_svg(recording: Recording) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """``python -m tools.runtime_picture STACK``: print the stack's runtime picture (docs/runtime-dev.svg)."""
+    """``python -m tools.docs.runtime_picture STACK``: print the stack's runtime picture (docs/runtime-dev.svg)."""
     import sys
 
     from tools.offline import run_stack
 
     args = sys.argv[1:] if argv is None else argv
     if len(args) != 1:
-        print("usage: python -m tools.runtime_picture STACK  (reads Pulumi.<STACK>.yaml)", file=sys.stderr)
+        print("usage: python -m tools.docs.runtime_picture STACK  (reads Pulumi.<STACK>.yaml)", file=sys.stderr)
         return 2
     sys.stdout.write(runtime_svg(run_stack(args[0])))
     return 0

@@ -1,19 +1,19 @@
 """The disaster-recovery drill on real software: last night's dump and the escrowed key bring n8n back elsewhere.
 
-1. An AWS API on 127.0.0.1 (:mod:`tools.e2e.s3`) holds the dump bucket as the dev plan renders it with nightly dumps
-   on (versioned, Object Lock with the plan's mode and days) and the encryption-key escrow (the plan's Secrets
+1. An AWS API on 127.0.0.1 (:mod:`tools.testing.e2e.s3`) holds the dump bucket as the dev plan renders it with nightly
+   dumps on (versioned, Object Lock with the plan's mode and days) and the encryption-key escrow (the plan's Secrets
    Manager name, holding what the plan puts there: the n8n Secret's encryption-key).
 2. The source: real n8n in queue mode from the dev stack's contract, with a credential (imported, so n8n encrypts it
    with the stack's key), a workflow whose webhook authenticates with it, and executions.
-3. The dump: the plan's dump CronJob pod, its two containers run as processes (:mod:`tools.e2e.pods`): pg_dump as
-   the n8n role over TLS, then the AWS CLI upload with SSE-KMS and a SHA-256 checksum, through the web identity the
+3. The dump: the plan's dump CronJob pod, its two containers run as processes (:mod:`tools.testing.e2e.pods`): pg_dump
+   as the n8n role over TLS, then the AWS CLI upload with SSE-KMS and a SHA-256 checksum, through the web identity the
    pod's IRSA variables name. Executions after it are what the restore loses (the RPO).
 4. The disaster: every source process and its PostgreSQL gone.
 5. The restore: the runbook's steps (:mod:`n8n_platform.disaster_recovery`), those marked drilled run as written with
    the runbook's variables, the others stood in for as each step says; the RTO runs from its first step to every
    n8n role ready on the restored database.
 
-``python -m tools.e2e.dr`` runs it once and prints the figures (nice it: it starts six n8n processes in turn).
+``python -m tools.testing.e2e.dr`` runs it once and prints the figures (nice it: it starts six n8n processes in turn).
 """
 
 from __future__ import annotations

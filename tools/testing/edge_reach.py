@@ -1,6 +1,6 @@
 """Where a request path goes through a *rendered* edge: the ALB Ingresses or the Gateway API HTTPRoutes as the stack
 would apply them, read the way their controllers do. Independent of the route table that produced them, so a test
-can hold the rendered objects against what n8n registers (tools/e2e/registrations.py).
+can hold the rendered objects against what n8n registers (tools/testing/e2e/registrations.py).
 
 - ALB (AWS Load Balancer Controller, one IngressGroup): Ingresses in ``group.order``, paths in listed order, the
   first match wins (the ALB evaluates listener rules by priority); ``Exact`` is equality, ``Prefix`` element-wise

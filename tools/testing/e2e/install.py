@@ -1,7 +1,7 @@
 """Install real n8n (npm package) for the end-to-end tests and the benchmark; idempotent.
 
-`python -m tools.e2e.install [--sqlite] [--version X.Y.Z | --older]` prints two lines: the Node bin dir and the n8n
-install dir. Every version has its own cache dir (keyed on the version and its overrides); the default is the
+`python -m tools.testing.e2e.install [--sqlite] [--version X.Y.Z | --older]` prints two lines: the Node bin dir and
+the n8n install dir. Every version has its own cache dir (keyed on the version and its overrides); the default is the
 version the stacks deploy, ``--older`` the one the upgrade test starts from.
 
 Facts this relies on (see /work/shared/reference/real-n8n-here.md):

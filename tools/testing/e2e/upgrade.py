@@ -1,15 +1,17 @@
 """An n8n upgrade under load on real n8n, in the order and with the waits the platform renders.
 
 The old version's main, webhook processor and worker run from the environment contract
-(:class:`~tools.e2e.cluster.QueueModeCluster`); webhook load goes through a front (nginx standing in for the
+(:class:`~tools.testing.e2e.cluster.QueueModeCluster`); webhook load goes through a front (nginx standing in for the
 Service and load balancer: it sends to the processors that are endpoints). Then the processes are replaced as the
 dev stack's plan says (:func:`rollout_plan`, read from the offline plan's Deployments): main first (``Recreate``:
 preStop sleep, SIGTERM, the old main exits, the new one starts, runs the migrations and turns ready), and only then
 the roles whose Deployments depend on main's, each surging (the new pod ready first; a webhook processor leaves the
 endpoints, sleeps its preStop, then gets SIGTERM; a worker gets SIGTERM and drains its running executions, its
-runner stopping after it). Every call is accounted for as in the fault tests (:class:`~tools.e2e.faults.Accounting`).
+runner stopping after it). Every call is accounted for as in the fault tests
+(:class:`~tools.testing.e2e.faults.Accounting`).
 
-Run it alone for a report: ``python -m tools.e2e.upgrade [--from VERSION]`` (nice it: it starts six n8n processes).
+Run it alone for a report: ``python -m tools.testing.e2e.upgrade [--from VERSION]`` (nice it: it starts six n8n
+processes).
 """
 
 from __future__ import annotations

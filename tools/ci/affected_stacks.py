@@ -1,7 +1,7 @@
 """Which stacks a change affects: the workflows preview and deploy only those.
 
-    gh pr diff "$PR" --name-only | python3 -m tools.affected_stacks      prints stacks=["dev","prod"]
-    python3 -m tools.affected_stacks --all                               every stack (scheduled drift check)
+    gh pr diff "$PR" --name-only | python3 -m tools.ci.affected_stacks      prints stacks=["dev","prod"]
+    python3 -m tools.ci.affected_stacks --all                               every stack (scheduled drift check)
 
 A change to ``Pulumi.<stack>.yaml`` affects that stack; a change to anything every stack runs (the program, the
 component library, the policy pack, the pinned dependencies) affects every stack. The same patterns are the
@@ -16,7 +16,7 @@ import re
 import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 SHARED = ["Pulumi.yaml", "__main__.py", "requirements.txt", "components/**", "policy/**"]
 """What every stack runs: a change here previews (and deploys) every stack."""
@@ -74,7 +74,7 @@ def main(argv: list[str]) -> int:
     elif not argv:
         found = affected([line.strip() for line in sys.stdin if line.strip()])
     else:
-        print("usage: python3 -m tools.affected_stacks [--all] < changed-files", file=sys.stderr)
+        print("usage: python3 -m tools.ci.affected_stacks [--all] < changed-files", file=sys.stderr)
         return 2
     print(f"stacks={json.dumps(found)}")
     return 0

@@ -1,13 +1,14 @@
 """Benchmark: n8n queue mode (from the env contract) against n8n's default single process on SQLite.
 
-`python -m tools.bench [--requests 1000] [--concurrency 20] [--worker-concurrency 10] [--no-baseline] [--no-pooler]`
+`python -m tools.testing.bench [--requests 1000] [--concurrency 20] [--worker-concurrency 10] [--no-baseline]
+[--no-pooler]`
 
 Both setups run the same Webhook -> Code workflow (answer when the Code node finishes) on this machine, over
 loopback only, with a bounded number of requests. Queue mode: PostgreSQL (durable defaults) and Redis, both over
 verified TLS, main, one webhook processor and one worker with an external task runner. Baseline: `n8n start` with
 nothing but a port, a user folder and telemetry off (SQLite, regular mode, internal runner). Queue mode runs twice,
-n8n reaching PostgreSQL directly and through PgBouncer as the platform deploys it (tools/e2e/pgbouncer.py), and
-prints the pooler's cost (throughput ratio, p95 change). Each setup is
+n8n reaching PostgreSQL directly and through PgBouncer as the platform deploys it (tools/testing/e2e/pgbouncer.py),
+and prints the pooler's cost (throughput ratio, p95 change). Each setup is
 measured twice: saturated (closed loop, `--concurrency` connections) for executions/s, then open loop at 60% of that
 rate for ~30 s, whose p50/p95 (counted from each request's due time) is the latency at a sustained rate. Prints both
 setups and the throughput ratio. On one small machine this measures the queue's overhead, not scale-out.
@@ -25,11 +26,11 @@ import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from tools.e2e import install as n8n_install
-from tools.e2e.cluster import QueueModeCluster, import_workflow, wait_webhook_registered, webhook_url
-from tools.e2e.load import LoadResult, post_json
-from tools.e2e.processes import N8nProcess, base_env
-from tools.e2e.servers import free_port
+from tools.testing.e2e import install as n8n_install
+from tools.testing.e2e.cluster import QueueModeCluster, import_workflow, wait_webhook_registered, webhook_url
+from tools.testing.e2e.load import LoadResult, post_json
+from tools.testing.e2e.processes import N8nProcess, base_env
+from tools.testing.e2e.servers import free_port
 
 WARMUP = 50
 """Requests sent before measuring (excluded from the figures; their executions are subtracted from `in DB`)."""

@@ -11,7 +11,7 @@ bucket.
 
 Checks a resource may fail on purpose are declared where the resource is built, one line of reason each
 (``CHECKOV_SKIPS`` of the building module, see :func:`declared_skips`); :func:`scan` applies them and returns the
-rest. Run alone: ``python -m tools.tfplan --stack prod [--out plan.json]``.
+rest. Run alone: ``python -m tools.ci.tfplan --stack prod [--out plan.json]``.
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ from typing import Any
 
 from tools.offline import Recording, computed_outputs, plain
 
-CHECKOV = Path(__file__).resolve().parent.parent / ".venv-checkov" / "bin" / "checkov"
+CHECKOV = Path(__file__).resolve().parents[2] / ".venv-checkov" / "bin" / "checkov"
 
 RENAMED = {
     "aws:rds/instance:Instance": "aws_db_instance",

@@ -2,7 +2,7 @@
 
 - :func:`schema_errors`: every built-in Kubernetes object against the official OpenAPI schemas with
   kubernetes-validate in strict mode (unknown fields are errors), for each Kubernetes version we support;
-  Gateway API and Envoy Gateway objects against their real CRD schemas at the pinned releases (:mod:`tools.crds`);
+  Gateway API and Envoy Gateway objects against their real CRD schemas at the pinned releases (:mod:`tools.ci.crds`);
   other custom resources against the fields their CRDs document (:data:`CUSTOM_RESOURCES`); every AWS Load
   Balancer Controller annotation on an Ingress against the controller's documented names and value shapes.
 - :func:`checkov`: `checkov --framework kubernetes` over the manifests; returns failed and skipped checks.
@@ -21,7 +21,7 @@ from typing import Any
 import yaml
 
 from n8n_platform.edge import alb
-from tools import crds
+from tools.ci import crds
 from tools.offline import ROOT, SECRET_SHOWN, Recording, secret_leaves
 
 KUBERNETES_VERSIONS = ("1.33", "1.35")
@@ -71,7 +71,7 @@ CUSTOM_RESOURCES: dict[tuple[str, str], CustomResource] = {
 }
 """Custom resource kinds the program may create. An unknown kind is an error: add its CRD's fields here.
 Gateway API, Envoy Gateway and Prometheus Operator kinds are validated against their real CRD schemas instead
-(:mod:`tools.crds`)."""
+(:mod:`tools.ci.crds`)."""
 
 
 def _path(obj: Any, dotted: str) -> Any:
@@ -107,7 +107,7 @@ def schema_errors(manifests: list[dict[str, Any]], versions: tuple[str, ...] = K
                 kubernetes_validate.validate(m, version, strict=True)
             except kubernetes_validate.SchemaNotFoundError:
                 errors.append(f"{_label(m)}: no schema for {key[0]} {key[1]} in Kubernetes {version} (if it is a "
-                              "custom resource, add its CRD fields to tools.gates.CUSTOM_RESOURCES)")
+                              "custom resource, add its CRD fields to tools.ci.gates.CUSTOM_RESOURCES)")
             except kubernetes_validate.ValidationError as e:
                 where = ".".join(str(p) for p in e.path)
                 errors.append(f"{_label(m)} (Kubernetes {version}) at {where or '(root)'}: {e.message}")

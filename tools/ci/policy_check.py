@@ -1,6 +1,6 @@
 """Run the policy pack (policy/) over an offline plan, as the engine would run it over a preview.
 
-    python -m tools.policy_check --stack dev        (exit 1 when a mandatory rule is violated)
+    python -m tools.ci.policy_check --stack dev        (exit 1 when a mandatory rule is violated)
 
 The recording of the offline runtime (tools.offline) is turned into what the engine hands a policy: engine-shaped
 URNs (``<parent type>$…$<type>``, which the edge rule reads), plain camelCase inputs, `protect`, parents and the

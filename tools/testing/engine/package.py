@@ -6,7 +6,7 @@ virtualenv in the package directory itself), so the package is used from a copy,
     copy = PackageCopy.make(tmp_dir)
     copy.pulumi("package", "get-schema", str(copy.directory))
 
-Two settings of the copy are for the older Python language host built here (tools/engine/build.py): it runs a
+Two settings of the copy are for the older Python language host built here (tools/testing/engine/build.py): it runs a
 plugin from the CLI's working directory, so commands that start the plugin run inside the package directory, and
 it is told which interpreter to use (``PULUMI_PYTHON_CMD``, this virtualenv's). The copy's requirements pin the
 Pulumi SDKs to requirements.txt's versions, so the plugins it asks for are the ones installed here.
@@ -21,9 +21,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from tools.engine import build
+from tools.testing.engine import build
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 COMPONENTS = ROOT / "components"
 PASSPHRASE = "n8n-engine-local-only"
 """Encrypts secrets in the local state of programs that use the package; never used for a real stack."""

@@ -5,7 +5,7 @@ against is the upstream CRD files that each project's Go module carries, at the 
 pin. Where the proxy refuses that exact version (403), the nearest version it serves is used and named in
 ``SOURCES`` with the reason.
 
-    python -m tools.engine.crds [--dir CLUSTER_DIR]
+    python -m tools.testing.engine.crds [--dir CLUSTER_DIR]
 """
 
 from __future__ import annotations
@@ -15,8 +15,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from tools import crds as gates_crds
-from tools.engine.cluster import DEFAULT_DIR, Cluster
+from tools.ci import crds as gates_crds
+from tools.testing.engine.cluster import DEFAULT_DIR, Cluster
 
 
 @dataclass(frozen=True)

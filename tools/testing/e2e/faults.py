@@ -1,12 +1,12 @@
 """Faults under load on real n8n queue mode, and the accounting of every webhook call they hit.
 
 One :class:`FaultPlan` holds the load, the fault's timing and the bound the tests assert; :func:`run_fault` drives
-open-loop webhook load at a :class:`~tools.e2e.cluster.QueueModeCluster`, injects one fault part-way through
+open-loop webhook load at a :class:`~tools.testing.e2e.cluster.QueueModeCluster`, injects one fault part-way through
 (:data:`FAULTS`: PostgreSQL immediate restart, Redis killed and restarted from its AOF, a worker SIGKILLed and
 restarted like a kubelet restarts a container), then waits until every execution the webhook processor created is
 final and returns an :class:`Accounting`: what the callers were told, what the database says, how long it took.
 
-Run it alone for a report: ``python -m tools.e2e.faults [--bound SECONDS] [fault ...]``.
+Run it alone for a report: ``python -m tools.testing.e2e.faults [--bound SECONDS] [fault ...]``.
 """
 
 from __future__ import annotations

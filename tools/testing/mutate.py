@@ -1,17 +1,18 @@
 """Mutation testing of the pure builders: does a test notice when a line of the module changes?
 
-    python -m tools.mutate                                       every module in tools/mutation.toml
-    python -m tools.mutate components/n8n_platform/redis/conf.py one module (by file or by name)
-    python -m tools.mutate settings --resume                     keep the last run's verdicts: check what has none
-                                                                 (new, changed or unchecked code), re-check the
-                                                                 survivors and unreached mutants (after new tests)
+    python -m tools.testing.mutate                          every module in tools/testing/mutation.toml
+    python -m tools.testing.mutate components/n8n_platform/redis/conf.py
+                                                            one module (by file or by name)
+    python -m tools.testing.mutate settings --resume        keep the last run's verdicts: check what has none
+                                                            (new, changed or unchecked code), re-check the
+                                                            survivors and unreached mutants (after new tests)
 
 Each module runs mutmut 3.x in its own sandbox, build/mutation/<module>/, with one worker process: the library, the
-tests, tools/ and the stack files are copied there and the module's files are mutated (files outside the library,
-the policy pack's rules, keep their place and their folder comes along). The score is the share of
-reached mutants (those some test runs) that a test kills; survivors listed as equivalent in tools/mutation.toml are
-left out of it. Every other survivor is printed with its changed line, so it can be killed by a test or, when it
-truly behaves like the original, listed as equivalent with the reason.
+tests, tools/ and the stack files are copied there and the module's files are mutated (files outside the library, the
+policy pack's rules, keep their place and their folder comes along). The score is the share of reached mutants (those
+some test runs) that a test kills; survivors listed as equivalent in tools/testing/mutation.toml are left out of it.
+Every other survivor is printed with its changed line, so it can be killed by a test or, when it truly behaves like the
+original, listed as equivalent with the reason.
 """
 
 from __future__ import annotations
@@ -27,8 +28,8 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-CONFIG = ROOT / "tools" / "mutation.toml"
+ROOT = Path(__file__).resolve().parents[2]
+CONFIG = ROOT / "tools" / "testing" / "mutation.toml"
 SANDBOXES = ROOT / "build" / "mutation"
 TARGET = 90.0
 
@@ -144,7 +145,7 @@ def warm_up_module(module: Module, section: dict) -> str:
     """What the fork server runs once before it forks a process per mutant: mutmut's own warm-up (collecting the
     tests), then the module's warm_up calls, whose results (cached by the tests) every mutant's process inherits."""
     collect = ["--collect-only", "-qqq", *section["pytest_add_cli_args_test_selection"]]
-    return (f'"""Written by tools/mutate.py: the fork server\'s warm-up for {module.name}."""\n\n'
+    return (f'"""Written by tools/testing/mutate.py: the fork server\'s warm-up for {module.name}."""\n\n'
             "import importlib\n\n"
             "from mutmut.runners.harness import PytestRunner\n"
             "from mutmut.utils.file_utils import change_cwd\n\n"
@@ -280,7 +281,7 @@ def report(results: list[Result], equivalent: dict[str, str]) -> bool:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("module", nargs="?", help="a library file or a module name in tools/mutation.toml")
+    parser.add_argument("module", nargs="?", help="a library file or a module name in tools/testing/mutation.toml")
     parser.add_argument("--resume", action="store_true",
                         help="keep the sandbox: re-run last time's survivors and the mutants not checked yet")
     parser.add_argument("--report", action="store_true", help="only print the last run's results")

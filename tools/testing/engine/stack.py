@@ -4,7 +4,7 @@ State lives in a file backend under ``state_dir`` and secrets are encrypted with
 is a copy of ``Pulumi.<stack>.yaml`` kept beside the state (``--config-file``), so the passphrase provider's salt
 and any test-time setting change never touch the checked-in file.
 
-    python -m tools.engine.stack up|preview|destroy|export [--stack local] [--state DIR] [-- extra pulumi args]
+    python -m tools.testing.engine.stack up|preview|destroy|export [--stack local] [--state DIR] [-- extra pulumi args]
 """
 
 from __future__ import annotations
@@ -19,9 +19,9 @@ from typing import Any
 
 import yaml
 
-from tools.engine import build
+from tools.testing.engine import build
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 DEFAULT_STATE = build.CACHE / "state"
 PASSPHRASE = "n8n-engine-local-only"
 """Encrypts secrets in this local state only; never used for a real stack."""
