@@ -168,7 +168,7 @@ CHECKOV_SKIPS = {
     ("aws:iam/rolePolicy:RolePolicy#-lbc-policy", "CKV_AWS_355"): "Describe* and tag-conditioned creates cannot "
     "name resources that do not exist yet (see load_balancer_controller_policy)",
 }
-"""checkov Terraform checks the controller's IAM policy fails by design, with why (tools/tfplan.py applies them)."""
+"""checkov Terraform checks the controller's IAM policy fails by design, with why (tools/ci/tfplan.py applies them)."""
 
 
 def load_balancer_controller_policy(cluster_name: str, region: str, partition: str = "aws") -> dict[str, Any]:

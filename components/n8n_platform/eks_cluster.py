@@ -64,7 +64,7 @@ CHECKOV_SKIPS = {
     ("aws:eks/cluster:Cluster", "CKV_AWS_39"): "the public endpoint is on only with cluster.publicAccessCidrs, "
     "limited to those (CKV_AWS_38, policy eks-endpoint-access-limited); it is where pulumi up reaches the API",
 }
-"""checkov Terraform checks a created cluster may fail by design, with why (tools/tfplan.py applies them)."""
+"""checkov Terraform checks a created cluster may fail by design, with why (tools/ci/tfplan.py applies them)."""
 
 
 def cluster_assume_role_policy() -> dict[str, Any]:

@@ -59,7 +59,7 @@ CHECKOV_SKIPS = {
     ("aws:secretsmanager/secret:Secret#-escrow", "CKV2_AWS_57"): "the escrowed N8N_ENCRYPTION_KEY must never "
     "rotate: a new key leaves every stored credential undecryptable",
 }
-"""checkov Terraform checks the escrow secret fails by design, with why (tools/tfplan.py applies them)."""
+"""checkov Terraform checks the escrow secret fails by design, with why (tools/ci/tfplan.py applies them)."""
 REVISION_LENGTH = 16
 """Hex characters of :func:`revision` (64 bits: collisions between two revisions of one Secret are negligible)."""
 

@@ -302,7 +302,7 @@ def cross_field_problems(s: Settings) -> list[Problem]:
 
 CREATED_CLUSTER_VERSIONS = ("1.34", "1.35")
 """Kubernetes versions a created cluster may start on: in EKS standard support (1.33 is in extended support, at
-extra cost) and within the range the manifests are validated for (tools/gates.py). Revisit with each EKS release."""
+extra cost) and within the range the manifests are validated for (tools/ci/gates.py). Revisit with each EKS release."""
 
 CREATED_VPC_PREFIXES = (16, 20)
 """Prefix lengths a created VPC may have: a /20 still gives each private subnet a /22 (the VPC CNI gives every pod a

@@ -46,7 +46,7 @@ CHECKOV_SKIPS = {
     ("aws:s3/bucket:Bucket", "CKV2_AWS_62"): "nothing consumes bucket events; replication metrics and alarms watch "
     "the backup flow",
 }
-"""checkov Terraform checks the backup buckets fail by design, with why (tools/tfplan.py applies them)."""
+"""checkov Terraform checks the backup buckets fail by design, with why (tools/ci/tfplan.py applies them)."""
 CHECKOV_SKIPS_WITHOUT_REPLICA = {
     ("aws:s3/bucket:Bucket", "CKV_AWS_144"): "backups.replicaRegion unset: this stack keeps its backups in one region",
 }

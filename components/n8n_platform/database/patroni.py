@@ -2,7 +2,7 @@
 PostgreSQL + Patroni + WAL-G), TLS from cert-manager, WAL archiving to S3 through IRSA, and the n8n role bootstrap.
 
 Written against the CRD of postgres-operator **v2.0.1** (Spilo 4.x; the ``postgresql`` fields listed in
-tools/gates.CUSTOM_RESOURCES). What the operator decides, not this resource, and how we cope:
+tools/ci/gates.CUSTOM_RESOURCES). What the operator decides, not this resource, and how we cope:
 
 - **Zone anti-affinity** is operator configuration (``enable_pod_antiaffinity`` +
   ``pod_antiaffinity_topology_key``). The CR offers ``topologySpreadConstraints``, which we use to spread members

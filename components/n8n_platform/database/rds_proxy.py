@@ -60,7 +60,7 @@ CHECKOV_SKIPS = {
     ("aws:ec2/securityGroup:SecurityGroup#-proxy-sg", "CKV2_AWS_5"): "attached to the RDS Proxy "
     "(vpc_security_group_ids); checkov's rule does not list aws_db_proxy among the resources that take a group",
 }
-"""checkov Terraform checks the proxy's login secret fails by design, with why (tools/tfplan.py applies them)."""
+"""checkov Terraform checks the proxy's login secret fails by design, with why (tools/ci/tfplan.py applies them)."""
 
 
 def proxy_name(identifier: str) -> str:

@@ -42,7 +42,7 @@ CHECKOV_SKIPS = {
     ("aws:route53/record:Record#-alias-a", "CKV2_AWS_23"): "the alias targets the ALB that the AWS Load Balancer "
     "Controller creates from the edge's Ingress: a real load balancer, only not a resource of this program",
 }
-"""checkov Terraform checks the edge's DNS record fails by design (edge.zoneId), with why (tools/tfplan.py)."""
+"""checkov Terraform checks the edge's DNS record fails by design (edge.zoneId), with why (tools/ci/tfplan.py)."""
 PLAIN = ("namespace", "hostname", "controller", "services", "webhook_processors", "editor_allowed_cidrs",
          "idle_timeout_seconds", "deregistration_delay_seconds", "waf", "zone_id", "source_cidrs", "subnet_ids",
          "gateway_name", "region", "partition", "protect")

@@ -2,7 +2,7 @@
 
 The panel list (:func:`panels`) is the single source: :func:`dashboard_json` builds the Grafana JSON from it with
 ``grafana-foundation-sdk`` (Grafana Labs' generated builders, kept in step with Grafana's schema; grafanalib is
-community-maintained and lags it), the e2e asks real Prometheus for every query in it, and tools/e2e draws the
+community-maintained and lags it), the e2e asks real Prometheus for every query in it, and tools/testing/e2e draws the
 docs picture from the same queries. The dashboard ships as a ConfigMap labelled ``grafana_dashboard: "1"``, which
 kube-prometheus-stack's Grafana sidecar loads.
 """
