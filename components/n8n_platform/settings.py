@@ -49,10 +49,8 @@ from .vocabulary import SUBNET_ID, cidr
 NAMESPACE = "n8n"
 """The Pulumi config namespace (the project name) all settings live in."""
 
-
 SPOT_SAFE_SHUTDOWN_SECONDS = 100
 """Longest graceful shutdown that still ends inside a spot node's two-minute notice (grace = shutdown + 15 s)."""
-
 
 INSTANCE_TYPE = matches(r"[a-z][a-z0-9-]*\.[a-z0-9]+", "an EC2 instance type such as m6i.large")
 GRAVITON = re.compile(r"[a-z]+[0-9]+[a-z]*g[a-z]*\.")
