@@ -24,7 +24,7 @@ from n8n_platform.database.patroni import (
     postgresql_manifest,
 )
 from n8n_platform.database.patroni_config import dcs_settings, patroni_config, unknown_keys
-from n8n_platform.database.spec import DatabaseSettings, PatroniSettings, PitrRestore, PoolerSettings
+from n8n_platform.database.spec import PatroniSettings, PitrRestore, PoolerSettings
 from n8n_platform.irsa import OidcProvider
 from n8n_platform.vocabulary import resources
 from tests.harness import is_secret, run
@@ -176,7 +176,7 @@ def _component(protect: bool = True, archive: S3Location | None = ARCHIVE, **ext
         holder["db"] = PatroniDatabase("n8n-db", PatroniDatabaseArgs(
             namespace="n8n", cluster_name="n8n-postgres", archive=archive, oidc=OIDC if archive else None,
             pod_service_account=None, docker_image=None, protect=protect,
-            **{"database": DatabaseSettings(engine="patroni"), **extra}))
+            **extra))
 
     return run(program), holder["db"]
 
@@ -190,8 +190,7 @@ def test_component_connection_points_at_the_pooler_and_the_direct_one_at_the_pri
 
 
 def test_without_the_pooler_n8n_connects_to_the_primary_and_the_operator_runs_no_pgbouncer() -> None:
-    database = DatabaseSettings(engine="patroni", pooler=PoolerSettings(enabled=False))
-    rec, db = _component(database=database)
+    rec, db = _component(pooler=PoolerSettings(enabled=False))
     assert db.connection == db.direct_connection and db.connection.host == "n8n-postgres.n8n.svc"
     (cr,) = [r for r in rec.resources if r.type == "kubernetes:acid.zalan.do/v1:postgresql"]
     assert cr.inputs["spec"]["enableConnectionPooler"] is False and "connectionPooler" not in cr.inputs["spec"]

@@ -20,7 +20,7 @@ from n8n_platform.database.rds import (
     parameters,
 )
 from n8n_platform.database.rds_proxy import CA_BUNDLE_FILE as CA_PROXY_FILE
-from n8n_platform.database.spec import DatabaseSettings, PoolerSettings, RdsSettings
+from n8n_platform.database.spec import DatabaseSettings, N8nDatabase, PoolerSettings, RdsSettings
 from tests.harness import is_secret, plain, run
 
 NODE_SG = "sg-0a1b2c3d4e5f60718"
@@ -40,7 +40,7 @@ def _run(protect: bool = True, kms_key_arn: str | None = None, rds: RdsSettings 
     def program() -> None:
         holder["db"] = RdsDatabase("n8n-db", RdsDatabaseArgs(
             identifier="n8n-prod", namespace="n8n",
-            database=DatabaseSettings(rds=rds or RdsSettings(), pooler=PoolerSettings(enabled=pooled)),
+            rds=rds or RdsSettings(), pooler=PoolerSettings(enabled=pooled),
             vpc_id="vpc-0a1b2c3d4e5f60718", subnet_ids=SUBNETS, node_security_group_id=NODE_SG,
             kms_key_arn=kms_key_arn, ca_bundle_pem=None, tags={"env": "prod"}, protect=protect, **extra))
 
@@ -225,7 +225,7 @@ def test_only_what_cannot_be_guessed_is_required() -> None:
     assert instance.inputs["engineVersion"] == "17" and instance.inputs["multiAz"] is True
     assert instance.options["protect"] is False and instance.options["retain_on_delete"] is False
     assert rec.find(PROXY)
-    with pytest.raises(ValueError, match=r"RdsDatabase: n8n_password is required with database\.pooler\.enabled"):
+    with pytest.raises(ValueError, match=r"RdsDatabase: n8n_password is required with pooler\.enabled"):
         run(lambda: RdsDatabase("db", {"identifier": "n8n-lab", "namespace": "n8n", "vpc_id": "vpc-0a1b2c3d",
                                        "subnet_ids": ["subnet-0a1b2c3d"], "node_security_group_id": NODE_SG}))
     with pytest.raises(TypeError, match="RdsDatabase: unexpected argument 'protected'"):
@@ -246,6 +246,8 @@ def test_database_as_a_mapping_is_checked_like_stack_config() -> None:
     assert database.engine is DatabaseEngine.RDS and database.connection_limit == 50
     assert database.rds.instance_class == "db.t4g.medium" and database.rds.multi_az is False
     assert database.rds.backup_retention_days == RdsSettings().backup_retention_days
+    role = settings_section("RdsDatabase", "database", N8nDatabase, {"connectionLimit": 50, "user": "flows"})
+    assert (role.connection_limit, role.user, role.name) == (50, "flows", "n8n")
     args = RdsDatabaseArgs(identifier="n8n-prod", namespace="n8n", vpc_id="vpc-0a1b2c3d", subnet_ids=["subnet-0a"],
                            node_security_group_id=NODE_SG, database={"connection_limit": 1})  # type: ignore[typeddict-item]
     with pytest.raises(SettingsError, match=r"database\.connectionLimit = 1: must be between 10 and 5000"):
@@ -418,7 +420,7 @@ def test_an_identifier_the_proxy_cannot_take_fails_naming_the_rule() -> None:
                                        "n8n_password": N8N_PASSWORD}))
     rec = run(lambda: RdsDatabase("db", {"identifier": "n8n--lab", "namespace": "n8n", "vpc_id": "vpc-0a1b2c3d",
                                          "subnet_ids": ["subnet-0a1b2c3d"], "node_security_group_id": NODE_SG,
-                                         "database": {"pooler": {"enabled": False}}}))
+                                         "pooler": {"enabled": False}}))
     assert rec.find(INSTANCE) and not rec.find(PROXY)
 
 

@@ -41,6 +41,7 @@ from n8n_platform import (
     WorkerPool,
 )
 from n8n_platform.arguments import Missing, PlainValueRequired
+from n8n_platform.database.spec import DatabaseSettings
 from n8n_platform.edge.component import EdgeOidc, EdgeRateLimits
 from n8n_platform.observability import CloudWatchTargets, Observability, RuleInputs
 from tests.harness import run
@@ -273,9 +274,12 @@ CASES = [
          "PatroniDatabase: argument 'retain_on_delete' = 'true' must be True or False"),
     Case("PatroniDatabase namespace uppercase", patroni(namespace="N8N"), ValueError,
          "PatroniDatabase: argument 'namespace' = 'N8N' must be a DNS label"),
-    Case("PatroniDatabase members zero", patroni(database={"patroni": {"members": 0}}), ValueError,
-         "PatroniDatabase: invalid argument 'database' (1 problem(s)):\n  - database.patroni.members = 0: must be "
+    Case("PatroniDatabase members zero", patroni(patroni={"members": 0}), ValueError,
+         "PatroniDatabase: invalid argument 'patroni' (1 problem(s)):\n  - patroni.members = 0: must be "
          "between 1 and 9"),
+    Case("PatroniDatabase given the stack's whole database section", patroni(database=DatabaseSettings()), TypeError,
+         "PatroniDatabase: argument 'database' must be an N8nDatabase (name, user, schema, limits), not the "
+         "stack's DatabaseSettings"),
     Case("RdsDatabase vpc_id missing", rds(vpc_id=None), Missing, "RdsDatabase: argument 'vpc_id' is required"),
     Case("RdsDatabase subnet_ids a string", rds(subnet_ids="subnet-0a1b2c3d"), TypeError,
          "RdsDatabase: argument 'subnet_ids' = 'subnet-0a1b2c3d' must be a non-empty list of subnet ids"),

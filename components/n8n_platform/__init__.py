@@ -32,7 +32,7 @@ from .database import (
     RdsDatabaseArgs,
 )
 from .database.common import AdminLogin, S3Location
-from .database.spec import DatabaseSettings
+from .database.spec import DatabaseSettings, N8nDatabase, PatroniSettings, PoolerSettings, RdsSettings
 from .edge.component import Edge, EdgeArgs, EdgeOidc, EdgeRateLimits
 from .edge.routes import Endpoints
 from .edge.spec import AcmeServer, AcmeServerName, EdgeController, EdgeControllerName
@@ -57,7 +57,7 @@ from .storage_class import EncryptedStorageClass, EncryptedStorageClassArgs
 from .vocabulary import Resources
 from .worker_pool import WorkerPool, WorkerPoolArgs
 
-__version__ = "0.3.0"
+__version__ = "0.4.0"
 """The package version: the wheel's, the component provider's (``PulumiPlugin.yaml``) and the CHANGELOG's top entry."""
 
 COMPONENTS = (ArchiveBucket, Cluster, ClusterAddons, DatabaseDumps, Edge, ElastiCacheRedis, EncryptedStorageClass,
@@ -107,6 +107,7 @@ __all__ = [
     "Missing",
     "N8nApp",
     "N8nAppArgs",
+    "N8nDatabase",
     "N8nEnvInputs",
     "N8nNamespace",
     "N8nNamespaceArgs",
@@ -117,17 +118,20 @@ __all__ = [
     "OidcProvider",
     "PatroniDatabase",
     "PatroniDatabaseArgs",
+    "PatroniSettings",
     "PlainValueRequired",
     "PlatformArgs",
     "PodSecurity",
     "PodSecurityName",
     "Pooler",
     "PoolerName",
+    "PoolerSettings",
     "Protocol",
     "ProtocolName",
     "QuotaWorkload",
     "RdsDatabase",
     "RdsDatabaseArgs",
+    "RdsSettings",
     "Redis",
     "RedisArgs",
     "RedisConnection",

@@ -379,7 +379,8 @@ class N8nPlatform(pulumi.ComponentResource):
                   secrets: Secrets, namespace: Any, addons: ClusterAddons) -> Any:
         if s.database.engine == "rds":
             return RdsDatabase(f"{name}-db", {
-                "identifier": rds_identifier(), "namespace": s.namespace, "database": s.database,
+                "identifier": rds_identifier(), "namespace": s.namespace, "database": s.database.role(),
+                "rds": s.database.rds, "pooler": s.database.pooler,
                 "vpc_id": net.vpc_id, "subnet_ids": net.private_subnet_ids,
                 "node_security_group_id": net.node_security_group_id, "kms_key_arn": None,
                 "ca_bundle_pem": None, "tags": s.aws.tags, "protect": s.protect,
@@ -388,7 +389,8 @@ class N8nPlatform(pulumi.ComponentResource):
         wal = (S3Location(archive.bucket_name, archive.bucket_arn, storage.WAL_PREFIX, archive.kms_key_arn,
                           s.aws.region) if archive is not None and archive.bucket_name is not None else None)
         return PatroniDatabase(f"{name}-db", {
-            "namespace": s.namespace, "cluster_name": s.database.patroni.cluster_name, "database": s.database,
+            "namespace": s.namespace, "cluster_name": s.database.patroni.cluster_name, "database": s.database.role(),
+            "patroni": s.database.patroni, "pooler": s.database.pooler,
             "archive": wal, "oidc": oidc, "pod_service_account": None,
             "docker_image": None, "protect": s.protect, "secrets_revision": secrets.revision,
             "clients": database_clients(s.n8n),

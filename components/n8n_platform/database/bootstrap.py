@@ -39,7 +39,7 @@ from .common import (
     quote_ident,
     quote_literal,
 )
-from .spec import DatabaseSettings
+from .spec import N8nDatabase
 
 SQL_KEY = "bootstrap.sql"
 SQL_DIR = "/etc/db-bootstrap"
@@ -223,7 +223,7 @@ def bootstrap_manifests(*, name: str, namespace: str, connection: DatabaseConnec
 
 
 def apply_bootstrap(component: str, *, name: str, namespace: str, connection: DatabaseConnection, admin: AdminLogin,
-                    database: DatabaseSettings, secrets_revision: pulumi.Input[str] | None,
+                    database: N8nDatabase, secrets_revision: pulumi.Input[str] | None,
                     opts: pulumi.ResourceOptions) -> list[pulumi.CustomResource]:
     """Register :func:`bootstrap_manifests` with ``database``'s role limits (the wiring both engines share).
 

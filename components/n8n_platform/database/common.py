@@ -16,8 +16,9 @@ from typing import Any
 
 import pulumi
 
-from ..arguments import dns_label, flag, object_name, refuse, required, string
+from ..arguments import dns_label, flag, object_name, refuse, required, settings_section, string
 from ..connections import DatabaseConnection, as_text
+from .spec import DatabaseSettings, N8nDatabase
 
 POSTGRES_IMAGE = "docker.io/library/postgres:17.6-bookworm"
 """PostgreSQL client image (psql, pg_dump) for the bootstrap and dump jobs; 17 clients work with 16 and 17 servers."""
@@ -155,3 +156,14 @@ def quote_ident(name: str) -> str:
 def quote_literal(value: str) -> str:
     """A SQL string literal."""
     return "'" + value.replace("'", "''") + "'"
+
+
+def n8n_database(component: str, value: Any) -> N8nDatabase:
+    """The ``database`` argument of a database component: the n8n database and role (a mapping from other languages,
+    or the defaults for None). The stack's whole ``DatabaseSettings`` is refused: its engine knobs are the
+    component's own arguments (``patroni``/``rds``, ``pooler``), and quietly ignoring them would be worse."""
+    if isinstance(value, DatabaseSettings):
+        raise TypeError(f"{component}: argument 'database' must be an N8nDatabase (name, user, schema, limits), not "
+                        "the stack's DatabaseSettings: pass database=settings.role() and the engine's and pooler's "
+                        "sections as their own arguments")
+    return settings_section(component, "database", N8nDatabase, value)

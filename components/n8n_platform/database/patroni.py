@@ -43,9 +43,9 @@ from ..observability import exporters
 from ..storage import writer_policy
 from . import pooler as pgbouncer
 from .bootstrap import apply_bootstrap
-from .common import AdminLogin, S3Location, aws_web_identity, check_args
+from .common import AdminLogin, S3Location, aws_web_identity, check_args, n8n_database
 from .patroni_config import dcs_settings, initdb_options, pg_hba, postgresql_parameters
-from .spec import DatabaseSettings, PatroniSettings, PoolerSettings
+from .spec import N8nDatabase, PatroniSettings, PoolerSettings
 
 TEAM_ID = "n8n"
 ADMIN_USER = "dbadmin"
@@ -195,7 +195,7 @@ def postgresql_manifest(*, cluster: str, namespace: str, patroni: PatroniSetting
             "metadata": k8s.metadata(cluster, namespace, COMPONENT), "spec": spec}
 
 
-def patroni_connection(cluster: str, namespace: str, database: DatabaseSettings,
+def patroni_connection(cluster: str, namespace: str, database: N8nDatabase,
                        pooled: bool = False) -> DatabaseConnection:
     """The primary Service (``pooled``: the pooler's), TLS verified against the internal CA in the certificate's
     Secret (the pooler serves the same certificate)."""
@@ -224,12 +224,16 @@ class PatroniDatabaseArgs(TypedDict):
     namespace: str
     """Namespace of n8n; the cluster, its Secrets and the bootstrap Job live there (plain: part of the host)."""
     cluster_name: NotRequired[str]
-    """Cluster name (DNS label, default ``database.patroni.cluster_name``, i.e. ``n8n-postgres``); names the primary
+    """Cluster name (DNS label, default ``patroni.cluster_name``, i.e. ``n8n-postgres``); names the primary
     Service ``<cluster>.<namespace>.svc`` and the WAL prefix. Never rename a running cluster; restore into a new
     name."""
-    database: NotRequired[DatabaseSettings]
-    """Database name, n8n role, schema and limits, plus ``database.patroni`` (members, sync, storage, backups,
-    restore); default: the platform's (3 synchronous members)."""
+    database: NotRequired[N8nDatabase]
+    """Database name, n8n role, schema and limits; default: ``n8n`` everywhere."""
+    patroni: NotRequired[PatroniSettings]
+    """Members, synchronous replication, storage, base backups, restore; default: the platform's (3 synchronous
+    members)."""
+    pooler: NotRequired[PoolerSettings]
+    """The PgBouncer pooler n8n connects through; default: on, 2 instances."""
     archive: NotRequired[S3Location | None]
     """WAL archive bucket/prefix/KMS key; None (default) runs without archiving (no PITR: dev only)."""
     oidc: NotRequired[OidcProvider | None]
@@ -258,7 +262,7 @@ class PatroniDatabase(pulumi.ComponentResource):
     """PostgreSQL run by Patroni (Spilo) under the Zalando operator, archived to S3, with n8n's least-privilege role."""
 
     connection: DatabaseConnection
-    """How n8n connects: through the pooler when ``database.pooler.enabled`` (same shape as RdsDatabase's)."""
+    """How n8n connects: through the pooler when ``pooler.enabled`` (same shape as RdsDatabase's)."""
     direct_connection: DatabaseConnection
     """The primary itself, for the bootstrap and dump Jobs and session-level work (``import:entities``)."""
     cluster_name: pulumi.Output[str]
@@ -276,9 +280,11 @@ class PatroniDatabase(pulumi.ComponentResource):
         known(where, args, PatroniDatabaseArgs)
         check_args(where, args, ("namespace",))
         child = pulumi.ResourceOptions(parent=self)
-        database = settings_section(where, "database", DatabaseSettings, args.get("database"))
+        database = n8n_database(where, args.get("database"))
+        patroni = settings_section(where, "patroni", PatroniSettings, args.get("patroni"))
+        pooler_settings = settings_section(where, "pooler", PoolerSettings, args.get("pooler"))
         namespace = plain(where, "namespace", args["namespace"])
-        cluster = dns_label(where, "cluster_name", args.get("cluster_name") or database.patroni.cluster_name,
+        cluster = dns_label(where, "cluster_name", args.get("cluster_name") or patroni.cluster_name,
                             room=len("-bootstrap"))
         protect = bool(plain(where, "protect", args.get("protect", False)))
         archive, oidc = args.get("archive"), args.get("oidc")
@@ -296,16 +302,16 @@ class PatroniDatabase(pulumi.ComponentResource):
             archive = None
         # The component's own depends_on (operator, CA issuer, namespace, n8n Secret) reaches its Kubernetes objects.
         wait_for = waits_for(where, opts)
-        pooled = database.pooler.enabled
+        pooled = pooler_settings.enabled
         limit = database.connection_limit
         clients = plain(where, "clients", args.get("clients", limit))
         if isinstance(clients, bool) or not isinstance(clients, int) or clients < 1:
             raise ValueError(f"{where}: clients must be a whole number of connections, at least 1; got {clients!r}")
-        pooler = (connection_pooler(database.pooler, pgbouncer.server_connections(clients, limit)) if pooled
+        pooler = (connection_pooler(pooler_settings, pgbouncer.server_connections(clients, limit)) if pooled
                   else None)
         certificate = k8s.apply(name, certificate_manifest(cluster, namespace),
                                 pulumi.ResourceOptions(parent=self, depends_on=wait_for))
-        cr = k8s.apply(name, postgresql_manifest(cluster=cluster, namespace=namespace, patroni=database.patroni,
+        cr = k8s.apply(name, postgresql_manifest(cluster=cluster, namespace=namespace, patroni=patroni,
                                                  archive=archive, role_arn=role_arn,
                                                  docker_image=args.get("docker_image"),
                                                  exporter_image=args.get("exporter_image"), pooler=pooler),

@@ -41,8 +41,8 @@ from ..namespace import POSTGRES_PORT
 from . import rds_proxy
 from .audit import pgaudit_parameters
 from .bootstrap import apply_bootstrap
-from .common import AdminLogin, check_args
-from .spec import DatabaseSettings, RdsSettings
+from .common import AdminLogin, check_args, n8n_database
+from .spec import N8nDatabase, PoolerSettings, RdsSettings
 
 ADMIN_USER = "dbadmin"
 CA_CERT_IDENTIFIER = "rds-ca-rsa2048-g1"
@@ -117,7 +117,7 @@ def instance_settings(rds: RdsSettings, identifier: str) -> dict[str, Any]:
     }
 
 
-def rds_connection(address: pulumi.Input[str], database: DatabaseSettings, ca_config_map: str,
+def rds_connection(address: pulumi.Input[str], database: N8nDatabase, ca_config_map: str,
                    pooled: bool = False) -> DatabaseConnection:
     """The instance endpoint, TLS verified against the RDS CA bundle (``pooled``: ``address`` is the RDS Proxy's
     endpoint, verified against the Amazon Trust Services roots under ``rds_proxy.CA_KEY`` of the same ConfigMap)."""
@@ -150,9 +150,13 @@ class RdsDatabaseArgs(TypedDict):
     """DB instance identifier (also names the subnet group, final snapshot, Secrets and ConfigMaps); plain."""
     namespace: str
     """Namespace of n8n (admin Secret, CA ConfigMap and bootstrap Job); plain."""
-    database: NotRequired[DatabaseSettings]
-    """Database name, n8n role, schema and limits, plus ``database.rds`` (version, class, storage, backups...);
-    default: the platform's (``n8n`` everywhere, PostgreSQL 17 on db.m7g.large, Multi-AZ, 14 days of PITR)."""
+    database: NotRequired[N8nDatabase]
+    """Database name, n8n role, schema and limits; default: ``n8n`` everywhere."""
+    rds: NotRequired[RdsSettings]
+    """Version, instance class, storage, backups, the RDS Proxy's settings; default: the platform's (PostgreSQL 17
+    on db.m7g.large, Multi-AZ, 14 days of PITR)."""
+    pooler: NotRequired[PoolerSettings]
+    """Whether n8n connects through the RDS Proxy (``enabled``, the default) or to the instance."""
     vpc_id: pulumi.Input[str]
     """VPC of the EKS cluster."""
     subnet_ids: pulumi.Input[list[str]]
@@ -165,7 +169,7 @@ class RdsDatabaseArgs(TypedDict):
     """PEM bundle verifying the RDS certificate; default: the bundled RDS root CAs (see module doc)."""
     n8n_password: NotRequired[pulumi.Input[str] | None]
     """Password of the n8n role (secret; ``Secrets.db_password``, the n8n Secret's ``db-password``), kept in the RDS
-    Proxy's Secrets Manager secret so the proxy can log in as that role. Required with ``database.pooler.enabled``
+    Proxy's Secrets Manager secret so the proxy can log in as that role. Required with ``pooler.enabled``
     (the default); unused without."""
     proxy_ca_bundle_pem: NotRequired[str | None]
     """PEM bundle verifying the RDS Proxy's certificate; default: the bundled Amazon Trust Services roots
@@ -187,7 +191,7 @@ class RdsDatabase(pulumi.ComponentResource):
     """Amazon RDS for PostgreSQL, hardened (encrypted, private, TLS-only, Multi-AZ, PITR), with n8n's role."""
 
     connection: DatabaseConnection
-    """How n8n connects: through the RDS Proxy when ``database.pooler.enabled`` (same shape as PatroniDatabase's)."""
+    """How n8n connects: through the RDS Proxy when ``pooler.enabled`` (same shape as PatroniDatabase's)."""
     direct_connection: DatabaseConnection
     """The instance itself, for the bootstrap and dump Jobs and session-level work (``import:entities``)."""
     address: pulumi.Output[str]
@@ -203,9 +207,9 @@ class RdsDatabase(pulumi.ComponentResource):
     admin_secret: pulumi.Output[str]
     """Kubernetes Secret with the master login (bootstrap Job only)."""
     proxy_name: pulumi.Output[str | None]
-    """Name of the RDS Proxy (its CloudWatch ``ProxyName``); None without ``database.pooler.enabled``."""
+    """Name of the RDS Proxy (its CloudWatch ``ProxyName``); None without ``pooler.enabled``."""
     proxy_endpoint: pulumi.Output[str | None]
-    """DNS name of the RDS Proxy n8n connects to; None without ``database.pooler.enabled``."""
+    """DNS name of the RDS Proxy n8n connects to; None without ``pooler.enabled``."""
 
     def __init__(self, name: str, args: RdsDatabaseArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("n8n:index:RdsDatabase", name, None, opts)
@@ -219,19 +223,19 @@ class RdsDatabase(pulumi.ComponentResource):
         stateful = pulumi.ResourceOptions(parent=self, protect=protect, retain_on_delete=retain)
         ident = dns_label(where, "identifier", args["identifier"], room=len("-bootstrap"))
         namespace = plain(where, "namespace", args["namespace"])
-        database = settings_section(where, "database", DatabaseSettings, args.get("database"))
+        database = n8n_database(where, args.get("database"))
         tags = args.get("tags") or {}
-        rds = database.rds
-        pooled = database.pooler.enabled
+        rds = settings_section(where, "rds", RdsSettings, args.get("rds"))
+        pooled = settings_section(where, "pooler", PoolerSettings, args.get("pooler")).enabled
         n8n_password = args.get("n8n_password")
         if pooled:
             rds_proxy.proxy_name(ident)
             if isinstance(args.get("kms_key_arn"), str):
                 rds_proxy.key_region(args["kms_key_arn"])  # the proxy's role may decrypt only in the key's region
             if n8n_password is None:
-                raise ValueError(f"{where}: n8n_password is required with database.pooler.enabled (the RDS Proxy "
+                raise ValueError(f"{where}: n8n_password is required with pooler.enabled (the RDS Proxy "
                                  "logs in as the n8n role with it): pass Secrets.db_password, or set "
-                                 "database.pooler.enabled to false")
+                                 "pooler.enabled to false")
 
         key_arn = args.get("kms_key_arn")
         if key_arn is None:
@@ -263,7 +267,7 @@ class RdsDatabase(pulumi.ComponentResource):
 
         proxy = None
         if proxy_group is not None:
-            proxy = self._proxy(name, ident, database, args, instance, proxy_group, key_arn, n8n_password, tags,
+            proxy = self._proxy(name, ident, database, rds, args, instance, proxy_group, key_arn, n8n_password, tags,
                                 stateful)
 
         ca_name, admin = f"{ident}-ca", AdminLogin(f"{ident}-admin")
@@ -313,15 +317,15 @@ class RdsDatabase(pulumi.ComponentResource):
                                          description="PostgreSQL from the RDS Proxy", **port, opts=child)
         return group
 
-    def _proxy(self, name: str, ident: str, database: DatabaseSettings, args: RdsDatabaseArgs, instance: Any,
-               group: Any, key_arn: pulumi.Input[str], n8n_password: pulumi.Input[str],
+    def _proxy(self, name: str, ident: str, database: N8nDatabase, rds: RdsSettings, args: RdsDatabaseArgs,
+               instance: Any, group: Any, key_arn: pulumi.Input[str], n8n_password: pulumi.Input[str],
                tags: dict[str, str], stateful: pulumi.ResourceOptions) -> Any:
         """The RDS Proxy, its login secret and role, its target group and the instance as its target, in the order
         AWS needs them. The secret is protected like the other secrets (its version is not: a new password
         replaces it)."""
 
         child = pulumi.ResourceOptions(parent=self)
-        settings = database.rds.proxy
+        settings = rds.proxy
         secret = aws.secretsmanager.Secret(f"{name}-proxy-login", kms_key_id=key_arn, tags=tags, opts=stateful,
                                            description=f"{ident} RDS Proxy: login of the n8n role "
                                            "(copy of the n8n Secret's db-password)")

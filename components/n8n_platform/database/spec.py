@@ -7,6 +7,7 @@ These are the ``database`` and ``backups`` sections of the stack settings and th
 
 # No `from __future__ import annotations` here: Pulumi's schema analyzer reads these annotations at run time
 # (the components' Args use them); the settings parser reads them with typing.get_type_hints either way.
+import dataclasses
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -106,10 +107,9 @@ class DatabaseEngine(StrEnum):
 
 
 @dataclass(frozen=True, kw_only=True)
-class DatabaseSettings(Section):
-    """PostgreSQL for n8n: which engine, and the least-privilege role n8n logs in as."""
+class N8nDatabase(Section):
+    """The database n8n uses and the least-privilege role it logs in as, the same on either engine."""
 
-    engine: DatabaseEngine = setting("`rds` (managed, Multi-AZ) or `patroni` (in-cluster HA).", DatabaseEngine.RDS)
     name: str = setting("Database name.", "n8n", check=matches(r"[a-z_][a-z0-9_]{0,62}", "a lowercase SQL name"))
     user: str = setting("Login role n8n uses; owns only its schema.", "n8n",
                         check=matches(r"[a-z_][a-z0-9_]{0,62}", "a lowercase SQL name"))
@@ -117,6 +117,17 @@ class DatabaseSettings(Section):
                           check=matches(r"[a-z_][a-z0-9_]{0,62}", "a lowercase SQL name other than public"))
     connection_limit: int = setting("CONNECTION LIMIT of the n8n role.", 200, check=between(10, 5000))
     statement_timeout_seconds: int = setting("statement_timeout of the n8n role.", 300, check=at_least(1))
+
+    def role(self) -> "N8nDatabase":
+        """Just these fields (of a DatabaseSettings, the stack's whole database section)."""
+        return N8nDatabase(**{f.name: getattr(self, f.name) for f in dataclasses.fields(N8nDatabase)})
+
+
+@dataclass(frozen=True, kw_only=True)
+class DatabaseSettings(N8nDatabase):
+    """PostgreSQL for n8n: which engine, its connection pooler and knobs, and the n8n database and role."""
+
+    engine: DatabaseEngine = setting("`rds` (managed, Multi-AZ) or `patroni` (in-cluster HA).", DatabaseEngine.RDS)
     pooler: PoolerSettings = setting("The connection pooler n8n reaches PostgreSQL through.", PoolerSettings())
     rds: RdsSettings = setting("Settings of engine `rds`.", RdsSettings())
     patroni: PatroniSettings = setting("Settings of engine `patroni`.", PatroniSettings())
