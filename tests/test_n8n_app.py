@@ -10,7 +10,7 @@ import pytest
 
 from n8n_platform import names
 from n8n_platform.connections import CaBundle, DatabaseConnection, RedisConnection, SecretKeyRef
-from n8n_platform.n8n.app import N8nApp, N8nAppArgs, env_args
+from n8n_platform.n8n.app import ENV_ARGS, N8nApp, N8nAppArgs
 from n8n_platform.n8n.env import N8nEnvInputs
 from n8n_platform.n8n.spec import N8nSettings
 from tests.harness import is_secret, plain, run
@@ -29,7 +29,7 @@ ENV = N8nEnvInputs(hostname="n8n.example.com", db=DB, redis=REDIS, worker_concur
 
 def args(webhook: int = 2, env: N8nEnvInputs = ENV, **extra) -> N8nAppArgs:
     base = N8nAppArgs(
-        namespace="n8n", **env_args(env), image=N8N.image,
+        namespace="n8n", **{key: getattr(env, key) for key in ENV_ARGS}, image=N8N.image,
         runners_image=N8N.runners_image, main_replicas=1, main_resources=N8N.main.resources,
         webhook_replicas=webhook, webhook_max_replicas=10, webhook_resources=N8N.webhook.resources,
         worker_replicas=3, worker_resources=N8N.worker.resources, runners_resources=N8N.runners, spot_pool=True)

@@ -273,11 +273,12 @@ def test_unknown_role_is_rejected():
 
 @pytest.mark.parametrize("metrics", [True, False])
 def test_the_settings_bridge_follows_the_stack_settings(metrics):
-    from n8n_platform.platform import inputs_from_settings
+    from n8n_platform.n8n.app import workloads_spec
+    from n8n_platform.platform import n8n_app_args
     from n8n_platform.settings import from_config
     from tests.harness import load_stack_config
 
     raw, _ = load_stack_config("prod", {"observability": {"enabled": metrics}, "n8n": {"worker": {"concurrency": 12}}})
-    inputs = inputs_from_settings(from_config(raw), DB, REDIS)
+    inputs = workloads_spec(n8n_app_args(from_config(raw), DB, REDIS)).env
     assert (inputs.hostname, inputs.worker_concurrency, inputs.metrics) == ("n8n.example.com", 12, metrics)
     assert n8n_env("main", inputs)["N8N_METRICS"] == str(metrics).lower()

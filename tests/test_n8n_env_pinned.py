@@ -1,5 +1,5 @@
 """The n8n environment contract pinned value by value: every variable each role gets, the boundaries that switch
-variables on and off, and every setting `inputs_from_settings` wires through. A change to any emitted value fails
+variables on and off, and every setting the platform wires through (`n8n_app_args`). A change to any emitted value fails
 here (test_n8n_env.py says why the values are what they are; tests/e2e runs them in real n8n)."""
 
 from __future__ import annotations
@@ -11,9 +11,10 @@ import pytest
 from n8n_platform import names
 from n8n_platform.connections import SECRETS_DIR, CaBundle, DatabaseConnection, RedisConnection, SecretKeyRef
 from n8n_platform.n8n import env as n8n
+from n8n_platform.n8n.app import workloads_spec
 from n8n_platform.n8n.env import N8nEnvInputs, n8n_env, runner_env
 from n8n_platform.n8n.spec import N8N_VERSION
-from n8n_platform.platform import inputs_from_settings
+from n8n_platform.platform import n8n_app_args
 from n8n_platform.settings import from_config
 from tests.harness import load_stack_config
 
@@ -238,7 +239,7 @@ def test_the_settings_bridge_wires_every_setting():
                 "webhook": {"replicas": 0}, "worker": {"concurrency": 7}, "gracefulShutdownSeconds": 40,
                 "executionMaxAgeHours": 48, "executionMaxCount": 900, "timezone": "Asia/Tokyo", "logLevel": "error"},
         "observability": {"enabled": False}})
-    inputs = inputs_from_settings(from_config(raw), DB, REDIS)
+    inputs = workloads_spec(n8n_app_args(from_config(raw), DB, REDIS)).env
     assert inputs == N8nEnvInputs(
         hostname="n8n.dev.example.com", db=DB, redis=REDIS, version="2.41.0", webhook_processors=False,
         multi_main=True, licensed=True, worker_concurrency=7, graceful_shutdown_seconds=40,
@@ -247,6 +248,6 @@ def test_the_settings_bridge_wires_every_setting():
 
 def test_the_settings_bridge_with_the_dev_stack():
     raw, _ = load_stack_config("dev")
-    inputs = inputs_from_settings(from_config(raw), DB, REDIS)
+    inputs = workloads_spec(n8n_app_args(from_config(raw), DB, REDIS)).env
     assert (inputs.webhook_processors, inputs.licensed, inputs.multi_main) == (True, False, False)
     assert (inputs.log_level, inputs.execution_max_age_hours, inputs.execution_max_count) == ("debug", 72, 5000)

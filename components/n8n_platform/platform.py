@@ -31,10 +31,8 @@ from .edge.component import Edge
 from .edge.routes import PROXY_HOPS
 from .irsa import OidcProvider
 from .n8n import workloads
-from .n8n.app import N8nApp, N8nAppArgs, database_clients, env_args
+from .n8n.app import N8nApp, N8nAppArgs, database_clients
 from .n8n.app import quota as n8n_quota
-from .n8n.env import N8nEnvInputs
-from .n8n.spec import LogLevel
 from .namespace import N8nNamespace, NetworkPlan, QuotaWorkload
 from .network import ClusterNetwork
 from .observability import CloudWatchTargets, Observability, RuleInputs
@@ -204,16 +202,9 @@ class N8nPlatform(pulumi.ComponentResource):
             name, previous=plain("N8nPlatform", "previous_version", args.get("previous_version")),
             version=n.version, rds_instance=rds_identifier() if s.database.engine == "rds" else None,
             dump=dump_source, tags=s.aws.tags, opts=self._after(database, dumps))
-        app = N8nApp(f"{name}-app", N8nAppArgs(
-            namespace=s.namespace,
-            **env_args(inputs_from_settings(s, database.connection, redis.connection)),
-            image=n.image, runners_image=n.runners_image,
-            main_replicas=n.main.replicas, main_resources=n.main.resources,
-            webhook_replicas=n.webhook.replicas, webhook_max_replicas=n.webhook.max_replicas,
-            webhook_resources=n.webhook.resources,
-            worker_replicas=n.worker.min_replicas, worker_resources=n.worker.resources,
-            runners_resources=n.runners, spot_pool=pool is not None,
-            secrets_revision=secrets.revision), self._after(secrets, database, redis, copy))
+        app = N8nApp(f"{name}-app", n8n_app_args(s, database.connection, redis.connection, spot_pool=pool is not None,
+                                                 secrets_revision=secrets.revision),
+                     self._after(secrets, database, redis, copy))
         if s.observability.enabled:
             self._observability(name, s, archive, database, redis, dumps, pool is not None, addons)
         WorkerAutoscaling(f"{name}-autoscaling", WorkerAutoscalingArgs(
@@ -398,23 +389,20 @@ class N8nPlatform(pulumi.ComponentResource):
         }, self._after(secrets, namespace, addons.postgres_operator, addons.internal_ca_issuer))
 
 
-def inputs_from_settings(settings: Settings, db: DatabaseConnection, redis: RedisConnection) -> N8nEnvInputs:
-    """N8nEnvInputs for a stack: the bridge from its Settings and the data layer's connections."""
+def n8n_app_args(settings: Settings, db: DatabaseConnection, redis: RedisConnection, *, spot_pool: bool = False,
+                 secrets_revision: pulumi.Input[str] | None = None) -> N8nAppArgs:
+    """N8nApp's Args for a stack: its ``n8n`` section, hostname, license and metrics switch, and the data layer's
+    connections (N8nApp derives the webhook-processor and multi-main switches from the replicas)."""
     n = settings.n8n
-    return N8nEnvInputs(
-        hostname=settings.edge.hostname,
-        db=db,
-        redis=redis,
-        version=n.version,
-        webhook_processors=n.webhook.replicas > 0,
-        multi_main=n.multi_main,
-        licensed=settings.license_activation_key is not None,
-        worker_concurrency=n.worker.concurrency,
-        graceful_shutdown_seconds=n.graceful_shutdown_seconds,
-        execution_max_age_hours=n.execution_max_age_hours,
-        execution_max_count=n.execution_max_count,
-        timezone=n.timezone,
-        log_level=LogLevel(n.log_level),
-        metrics=settings.observability.enabled,
-        proxy_hops=PROXY_HOPS,
-    )
+    return N8nAppArgs(
+        namespace=settings.namespace, hostname=settings.edge.hostname, db=db, redis=redis, version=n.version,
+        licensed=settings.license_activation_key is not None, worker_concurrency=n.worker.concurrency,
+        graceful_shutdown_seconds=n.graceful_shutdown_seconds, execution_max_age_hours=n.execution_max_age_hours,
+        execution_max_count=n.execution_max_count, timezone=n.timezone, log_level=n.log_level,
+        metrics=settings.observability.enabled, proxy_hops=PROXY_HOPS,
+        image=n.image, runners_image=n.runners_image,
+        main_replicas=n.main.replicas, main_resources=n.main.resources,
+        webhook_replicas=n.webhook.replicas, webhook_max_replicas=n.webhook.max_replicas,
+        webhook_resources=n.webhook.resources,
+        worker_replicas=n.worker.min_replicas, worker_resources=n.worker.resources,
+        runners_resources=n.runners, spot_pool=spot_pool, secrets_revision=secrets_revision)

@@ -286,11 +286,6 @@ ENV_ARGS = ("hostname", "db", "redis", "protocol", "version", "licensed", "worke
 """The Args that are inputs of the environment contract (N8nEnvInputs fields of the same names)."""
 
 
-def env_args(env: N8nEnvInputs) -> dict[str, Any]:
-    """The Args of an N8nApp that runs with the environment contract ``env`` (the platform's bridge)."""
-    return {key: getattr(env, key) for key in ENV_ARGS}
-
-
 def env_inputs(args: N8nAppArgs, *, webhook_processors: bool, multi_main: bool) -> N8nEnvInputs:
     """The environment contract's inputs from the Args (the contract's defaults for what is left out), each checked;
     the role switches follow the replicas."""
