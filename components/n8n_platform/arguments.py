@@ -18,6 +18,10 @@ from typing import Any, TypedDict, TypeVar
 
 import pulumi
 
+from .schema import QUANTITY, Problem, Section, SettingsError, camel, cpu_millis, parse, quantity_bytes
+from .vocabulary import Resources
+from .vocabulary import cidr as cidr_problem
+
 T = TypeVar("T")
 
 
@@ -184,8 +188,6 @@ def secret_key(component: str, argument: str, value: Any) -> str:
 
 def cidr(component: str, argument: str, value: Any) -> str:
     """An IPv4 or IPv6 network in CIDR notation with zero host bits, such as ``10.0.0.0/16``."""
-    from .vocabulary import cidr as cidr_problem
-
     allowed = "a CIDR with zero host bits, such as 10.0.0.0/16 or 2001:db8::/32"
     string(component, argument, value, what=allowed)
     if cidr_problem(value) is not None:
@@ -196,8 +198,6 @@ def cidr(component: str, argument: str, value: Any) -> str:
 def quantity(component: str, argument: str, value: Any, what: str = "memory") -> str:
     """A Kubernetes quantity string (``512Mi``, ``1.5Gi``, ``250m``, ``2``); ``1GB``, ``2 cores`` or a number fail.
     ``what``: ``memory`` or ``cpu``, for the example in the message."""
-    from .schema import QUANTITY
-
     example = "250m, 0.5 or 2" if what == "cpu" else "512Mi, 1.5Gi or 2G"
     return string(component, argument, value, QUANTITY.pattern,
                   f"a Kubernetes {what} quantity string such as {example}")
@@ -310,8 +310,6 @@ RESOURCE_KEYS = {"cpu_request": "cpuRequest", "cpu_limit": "cpuLimit", "memory_r
 def container_resources(component: str, argument: str, value: Any, default: Any) -> Any:
     """A ``settings.Resources`` from ``value``: a Resources as is, a mapping with the snake_case or camelCase field
     names (missing fields from ``default``), or None for ``default``. An unknown key fails, naming it."""
-    from .vocabulary import Resources
-
     if value is None:
         return default
     if isinstance(value, Resources):
@@ -334,8 +332,6 @@ def container_resources(component: str, argument: str, value: Any, default: Any)
 
 def checked_resources(component: str, argument: str, r: Any) -> Any:
     """The ``settings.Resources`` ``r`` when each field is a quantity and no request exceeds its limit."""
-    from .schema import cpu_millis, quantity_bytes
-
     for field, key in RESOURCE_KEYS.items():
         quantity(component, f"{argument}.{key}", getattr(r, field), "cpu" if field.startswith("cpu") else "memory")
     if cpu_millis(r.cpu_request) > cpu_millis(r.cpu_limit):
@@ -395,9 +391,12 @@ class ContainerResources(TypedDict, total=False):
 def structured(component: str, argument: str, cls: type[T], value: Any) -> T:
     """``value`` as the dataclass ``cls``: itself when it already is one, else built from a mapping of its field
     names, nested dataclasses and enums included. Pulumi's component provider hands complex inputs from other
-    languages over as such mappings; a missing required field fails naming it."""
+    languages over as such mappings; a missing required field fails naming it. A settings section goes through
+    :func:`settings_section` (snake_case or camelCase keys, the stack config's checks)."""
     if isinstance(value, cls):
         return value
+    if issubclass(cls, Section):  # a settings section: parsed and checked exactly like stack config
+        return settings_section(component, argument, cls, value)
     if not isinstance(value, Mapping):
         plain(component, argument, value)
         raise TypeError(f"{component}: argument {argument!r} must be a {cls.__name__}, not {type(value).__name__}")
@@ -437,8 +436,6 @@ def settings_section(component: str, argument: str, cls: type[T], value: Any) ->
     built, :class:`~n8n_platform.schema.Section`), the section's defaults for None,
     or built from a mapping with snake_case or camelCase keys (as other languages send it) and checked exactly like
     stack config: a bad value raises ``SettingsError`` naming ``<argument>.<key>``, the value and what is allowed."""
-    from .schema import Problem, SettingsError, camel, parse
-
     if value is None:
         return cls()
     if isinstance(value, cls):
