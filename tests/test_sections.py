@@ -78,3 +78,12 @@ def test_a_misused_section_names_the_field_the_value_and_what_is_allowed(build, 
         build()
     (problem,) = e.value.problems
     assert problem.key == field and why in problem.allowed
+
+
+def test_a_nested_section_of_the_wrong_kind_is_refused():
+    from n8n_platform.database.spec import PatroniSettings, RdsSettings
+
+    with pytest.raises(SettingsError) as e:
+        DatabaseSettings(patroni=RdsSettings())  # type: ignore[arg-type]
+    assert [p.key for p in e.value.problems] == ["patroni"]
+    assert DatabaseSettings(patroni={"members": 2}).patroni == PatroniSettings(members=2)  # type: ignore[arg-type]

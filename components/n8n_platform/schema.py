@@ -66,11 +66,12 @@ class Section:
         problems: list[Problem] = []
         hints = _hints(type(self))
         for f in dataclasses.fields(self):  # type: ignore[arg-type]
-            value = getattr(self, f.name)
-            if dataclasses.is_dataclass(value):
-                continue
+            value, hint = getattr(self, f.name), hints[f.name]
+            kind = _plain(hint)
+            if dataclasses.is_dataclass(value) and dataclasses.is_dataclass(kind) and isinstance(value, kind):
+                continue  # a section of the right kind: checked when it was built
             start = len(problems)
-            converted = _convert(hints[f.name], value, f.name, problems, f.metadata.get("check"))
+            converted = _convert(hint, value, f.name, problems, f.metadata.get("check"))
             if f.metadata.get("secret"):
                 problems[start:] = [dataclasses.replace(p, value=HIDDEN) for p in problems[start:]]
             elif len(problems) == start:
