@@ -63,7 +63,7 @@ def test_a_negative_workload_is_named_by_its_position():
 
 def test_mapped_containers_size_the_budget_and_the_limit_range():
     rec = register(quota_workloads=[WORKER], quota_headroom=1.0)
-    # 2 replicas x (2 + 1) CPUs and (2 + 1) GiB; the container defaults fill the requests (settings.Resources())
+    # 2 replicas x (2 + 1) CPUs and (2 + 1) GiB; the container defaults fill the requests (vocabulary.Resources())
     hard = rec.one("kubernetes:core/v1:ResourceQuota").inputs["spec"]["hard"]
     assert (hard["limits.cpu"], hard["limits.memory"], hard["pods"]) == ("6000m", "6144Mi", "12")
     limits = rec.one("kubernetes:core/v1:LimitRange").inputs["spec"]["limits"][0]

@@ -308,7 +308,7 @@ RESOURCE_KEYS = {"cpu_request": "cpuRequest", "cpu_limit": "cpuLimit", "memory_r
 
 
 def container_resources(component: str, argument: str, value: Any, default: Any) -> Any:
-    """A ``settings.Resources`` from ``value``: a Resources as is, a mapping with the snake_case or camelCase field
+    """A ``vocabulary.Resources`` from ``value``: a Resources as is, a mapping with the snake_case or camelCase field
     names (missing fields from ``default``), or None for ``default``. An unknown key fails, naming it."""
     if value is None:
         return default
@@ -316,7 +316,7 @@ def container_resources(component: str, argument: str, value: Any, default: Any)
         return checked_resources(component, argument, value)
     if not isinstance(value, Mapping):
         raise TypeError(f"{component}: argument {argument!r} must be a mapping of {sorted(RESOURCE_KEYS.values())} "
-                        f"or a settings.Resources, not {type(value).__name__}")
+                        f"or a Resources, not {type(value).__name__}")
     plain(component, argument, value)
     camel_to_snake = {v: k for k, v in RESOURCE_KEYS.items()}
     fields = {}
@@ -331,7 +331,7 @@ def container_resources(component: str, argument: str, value: Any, default: Any)
 
 
 def checked_resources(component: str, argument: str, r: Any) -> Any:
-    """The ``settings.Resources`` ``r`` when each field is a quantity and no request exceeds its limit."""
+    """The ``vocabulary.Resources`` ``r`` when each field is a quantity and no request exceeds its limit."""
     for field, key in RESOURCE_KEYS.items():
         quantity(component, f"{argument}.{key}", getattr(r, field), "cpu" if field.startswith("cpu") else "memory")
     if cpu_millis(r.cpu_request) > cpu_millis(r.cpu_limit):

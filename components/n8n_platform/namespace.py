@@ -294,7 +294,7 @@ class QuotaWorkload:
     max_replicas: int
     """Most pods at once (max replicas, members, ...)."""
     containers: list[ContainerResources]
-    """Resources of each container of one pod (``settings.Resources`` or mappings of the same fields)."""
+    """Resources of each container of one pod (``vocabulary.Resources`` or mappings of the same fields)."""
 
 
 def _cpu(millis: int) -> str:
@@ -451,7 +451,7 @@ def quota_workloads(where: str, args: Any) -> list[Any] | None:
 
 
 def _workload(where: str, index: int, value: Any) -> QuotaWorkload:
-    """A QuotaWorkload with its containers as ``settings.Resources`` (other languages send mappings)."""
+    """A QuotaWorkload with its containers as ``vocabulary.Resources`` (other languages send mappings)."""
     from .vocabulary import Resources
 
     w = structured(where, f"quota_workloads[{index}]", QuotaWorkload, value)

@@ -130,7 +130,7 @@ class RoleShape:
     replicas: int
     """Replicas at creation (the minimum when autoscaled)."""
     resources: Any
-    """A settings.Resources (cpu/memory requests and limits)."""
+    """A vocabulary.Resources (cpu/memory requests and limits)."""
 
 
 @dataclass(frozen=True, kw_only=True)

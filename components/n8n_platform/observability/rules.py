@@ -2,8 +2,8 @@
 
 Every alert names where its series come from (:class:`Source`), so the real-software tests know which process must
 produce them, and carries a ``runbook_url`` pointing at its own section of docs/operations.md. Thresholds come from
-``observability.thresholds`` (:class:`~n8n_platform.settings.AlertThresholds`). Jobs are the ``job`` labels the
-monitors set (:mod:`.monitors`), so a rule only ever sees the targets it was written for.
+``observability.thresholds`` (:class:`~n8n_platform.observability.spec.AlertThresholds`). Jobs are the ``job``
+labels the monitors set (:mod:`.monitors`), so a rule only ever sees the targets it was written for.
 
 What real n8n exposes, and what the rules therefore use (read off a running 2.40.7):
 
@@ -82,7 +82,8 @@ class Alert:
 
 class RuleThresholds(TypedDict, total=False):
     """When the alert rules and CloudWatch alarms fire; a field left out takes the platform's default
-    (``observability.thresholds``, :class:`~n8n_platform.settings.AlertThresholds`, which also checks the values)."""
+    (``observability.thresholds``, :class:`~n8n_platform.observability.spec.AlertThresholds`, which also checks the
+    values)."""
 
     queue_backlog_jobs: int
     """Jobs waiting in the queue that count as a backlog (default 100)."""
@@ -145,7 +146,7 @@ class RuleInputs:
     patroni_pooler: bool = False
     """n8n reaches the Patroni cluster through the operator's PgBouncer (``<cluster>-pooler`` Deployment)."""
     thresholds: RuleThresholds | None = None
-    """When alerts fire (omitted fields: the platform's defaults); Python also takes a settings.AlertThresholds."""
+    """When alerts fire (omitted fields: the platform's defaults); Python also takes an AlertThresholds."""
     runbooks: str = "docs/operations.md"
     """URL of docs/operations.md as the team publishes it (``observability.runbookUrl``); anchors are appended."""
 
