@@ -72,9 +72,7 @@ class Section:
                 continue  # a section of the right kind: checked when it was built
             start = len(problems)
             converted = _convert(hint, value, f.name, problems, f.metadata.get("check"))
-            if f.metadata.get("secret"):
-                problems[start:] = [dataclasses.replace(p, value=HIDDEN) for p in problems[start:]]
-            elif len(problems) == start:
+            if len(problems) == start:  # (no section has a secret field: those are the top-level Settings')
                 object.__setattr__(self, f.name, converted)  # the parsed form: "3" -> 3, "info" -> LogLevel.INFO
         if problems:
             raise SettingsError(problems, f"{type(self).__name__}: invalid argument(s)")
