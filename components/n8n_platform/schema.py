@@ -146,7 +146,7 @@ MEMORY = matches(r"[0-9]+(Ki|Mi|Gi|Ti|k|M|G|T)?", "a Kubernetes memory quantity 
 CRON = matches(r"(\S+\s+){4}\S+", "a five-field cron schedule such as '15 2 * * *'")
 
 _SCALE = {"Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "Ti": 2**40, "Pi": 2**50, "Ei": 2**60, "m": Fraction(1, 1000),
-          "k": 10**3, "M": 10**6, "G": 10**9, "T": 10**12, "P": 10**15, "E": 10**18}
+          "k": 10**3, "M": 10**6, "G": 10**9, "T": 10**12, "P": 10**15, "E": 10**18, "": 1}
 
 
 def quantity_value(quantity: str) -> Fraction:
@@ -155,7 +155,7 @@ def quantity_value(quantity: str) -> Fraction:
     if found is None:
         raise ValueError(f"{quantity!r} is not a Kubernetes quantity")
     suffix = found["suffix"] or ""
-    scale = Fraction(10) ** int(suffix[1:]) if suffix[:1] in ("e", "E") else _SCALE.get(suffix, 1)
+    scale = _SCALE[suffix] if suffix in _SCALE else Fraction(10) ** int(suffix[1:])
     return Fraction(found["number"]) * scale
 
 
