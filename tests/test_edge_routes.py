@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import pulumi
 import pytest
 
 from n8n_platform.edge.routes import (
@@ -14,6 +15,7 @@ from n8n_platform.edge.routes import (
     check,
     endpoint_env,
     matches,
+    public_url,
     resolve,
     routes,
 )
@@ -139,3 +141,9 @@ def test_table_matches_n8n_2_40_7_route_registration():
     for path in ("/forgot-password", "/resolve-password-token", "/change-password"):
         assert f")('{path}'" in reset
     assert "RootLevelController)('/mcp-server')" in (dist / "modules" / "mcp" / "mcp.controller.js").read_text()
+
+
+def test_the_public_url_is_the_hostname_under_the_protocol_with_n8ns_trailing_slash():
+    assert public_url("n8n.example.com") == "https://n8n.example.com/"
+    assert public_url("n8n.internal", "http") == "http://n8n.internal/"
+    assert isinstance(public_url(pulumi.Output.from_input("n8n.example.com")), pulumi.Output)
