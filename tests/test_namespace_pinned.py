@@ -4,6 +4,8 @@ off on its own, the quota and LimitRange arithmetic at its edges, and the consta
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
 from n8n_platform import k8s, namespace
@@ -83,6 +85,29 @@ def test_a_full_plan_renders_exactly_these_policies_in_this_order():
     assert list(rendered) == list(EXPECTED_FULL)
     for name, spec in EXPECTED_FULL.items():
         assert rendered[name] == spec, name
+
+
+POOLER = {"matchLabels": {"application": "db-connection-pooler", "connection-pooler": "n8n-db-pooler"}}
+
+
+def test_a_pooler_sits_between_n8n_and_the_members_and_opens_nothing_else():
+    rendered = specs(dataclasses.replace(FULL, patroni_pooler=True))
+    expected = dict(EXPECTED_FULL)
+    expected["postgres-clients"] = {**EXPECTED_FULL["postgres-clients"], "egress": [{
+        "to": [{"podSelector": SPILO}, {"podSelector": POOLER}, {"ipBlock": {"cidr": "10.20.0.0/16"}}],
+        "ports": tcp(5432)}]}
+    patroni = EXPECTED_FULL["patroni"]
+    expected["patroni"] = {**patroni, "ingress": [*patroni["ingress"][:2],
+                                                  {"from": [{"podSelector": POOLER}], "ports": tcp(5432)},
+                                                  patroni["ingress"][2]]}
+    order = list(EXPECTED_FULL)
+    order.insert(order.index("patroni"), "pooler")
+    expected["pooler"] = {"podSelector": POOLER, "policyTypes": ["Ingress", "Egress"],
+                          "ingress": [{"from": [{"podSelector": N8N}], "ports": tcp(5432)}],
+                          "egress": [{"to": [{"podSelector": SPILO}], "ports": tcp(5432)}]}
+    assert list(rendered) == order
+    for name in order:
+        assert rendered[name] == expected[name], name
 
 
 def test_rds_only_opens_the_vpc_and_no_patroni_rules():

@@ -63,6 +63,7 @@ from .arguments import (
     whole,
 )
 from .schema import cpu_millis, quantity_bytes
+from .vocabulary import Resources
 
 MAIN, WEBHOOK, WORKER, REDIS, DUMPS, BOOTSTRAP = "main", "webhook", "worker", "redis", "dumps", "bootstrap"
 SELECTORS: dict[str, dict[str, str]] = {c: k8s.selector(c) for c in (MAIN, WEBHOOK, WORKER, REDIS, DUMPS, BOOTSTRAP)}
@@ -339,16 +340,15 @@ def limit_range_manifest(name: str, namespace: str, workloads: list[QuotaWorkloa
     """LimitRange: small defaults for containers that set nothing (so the quota admits them), and a per-container
     maximum equal to the largest limit any configured container has (none without workloads: nothing to bound)."""
     resources = [r for w in workloads for r in w.containers]
-    max_cpu = max((cpu_millis(r.cpu_limit) for r in resources), default=None)
-    max_mem = max((quantity_bytes(r.memory_limit) for r in resources), default=None)
-    cpu_cap, mem_cap = (1000, 2**30) if max_cpu is None or max_mem is None else (max_cpu, max_mem)
+    cpu_cap = max((cpu_millis(r.cpu_limit) for r in resources), default=math.inf)
+    mem_cap = max((quantity_bytes(r.memory_limit) for r in resources), default=math.inf)
     limits: dict[str, Any] = {
         "type": "Container",
         "default": {"cpu": _cpu(min(500, cpu_cap)), "memory": _mem(min(512 * 2**20, mem_cap))},
         "defaultRequest": {"cpu": _cpu(min(100, cpu_cap)), "memory": _mem(min(128 * 2**20, mem_cap))},
     }
-    if max_cpu is not None and max_mem is not None:
-        limits["max"] = {"cpu": _cpu(max_cpu), "memory": _mem(max_mem)}
+    if resources:
+        limits["max"] = {"cpu": _cpu(cpu_cap), "memory": _mem(mem_cap)}
     return {"apiVersion": "v1", "kind": "LimitRange", "metadata": k8s.metadata(name, namespace, "quota"),
             "spec": {"limits": [limits]}}
 
@@ -452,8 +452,6 @@ def quota_workloads(where: str, args: Any) -> list[Any] | None:
 
 def _workload(where: str, index: int, value: Any) -> QuotaWorkload:
     """A QuotaWorkload with its containers as ``vocabulary.Resources`` (other languages send mappings)."""
-    from .vocabulary import Resources
-
     w = structured(where, f"quota_workloads[{index}]", QuotaWorkload, value)
     whole(where, f"quota_workloads[{index}].max_replicas", w.max_replicas, 0)
     if not isinstance(w.containers, (list, tuple)) or not w.containers:
