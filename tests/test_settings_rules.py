@@ -10,6 +10,7 @@ import dataclasses
 import functools
 import json
 import types
+import typing
 from typing import Literal
 
 import pytest
@@ -249,7 +250,19 @@ CONTAINERS = {  # message key -> where it is set
     "n8n.worker.resources": ("n8n", "worker", "resources"),
     "n8n.runners": ("n8n", "runners"),
     "database.patroni.resources": ("database", "patroni", "resources"),
+    "database.pooler.resources": ("database", "pooler", "resources"),
 }
+
+
+def test_every_container_the_settings_size_is_checked():
+    def sized(cls, path=()):
+        for f in dataclasses.fields(cls):
+            kind = schema._plain(typing.get_type_hints(cls)[f.name])
+            if kind is vocabulary.Resources:
+                yield (*path, schema.camel(f.name))
+            elif dataclasses.is_dataclass(kind):
+                yield from sized(kind, (*path, schema.camel(f.name)))
+    assert sorted(sized(settings.Settings)) == sorted(CONTAINERS.values())
 
 
 def at(path: tuple[str, ...], value: dict) -> dict:
