@@ -92,3 +92,34 @@ def test_the_namespace_name_is_an_output_of_the_component():
                                     .namespace_name))
     assert rec.exports["name"] == "n8n"
     assert rec.one("n8n:index:N8nNamespace").outputs == {"namespace_name": "n8n"}
+
+
+CONTAINERS_NEEDED = "must be a non-empty list of container resources"
+
+
+@pytest.mark.parametrize("call,error,message", [
+    (lambda: register(quota_workloads=[{**WORKER, "containers": []}]), TypeError,
+     f"N8nNamespace: argument 'quota_workloads[0].containers' = [] {CONTAINERS_NEEDED}"),
+    (lambda: register(quota_workloads=[WORKER, {**WORKER, "containers": "2Gi"}]), TypeError,
+     f"N8nNamespace: argument 'quota_workloads[1].containers' = '2Gi' {CONTAINERS_NEEDED}"),
+    (lambda: register(quota_workloads=[]), TypeError,
+     "N8nNamespace: argument 'quota_workloads' = [] must be a non-empty list of QuotaWorkload (a budget of nothing "
+     "admits no pod; leave it out for no ResourceQuota)"),
+    (lambda: register(quota_workloads=pulumi.Output.from_input([WORKER])), PlainValueRequired,
+     "N8nNamespace: argument 'quota_workloads' must be a plain value known when the program runs, not an Output: "),
+    (lambda: run(lambda: N8nNamespace("ns", {"network": NetworkPlan("n8n")})), TypeError,
+     "N8nNamespace: argument 'name' is required (the namespace's name)"),
+    (lambda: NetworkPlan("n8n", egress_ports=[443, pulumi.Output.from_input(8443)]), PlainValueRequired,
+     "NetworkPlan: argument 'egress_ports[1]' must be a plain value known when the program runs, not an Output: "),
+    (lambda: NetworkPlan("n8n", patroni_cluster="Bad_Name"), ValueError,
+     "NetworkPlan: argument 'patroni_cluster' = 'Bad_Name' must be a DNS label (lowercase letters, digits and '-', "
+     "starting and ending alphanumeric) of at most 63 characters"),
+], ids=["no-containers", "containers-not-a-list", "empty-budget", "budget-an-output", "no-name",
+        "port-an-output", "cluster-not-a-label"])
+def test_each_refusal_names_the_argument_the_value_and_what_is_allowed(call, error, message):
+    with pytest.raises(error) as caught:
+        call()
+    if message.endswith(": "):  # an Output's refusal goes on to explain what to pass instead: its start is pinned
+        assert str(caught.value).startswith(message)
+    else:
+        assert str(caught.value) == message

@@ -38,7 +38,7 @@ def kubernetes(tmp_path_factory):
                              text=True, check=True, timeout=60).stdout.splitlines()
         assert len(out) == len(quantities)
         return {q: None if line == "invalid" else (Fraction(line.split()[0]), *map(int, line.split()[1:]))
-                for q, line in zip(quantities, out)}
+                for q, line in zip(quantities, out, strict=True)}
     return read
 
 
