@@ -21,6 +21,8 @@ STRICTER = ["-1", "-0.5Gi", "-250m", "Gi", "m", "e3", ".", "+."]
 """Kubernetes reads these (negatives; a missing number as 0); no request or limit means one, so the library refuses
 them."""
 
+GRID = [n + s for n in NUMBERS for s in SUFFIXES]
+
 INT64 = 2**63
 """Kubernetes holds a quantity in nano units (every case here is a whole number of them) and saturates at 2^63 - 1."""
 
@@ -42,6 +44,14 @@ def kubernetes(tmp_path_factory):
     return read
 
 
+@pytest.fixture(scope="module")
+def grid(kubernetes):
+    """Kubernetes' reading of every number with every suffix (each one a quantity it accepts)."""
+    theirs = kubernetes(GRID)
+    assert all(theirs.values())
+    return theirs
+
+
 def ours(quantity):
     try:
         return schema.quantity_value(quantity)
@@ -49,19 +59,14 @@ def ours(quantity):
         return None
 
 
-def test_every_number_and_suffix_has_kubernetes_value(kubernetes):
-    quantities = [n + s for n in NUMBERS for s in SUFFIXES]
-    theirs = kubernetes(quantities)
-    assert all(theirs.values())  # every case is a quantity Kubernetes accepts
-    held = {q: value for q, (value, _, _) in theirs.items() if value < INT64 - 1}
+def test_every_number_and_suffix_has_kubernetes_value(grid):
+    held = {q: value for q, (value, _, _) in grid.items() if value < INT64 - 1}
     assert {q: ours(q) for q in held} == held
-    assert all(ours(q) >= INT64 - 1 for q in set(quantities) - set(held))
+    assert all(ours(q) >= INT64 - 1 for q in set(GRID) - set(held))
 
 
-def test_bytes_and_millicores_round_up_as_kubernetes_does(kubernetes):
-    quantities = [n + s for n in NUMBERS for s in SUFFIXES]
-    theirs = kubernetes(quantities)
-    fits = {q: t for q, t in theirs.items() if t[0] * 1000 < INT64}
+def test_bytes_and_millicores_round_up_as_kubernetes_does(grid):
+    fits = {q: t for q, t in grid.items() if t[0] * 1000 < INT64}
     assert {q: schema.quantity_bytes(q) for q in fits} == {q: value for q, (_, value, _) in fits.items()}
     assert {q: schema.cpu_millis(q) for q in fits} == {q: milli for q, (_, _, milli) in fits.items()}
 
